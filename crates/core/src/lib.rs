@@ -1,0 +1,7 @@
+//! prw-core: the one decoder, validator and status classifier shared by the Envoy edge
+//! filter, the relay and the browser inspector.
+#![no_std]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;

@@ -1,0 +1,80 @@
+//! Timed stages: each prints its name when it starts and its duration when it ends,
+//! and a summary table at the end of the run.
+
+use std::fmt;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// Why a stage failed.
+#[derive(Debug)]
+pub enum StageError {
+    /// The program could not be started at all.
+    Spawn {
+        program: String,
+        source: std::io::Error,
+    },
+    /// The program ran and exited unsuccessfully.
+    Failed {
+        stage: String,
+        status: std::process::ExitStatus,
+    },
+}
+
+impl fmt::Display for StageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageError::Spawn { program, source } => write!(f, "cannot start {program}: {source}"),
+            StageError::Failed { stage, status } => write!(f, "stage `{stage}` failed: {status}"),
+        }
+    }
+}
+
+impl std::error::Error for StageError {}
+
+/// Records stage durations and prints them.
+#[derive(Debug, Default)]
+pub struct Stages {
+    done: Vec<(String, Duration)>,
+}
+
+impl Stages {
+    /// Runs `cmd` as the stage `name`, inheriting stdio.
+    pub fn run(&mut self, name: &str, cmd: &mut Command) -> Result<(), StageError> {
+        self.time(name, || {
+            let status = cmd.status().map_err(|source| StageError::Spawn {
+                program: format!("{:?}", cmd.get_program()),
+                source,
+            })?;
+            if status.success() {
+                Ok(())
+            } else {
+                Err(StageError::Failed {
+                    stage: name.to_owned(),
+                    status,
+                })
+            }
+        })
+    }
+
+    /// Times an arbitrary step.
+    pub fn time<T, E>(&mut self, name: &str, step: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        eprintln!("==> {name}");
+        let start = Instant::now();
+        let result = step();
+        let took = start.elapsed();
+        let outcome = if result.is_ok() { "ok" } else { "FAILED" };
+        eprintln!("<== {name}: {outcome} in {:.1}s", took.as_secs_f64());
+        self.done.push((name.to_owned(), took));
+        result
+    }
+
+    /// Prints every stage's duration and the total.
+    pub fn summary(&self) {
+        let total: Duration = self.done.iter().map(|(_, d)| *d).sum();
+        eprintln!("\nstage times:");
+        for (name, took) in &self.done {
+            eprintln!("  {:>8.1}s  {name}", took.as_secs_f64());
+        }
+        eprintln!("  {:>8.1}s  total", total.as_secs_f64());
+    }
+}

@@ -1,0 +1,25 @@
+//! `prw`: the one binary. Each subcommand lives in its own module with an `Args`
+//! struct and a `run` function returning an [`exit::Code`].
+
+mod exit;
+
+use clap::{Parser, Subcommand};
+
+/// Prometheus Remote Write toolkit.
+#[derive(Debug, Parser)]
+#[command(name = "prw", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+fn main() -> std::process::ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return exit::usage(&err),
+    };
+    match cli.command {}
+}

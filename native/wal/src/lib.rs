@@ -1,0 +1,1 @@
+//! prw-wal: a segmented, crash-safe append-only log of opaque records.
