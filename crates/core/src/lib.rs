@@ -5,3 +5,8 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod classify;
+mod protocol;
+
+pub use protocol::Protocol;
