@@ -105,3 +105,30 @@ fn show(cmd: &Command) -> String {
     parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     parts.join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echoed_command_shows_its_environment_then_program_and_arguments() {
+        let mut cmd = Command::new("cargo");
+        cmd.env("PRW_BIN", "/x/prw").args(["test", "--doc"]);
+        assert_eq!(show(&cmd), "PRW_BIN=/x/prw cargo test --doc");
+    }
+
+    #[test]
+    fn failing_program_fails_the_stage_with_its_name() {
+        let mut stages = Stages::default();
+        let err = stages.run("always fails", &mut Command::new("false"));
+        assert!(
+            matches!(err, Err(StageError::Failed { ref stage, .. }) if stage == "always fails")
+        );
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let err = exec("x", &mut Command::new("/nonexistent/program"));
+        assert!(matches!(err, Err(StageError::Spawn { .. })));
+    }
+}

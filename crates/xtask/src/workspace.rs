@@ -38,12 +38,17 @@ pub fn has_crate(dir: &str) -> bool {
 /// Whether the crate in `dir` declares the cargo feature `feature`.
 pub fn has_feature(dir: &str, feature: &str) -> bool {
     std::fs::read_to_string(path(dir).join("Cargo.toml"))
-        .map(|manifest| {
-            manifest
-                .lines()
-                .any(|line| line.trim_start().starts_with(&format!("{feature} =")))
-        })
-        .unwrap_or(false)
+        .is_ok_and(|manifest| declares_feature(&manifest, feature))
+}
+
+/// Whether a manifest's text has a line `feature = ...` (features are the only such keys
+/// with dashes that xtask asks about).
+fn declares_feature(manifest: &str, feature: &str) -> bool {
+    manifest.lines().any(|line| {
+        line.trim_start()
+            .strip_prefix(feature)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+    })
 }
 
 /// The cargo that runs xtask (so `+toolchain` overrides carry over), in the root.
@@ -56,16 +61,67 @@ pub fn cargo() -> Command {
 /// The version of package `name` in `Cargo.lock`, if the lock file has it.
 pub fn locked_version(name: &str) -> Option<String> {
     let lock = std::fs::read_to_string(path("Cargo.lock")).ok()?;
+    version_in_lock(&lock, name)
+}
+
+/// The `version` line right after `name = "<name>"` in a lock file's text.
+fn version_in_lock(lock: &str, name: &str) -> Option<String> {
     let wanted = format!("name = \"{name}\"");
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line.trim() == wanted {
-            let version = lines.next()?.trim();
-            return version
+            return lines
+                .next()?
+                .trim()
                 .strip_prefix("version = \"")
                 .and_then(|rest| rest.strip_suffix('"'))
                 .map(str::to_owned);
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCK: &str = r#"
+[[package]]
+name = "wasm-bindgen-macro"
+version = "0.2.129"
+
+[[package]]
+name = "wasm-bindgen"
+version = "0.2.130"
+"#;
+
+    #[test]
+    fn lock_version_is_the_one_of_the_exact_package_name() {
+        assert_eq!(
+            version_in_lock(LOCK, "wasm-bindgen").as_deref(),
+            Some("0.2.130")
+        );
+    }
+
+    #[test]
+    fn lock_without_the_package_has_no_version() {
+        assert_eq!(version_in_lock(LOCK, "proxy-wasm"), None);
+    }
+
+    #[test]
+    fn feature_is_found_only_as_a_key() {
+        let manifest = "[features]\nembed-inspector = []\n# embed-inspector-docs\n";
+        assert!(declares_feature(manifest, "embed-inspector"));
+        assert!(!declares_feature(
+            "[features]\nembed-inspector-x = []\n",
+            "embed-inspector"
+        ));
+        assert!(!declares_feature("# embed-inspector\n", "embed-inspector"));
+    }
+
+    #[test]
+    fn root_is_the_workspace_with_the_lock_file() {
+        assert!(root().join("Cargo.lock").is_file());
+        assert!(root().join("crates/xtask/Cargo.toml").is_file());
+    }
 }
