@@ -39,15 +39,17 @@ T0 = 1767225600000
 
 
 def compile_protos(out_dir):
-    """Runs protoc (from grpcio-tools) on both schemas; returns (v1_pb2, v2_pb2)."""
-    for proto_dir, name in ((V1_DIR, "remote_v1.proto"), (V2_DIR, "remote_v2.proto")):
+    """Runs protoc (from grpcio-tools) on the schemas; returns (v1_pb2, v2_pb2, unpacked_pb2)."""
+    for proto_dir, name in ((V1_DIR, "remote_v1.proto"), (V2_DIR, "remote_v2.proto"),
+                            (V2_DIR, "unpacked_v2.proto")):
         subprocess.run(
             [sys.executable, "-m", "grpc_tools.protoc", "-I", proto_dir,
              "--python_out=" + out_dir, os.path.join(proto_dir, name)],
             check=True,
         )
     sys.path.insert(0, out_dir)
-    return importlib.import_module("remote_v1_pb2"), importlib.import_module("remote_v2_pb2")
+    return (importlib.import_module("remote_v1_pb2"), importlib.import_module("remote_v2_pb2"),
+            importlib.import_module("unpacked_v2_pb2"))
 
 
 def snappy(raw):
@@ -208,7 +210,7 @@ def random_bytes():
 def main():
     os.makedirs(V1_DIR, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        v1, v2 = compile_protos(tmp)
+        v1, v2, unpacked = compile_protos(tmp)
 
         def ser(msg):
             return msg.SerializeToString(deterministic=True)
@@ -223,6 +225,12 @@ def main():
               snappy(ser(v2_single(v2, [1, 2, 3], base))), V2_CONTENT_TYPE)
         write(V2_DIR, "symbols_first_not_empty.bin",
               snappy(ser(v2_single(v2, [1, 2, 3, 4], ["x"] + base[1:]))), V2_CONTENT_TYPE)
+        up = unpacked.UnpackedRequest()
+        up.symbols.extend(base)
+        ts = up.timeseries.add()
+        ts.labels_refs.extend([1, 2, 3, 4])
+        ts.samples.add(value=1.0, timestamp=T0)
+        write(V2_DIR, "unpacked_labels_refs.bin", snappy(ser(up)), V2_CONTENT_TYPE)
         no_ts = v2_single(v2, [1, 2, 3, 4], base)
         no_ts.timeseries[0].exemplars.add(value=1.0)  # timestamp left 0 = missing
         write(V2_DIR, "exemplar_without_timestamp.bin", snappy(ser(no_ts)), V2_CONTENT_TYPE)
