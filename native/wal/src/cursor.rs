@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{CorruptKind, WalError};
 use crate::format::{self, CURSOR_SUFFIX};
@@ -36,7 +37,13 @@ pub(crate) fn cursor_path(dir: &Path, name: &str) -> PathBuf {
 /// Writes `next_seq` for `name` atomically.
 pub(crate) fn store(dir: &Path, name: &str, next_seq: u64) -> Result<(), WalError> {
     let path = cursor_path(dir, name);
-    let tmp = path.with_extension("cursor.tmp");
+    // A unique temp name: a commit and a `DropOldest` advance may store the same cursor at
+    // once; each rename is atomic, so the file always holds one complete value.
+    static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let tmp = dir
+        .join(CURSOR_DIR)
+        .join(format!("{name}{CURSOR_SUFFIX}.tmp{n}"));
     let mut file = File::create(&tmp).map_err(WalError::io("create", &tmp))?;
     file.write_all(&format::encode_cursor(next_seq))
         .map_err(WalError::io("write", &tmp))?;
@@ -81,7 +88,10 @@ fn load(dir: &Path, clean_tmp: bool) -> Result<Loaded, WalError> {
         let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
             continue;
         };
-        if file_name.ends_with(".cursor.tmp") && clean_tmp {
+        if file_name.contains(".cursor.tmp") {
+            if !clean_tmp {
+                continue;
+            }
             let _ = std::fs::remove_file(&path);
             continue;
         }

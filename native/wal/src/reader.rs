@@ -89,6 +89,9 @@ impl Reader {
                 };
                 break (seg.first_seq, seg.path.clone(), seg.len);
             }
+            if st.is_shutdown() {
+                return Ok(None);
+            }
             let now = Instant::now();
             let remaining = match deadline {
                 Some(d) if d > now => d - now,

@@ -70,6 +70,10 @@ impl State {
         self.segments.iter().map(|s| s.len).sum()
     }
 
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown
+    }
+
     pub(crate) fn first_seq(&self) -> u64 {
         self.segments.front().map_or(self.next_seq, |s| s.first_seq)
     }

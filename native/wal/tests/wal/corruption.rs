@@ -204,3 +204,19 @@ fn bad_segment_header_is_quarantined_whole() {
     assert_eq!(report.quarantined[0].offset, 0);
     assert_eq!(report.quarantined[0].reason, Some(CorruptKind::BadMagic));
 }
+
+#[test]
+fn leftover_cursor_temp_file_from_an_interrupted_commit_is_removed_and_old_value_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let wal = filled(dir.path(), small(4096), 6);
+        wal.add_consumer("a", StartAt::Oldest).unwrap();
+        wal.commit("a", Position(1)).unwrap();
+    }
+    let tmp = dir.path().join("cursors").join("a.cursor.tmp9");
+    std::fs::write(&tmp, b"half-writ").unwrap();
+    let (wal, report) = Wal::open(dir.path(), strict(4096)).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert!(!tmp.exists());
+    assert_eq!(wal.stats().consumers[0].next, Position(2));
+}
