@@ -201,3 +201,11 @@ fn oversized_record_is_refused() {
     ));
     assert_eq!(wal.append(&[0; 10]).unwrap(), Position(0));
 }
+
+#[test]
+fn wal_and_reader_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<Wal>();
+    send::<prw_wal::Reader>();
+}

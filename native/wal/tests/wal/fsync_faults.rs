@@ -16,11 +16,13 @@ struct Gate {
     released: Condvar,
     entered: AtomicBool,
     fail: AtomicBool,
+    calls: std::sync::atomic::AtomicUsize,
 }
 
 impl SyncHook for Gate {
     fn before_sync(&self) -> std::io::Result<()> {
         self.entered.store(true, Ordering::SeqCst);
+        self.calls.fetch_add(1, Ordering::SeqCst);
         let mut held = self.held.lock().unwrap();
         while *held {
             held = self.released.wait(held).unwrap();
@@ -107,4 +109,30 @@ fn waiters_sharing_a_failed_fsync_all_get_an_error() {
     for t in threads {
         assert!(t.join().unwrap().is_err());
     }
+}
+
+#[test]
+fn concurrent_appenders_share_one_fsync() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(Gate::default());
+    let wal = Arc::new(open_with(&gate, dir.path()));
+    *gate.held.lock().unwrap() = true;
+    let threads: Vec<_> = (0..8u8)
+        .map(|i| {
+            let w = Arc::clone(&wal);
+            std::thread::spawn(move || w.append(&[i]).unwrap())
+        })
+        .collect();
+    // Wait until all eight records are written while the first fsync is held.
+    while wal.stats().next != Position(8) {
+        std::thread::yield_now();
+    }
+    *gate.held.lock().unwrap() = false;
+    gate.released.notify_all();
+    for t in threads {
+        t.join().unwrap();
+    }
+    // The held fsync covered the first leader's records; one more covered the other seven.
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 2);
+    assert_eq!(wal.stats().durable, Position(8));
 }
