@@ -22,6 +22,9 @@ enum WalCommand {
     Inspect {
         /// The WAL directory.
         dir: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Check every record's CRC32C; exit 1 naming file and offset of any damage, 0 if clean.
     Verify {
@@ -33,7 +36,7 @@ enum WalCommand {
 /// Runs `prw wal ...`.
 pub fn run(args: Args) -> ExitCode {
     match args.command {
-        WalCommand::Inspect { dir } => inspect::run(&dir),
+        WalCommand::Inspect { dir, json } => inspect::run(&dir, json),
         WalCommand::Verify { dir } => verify::run(&dir),
     }
 }

@@ -108,3 +108,20 @@ fn verify_of_a_missing_directory_exits_2() {
     let out = prw(&["wal", "verify"], &dir.0.join("nope"));
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn inspect_json_reports_cursor_lag_as_numbers() {
+    let dir = TempDir::new("json");
+    write_wal(&dir.0);
+    let out = Command::new(env!("CARGO_BIN_EXE_prw"))
+        .args(["wal", "inspect", "--json"])
+        .arg(&dir.0)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["cursors"][0]["name"], "dest-a");
+    assert_eq!(v["cursors"][0]["lag_records"], 15);
+    assert_eq!(v["last"], 19);
+    assert_eq!(v["damage"].as_array().unwrap().len(), 0);
+}

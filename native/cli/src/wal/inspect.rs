@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use crate::exit;
 
-/// Prints the inspection; exit 0, or 2 when the directory cannot be read.
-pub fn run(dir: &Path) -> ExitCode {
+/// Prints the inspection (text, or JSON with `json`); exit 0, or 2 when the directory cannot
+/// be read.
+pub fn run(dir: &Path, json: bool) -> ExitCode {
     let found = match prw_wal::inspect(dir) {
         Ok(found) => found,
         Err(err) => {
@@ -14,6 +15,10 @@ pub fn run(dir: &Path) -> ExitCode {
             return super::error_code(&err);
         }
     };
+    if json {
+        println!("{}", to_json(dir, &found));
+        return ExitCode::from(exit::OK);
+    }
     println!("wal {}", dir.display());
     println!("  bytes on disk: {}", found.bytes_on_disk());
     println!("  segments: {}", found.segments.len());
@@ -58,4 +63,51 @@ pub fn run(dir: &Path) -> ExitCode {
         );
     }
     ExitCode::from(exit::OK)
+}
+
+fn to_json(dir: &Path, found: &prw_wal::Inspection) -> serde_json::Value {
+    let segments: Vec<_> = found
+        .segments
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "path": s.path.display().to_string(),
+                "first": s.first,
+                "records": s.records,
+                "bytes": s.bytes,
+                "payload_bytes": s.payload_bytes,
+            })
+        })
+        .collect();
+    let cursors: Vec<_> = found
+        .cursors
+        .iter()
+        .map(|c| match &c.next {
+            Ok(next) => {
+                serde_json::json!({"name": c.name, "next": next, "lag_records": c.lag_records})
+            }
+            Err(kind) => serde_json::json!({"name": c.name, "error": kind.to_string()}),
+        })
+        .collect();
+    let damage: Vec<_> = found
+        .damage
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "path": d.path.display().to_string(),
+                "offset": d.offset,
+                "reason": d.kind.to_string(),
+                "torn_tail": d.torn_tail,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "dir": dir.display().to_string(),
+        "bytes_on_disk": found.bytes_on_disk(),
+        "first": found.first,
+        "last": found.last,
+        "segments": segments,
+        "cursors": cursors,
+        "damage": damage,
+    })
 }
