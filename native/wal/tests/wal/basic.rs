@@ -209,3 +209,14 @@ fn wal_and_reader_can_be_shared_across_threads() {
     send_sync::<Wal>();
     send::<prw_wal::Reader>();
 }
+
+#[test]
+fn waiting_reader_returns_none_when_the_wal_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = Wal::open(dir.path(), small(4096)).unwrap();
+    wal.add_consumer("a", StartAt::Newest).unwrap();
+    let mut r = wal.reader("a").unwrap();
+    let t = std::thread::spawn(move || r.next_timeout(Duration::from_secs(3600)));
+    drop(wal);
+    assert_eq!(t.join().unwrap().unwrap(), None);
+}

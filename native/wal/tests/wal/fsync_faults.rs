@@ -81,6 +81,10 @@ fn failed_fsync_fails_the_append_and_poisons_until_reopen() {
         assert!(wal.stats().poisoned);
         gate.fail.store(false, Ordering::SeqCst);
         assert!(matches!(wal.append(b"later"), Err(WalError::Poisoned)));
+        // Readers keep working on what was durable.
+        wal.add_consumer("r", StartAt::Oldest).unwrap();
+        let got = drain(&mut wal.reader("r").unwrap());
+        assert_eq!(got[0].data, b"ok");
     }
     let (wal, _) = Wal::open(dir.path(), small(4096)).unwrap();
     // What was written before the failure is whatever the disk kept; the first record is durable.
