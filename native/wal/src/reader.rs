@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::WalError;
 use crate::scan::{RecordScanner, Step};
-use crate::wal::{Position, Shared};
+use crate::wal::{Position, Shared, locate_plan};
 
 /// A record read from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,11 +105,15 @@ impl Reader {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             st = guard;
         };
-        let locate = match &self.scanner {
+        let plan = match &self.scanner {
             Some((seg, s)) if *seg == segment && s.next_seq() == self.next_seq => None,
-            _ => Some(self.shared.locate(&st, self.next_seq)?),
+            _ => Some(locate_plan(&st, self.next_seq)),
         };
         drop(st);
+        let locate = match plan {
+            Some(plan) => Some(self.shared.resolve(plan, self.next_seq)?),
+            None => None,
+        };
         if let Some((_, offset)) = locate {
             let max = self.shared.config.max_record_bytes;
             let mut scanner = match RecordScanner::open(&path, segment, max)? {

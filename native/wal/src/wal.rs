@@ -343,15 +343,14 @@ impl Shared {
     /// Where record `seq` starts: `(segment first seq, byte offset)`, by scanning headers.
     /// For `seq` at the end of the log, the end of the last segment.
     pub(crate) fn locate(&self, st: &State, seq: u64) -> Result<(u64, u64), WalError> {
-        let Some(idx) = st.segment_index(seq) else {
-            return Ok(st
-                .segments
-                .back()
-                .map_or((seq, SEGMENT_HEADER_LEN), |s| (s.first_seq, s.len)));
-        };
-        let Some(seg) = st.segments.get(idx) else {
-            return Ok((seq, SEGMENT_HEADER_LEN));
-        };
+        match locate_plan(st, seq) {
+            Locate::Known(loc) => Ok(loc),
+            Locate::Scan(seg) => self.locate_in(&seg, seq),
+        }
+    }
+
+    /// The scanning half of [`Shared::locate`], to run without holding the state lock.
+    pub(crate) fn locate_in(&self, seg: &SegmentMeta, seq: u64) -> Result<(u64, u64), WalError> {
         let mut scanner =
             match RecordScanner::open(&seg.path, seg.first_seq, self.config.max_record_bytes)? {
                 Ok(s) => s,
@@ -372,6 +371,14 @@ impl Shared {
             }
         }
         Ok((seg.first_seq, scanner.offset()))
+    }
+
+    /// Resolves a location from a plan made under the lock (scanning after it was released).
+    pub(crate) fn resolve(&self, plan: Locate, seq: u64) -> Result<(u64, u64), WalError> {
+        match plan {
+            Locate::Known(loc) => Ok(loc),
+            Locate::Scan(seg) => self.locate_in(&seg, seq),
+        }
     }
 
     /// Moves consumer `name` to `next_seq` (never backwards), persists it, applies retention.
@@ -400,10 +407,11 @@ impl Shared {
                 return Ok(());
             }
             match location {
-                Some(loc) => loc,
-                None => self.locate(&st, next_seq)?,
+                Some(loc) => Locate::Known(loc),
+                None => locate_plan(&st, next_seq),
             }
         };
+        let location = self.resolve(location, next_seq)?;
         cursor::store(&self.dir, name, next_seq)?;
         let mut st = self.lock();
         if let Some(c) = st.consumers.get_mut(name) {
@@ -415,6 +423,31 @@ impl Shared {
         self.apply_retention(&mut st);
         Ok(())
     }
+}
+
+/// Where a record is, as far as the in-memory state tells without I/O.
+#[derive(Debug)]
+pub(crate) enum Locate {
+    /// Known: `(segment, offset)`.
+    Known((u64, u64)),
+    /// Scan this segment's headers.
+    Scan(SegmentMeta),
+}
+
+/// Plans [`Shared::locate`] under the lock: known for the start of a segment or the end of
+/// the log, else the segment to scan.
+pub(crate) fn locate_plan(st: &State, seq: u64) -> Locate {
+    let Some(seg) = st.segment_index(seq).and_then(|i| st.segments.get(i)) else {
+        return Locate::Known(
+            st.segments
+                .back()
+                .map_or((seq, SEGMENT_HEADER_LEN), |s| (s.first_seq, s.len)),
+        );
+    };
+    if seg.first_seq == seq {
+        return Locate::Known((seq, SEGMENT_HEADER_LEN));
+    }
+    Locate::Scan(seg.clone())
 }
 
 /// A segmented write-ahead log of opaque records. `Send + Sync`; share it with `Arc<Wal>`.
@@ -579,8 +612,9 @@ impl Wal {
                 StartAt::Newest => st.next_seq,
                 StartAt::Oldest => st.first_seq(),
             };
-            (next, self.shared.locate(&st, next)?)
+            (next, locate_plan(&st, next))
         };
+        let loc = self.shared.resolve(loc, next)?;
         cursor::store(&self.shared.dir, name, next)?;
         let mut st = self.shared.lock();
         let consumer = Consumer {
