@@ -35,3 +35,6 @@ pub fn relabel(rules: &[RelabelRule], labels: &mut Labels) -> Verdict {
         Verdict::Keep
     }
 }
+
+#[cfg(test)]
+mod tests;
