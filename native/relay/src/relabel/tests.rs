@@ -38,13 +38,19 @@ fn replace_expands_numbered_and_braced_groups() {
 
 #[test]
 fn replace_regex_is_fully_anchored() {
-    let (_, l) = run("- {source_labels: [a], regex: 'o', target_label: t}", &[("a", "foo")]);
+    let (_, l) = run(
+        "- {source_labels: [a], regex: 'o', target_label: t}",
+        &[("a", "foo")],
+    );
     assert_eq!(l, pairs(&[("a", "foo")]));
 }
 
 #[test]
 fn replace_without_match_changes_nothing() {
-    let (_, l) = run("- {source_labels: [a], regex: 'x(.*)', target_label: t}", &[("a", "foo")]);
+    let (_, l) = run(
+        "- {source_labels: [a], regex: 'x(.*)', target_label: t}",
+        &[("a", "foo")],
+    );
     assert_eq!(l, pairs(&[("a", "foo")]));
 }
 
@@ -72,7 +78,10 @@ fn replace_target_can_use_groups_and_invalid_result_is_skipped() {
 
 #[test]
 fn regex_dot_matches_newline() {
-    let (v, _) = run("- {source_labels: [a], regex: 'x.y', action: keep}", &[("a", "x\ny")]);
+    let (v, _) = run(
+        "- {source_labels: [a], regex: 'x.y', action: keep}",
+        &[("a", "x\ny")],
+    );
     assert_eq!(v, Verdict::Keep);
 }
 
@@ -85,19 +94,33 @@ fn keep_drops_series_that_do_not_match() {
 
 #[test]
 fn keep_treats_missing_source_as_empty() {
-    assert_eq!(run("- {source_labels: [x], regex: '', action: keep}", &[("a", "1")]).0, Verdict::Keep);
+    assert_eq!(
+        run(
+            "- {source_labels: [x], regex: '', action: keep}",
+            &[("a", "1")]
+        )
+        .0,
+        Verdict::Keep
+    );
 }
 
 #[test]
 fn drop_drops_series_that_match() {
     let yaml = "- {source_labels: [__name__, job], regex: 'go_.*;api', action: drop}";
-    assert_eq!(run(yaml, &[("__name__", "go_gc"), ("job", "api")]).0, Verdict::Drop);
-    assert_eq!(run(yaml, &[("__name__", "go_gc"), ("job", "db")]).0, Verdict::Keep);
+    assert_eq!(
+        run(yaml, &[("__name__", "go_gc"), ("job", "api")]).0,
+        Verdict::Drop
+    );
+    assert_eq!(
+        run(yaml, &[("__name__", "go_gc"), ("job", "db")]).0,
+        Verdict::Keep
+    );
 }
 
 #[test]
 fn rules_stop_at_the_first_drop() {
-    let yaml = "- {source_labels: [a], action: drop, regex: '1'}\n- {source_labels: [a], target_label: b}";
+    let yaml =
+        "- {source_labels: [a], action: drop, regex: '1'}\n- {source_labels: [a], target_label: b}";
     let (v, l) = run(yaml, &[("a", "1")]);
     assert_eq!(v, Verdict::Drop);
     assert_eq!(l, pairs(&[("a", "1")]));
@@ -105,13 +128,19 @@ fn rules_stop_at_the_first_drop() {
 
 #[test]
 fn labeldrop_removes_matching_names() {
-    let (_, l) = run("- {regex: 'tmp_.*', action: labeldrop}", &[("tmp_a", "1"), ("tmp_b", "2"), ("job", "x")]);
+    let (_, l) = run(
+        "- {regex: 'tmp_.*', action: labeldrop}",
+        &[("tmp_a", "1"), ("tmp_b", "2"), ("job", "x")],
+    );
     assert_eq!(l, pairs(&[("job", "x")]));
 }
 
 #[test]
 fn labelkeep_keeps_only_matching_names() {
-    let (_, l) = run("- {regex: '__name__|job', action: labelkeep}", &[("__name__", "up"), ("job", "x"), ("pod", "p")]);
+    let (_, l) = run(
+        "- {regex: '__name__|job', action: labelkeep}",
+        &[("__name__", "up"), ("job", "x"), ("pod", "p")],
+    );
     assert_eq!(l, pairs(&[("__name__", "up"), ("job", "x")]));
 }
 
@@ -123,7 +152,10 @@ fn series_left_without_labels_is_dropped() {
 
 #[test]
 fn labelmap_copies_matching_labels_under_new_names() {
-    let (_, l) = run("- {regex: 'meta_(.+)', action: labelmap}", &[("meta_pod", "p"), ("job", "x")]);
+    let (_, l) = run(
+        "- {regex: 'meta_(.+)', action: labelmap}",
+        &[("meta_pod", "p"), ("job", "x")],
+    );
     assert_eq!(l, pairs(&[("job", "x"), ("meta_pod", "p"), ("pod", "p")]));
 }
 
@@ -147,17 +179,35 @@ fn keepequal_and_dropequal_compare_with_the_target() {
 
 fn build_err(yaml: &str) -> String {
     let configs: Vec<RelabelConfig> = serde_yaml::from_str(yaml).unwrap();
-    configs[0].build(&KeyPath::root().index(0)).unwrap_err().path
+    configs[0]
+        .build(&KeyPath::root().index(0))
+        .unwrap_err()
+        .path
 }
 
 #[test]
 fn prometheus_validation_rules_name_the_key() {
     assert_eq!(build_err("- {source_labels: [a]}"), "[0].target_label");
-    assert_eq!(build_err("- {source_labels: [a], target_label: '1x'}"), "[0].target_label");
-    assert_eq!(build_err("- {regex: a, target_label: b, action: labeldrop}"), "[0]");
-    assert_eq!(build_err("- {source_labels: [a], target_label: b, replacement: x, action: lowercase}"), "[0].replacement");
-    assert_eq!(build_err("- {source_labels: [a], target_label: b, regex: x, action: keepequal}"), "[0]");
-    assert_eq!(build_err("- {source_labels: ['bad-name'], action: keep}"), "[0].source_labels[0]");
+    assert_eq!(
+        build_err("- {source_labels: [a], target_label: '1x'}"),
+        "[0].target_label"
+    );
+    assert_eq!(
+        build_err("- {regex: a, target_label: b, action: labeldrop}"),
+        "[0]"
+    );
+    assert_eq!(
+        build_err("- {source_labels: [a], target_label: b, replacement: x, action: lowercase}"),
+        "[0].replacement"
+    );
+    assert_eq!(
+        build_err("- {source_labels: [a], target_label: b, regex: x, action: keepequal}"),
+        "[0]"
+    );
+    assert_eq!(
+        build_err("- {source_labels: ['bad-name'], action: keep}"),
+        "[0].source_labels[0]"
+    );
     assert_eq!(build_err("- {action: ''}"), "[0].action");
     assert_eq!(build_err("- {action: explode}"), "[0].action");
 }
