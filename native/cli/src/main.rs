@@ -2,6 +2,7 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod relay;
 
 use clap::{Parser, Subcommand};
 
@@ -14,12 +15,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Receive Remote Write, persist it, forward it to every destination.
+    Relay(relay::Args),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::usage(&err),
     };
-    match cli.command {}
+    match cli.command {
+        Command::Relay(args) => relay::run(args),
+    }
 }

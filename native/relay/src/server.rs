@@ -34,7 +34,7 @@ pub use ingest::{BoxFuture, Ingest, NOT_READY_RETRY_AFTER_SECS, PipelineNotReady
 pub use metrics::HttpMetrics;
 pub use reload::{Reload, ValidateFile};
 pub use routes::WRITE_PATHS;
-pub use signals::{Termination, until_terminated};
+pub use signals::{Signals, Termination};
 
 use crate::config::Listen;
 use routes::Routes;
