@@ -29,6 +29,7 @@ pub mod secret;
 pub mod wal;
 
 mod document;
+mod locate;
 mod summary;
 
 #[cfg(test)]

@@ -212,8 +212,22 @@ pub fn parse(text: &str, overrides: &Overrides) -> Result<Loaded, ConfigError> {
         };
         (file, raw)
     };
+    let file_destinations = file.remote_write.len();
     file.apply(overrides, &mut raw);
-    file.build(&raw)
+    file.build(&raw).map_err(|mut err| {
+        if err.location.is_none() && !overridden(&err.path, overrides, file_destinations) {
+            err.location = super::locate::locate(text, &err.path);
+        }
+        err
+    })
+}
+
+/// Whether the value at `path` came from the command line (so has no place in the file).
+fn overridden(path: &str, overrides: &Overrides, file_destinations: usize) -> bool {
+    (overrides.listen.is_some() && path.starts_with("listen.address"))
+        || (overrides.wal_dir.is_some() && path.starts_with("wal.dir"))
+        || (0..overrides.remote_write_urls.len())
+            .any(|i| path.starts_with(&format!("remote_write[{}]", file_destinations + i)))
 }
 
 /// Reads `path` (or uses defaults when `None`), then [`parse`]s it.

@@ -309,3 +309,26 @@ fn summary_shows_destinations_without_secrets() {
     );
     assert!(!shown.contains("/etc/secret"), "{shown}");
 }
+
+#[test]
+fn validation_errors_carry_the_line_of_the_key() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n  - url: http://b/\n    queue_config:\n      min_shards: 9\n      max_shards: 3\n",
+    );
+    assert_eq!(e.path, "remote_write[1].queue_config.min_shards");
+    assert_eq!(e.location.map(|l| l.line), Some(5));
+    let e = err("remote_write:\n  - name: a\n");
+    assert_eq!(e.path, "remote_write[0].url");
+    assert_eq!(e.location.map(|l| l.line), Some(2));
+}
+
+#[test]
+fn command_line_values_get_no_file_location() {
+    let overrides = Overrides {
+        remote_write_urls: vec!["ftp://x/".into()],
+        ..Overrides::default()
+    };
+    let e = parse("remote_write:\n  - url: http://a/\n", &overrides).unwrap_err();
+    assert_eq!(e.path, "remote_write[1].url");
+    assert_eq!(e.location, None);
+}
