@@ -54,8 +54,8 @@ impl<'de> DeserializeSeed<'de> for Seek<'_> {
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         if self.rest.is_empty() {
             self.found.set(true);
-            // Fails on purpose: serde_yaml marks the error with this node's position.
-            return Err(de::Error::custom("located"));
+            // Fails on purpose inside the node: serde_yaml marks the error with its position.
+            return deserializer.deserialize_any(Refuse);
         }
         deserializer.deserialize_any(self)
     }
@@ -129,6 +129,17 @@ impl<'de> Visitor<'de> for Seek<'_> {
     }
 }
 
+/// A visitor that accepts nothing: every `visit_*` is serde's default, an error.
+struct Refuse;
+
+impl Visitor<'_> for Refuse {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("nothing (locating a node)")
+    }
+}
+
 fn locate_exact(text: &str, path: &[Segment]) -> Option<Location> {
     let found = Cell::new(false);
     let seek = Seek {
@@ -162,19 +173,26 @@ pub fn locate(text: &str, path: &str) -> Option<Location> {
 mod tests {
     use super::*;
 
-    const DOC: &str = "listen:\n  address: x\nremote_write:\n  - url: http://a/\n  - url: http://b/\n    queue_config:\n      min_shards: 9\n";
+    const DOC: &str = "listen:\n  address: x\nremote_write:\n  - url: http://a/\n    send_exemplars: true\n  - url: http://b/\n    queue_config:\n      min_shards: 9\n";
 
     #[test]
     fn finds_nested_keys_and_indexes() {
         let at = locate(DOC, "remote_write[1].queue_config.min_shards").unwrap();
-        assert_eq!(at.line, 7);
+        assert_eq!((at.line, at.column), (8, 19));
+        assert_eq!(locate(DOC, "remote_write[1]").unwrap().line, 6);
+        assert_eq!(locate(DOC, "remote_write[1].queue_config").unwrap().line, 8);
         assert_eq!(locate(DOC, "listen.address").unwrap().line, 2);
         assert_eq!(locate(DOC, "remote_write[0].url").unwrap().line, 4);
+        assert_eq!(
+            locate(DOC, "remote_write[0].send_exemplars").unwrap().line,
+            5
+        );
     }
 
     #[test]
     fn missing_key_falls_back_to_its_parent() {
         assert_eq!(locate(DOC, "remote_write[0].queue_config").unwrap().line, 4);
+        assert_eq!(locate(DOC, "nothing.here"), None);
     }
 
     #[test]

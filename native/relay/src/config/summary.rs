@@ -5,8 +5,9 @@ use std::fmt;
 use super::byte_size::ByteSize;
 use super::document::RelayConfig;
 use super::duration;
+use super::remote_write::Start;
 use super::remote_write::{NameSource, ProtobufMessage};
-use super::wal::Sync;
+use super::wal::{FullPolicy, Sync};
 
 impl fmt::Display for RelayConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,11 +28,14 @@ impl fmt::Display for RelayConfig {
         };
         writeln!(
             f,
-            "wal: {} (segments {}, cap {}, when full: {:?}, fsync {sync})",
+            "wal: {} (segments {}, cap {}, when full: {}, fsync {sync})",
             self.wal.dir.display(),
             ByteSize(self.wal.segment_bytes),
             ByteSize(self.wal.max_bytes),
-            self.wal.full_policy,
+            match self.wal.full_policy {
+                FullPolicy::Block => "block",
+                FullPolicy::DropOldest => "drop_oldest",
+            },
         )?;
         let headers: Vec<&str> = self.forward_headers.iter().map(|h| h.as_str()).collect();
         writeln!(f, "forward_headers: [{}]", headers.join(", "))?;
@@ -48,13 +52,16 @@ impl fmt::Display for RelayConfig {
             };
             writeln!(
                 f,
-                "  - {}{derived}: {} {message}, shards {}..{}, {} samples/send, start {:?}",
+                "  - {}{derived}: {} {message}, shards {}..{}, {} samples/send, start {}",
                 d.name,
                 d.url,
                 d.queue.min_shards,
                 d.queue.max_shards,
                 d.queue.max_samples_per_send,
-                d.start,
+                match d.start {
+                    Start::Newest => "newest",
+                    Start::Oldest => "oldest",
+                },
             )?;
         }
         Ok(())
