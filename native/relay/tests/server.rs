@@ -567,3 +567,28 @@ async fn shutdown_gives_up_on_requests_past_the_drain_deadline() {
     stop.send(()).unwrap();
     assert_eq!(task.await.unwrap(), Drained::DeadlinePassed);
 }
+
+#[tokio::test(start_paused = true)]
+async fn connection_that_never_finishes_its_headers_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start(
+        listen(None, None),
+        Arc::new(PipelineNotReady),
+        Arc::new(CountingReload::default()),
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"POST /api/v1/write HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // Ends only when the server closes the connection (after its header read timeout).
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    server.stop().await;
+}

@@ -42,10 +42,22 @@ pub struct RelayConfigFile {
     pub wal: WalConfig,
     /// Per-request limits.
     pub limits: LimitsConfig,
-    /// Request headers stored with each record and forwarded. Default: `[X-Scope-OrgID]`.
+    /// Request headers stored with each record and forwarded. Default: `[X-Scope-OrgID]`;
+    /// an empty list (or null) forwards none.
+    #[serde(deserialize_with = "null_as_empty")]
     pub forward_headers: Vec<String>,
-    /// Destinations, Prometheus's stanza.
+    /// Destinations, Prometheus's stanza. A bare `remote_write:` (null) means none.
+    #[serde(deserialize_with = "null_as_empty")]
     pub remote_write: Vec<RemoteWriteConfig>,
+}
+
+/// Reads a YAML null (a key with nothing after it) as an empty list, as Prometheus does.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(deserializer).map(Option::unwrap_or_default)
 }
 
 impl Default for RelayConfigFile {

@@ -167,4 +167,17 @@ mod tests {
         assert_eq!(format(Duration::ZERO), "0s");
         assert_eq!(format(Duration::from_millis(90_500)), "1m30s500ms");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn format_then_parse_round_trips(ms in 0u64..(100 * 365 * 86_400_000)) {
+            let d = Duration::from_millis(ms);
+            proptest::prop_assert_eq!(parse(&format(d)), Ok(d));
+        }
+
+        #[test]
+        fn parse_never_panics(text in "\\PC{0,12}") {
+            let _ = parse(&text);
+        }
+    }
 }

@@ -332,3 +332,10 @@ fn command_line_values_get_no_file_location() {
     assert_eq!(e.path, "remote_write[1].url");
     assert_eq!(e.location, None);
 }
+
+#[test]
+fn bare_list_keys_mean_empty_lists() {
+    let c = ok("remote_write:\nforward_headers:\n").config;
+    assert!(c.destinations.is_empty());
+    assert!(c.forward_headers.is_empty());
+}

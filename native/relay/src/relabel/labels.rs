@@ -104,4 +104,19 @@ mod tests {
         labels.set("a", String::new());
         assert!(labels.is_empty());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn stays_sorted_unique_and_non_empty(
+            ops in proptest::collection::vec(("[a-d]", "[xy]{0,1}", proptest::bool::ANY), 0..40)
+        ) {
+            let mut labels = Labels::default();
+            for (name, value, delete) in ops {
+                if delete { labels.delete(&name) } else { labels.set(&name, value) }
+            }
+            let pairs = labels.as_slice();
+            proptest::prop_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+            proptest::prop_assert!(pairs.iter().all(|(_, v)| !v.is_empty()));
+        }
+    }
 }
