@@ -183,8 +183,9 @@ pub enum NameSource {
     Derived,
 }
 
-/// A validated destination.
-#[derive(Clone, Debug)]
+/// A validated destination. Equality compares every setting, so a reload can tell which
+/// destinations changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Destination {
     /// Identity; owns the WAL cursor.
     pub name: String,

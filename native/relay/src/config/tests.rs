@@ -339,3 +339,18 @@ fn bare_list_keys_mean_empty_lists() {
     assert!(c.destinations.is_empty());
     assert!(c.forward_headers.is_empty());
 }
+
+#[test]
+fn destinations_compare_equal_only_when_every_setting_is_equal() {
+    let a = ok(
+        "remote_write:\n  - {url: http://a/, name: a, write_relabel_configs: [{source_labels: [x], action: drop}]}\n",
+    );
+    let same = ok(
+        "remote_write:\n  - name: a\n    url: http://a/\n    write_relabel_configs:\n      - {action: drop, source_labels: [x]}\n",
+    );
+    let other = ok(
+        "remote_write:\n  - {url: http://a/, name: a, write_relabel_configs: [{source_labels: [y], action: drop}]}\n",
+    );
+    assert_eq!(a.config.destinations, same.config.destinations);
+    assert_ne!(a.config.destinations, other.config.destinations);
+}

@@ -42,6 +42,21 @@ pub struct RelabelRule {
     pub(crate) action: Action,
 }
 
+/// Two rules are equal when they were written the same way (regexes compared by source),
+/// so a reload can tell a changed destination from an unchanged one.
+impl PartialEq for RelabelRule {
+    fn eq(&self, other: &Self) -> bool {
+        self.source_labels == other.source_labels
+            && self.separator == other.separator
+            && self.regex.as_str() == other.regex.as_str()
+            && self.target_label == other.target_label
+            && self.replacement == other.replacement
+            && self.action == other.action
+    }
+}
+
+impl Eq for RelabelRule {}
+
 impl RelabelRule {
     /// The action of this rule.
     pub fn action(&self) -> Action {
