@@ -303,3 +303,131 @@ impl AuthorizationConfig {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tls(yaml: &str) -> Result<ClientTls, ConfigError> {
+        serde_yaml::from_str::<TlsConfig>(yaml)
+            .unwrap()
+            .build(&KeyPath::root().key("tls_config"))
+    }
+
+    fn auth_basic(yaml: &str) -> Result<ClientAuth, ConfigError> {
+        serde_yaml::from_str::<BasicAuthConfig>(yaml)
+            .unwrap()
+            .build(&KeyPath::root().key("basic_auth"))
+    }
+
+    fn auth_authorization(yaml: &str) -> Result<ClientAuth, ConfigError> {
+        serde_yaml::from_str::<AuthorizationConfig>(yaml)
+            .unwrap()
+            .build(&KeyPath::root().key("authorization"))
+    }
+
+    #[test]
+    fn tls_reads_files_inline_pem_and_versions() {
+        let t = tls("{ca_file: ca.pem, cert: CERT, key_file: k.pem, server_name: s, min_version: TLS12, max_version: TLS13}").unwrap();
+        assert_eq!(t.ca, Some(PemSource::File("ca.pem".into())));
+        assert_eq!(
+            t.client_cert,
+            Some((
+                PemSource::Inline("CERT".into()),
+                PemSource::File("k.pem".into())
+            ))
+        );
+        assert_eq!(t.server_name.as_deref(), Some("s"));
+        assert_eq!(
+            (t.min_version, t.max_version),
+            (Some(TlsVersion::Tls12), Some(TlsVersion::Tls13))
+        );
+    }
+
+    #[test]
+    fn tls_rules_name_the_key() {
+        assert_eq!(
+            tls("{ca: x, ca_file: y}").unwrap_err().path,
+            "tls_config.ca_file"
+        );
+        assert_eq!(
+            tls("{cert_file: c}").unwrap_err().path,
+            "tls_config.key_file"
+        );
+        assert_eq!(
+            tls("{key_file: k}").unwrap_err().path,
+            "tls_config.cert_file"
+        );
+        assert_eq!(
+            tls("{min_version: TLS13, max_version: TLS12}")
+                .unwrap_err()
+                .path,
+            "tls_config.max_version"
+        );
+        assert_eq!(
+            tls("{max_version: SSL3}").unwrap_err().path,
+            "tls_config.max_version"
+        );
+        let old = tls("{min_version: TLS10}").unwrap_err();
+        assert_eq!(old.path, "tls_config.min_version");
+        assert!(matches!(
+            old.kind,
+            super::super::ConfigErrorKind::Refused(_)
+        ));
+        assert_eq!(
+            tls("{ca_ref: vault}").unwrap_err().path,
+            "tls_config.ca_ref"
+        );
+    }
+
+    #[test]
+    fn basic_auth_value_or_file() {
+        let ok = auth_basic("{username: u, password_file: /p}").unwrap();
+        assert_eq!(
+            ok,
+            ClientAuth::Basic {
+                username: SecretSource::Inline("u".into()),
+                password: SecretSource::File("/p".into()),
+            }
+        );
+        assert_eq!(
+            auth_basic("{username: u, username_file: /u}")
+                .unwrap_err()
+                .path,
+            "basic_auth.username_file"
+        );
+        assert_eq!(
+            auth_basic("{password: p, password_file: /p}")
+                .unwrap_err()
+                .path,
+            "basic_auth.password_file"
+        );
+        assert_eq!(
+            auth_basic("{password_ref: x}").unwrap_err().path,
+            "basic_auth.password_ref"
+        );
+    }
+
+    #[test]
+    fn authorization_defaults_to_bearer_and_refuses_basic() {
+        assert_eq!(
+            auth_authorization("{credentials_file: /t}").unwrap(),
+            ClientAuth::Authorization {
+                scheme: "Bearer".into(),
+                credentials: SecretSource::File("/t".into()),
+            }
+        );
+        assert_eq!(
+            auth_authorization("{type: Basic, credentials: x}")
+                .unwrap_err()
+                .path,
+            "authorization.type"
+        );
+        assert_eq!(
+            auth_authorization("{credentials: a, credentials_file: b}")
+                .unwrap_err()
+                .path,
+            "authorization.credentials_file"
+        );
+    }
+}
