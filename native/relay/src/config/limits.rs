@@ -37,44 +37,55 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Validated limits (placeholder for `prw_core::Limits`).
+/// Validated limits (placeholder for `prw_core::Limits`: same field names and types, so the
+/// swap is `pub use prw_core::Limits;` plus a struct literal here).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Compressed body cap.
-    pub max_body_bytes: u64,
+    pub max_body_bytes: usize,
     /// Decoded size cap.
-    pub max_decoded_bytes: u64,
+    pub max_decoded_bytes: usize,
     /// Series per request.
-    pub max_series: u64,
+    pub max_series: usize,
     /// Labels per series.
-    pub max_labels_per_series: u64,
+    pub max_labels_per_series: usize,
     /// Label name length.
-    pub max_label_name_bytes: u64,
+    pub max_label_name_bytes: usize,
     /// Label value length.
-    pub max_label_value_bytes: u64,
+    pub max_label_value_bytes: usize,
+}
+
+fn positive(path: &KeyPath, key: &str, value: u64) -> Result<usize, ConfigError> {
+    let path = path.key(key);
+    if value == 0 {
+        return Err(path.invalid("must be greater than 0"));
+    }
+    usize::try_from(value)
+        .map_err(|_| path.invalid_value("limit that fits in memory", value.to_string()))
 }
 
 impl LimitsConfig {
-    /// Every limit must be above 0.
+    /// Every limit must be above 0 and fit in memory.
     pub fn build(&self, path: &KeyPath) -> Result<Limits, ConfigError> {
-        let fields = [
-            ("max_body_bytes", self.max_body_bytes.0),
-            ("max_decoded_bytes", self.max_decoded_bytes.0),
-            ("max_series", self.max_series),
-            ("max_labels_per_series", self.max_labels_per_series),
-            ("max_label_name_bytes", self.max_label_name_bytes),
-            ("max_label_value_bytes", self.max_label_value_bytes),
-        ];
-        if let Some((key, _)) = fields.iter().find(|(_, value)| *value == 0) {
-            return Err(path.key(key).invalid("must be greater than 0"));
-        }
         Ok(Limits {
-            max_body_bytes: self.max_body_bytes.0,
-            max_decoded_bytes: self.max_decoded_bytes.0,
-            max_series: self.max_series,
-            max_labels_per_series: self.max_labels_per_series,
-            max_label_name_bytes: self.max_label_name_bytes,
-            max_label_value_bytes: self.max_label_value_bytes,
+            max_body_bytes: positive(path, "max_body_bytes", self.max_body_bytes.0)?,
+            max_decoded_bytes: positive(path, "max_decoded_bytes", self.max_decoded_bytes.0)?,
+            max_series: positive(path, "max_series", self.max_series)?,
+            max_labels_per_series: positive(
+                path,
+                "max_labels_per_series",
+                self.max_labels_per_series,
+            )?,
+            max_label_name_bytes: positive(
+                path,
+                "max_label_name_bytes",
+                self.max_label_name_bytes,
+            )?,
+            max_label_value_bytes: positive(
+                path,
+                "max_label_value_bytes",
+                self.max_label_value_bytes,
+            )?,
         })
     }
 }
