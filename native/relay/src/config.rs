@@ -43,4 +43,4 @@ pub use listen::{Listen, ListenAuth, ListenConfig, ListenTls};
 pub use queue::{Queue, QueueConfig};
 pub use relabel_config::RelabelConfig;
 pub use remote_write::{Destination, NameSource, ProtobufMessage, RemoteWriteConfig, Start};
-pub use wal::{FullPolicy, Sync, Wal, WalConfig};
+pub use wal::{FullPolicy, Recovery, Sync, Wal, WalConfig};

@@ -21,6 +21,8 @@ fn empty_document_is_all_defaults() {
     assert_eq!(c.wal.max_bytes, 10 << 30);
     assert_eq!(c.wal.full_policy, FullPolicy::Block);
     assert_eq!(c.wal.sync, Sync::Always);
+    assert_eq!(c.wal.max_record_bytes, 64 << 20);
+    assert_eq!(c.wal.recovery, wal::Recovery::TolerateTail);
     assert_eq!(c.limits.max_body_bytes, 32 << 20);
     assert_eq!(c.limits.max_labels_per_series, 30);
     assert_eq!(c.forward_headers.len(), 1);
@@ -246,6 +248,11 @@ fn relay_sections_are_validated() {
     assert_eq!(err("wal: {sync_interval: 1s}").path, "wal.sync_interval");
     assert_eq!(err("wal: {full_policy: panic}").path, "wal.full_policy");
     assert_eq!(err("limits: {max_series: 0}").path, "limits.max_series");
+    assert_eq!(
+        err("wal: {max_record_bytes: 5GiB}").path,
+        "wal.max_record_bytes"
+    );
+    assert_eq!(err("wal: {recovery: yolo}").path, "wal.recovery");
     assert_eq!(
         err("forward_headers: [Content-Type]").path,
         "forward_headers[0]"

@@ -31,6 +31,20 @@ pub enum FullPolicy {
     DropOldest,
 }
 
+/// Default largest record: 64 MiB (prw-wal's default).
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// What opening a WAL with damage in the middle does (prw-wal `RecoveryMode`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Recovery {
+    /// Keep every record before the damage, quarantine the rest, count it.
+    #[default]
+    TolerateTail,
+    /// Refuse to start, naming the file and offset.
+    Strict,
+}
+
 /// When appends are fsynced.
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -54,6 +68,10 @@ pub struct WalConfig {
     pub max_bytes: ByteSize,
     /// Policy at the cap. Default: `block`.
     pub full_policy: FullPolicy,
+    /// Largest record. Default: 64MiB. Range: 1B..4GiB.
+    pub max_record_bytes: ByteSize,
+    /// Damage on open: `tolerate_tail` or `strict`. Default: `tolerate_tail`.
+    pub recovery: Recovery,
     /// `always` or `interval`. Default: `always`.
     pub sync: SyncMode,
     /// fsync period with `sync: interval`. Default: 1s.
@@ -67,6 +85,8 @@ impl Default for WalConfig {
             segment_bytes: ByteSize(DEFAULT_SEGMENT_BYTES),
             max_bytes: ByteSize(DEFAULT_MAX_BYTES),
             full_policy: FullPolicy::Block,
+            max_record_bytes: ByteSize(DEFAULT_MAX_RECORD_BYTES),
+            recovery: Recovery::TolerateTail,
             sync: SyncMode::Always,
             sync_interval: None,
         }
@@ -93,6 +113,10 @@ pub struct Wal {
     pub max_bytes: u64,
     /// Policy at the cap.
     pub full_policy: FullPolicy,
+    /// Largest record in bytes (1..=u32::MAX).
+    pub max_record_bytes: u64,
+    /// Damage handling on open.
+    pub recovery: Recovery,
     /// fsync policy.
     pub sync: Sync,
 }
@@ -110,6 +134,11 @@ impl WalConfig {
             return Err(path
                 .key("max_bytes")
                 .invalid("must be at least twice segment_bytes"));
+        }
+        if self.max_record_bytes.0 == 0 || self.max_record_bytes.0 > u64::from(u32::MAX) {
+            return Err(path
+                .key("max_record_bytes")
+                .invalid("must be between 1B and 4GiB - 1"));
         }
         let sync = match (self.sync, self.sync_interval) {
             (SyncMode::Always, None) => Sync::Always,
@@ -131,6 +160,8 @@ impl WalConfig {
             segment_bytes: self.segment_bytes.0,
             max_bytes: self.max_bytes.0,
             full_policy: self.full_policy,
+            max_record_bytes: self.max_record_bytes.0,
+            recovery: self.recovery,
             sync,
         })
     }
