@@ -43,6 +43,8 @@ use routes::Routes;
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest time a client may take to send request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause after a failed accept.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// Longest TLS handshake before the connection is dropped.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -145,8 +147,10 @@ impl Server {
             let (stream, peer) = match accepted {
                 Ok(pair) => pair,
                 Err(err) => {
-                    // Accept errors (EMFILE, aborted handshakes) are per connection: keep going.
+                    // Accept errors (EMFILE, aborted handshakes) are per connection: keep
+                    // going, after a pause so running out of descriptors does not spin.
                     tracing::warn!(error = %err, "accept failed");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
                     continue;
                 }
             };
