@@ -2,6 +2,7 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod relay;
 mod wal;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Inspect or verify a write-ahead log directory.
     Wal(wal::Args),
+    /// Receive Remote Write, persist it, forward it to every destination.
+    Relay(relay::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,5 +30,6 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Wal(args) => wal::run(args),
+        Command::Relay(args) => relay::run(args),
     }
 }
