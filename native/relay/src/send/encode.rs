@@ -47,7 +47,7 @@ pub enum EncodeError {
 }
 
 /// Encodes batches for one protocol. One encoder per shard, so it may keep buffers.
-pub trait BatchEncoder: Send + fmt::Debug {
+pub trait BatchEncoder: Send + Sync + fmt::Debug {
     /// The protocol of the bodies this encoder produces.
     fn protocol(&self) -> Protocol;
 
