@@ -6,7 +6,7 @@
 //! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
 //!   [`scripted`] the in-memory one for paused-time tests.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
-//! - [`age`]: `sample_age_limit`.
+//! - [`age`]: the `sample_age_limit` filter.
 
 pub mod age;
 pub mod clock;
