@@ -1,5 +1,5 @@
 //! prw-relay: receive Remote Write, persist it in the WAL, fan it out to N destinations.
 
-pub mod record;
 pub mod queue;
+pub mod record;
 pub mod send;

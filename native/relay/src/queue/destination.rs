@@ -182,12 +182,13 @@ impl Destination {
         if options.protocol == Protocol::V2 && options.v2_encoder.is_none() {
             return Err(DestinationError::NoV2Encoder(name));
         }
-        let headers = RequestHeaders::new(&options.headers, options.auth.as_ref()).map_err(
-            |source| DestinationError::Headers {
-                name: name.clone(),
-                source,
-            },
-        )?;
+        let headers =
+            RequestHeaders::new(&options.headers, options.auth.as_ref()).map_err(|source| {
+                DestinationError::Headers {
+                    name: name.clone(),
+                    source,
+                }
+            })?;
         let loaded = store
             .load()
             .map_err(|source| DestinationError::LoadProgress {
@@ -488,8 +489,12 @@ async fn control(controller: Controller) {
         Instant::now() + SHARD_UPDATE_INTERVAL,
         SHARD_UPDATE_INTERVAL,
     );
-    let (mut data_in, mut data_out, mut dropped, mut out_duration) =
-        (Ewma::default(), Ewma::default(), Ewma::default(), Ewma::default());
+    let (mut data_in, mut data_out, mut dropped, mut out_duration) = (
+        Ewma::default(),
+        Ewma::default(),
+        Ewma::default(),
+        Ewma::default(),
+    );
     loop {
         interval.tick().await;
         let tick = controller.stats.take_tick();

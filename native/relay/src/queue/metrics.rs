@@ -81,7 +81,9 @@ impl DataFamilies {
         );
         registry.register(
             name("_retried"),
-            format!("Total number of {kind} which failed on send to remote storage but were retried."),
+            format!(
+                "Total number of {kind} which failed on send to remote storage but were retried."
+            ),
             self.retried.clone(),
         );
         registry.register(

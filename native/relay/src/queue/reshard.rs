@@ -234,7 +234,13 @@ mod tests {
             data_out_rate: 0.0,
             ..inputs()
         });
-        assert_eq!(desired, Desired { raw: None, shards: 4 });
+        assert_eq!(
+            desired,
+            Desired {
+                raw: None,
+                shards: 4
+            }
+        );
     }
 
     #[test]

@@ -44,15 +44,19 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
         return AgeOutcome::Undecodable;
     };
     let mut bounds = Bounds::default();
-    series.samples.retain(|s| bounds.keep(s.timestamp, cutoff_ms));
+    series
+        .samples
+        .retain(|s| bounds.keep(s.timestamp, cutoff_ms));
     let mut undecodable = false;
-    series.histograms.retain(|h| match HistogramTimestamp::decode(h.clone()) {
-        Ok(h) => bounds.keep(h.timestamp, cutoff_ms),
-        Err(_) => {
-            undecodable = true;
-            true
-        }
-    });
+    series
+        .histograms
+        .retain(|h| match HistogramTimestamp::decode(h.clone()) {
+            Ok(h) => bounds.keep(h.timestamp, cutoff_ms),
+            Err(_) => {
+                undecodable = true;
+                true
+            }
+        });
     series
         .exemplars
         .retain(|e| match ExemplarTimestamp::decode(e.clone()) {

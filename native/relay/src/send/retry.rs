@@ -282,7 +282,10 @@ pub async fn deliver(
             _ => {
                 ctx.metrics.failed(counts);
                 let (status, body) = match &answer {
-                    Ok(r) => (r.status, String::from_utf8_lossy(&r.body_prefix).into_owned()),
+                    Ok(r) => (
+                        r.status,
+                        String::from_utf8_lossy(&r.body_prefix).into_owned(),
+                    ),
                     Err(_) => (0, String::new()),
                 };
                 tracing::error!(

@@ -14,9 +14,7 @@ use bytes::Bytes;
 use hyper::http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
-use super::transport::{
-    OutgoingRequest, Response, Transport, TransportError, TransportFuture,
-};
+use super::transport::{OutgoingRequest, Response, Transport, TransportError, TransportFuture};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -143,14 +141,10 @@ impl ScriptedTransport {
         let scripted = self.script.lock().ok().and_then(|mut s| s.pop_front());
         match scripted {
             Some(step) => step,
-            None => self
-                .default
-                .lock()
-                .map(|d| d.clone())
-                .unwrap_or(Step {
-                    delay: Duration::ZERO,
-                    answer: Answer::status(200),
-                }),
+            None => self.default.lock().map(|d| d.clone()).unwrap_or(Step {
+                delay: Duration::ZERO,
+                answer: Answer::status(200),
+            }),
         }
     }
 }

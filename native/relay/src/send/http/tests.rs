@@ -60,7 +60,10 @@ async fn posts_headers_and_body_and_reads_status_headers_and_body_prefix() {
     assert_eq!(response.header("retry-after"), Some("7"));
     assert_eq!(response.body_prefix.len(), BODY_PREFIX_LIMIT);
     let seen = String::from_utf8(server.await.unwrap()).unwrap();
-    assert!(seen.starts_with("POST /api/v1/write HTTP/1.1\r\n"), "{seen}");
+    assert!(
+        seen.starts_with("POST /api/v1/write HTTP/1.1\r\n"),
+        "{seen}"
+    );
     assert!(seen.contains("content-encoding: snappy"), "{seen}");
     assert!(seen.ends_with("hello"), "{seen}");
 }

@@ -86,7 +86,13 @@ fn batch() -> Batch {
 }
 
 async fn run(f: &Fixture, batch: Batch) -> Outcome {
-    deliver(&f.ctx, &mut Encoders::default(), &mut JitterSource::None, batch).await
+    deliver(
+        &f.ctx,
+        &mut Encoders::default(),
+        &mut JitterSource::None,
+        batch,
+    )
+    .await
 }
 
 /// Request start times, in ms since the fixture was made.
@@ -121,7 +127,8 @@ fn decode_body(body: &[u8]) -> WriteRequest {
 #[tokio::test(start_paused = true)]
 async fn server_errors_are_retried_on_the_exact_doubling_schedule() {
     let f = fixture(Protocol::V1, 30, 5000, false);
-    f.transport.push([500, 502, 503, 500, 500, 500, 500, 500, 500].map(Answer::status));
+    f.transport
+        .push([500, 502, 503, 500, 500, 500, 500, 500, 500].map(Answer::status));
     assert_eq!(run(&f, batch()).await, Outcome::Delivered);
     // Delays 30, 60, 120, 240, 480, 960, 1920, 3840, then capped at 5000.
     assert_eq!(
@@ -251,10 +258,7 @@ impl BatchEncoder for FakeV2 {
     fn encode_series(&mut self, series: &[SeriesItem]) -> Result<Bytes, super::super::EncodeError> {
         self.0.encode_series(series)
     }
-    fn encode_metadata(
-        &mut self,
-        _: &MetadataItem,
-    ) -> Result<Bytes, super::super::EncodeError> {
+    fn encode_metadata(&mut self, _: &MetadataItem) -> Result<Bytes, super::super::EncodeError> {
         Err(super::super::EncodeError::MetadataUnsupported(Protocol::V2))
     }
 }
@@ -271,7 +275,12 @@ fn content_types(f: &Fixture) -> Vec<String> {
     f.transport
         .requests()
         .iter()
-        .map(|r| r.request.headers["content-type"].to_str().unwrap().to_owned())
+        .map(|r| {
+            r.request.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -390,7 +399,12 @@ async fn metadata_is_sent_to_v1_and_skipped_for_v2() {
         run(&f, Batch::Metadata(item.clone())).await,
         Outcome::Delivered
     );
-    assert_eq!(decode_body(&f.transport.requests()[0].request.body).metadata.len(), 1);
+    assert_eq!(
+        decode_body(&f.transport.requests()[0].request.body)
+            .metadata
+            .len(),
+        1
+    );
     let f2 = fixture(Protocol::V2, 30, 5000, false);
     assert_eq!(
         run_v2(&f2, Batch::Metadata(item)).await,
