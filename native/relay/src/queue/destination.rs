@@ -274,15 +274,23 @@ impl Destination {
             .shards(count, self.queue.min_shards, self.queue.max_shards);
     }
 
-    /// Hands over the items of WAL record `record_seq` (seqs must increase). Too-old data is
-    /// dropped here (counted `too_old`), items a shard delivered before a restart are skipped,
-    /// the rest is queued; waits while a shard queue is full, and first performs a pending
-    /// reshard (draining all shards).
+    /// Hands over the items of WAL record `record_seq` (seqs must increase). A record at or
+    /// below the low watermark (a replay from a cursor older than the saved progress) is
+    /// skipped whole. Too-old data is dropped here (counted `too_old`), items a shard
+    /// delivered before a restart are skipped, the rest is queued; waits while a shard queue
+    /// is full, and first performs a pending reshard (draining all shards).
+    ///
+    /// Not cancel-safe: once called, drive it to completion (dropping it half-way leaves the
+    /// record registered with items that will never be acknowledged).
     pub async fn enqueue(
         &mut self,
         record_seq: u64,
         items: Vec<QueueItem>,
     ) -> Result<(), DestinationError> {
+        if self.low_watermark().is_some_and(|low| record_seq <= low) {
+            tracing::debug!(destination = %self.name, record_seq, "record already acknowledged; skipped");
+            return Ok(());
+        }
         if self.desired.has_changed().unwrap_or(false) {
             let wanted = *self.desired.borrow_and_update();
             if wanted != self.shards.len() {

@@ -352,3 +352,83 @@ impl DestinationMetrics {
             .set(desired);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposition(registry: &Registry) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, registry).unwrap();
+        out
+    }
+
+    #[test]
+    fn destinations_share_one_family_per_name_with_their_labels() {
+        let mut registry = Registry::default();
+        let families = RemoteStorageMetrics::register(&mut registry);
+        let a = families.destination("a", "http://a/");
+        let b = families.destination("b", "http://b/");
+        a.attempt(
+            ItemCounts {
+                samples: 3,
+                histograms: 1,
+                exemplars: 0,
+            },
+            120,
+        );
+        b.request(None);
+        a.request(Some(400));
+        a.dropped(
+            "too_old",
+            ItemCounts {
+                samples: 2,
+                ..ItemCounts::default()
+            },
+        );
+        a.shards(3, 1, 50);
+        a.shards_desired(2.5);
+        a.highest_sent(1_700_000_000_500);
+        a.batch_duration(0.2);
+        a.pending(
+            ItemCounts {
+                samples: 5,
+                ..ItemCounts::default()
+            },
+            true,
+        );
+        a.pending(
+            ItemCounts {
+                samples: 2,
+                ..ItemCounts::default()
+            },
+            false,
+        );
+        let text = exposition(&registry);
+        let a_labels = r#"remote_name="a",url="http://a/""#;
+        for line in [
+            format!("prometheus_remote_storage_samples_total{{{a_labels}}} 3"),
+            format!("prometheus_remote_storage_histograms_total{{{a_labels}}} 1"),
+            format!("prometheus_remote_storage_bytes_total{{{a_labels}}} 120"),
+            format!(r#"prometheus_remote_storage_samples_dropped_total{{{a_labels},reason="too_old"}} 2"#),
+            format!("prometheus_remote_storage_samples_pending{{{a_labels}}} 3"),
+            format!("prometheus_remote_storage_shards{{{a_labels}}} 3"),
+            format!("prometheus_remote_storage_shards_min{{{a_labels}}} 1"),
+            format!("prometheus_remote_storage_shards_max{{{a_labels}}} 50"),
+            format!("prometheus_remote_storage_shards_desired{{{a_labels}}} 2.5"),
+            format!("prometheus_remote_storage_queue_highest_sent_timestamp_seconds{{{a_labels}}} 1700000000.5"),
+            format!("prometheus_remote_storage_sent_batch_duration_seconds_count{{{a_labels}}} 1"),
+            format!(r#"prw_remote_requests_total{{{a_labels},status="400"}} 1"#),
+            r#"prw_remote_requests_total{remote_name="b",url="http://b/",status="transport_error"} 1"#.to_owned(),
+            format!("prw_remote_fallbacks_total{{{a_labels}}} 0"),
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("# TYPE prometheus_remote_storage_samples counter"))
+                .count(),
+            1
+        );
+    }
+}

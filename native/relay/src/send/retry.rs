@@ -243,16 +243,13 @@ pub async fn deliver(
 
         match decision {
             RetryDecision::Success => {
-                if let Batch::Series(items) = &batch {
-                    let newest = items.iter().map(|i| i.max_timestamp_ms).max();
-                    if let Some(newest) = newest.filter(|t| *t != i64::MIN) {
-                        ctx.metrics.highest_sent(newest);
-                        ctx.stats.record_success(newest);
-                    } else {
-                        ctx.stats.record_success(i64::MIN);
-                    }
-                } else {
-                    ctx.stats.record_success(i64::MIN);
+                let newest = match &batch {
+                    Batch::Series(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
+                    Batch::Metadata(_) => None,
+                };
+                ctx.stats.record_success(newest.unwrap_or(i64::MIN));
+                if let Some(highest) = ctx.stats.highest_sent_ms() {
+                    ctx.metrics.highest_sent(highest);
                 }
                 return Outcome::Delivered;
             }

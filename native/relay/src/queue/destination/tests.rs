@@ -286,7 +286,8 @@ async fn replay_skips_items_their_shard_delivered_before_the_restart() {
     assert_eq!(dest.shard_count(), 2);
     assert!(dest.should_skip(12, 0));
     assert!(!dest.should_skip(11, 1));
-    for seq in 11..=13 {
+    // A cursor older than the saved low watermark replays records 9 and 10: skipped whole.
+    for seq in 9..=13 {
         dest.enqueue(seq, vec![series(0, seq), series(1, seq)])
             .await
             .unwrap();
