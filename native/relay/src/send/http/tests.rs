@@ -97,3 +97,87 @@ fn bad_ca_pem_is_refused_naming_the_file() {
     let err = HttpTransport::new(Duration::from_secs(1), &tls).unwrap_err();
     assert!(err.to_string().starts_with("ca_file"), "{err}");
 }
+
+#[tokio::test]
+async fn https_with_a_configured_ca_reaches_a_tls_receiver() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let server_config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut tls = acceptor.accept(socket).await.unwrap();
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !seen.ends_with(b"hello") {
+            let n = tls.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+        }
+        tls.write_all(b"HTTP/1.1 204 No Content\r\n\r\n")
+            .await
+            .unwrap();
+        tls.shutdown().await.unwrap();
+    });
+    let tls = TlsOptions {
+        ca_pem: Some(cert.pem().into_bytes()),
+        client_identity: None,
+    };
+    let transport = HttpTransport::new(Duration::from_secs(5), &tls).unwrap();
+    let response = transport
+        .send(request(&format!("https://localhost:{port}/api/v1/write")))
+        .await
+        .unwrap();
+    assert_eq!(response.status, 204);
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn https_to_an_untrusted_certificate_fails_to_connect() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let server_config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(
+        vec![cert.der().clone()],
+        rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+    )
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server_config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        // The client refuses the certificate: the handshake fails on our side too.
+        assert!(acceptor.accept(socket).await.is_err());
+    });
+    let transport = HttpTransport::new(Duration::from_secs(5), &TlsOptions::default()).unwrap();
+    let err = transport
+        .send(request(&format!("https://localhost:{port}/")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, TransportError::Connect(_)), "{err:?}");
+    server.await.unwrap();
+}
