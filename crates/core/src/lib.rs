@@ -28,6 +28,8 @@ extern crate std;
 #[cfg(feature = "std")]
 pub mod codec;
 pub mod convert;
+#[cfg(test)]
+mod fixtures;
 pub mod hash;
 pub mod limits;
 pub mod negotiate;
