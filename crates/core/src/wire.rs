@@ -10,8 +10,9 @@
 //!
 //! Offsets in errors are absolute byte offsets into the decoded body.
 
-/// Maximum nesting of unknown groups that is skipped before giving up.
-const MAX_GROUP_DEPTH: u32 = 64;
+/// prost's recursion limit: each nested message and each nested unknown group uses one
+/// level. The reader mirrors it exactly so both accept the same bodies.
+const RECURSION_LIMIT: u32 = 100;
 
 /// Why the decoded bytes are not a valid message of the expected schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +94,8 @@ pub enum WireValue<'a> {
     Len(&'a [u8]),
     /// Wire type 5 (little-endian 4 bytes).
     Fixed32(u32),
+    /// Wire type 3: a (deprecated) group, already skipped. Never valid for a known field.
+    Group,
 }
 
 /// One field of a message.
@@ -250,6 +253,7 @@ pub struct Reader<'a> {
     pos: usize,
     base: usize,
     message: &'static str,
+    budget: u32,
 }
 
 impl<'a> Reader<'a> {
@@ -261,7 +265,15 @@ impl<'a> Reader<'a> {
             pos: 0,
             base,
             message,
+            budget: RECURSION_LIMIT,
         }
+    }
+
+    /// Marks this message as nested `depth` levels below the request (prost's recursion
+    /// accounting: a `TimeSeries` is at depth 1, a `Label` in it at depth 2).
+    pub fn at_depth(mut self, depth: u32) -> Self {
+        self.budget = RECURSION_LIMIT.saturating_sub(depth);
+        self
     }
 
     fn empty(message: &'static str) -> Self {
@@ -285,6 +297,10 @@ impl<'a> Reader<'a> {
                 return Err(self.err(DecodeErrorKind::Truncated));
             };
             self.pos += 1;
+            if i == 9 && byte > 1 {
+                // The tenth byte may only hold the 64th bit (prost rejects more).
+                return Err(self.err(DecodeErrorKind::VarintOverflow));
+            }
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -321,15 +337,21 @@ impl<'a> Reader<'a> {
         Ok((number, (key & 7) as u8))
     }
 
-    /// Skips the body of a group whose start tag was just read (bounded depth, iterative).
+    /// Skips the body of a group whose start tag was just read: iterative, with the open
+    /// group numbers on a fixed stack, and prost's depth accounting (a field inside `d`
+    /// open groups needs `d` < the message's remaining recursion budget).
     fn skip_group(&mut self, number: u32) -> Result<(), DecodeError> {
-        let mut open: [u32; MAX_GROUP_DEPTH as usize] = [0; MAX_GROUP_DEPTH as usize];
-        let mut depth: usize = 1;
-        if let Some(slot) = open.get_mut(0) {
+        let mut open = [0u32; RECURSION_LIMIT as usize];
+        let mut depth: usize = 0;
+        if let Some(slot) = open.get_mut(depth) {
             *slot = number;
+            depth += 1;
         }
         while depth > 0 {
             let (n, wire) = self.tag()?;
+            if wire != 4 && depth as u32 >= self.budget {
+                return Err(self.err(DecodeErrorKind::TooDeep));
+            }
             match wire {
                 0 => {
                     self.varint()?;
@@ -368,9 +390,9 @@ impl<'a> Reader<'a> {
         usize::try_from(len).map_err(|_| self.err(DecodeErrorKind::Truncated))
     }
 
-    /// The next field that is not an (unknown) group, or `None` at the end.
+    /// The next field, or `None` at the end.
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
-        loop {
+        {
             if self.is_empty() {
                 return Ok(None);
             }
@@ -400,9 +422,10 @@ impl<'a> Reader<'a> {
                     }));
                 }
                 3 => {
-                    // Groups are deprecated and never part of these schemas: skip them.
+                    // Groups are deprecated and never part of these schemas: skip them,
+                    // and let a known field number reject the wire type.
                     self.skip_group(number)?;
-                    continue;
+                    WireValue::Group
                 }
                 5 => {
                     let b = self.take(4)?;
@@ -496,6 +519,12 @@ mod tests {
         let bytes = vec![0x0b; 1000];
         let err = Reader::new(&bytes, 0, "M").next_field().unwrap_err();
         assert_eq!(err.kind(), DecodeErrorKind::TooDeep);
+        // Within prost's limit: 50 nested groups of field 1, closed again.
+        let mut ok: Vec<u8> = vec![0x0b; 50];
+        ok.extend(std::iter::repeat_n(0x0c, 50));
+        let f = Reader::new(&ok, 0, "M").next_field().unwrap().unwrap();
+        assert_eq!(f.value, WireValue::Group);
+        assert_eq!(f.end, 100);
     }
 
     #[test]

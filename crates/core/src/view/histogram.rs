@@ -99,7 +99,7 @@ impl HistogramSummary {
             custom_values_increasing: true,
             last_custom: f64::NEG_INFINITY,
         };
-        let mut r = Reader::new(bytes, base, "Histogram");
+        let mut r = Reader::new(bytes, base, "Histogram").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => h.count = HistogramCount::Int(f.varint("Histogram.count_int")?),
@@ -148,7 +148,7 @@ impl HistogramSummary {
 }
 
 fn read_span(side: &mut BucketSide, bytes: &[u8], base: usize) -> Result<(), DecodeError> {
-    let mut r = Reader::new(bytes, base, "BucketSpan");
+    let mut r = Reader::new(bytes, base, "BucketSpan").at_depth(3);
     let mut length: u64 = 0;
     while let Some(f) = r.next_field()? {
         match f.number {

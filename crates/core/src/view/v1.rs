@@ -106,7 +106,7 @@ impl<'a> Series<'a> {
     /// Fields in body order.
     pub fn fields(&self) -> SeriesFields<'a> {
         SeriesFields {
-            reader: Reader::new(self.bytes, self.base, "TimeSeries"),
+            reader: Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1),
             failed: false,
         }
     }
@@ -140,7 +140,7 @@ impl<'a> Iterator for SeriesFields<'a> {
                 Err(e) => break Err(e),
                 Ok(None) => return None,
                 Ok(Some(f)) => match f.number {
-                    1 => break read_label(&f, "TimeSeries.labels").map(SeriesField::Label),
+                    1 => break read_label(&f, "TimeSeries.labels", 2).map(SeriesField::Label),
                     2 => break read_sample(&f).map(SeriesField::Sample),
                     3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
                     4 => {
@@ -159,8 +159,12 @@ impl<'a> Iterator for SeriesFields<'a> {
 }
 
 /// Reads an encoded `Label` message.
-pub(crate) fn read_label<'a>(f: &Field<'a>, what: &'static str) -> Result<Label<'a>, DecodeError> {
-    let mut r = Reader::new(f.bytes(what)?, f.value_offset, "Label");
+pub(crate) fn read_label<'a>(
+    f: &Field<'a>,
+    what: &'static str,
+    depth: u32,
+) -> Result<Label<'a>, DecodeError> {
+    let mut r = Reader::new(f.bytes(what)?, f.value_offset, "Label").at_depth(depth);
     let mut label = Label {
         name: "",
         value: "",
@@ -176,7 +180,7 @@ pub(crate) fn read_label<'a>(f: &Field<'a>, what: &'static str) -> Result<Label<
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample");
+    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,
@@ -215,11 +219,11 @@ impl<'a> Exemplar<'a> {
             timestamp: 0,
             label_count: 0,
         };
-        let mut r = Reader::new(bytes, f.value_offset, "Exemplar");
+        let mut r = Reader::new(bytes, f.value_offset, "Exemplar").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => {
-                    read_label(&f, "Exemplar.labels")?;
+                    read_label(&f, "Exemplar.labels", 3)?;
                     e.label_count += 1;
                 }
                 2 => e.value = f.double("Exemplar.value")?,
@@ -232,12 +236,12 @@ impl<'a> Exemplar<'a> {
 
     /// The exemplar's labels (already checked to decode).
     pub fn labels(&self) -> impl Iterator<Item = Label<'a>> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "Exemplar");
+        let mut r = Reader::new(self.bytes, self.base, "Exemplar").at_depth(2);
         core::iter::from_fn(move || {
             loop {
                 let f = r.next_field().ok()??;
                 if f.number == 1 {
-                    return read_label(&f, "Exemplar.labels").ok();
+                    return read_label(&f, "Exemplar.labels", 3).ok();
                 }
             }
         })
@@ -263,7 +267,8 @@ impl<'a> Metadata<'a> {
             f.bytes("WriteRequest.metadata")?,
             f.value_offset,
             "MetricMetadata",
-        );
+        )
+        .at_depth(1);
         let mut m = Metadata {
             r#type: 0,
             metric_family_name: "",

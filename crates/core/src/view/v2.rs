@@ -104,7 +104,7 @@ impl<'a> Series<'a> {
 
     /// Fields in body order.
     pub fn fields(&self) -> impl Iterator<Item = Result<SeriesField<'a>, DecodeError>> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "TimeSeries");
+        let mut r = Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1);
         let mut failed = false;
         core::iter::from_fn(move || {
             if failed {
@@ -140,7 +140,7 @@ impl<'a> Series<'a> {
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample");
+    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,
@@ -177,7 +177,7 @@ impl<'a> Exemplar<'a> {
             value: 0.0,
             timestamp: 0,
         };
-        let mut r = Reader::new(bytes, f.value_offset, "Exemplar");
+        let mut r = Reader::new(bytes, f.value_offset, "Exemplar").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => {
@@ -195,7 +195,7 @@ impl<'a> Exemplar<'a> {
 
     /// The exemplar's label refs (already checked to decode), truncated to u32 like prost.
     pub fn labels_refs(&self) -> impl Iterator<Item = u32> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "Exemplar");
+        let mut r = Reader::new(self.bytes, self.base, "Exemplar").at_depth(2);
         let mut current: Option<Varints<'a>> = None;
         core::iter::from_fn(move || {
             loop {
@@ -224,7 +224,8 @@ pub struct Metadata {
 
 impl Metadata {
     fn read(f: &Field<'_>) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(f.bytes("TimeSeries.metadata")?, f.value_offset, "Metadata");
+        let mut r =
+            Reader::new(f.bytes("TimeSeries.metadata")?, f.value_offset, "Metadata").at_depth(2);
         let mut m = Metadata {
             r#type: 0,
             help_ref: 0,
