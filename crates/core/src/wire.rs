@@ -392,65 +392,55 @@ impl<'a> Reader<'a> {
 
     /// The next field, or `None` at the end.
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
-        {
-            if self.is_empty() {
-                return Ok(None);
-            }
-            let start = self.base.saturating_add(self.pos);
-            let (number, wire) = self.tag()?;
-            let value_offset = self.base.saturating_add(self.pos);
-            let value = match wire {
-                0 => WireValue::Varint(self.varint()?),
-                1 => {
-                    let b = self.take(8)?;
-                    let arr: [u8; 8] = b
-                        .try_into()
-                        .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
-                    WireValue::Fixed64(u64::from_le_bytes(arr))
-                }
-                2 => {
-                    let len = self.len_prefix()?;
-                    let payload_offset = self.base.saturating_add(self.pos);
-                    let b = self.take(len)?;
-                    let end = self.base.saturating_add(self.pos);
-                    return Ok(Some(Field {
-                        number,
-                        value: WireValue::Len(b),
-                        start,
-                        value_offset: payload_offset,
-                        end,
-                    }));
-                }
-                3 => {
-                    // Groups are deprecated and never part of these schemas: skip them,
-                    // and let a known field number reject the wire type.
-                    self.skip_group(number)?;
-                    WireValue::Group
-                }
-                5 => {
-                    let b = self.take(4)?;
-                    let arr: [u8; 4] = b
-                        .try_into()
-                        .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
-                    WireValue::Fixed32(u32::from_le_bytes(arr))
-                }
-                _ => {
-                    return Err(DecodeError::new(
-                        DecodeErrorKind::InvalidWireType,
-                        self.message,
-                        start,
-                    ));
-                }
-            };
-            let end = self.base.saturating_add(self.pos);
-            return Ok(Some(Field {
-                number,
-                value,
-                start,
-                value_offset,
-                end,
-            }));
+        if self.is_empty() {
+            return Ok(None);
         }
+        let start = self.base.saturating_add(self.pos);
+        let (number, wire) = self.tag()?;
+        let mut value_offset = self.base.saturating_add(self.pos);
+        let value = match wire {
+            0 => WireValue::Varint(self.varint()?),
+            1 => {
+                let b = self.take(8)?;
+                let arr: [u8; 8] = b
+                    .try_into()
+                    .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
+                WireValue::Fixed64(u64::from_le_bytes(arr))
+            }
+            2 => {
+                let len = self.len_prefix()?;
+                value_offset = self.base.saturating_add(self.pos);
+                WireValue::Len(self.take(len)?)
+            }
+            3 => {
+                // Groups are deprecated and never part of these schemas: skip them, and
+                // let a known field number reject the wire type.
+                self.skip_group(number)?;
+                WireValue::Group
+            }
+            5 => {
+                let b = self.take(4)?;
+                let arr: [u8; 4] = b
+                    .try_into()
+                    .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
+                WireValue::Fixed32(u32::from_le_bytes(arr))
+            }
+            _ => {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::InvalidWireType,
+                    self.message,
+                    start,
+                ));
+            }
+        };
+        let end = self.base.saturating_add(self.pos);
+        Ok(Some(Field {
+            number,
+            value,
+            start,
+            value_offset,
+            end,
+        }))
     }
 }
 
@@ -459,7 +449,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_each_wire_type_and_skips_groups() {
+    fn reads_each_wire_type_and_skips_group_bodies() {
         #[rustfmt::skip]
         let bytes = [
             0x08, 0x96, 0x01,                          // field 1 varint 150
@@ -478,6 +468,9 @@ mod tests {
         let s = r.next_field().unwrap().unwrap();
         assert_eq!(s.str("Test.s").unwrap(), "hi");
         assert_eq!((s.start, s.value_offset, s.end), (12, 14, 16));
+        let g = r.next_field().unwrap().unwrap();
+        assert_eq!((g.number, g.value), (4, WireValue::Group));
+        assert!(g.varint("Test.g").is_err(), "a known field never accepts a group");
         assert_eq!(
             r.next_field().unwrap().unwrap().value,
             WireValue::Fixed32(2)
