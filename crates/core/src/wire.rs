@@ -470,7 +470,10 @@ mod tests {
         assert_eq!((s.start, s.value_offset, s.end), (12, 14, 16));
         let g = r.next_field().unwrap().unwrap();
         assert_eq!((g.number, g.value), (4, WireValue::Group));
-        assert!(g.varint("Test.g").is_err(), "a known field never accepts a group");
+        assert!(
+            g.varint("Test.g").is_err(),
+            "a known field never accepts a group"
+        );
         assert_eq!(
             r.next_field().unwrap().unwrap().value,
             WireValue::Fixed32(2)
