@@ -49,7 +49,7 @@ impl Report {
             findings: Vec::new(),
             verdict: Verdict {
                 status,
-                retry: Retry::for_status(status),
+                retry: crate::classify::retry_advice(status),
             },
             error: Some(error),
         }
@@ -92,7 +92,7 @@ pub fn from_decoded(
         findings: findings(&validation),
         verdict: Verdict {
             status,
-            retry: Retry::for_status(status),
+            retry: crate::classify::retry_advice(status),
         },
         error: None,
     }
