@@ -80,12 +80,14 @@ pub fn run(args: &Args) -> ExitCode {
                 return ExitCode::from(exit::INTERNAL);
             }
         },
+        // Unreadable input: the one-line reason on stderr is the whole text output.
+        Format::Text if report.error.is_some() => String::new(),
         Format::Text => text::render(&report),
     };
     // A closed pipe (`prw inspect x | head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
     if let Some(error) = &report.error {
-        eprintln!("prw inspect: {error}");
+        eprintln!("prw inspect: {error} (a receiver answers {})", report.verdict.status);
         return ExitCode::from(exit::UNREADABLE);
     }
     if report

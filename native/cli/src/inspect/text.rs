@@ -14,7 +14,7 @@ pub fn render(report: &Report) -> String {
 fn write_report(out: &mut String, r: &Report) -> std::fmt::Result {
     if let Some(error) = &r.error {
         writeln!(out, "error      {error}")?;
-        writeln!(out, "verdict    {} (a receiver's answer)", r.verdict.status)?;
+        writeln!(out, "verdict    {}", r.verdict.status)?;
         return Ok(());
     }
     let compressed = match r.compressed_bytes {
