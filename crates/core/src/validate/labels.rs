@@ -31,6 +31,17 @@ impl<'a> LabelState<'a> {
         }
     }
 
+    /// Starts a new series, keeping the (already initialised) name array: one state serves
+    /// every series of a request.
+    pub(super) fn reset(&mut self) {
+        self.count = 0;
+        self.unsorted = false;
+        self.has_metric_name = false;
+        if let Some(h) = self.hasher.as_mut() {
+            *h = LabelHasher::new();
+        }
+    }
+
     pub(super) fn push(
         &mut self,
         c: &mut Collector,
