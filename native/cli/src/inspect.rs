@@ -87,7 +87,10 @@ pub fn run(args: &Args) -> ExitCode {
     // A closed pipe (`prw inspect x | head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
     if let Some(error) = &report.error {
-        eprintln!("prw inspect: {error} (a receiver answers {})", report.verdict.status);
+        eprintln!(
+            "prw inspect: {error} (a receiver answers {})",
+            report.verdict.status
+        );
         return ExitCode::from(exit::UNREADABLE);
     }
     if report

@@ -74,6 +74,7 @@ fn walk_series<'a>(
                 f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
             }
             SeriesField::Histogram(h) => {
+                let h = h.summary()?;
                 let i = f.histograms as usize;
                 f.histograms = f.histograms.saturating_add(1);
                 if last_histogram.is_some_and(|t| h.timestamp < t) {

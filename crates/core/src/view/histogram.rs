@@ -7,6 +7,26 @@
 
 use crate::wire::{DecodeError, Reader, zigzag64};
 
+/// An encoded `Histogram`, read on demand by [`HistogramView::summary`] (keeps the series
+/// field enum small: it is moved once per label on the hot path).
+#[derive(Clone, Copy, Debug)]
+pub struct HistogramView<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    v2: bool,
+}
+
+impl<'a> HistogramView<'a> {
+    pub(crate) fn new(bytes: &'a [u8], base: usize, v2: bool) -> Self {
+        HistogramView { bytes, base, v2 }
+    }
+
+    /// Reads the whole histogram in one pass.
+    pub fn summary(&self) -> Result<HistogramSummary, DecodeError> {
+        HistogramSummary::read(self.bytes, self.base, self.v2)
+    }
+}
+
 /// The count oneof.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum HistogramCount {

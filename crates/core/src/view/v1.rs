@@ -2,7 +2,7 @@
 
 use core::ops::Range;
 
-use super::{HistogramSummary, Label, Sample};
+use super::{HistogramView, Label, Sample};
 use crate::wire::{DecodeError, Field, Reader};
 
 /// A decoded v1 body.
@@ -83,9 +83,6 @@ pub struct Series<'a> {
 
 /// One field of a v1 series.
 #[derive(Clone, Debug)]
-// The histogram summary is larger than the other variants; it is moved once per field
-// and boxing it would allocate on the hot path.
-#[allow(clippy::large_enum_variant)]
 pub enum SeriesField<'a> {
     /// A label.
     Label(Label<'a>),
@@ -94,7 +91,7 @@ pub enum SeriesField<'a> {
     /// An exemplar.
     Exemplar(Exemplar<'a>),
     /// A native histogram.
-    Histogram(HistogramSummary),
+    Histogram(HistogramView<'a>),
 }
 
 impl<'a> Series<'a> {
@@ -144,9 +141,8 @@ impl<'a> Iterator for SeriesFields<'a> {
                     2 => break read_sample(&f).map(SeriesField::Sample),
                     3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
                     4 => {
-                        break f.bytes("TimeSeries.histograms").and_then(|b| {
-                            HistogramSummary::read(b, f.value_offset, false)
-                                .map(SeriesField::Histogram)
+                        break f.bytes("TimeSeries.histograms").map(|b| {
+                            SeriesField::Histogram(HistogramView::new(b, f.value_offset, false))
                         });
                     }
                     _ => {}

@@ -7,7 +7,7 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use super::{HistogramSummary, Sample};
+use super::{HistogramView, Sample};
 use crate::wire::{DecodeError, Field, Reader, Varints};
 
 /// A decoded v2 body.
@@ -80,16 +80,13 @@ pub struct Series<'a> {
 
 /// One field of a v2 series.
 #[derive(Clone, Debug)]
-// The histogram summary is larger than the other variants; it is moved once per field
-// and boxing it would allocate on the hot path.
-#[allow(clippy::large_enum_variant)]
 pub enum SeriesField<'a> {
     /// One occurrence of `labels_refs` (packed run or single value).
     LabelsRefs(Varints<'a>),
     /// A float sample.
     Sample(Sample),
     /// A native histogram.
-    Histogram(HistogramSummary),
+    Histogram(HistogramView<'a>),
     /// An exemplar.
     Exemplar(Exemplar<'a>),
     /// The metadata.
@@ -122,9 +119,8 @@ impl<'a> Series<'a> {
                         }
                         2 => break read_sample(&f).map(SeriesField::Sample),
                         3 => {
-                            break f.bytes("TimeSeries.histograms").and_then(|b| {
-                                HistogramSummary::read(b, f.value_offset, true)
-                                    .map(SeriesField::Histogram)
+                            break f.bytes("TimeSeries.histograms").map(|b| {
+                                SeriesField::Histogram(HistogramView::new(b, f.value_offset, true))
                             });
                         }
                         4 => break Exemplar::read(&f).map(SeriesField::Exemplar),
