@@ -115,6 +115,7 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     /// The payload of a length-delimited field, or `WrongWireType` naming `what`.
+    #[inline]
     pub fn bytes(&self, what: &'static str) -> Result<&'a [u8], DecodeError> {
         match self.value {
             WireValue::Len(b) => Ok(b),
@@ -123,6 +124,7 @@ impl<'a> Field<'a> {
     }
 
     /// A string field.
+    #[inline]
     pub fn str(&self, what: &'static str) -> Result<&'a str, DecodeError> {
         let bytes = self.bytes(what)?;
         core::str::from_utf8(bytes)
@@ -290,7 +292,19 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one varint.
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Fast path: most varints here (tags, lengths, refs) are one byte.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..10 {
             let Some(&byte) = self.buf.get(self.pos) else {
@@ -309,6 +323,7 @@ impl<'a> Reader<'a> {
         Err(self.err(DecodeErrorKind::VarintOverflow))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let Some(end) = end else {
@@ -322,6 +337,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn tag(&mut self) -> Result<(u32, u8), DecodeError> {
         let start = self.pos;
         let key = self.varint()?;
@@ -385,12 +401,14 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn len_prefix(&mut self) -> Result<usize, DecodeError> {
         let len = self.varint()?;
         usize::try_from(len).map_err(|_| self.err(DecodeErrorKind::Truncated))
     }
 
     /// The next field, or `None` at the end.
+    #[inline]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
         if self.is_empty() {
             return Ok(None);

@@ -76,15 +76,18 @@ impl<'a> LabelState<'a> {
         }
         let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
         if let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) {
-            if name == prev {
-                c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-            } else {
-                if name < prev && !self.unsorted {
-                    self.unsorted = true;
-                    c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
-                }
-                if self.unsorted && seen.contains(&name) {
+            match name.as_bytes().cmp(prev.as_bytes()) {
+                core::cmp::Ordering::Equal => {
                     c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                }
+                order => {
+                    if order == core::cmp::Ordering::Less && !self.unsorted {
+                        self.unsorted = true;
+                        c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
+                    }
+                    if self.unsorted && seen.contains(&name) {
+                        c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                    }
                 }
             }
         }

@@ -160,7 +160,11 @@ pub(crate) fn read_label<'a>(
     what: &'static str,
     depth: u32,
 ) -> Result<Label<'a>, DecodeError> {
-    let mut r = Reader::new(f.bytes(what)?, f.value_offset, "Label").at_depth(depth);
+    let bytes = f.bytes(what)?;
+    if let Some(label) = canonical_label(bytes) {
+        return Ok(label);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Label").at_depth(depth);
     let mut label = Label {
         name: "",
         value: "",
@@ -173,6 +177,27 @@ pub(crate) fn read_label<'a>(
         }
     }
     Ok(label)
+}
+
+/// Fast path for the encoding every sender produces: `0a len name 12 len value` with
+/// one-byte lengths and nothing else. Anything different (or not UTF-8) takes the general
+/// path, which also produces the precise error.
+#[inline]
+fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
+    let (&[0x0a, name_len], rest) = bytes.split_first_chunk::<2>()? else {
+        return None;
+    };
+    let (name, rest) = rest.split_at_checked(usize::from(name_len))?;
+    let (&[0x12, value_len], value) = rest.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if name_len >= 0x80 || value_len >= 0x80 || value.len() != usize::from(value_len) {
+        return None;
+    }
+    Some(Label {
+        name: core::str::from_utf8(name).ok()?,
+        value: core::str::from_utf8(value).ok()?,
+    })
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
