@@ -184,19 +184,22 @@ pub(crate) fn read_label<'a>(
 /// path, which also produces the precise error.
 #[inline]
 fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
-    let (&[0x0a, name_len], rest) = bytes.split_first_chunk::<2>()? else {
+    let &[0x0a, name_len, ..] = bytes else {
         return None;
     };
-    let (name, rest) = rest.split_at_checked(usize::from(name_len))?;
-    let (&[0x12, value_len], value) = rest.split_first_chunk::<2>()? else {
+    let name_end = 2 + usize::from(name_len);
+    let (&[0x12, value_len], _) = bytes.get(name_end..)?.split_first_chunk::<2>()? else {
         return None;
     };
-    if name_len >= 0x80 || value_len >= 0x80 || value.len() != usize::from(value_len) {
+    if name_len >= 0x80 || value_len >= 0x80 || bytes.len() != name_end + 2 + usize::from(value_len)
+    {
         return None;
     }
+    // The framing bytes are ASCII, so one UTF-8 check covers name and value.
+    let whole = core::str::from_utf8(bytes).ok()?;
     Some(Label {
-        name: core::str::from_utf8(name).ok()?,
-        value: core::str::from_utf8(value).ok()?,
+        name: whole.get(2..name_end)?,
+        value: whole.get(name_end + 2..)?,
     })
 }
 
