@@ -29,7 +29,7 @@ use super::shard::{BatchSettings, Shard, ShardHandle};
 use super::watermark::{AckError, Acks, ReplaySkip, ShardProgress, ShardProgressStore, StoreError};
 use crate::send::age::{AgeOutcome, drop_older_than};
 use crate::send::clock::Clock;
-use crate::send::encode::BatchEncoder;
+use crate::send::encode::{BatchEncoder, V2Encoder};
 use crate::send::headers::{Auth, HeaderError, RequestHeaders};
 use crate::send::retry::{Encoders, JitterSource, RetryPolicy, SendContext, cutoff_ms};
 use crate::send::stats::{ProtocolState, SendStats};
@@ -100,8 +100,7 @@ pub struct DestinationOptions {
     pub auth: Option<Auth>,
     /// Seed of the backoff jitter (`None`: no jitter, Prometheus's exact schedule).
     pub jitter_seed: Option<u64>,
-    /// Required when `protocol` is v2.
-    /// TODO(v2-encoder): the lead sets this from `prw_core::convert` once merged.
+    /// The v2 encoder to use (`None`: [`V2Encoder`], prw-core's conversion).
     pub v2_encoder: Option<V2EncoderFactory>,
 }
 
@@ -116,9 +115,6 @@ pub enum DestinationError {
         /// What was wrong.
         source: HeaderError,
     },
-    /// v2 configured but no v2 encoder wired.
-    #[error("destination {0}: protobuf_message is v2 but no v2 encoder is available")]
-    NoV2Encoder(String),
     /// The progress store failed to load.
     #[error("destination {name}: loading shard progress failed: {source}")]
     LoadProgress {
@@ -179,9 +175,6 @@ impl Destination {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DestinationError> {
         let name = options.name.clone();
-        if options.protocol == Protocol::V2 && options.v2_encoder.is_none() {
-            return Err(DestinationError::NoV2Encoder(name));
-        }
         let headers =
             RequestHeaders::new(&options.headers, options.auth.as_ref()).map_err(|source| {
                 DestinationError::Headers {
@@ -260,7 +253,10 @@ impl Destination {
                     acks: Arc::clone(&self.acks),
                     settings: self.queue.batch,
                     encoders: Encoders {
-                        v2: self.v2_encoder.as_ref().map(|make| (make.0)()),
+                        v2: Some(match &self.v2_encoder {
+                            Some(make) => (make.0)(),
+                            None => Box::new(V2Encoder::new()),
+                        }),
                         ..Encoders::default()
                     },
                     jitter,

@@ -129,7 +129,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::send::proto_v1::{Exemplar, Label, Sample, TimeSeries};
+    use prw_core::proto::v1::{Exemplar, Histogram, Label, Sample, TimeSeries};
 
     fn item(series: &TimeSeries, counts: ItemCounts, min: i64, max: i64) -> SeriesItem {
         SeriesItem {
@@ -167,7 +167,10 @@ mod tests {
                     timestamp: 250,
                 },
             ],
-            histograms: vec![HistogramTimestamp { timestamp: 90 }],
+            histograms: vec![Histogram {
+                timestamp: 90,
+                ..Histogram::default()
+            }],
         }
     }
 

@@ -10,10 +10,8 @@
 //! Invariants: the v1 body decodes (after snappy) to exactly the input series, in order;
 //! buffers are reused between batches of one shard.
 //!
-//! The v2 encoder (`io.prometheus.write.v2.Request`: symbol table per request) needs the
-//! owned conversion of prw-core, which is not merged yet: `BatchEncoder` is the seam, and
-//! [`crate::queue::DestinationOptions::v2_encoder`] is where the lead plugs it in.
-//! TODO(v2-encoder): implement `BatchEncoder` for v2 on top of `prw_core::convert`.
+//! The v2 encoder ([`V2Encoder`], `io.prometheus.write.v2.Request` with a symbol table per
+//! request) decodes the series and converts them with `prw_core::convert::v1_to_v2`.
 
 use std::fmt;
 
@@ -33,16 +31,19 @@ pub enum EncodeError {
         /// The compressor's error.
         source: snap::Error,
     },
+    /// prost refused to encode (only when a buffer cannot grow; a `Vec` always can).
+    #[error("protobuf encoding failed: {0}")]
+    Protobuf(#[from] prost::EncodeError),
     /// This encoder cannot carry metadata-only requests (v2 carries metadata inside series).
     #[error("metadata-only requests are not supported by the {0:?} encoder")]
     MetadataUnsupported(Protocol),
-    /// The series bytes could not be converted (v2 encoders).
-    #[error("series item from record {record_seq} could not be converted: {reason}")]
-    Conversion {
+    /// The series bytes of an item are not a `prometheus.TimeSeries` (v2 conversion).
+    #[error("series item from record {record_seq} is not a valid TimeSeries: {source}")]
+    BadSeries {
         /// Record the item came from.
         record_seq: u64,
-        /// What was wrong.
-        reason: String,
+        /// The decoder's error.
+        source: prost::DecodeError,
     },
 }
 
@@ -93,15 +94,19 @@ impl V1Encoder {
     }
 
     fn compress(&mut self) -> Result<Bytes, EncodeError> {
-        let len = self.raw.len();
-        let mut out = vec![0u8; snap::raw::max_compress_len(len)];
-        let written = self
-            .snappy
-            .compress(&self.raw, &mut out)
-            .map_err(|source| EncodeError::Snappy { len, source })?;
-        out.truncate(written);
-        Ok(Bytes::from(out))
+        compress(&mut self.snappy, &self.raw)
     }
+}
+
+/// Snappy block format of `raw`, in a buffer of its own (it becomes the request body).
+fn compress(snappy: &mut snap::raw::Encoder, raw: &[u8]) -> Result<Bytes, EncodeError> {
+    let len = raw.len();
+    let mut out = vec![0u8; snap::raw::max_compress_len(len)];
+    let written = snappy
+        .compress(raw, &mut out)
+        .map_err(|source| EncodeError::Snappy { len, source })?;
+    out.truncate(written);
+    Ok(Bytes::from(out))
 }
 
 impl BatchEncoder for V1Encoder {
@@ -141,6 +146,10 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     }
     out.push(value as u8);
 }
+
+mod v2;
+
+pub use v2::V2Encoder;
 
 #[cfg(test)]
 mod tests;

@@ -11,9 +11,9 @@ use super::*;
 use crate::queue::item::{HeaderSet, MetadataItem, SeriesItem};
 use crate::record::ForwardedHeader;
 use crate::send::clock::TokioClock;
-use crate::send::proto_v1::{Label, Sample, TimeSeries, WriteRequest};
 use crate::send::scripted::{Answer, ScriptedTransport, Step};
 use crate::send::transport::{OutgoingRequest, TransportFuture};
+use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 
 const BASE_MS: i64 = 1_700_000_000_000;
 
@@ -573,23 +573,72 @@ async fn controller_adds_shards_when_one_cannot_keep_up() {
     assert!((11..=12).contains(&seq), "resharded at record {seq}");
 }
 
-#[test]
-fn v2_destination_without_a_v2_encoder_is_refused() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let mut opts = options(settings(1, 1, 1, 1));
-        opts.protocol = Protocol::V2;
-        let err = Destination::start(
-            opts,
-            Arc::new(ScriptedTransport::new()),
-            DestinationMetrics::unregistered("dest", "u"),
-            Arc::new(MemoryStore::default()),
-            Arc::new(TokioClock::starting_at(0)),
-        )
-        .unwrap_err();
-        assert!(matches!(err, DestinationError::NoV2Encoder(name) if name == "dest"));
+fn decode_v2(body: &[u8]) -> prw_core::proto::v2::Request {
+    prw_core::proto::v2::Request::decode(
+        snap::raw::Decoder::new()
+            .decompress_vec(body)
+            .unwrap()
+            .as_slice(),
+    )
+    .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn v2_destination_sends_v2_bodies_with_a_symbol_table() {
+    let transport = Arc::new(ScriptedTransport::new());
+    transport.set_default(Step {
+        delay: Duration::ZERO,
+        answer: Answer::with_headers(204, &[("x-prometheus-remote-write-samples-written", "2")]),
     });
+    let mut opts = options(settings(1, 1, 100, 100));
+    opts.protocol = Protocol::V2;
+    let mut dest = start(opts, transport.clone(), Arc::default());
+    dest.enqueue(1, vec![series(0, 1), series(1, 1)])
+        .await
+        .unwrap();
+    assert!(dest.shutdown(Duration::from_secs(60)).await.drained);
+    let requests = transport.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(
+        requests[0].request.headers["content-type"],
+        "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    );
+    let body = decode_v2(&requests[0].request.body);
+    assert_eq!(body.symbols, vec!["", "id", "0", "1"]);
+    assert_eq!(body.timeseries.len(), 2);
+    assert_eq!(body.timeseries[1].labels_refs, vec![1, 3]);
+    assert_eq!(body.timeseries[1].samples[0].timestamp, BASE_MS + 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn v2_destination_answering_415_is_switched_to_v1_and_gets_the_same_series() {
+    let transport = Arc::new(ScriptedTransport::new());
+    transport.push([Answer::status(415)]);
+    let mut opts = options(settings(1, 1, 100, 100));
+    opts.protocol = Protocol::V2;
+    let mut dest = start(opts, transport.clone(), Arc::default());
+    dest.enqueue(1, vec![series(0, 1), series(1, 1)])
+        .await
+        .unwrap();
+    dest.enqueue(2, vec![series(0, 2)]).await.unwrap();
+    let report = dest.shutdown(Duration::from_secs(60)).await;
+    assert_eq!(report.progress.low_watermark, Some(2));
+    let requests = transport.requests();
+    let types: Vec<_> = requests
+        .iter()
+        .map(|r| {
+            r.request.headers["content-type"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        vec![
+            "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+            "application/x-protobuf",
+        ]
+    );
+    assert_eq!(contents(&requests[1].request), vec![(0, 1), (1, 1), (0, 2)]);
 }

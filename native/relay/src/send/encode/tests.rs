@@ -6,7 +6,7 @@ use prost::Message;
 
 use super::*;
 use crate::queue::item::ItemCounts;
-use crate::send::proto_v1::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
+use prw_core::proto::v1::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
 
 fn series_item(series: &TimeSeries) -> SeriesItem {
     SeriesItem {
@@ -63,6 +63,21 @@ proptest! {
     }
 
     #[test]
+    fn v2_batch_converts_back_to_the_same_v1_series(
+        series in prop::collection::vec(arb_series(), 0..12)
+    ) {
+        let items: Vec<_> = series.iter().map(series_item).collect();
+        let body = V2Encoder::new().encode_series(&items).unwrap();
+        let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        let v2 = prw_core::proto::v2::Request::decode(raw.as_slice()).unwrap();
+        prop_assert_eq!(v2.symbols.first().map(String::as_str), Some(""));
+        let back = prw_core::convert::v2_to_v1(&v2).unwrap();
+        let expected: Vec<_> = series.iter().map(Message::encode_to_vec).collect();
+        let got: Vec<_> = back.timeseries.iter().map(Message::encode_to_vec).collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
     fn varint_matches_prost(value in any::<u64>()) {
         let mut ours = Vec::new();
         write_varint(&mut ours, value);
@@ -88,6 +103,18 @@ fn metadata_item_becomes_a_metadata_only_request() {
     let decoded = decode(&V1Encoder::new().encode_metadata(&item).unwrap());
     assert!(decoded.timeseries.is_empty());
     assert_eq!(decoded.metadata, vec![entry.clone(), entry]);
+}
+
+#[test]
+fn v2_encoder_names_the_record_of_a_series_that_does_not_decode() {
+    let mut bad = series_item(&TimeSeries::default());
+    bad.series = Bytes::from_static(&[0x0A, 0xFF]);
+    bad.record_seq = 42;
+    let err = V2Encoder::new().encode_series(&[bad]).unwrap_err();
+    assert!(
+        matches!(err, EncodeError::BadSeries { record_seq: 42, .. }),
+        "{err}"
+    );
 }
 
 #[test]

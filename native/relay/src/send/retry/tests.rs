@@ -12,8 +12,8 @@ use super::*;
 use crate::queue::item::ItemCounts;
 use crate::queue::metrics::RemoteStorageMetrics;
 use crate::send::clock::TokioClock;
-use crate::send::proto_v1::{Label, Sample, TimeSeries, WriteRequest};
 use crate::send::scripted::{Answer, ScriptedTransport};
+use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 
 /// 2023-11-14T22:13:20Z.
 const BASE_MS: i64 = 1_700_000_000_000;
@@ -247,25 +247,9 @@ async fn transport_errors_are_retried() {
     ));
 }
 
-/// Stands in for the v2 encoder until prw-core's conversion is merged: v1 bytes, v2 label.
-#[derive(Debug, Default)]
-struct FakeV2(V1Encoder);
-
-impl BatchEncoder for FakeV2 {
-    fn protocol(&self) -> Protocol {
-        Protocol::V2
-    }
-    fn encode_series(&mut self, series: &[SeriesItem]) -> Result<Bytes, super::super::EncodeError> {
-        self.0.encode_series(series)
-    }
-    fn encode_metadata(&mut self, _: &MetadataItem) -> Result<Bytes, super::super::EncodeError> {
-        Err(super::super::EncodeError::MetadataUnsupported(Protocol::V2))
-    }
-}
-
 async fn run_v2(f: &Fixture, batch: Batch) -> Outcome {
     let mut encoders = Encoders {
-        v2: Some(Box::new(FakeV2::default())),
+        v2: Some(Box::new(crate::send::encode::V2Encoder::new())),
         ..Encoders::default()
     };
     deliver(&f.ctx, &mut encoders, &mut JitterSource::None, batch).await
