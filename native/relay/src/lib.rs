@@ -5,11 +5,15 @@
 //! - [`relabel`]: `write_relabel_configs` with Prometheus semantics;
 //! - [`server`]: the hyper 1 HTTP server (routes, listener auth, TLS, graceful shutdown)
 //!   dispatching write requests to an [`server::Ingest`] implementation;
-//! - [`record`]: the WAL record (one accepted request as stored).
+//! - [`record`]: the WAL record (one accepted request as stored);
+//! - [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding;
+//! - [`send`]: encoding, the HTTP transport, retries with backoff and `Retry-After`.
 //!
 //! Crate features: none.
 
 pub mod config;
+pub mod queue;
 pub mod record;
 pub mod relabel;
+pub mod send;
 pub mod server;
