@@ -2,9 +2,9 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod inspect;
 mod relay;
 mod wal;
-mod inspect;
 
 use clap::{Parser, Subcommand};
 
