@@ -1,0 +1,37 @@
+//! prw-inspector: the browser payload inspector's Rust half, compiled to
+//! wasm32-unknown-unknown with wasm-bindgen and loaded by the static page in `www/`.
+//!
+//! It is a thin adapter over prw-core: the page gets exactly what the CLI gets, because
+//! [`inspect`] returns the report JSON that `serde_json` produced from
+//! `prw_core::report`, the same bytes as `prw inspect --format json`.
+//!
+//! Invariants: nothing here panics on input; every fallible step returns a typed
+//! [`InspectorError`] and only the `#[wasm_bindgen]` functions in this file turn it into a
+//! `JsError` (so everything else is testable natively). No payload leaves the page: there is
+//! no I/O in this crate.
+
+mod error;
+pub mod text_input;
+
+pub use error::InspectorError;
+
+use wasm_bindgen::prelude::*;
+
+/// The crate version, shown in the page footer.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Decodes pasted text (`encoding`: `auto`, `hex` or `base64`) into body bytes.
+#[wasm_bindgen]
+pub fn decode_text(text: &str, encoding: &str) -> Result<Vec<u8>, JsError> {
+    let encoding = text_input::TextEncoding::parse(encoding).map_err(InspectorError::from)?;
+    Ok(text_input::decode_text(text, encoding).map_err(InspectorError::from)?)
+}
+
+/// Which encoding `auto` picks for pasted text: `hex` or `base64`.
+#[wasm_bindgen]
+pub fn detect_text_encoding(text: &str) -> String {
+    text_input::detect(text).as_str().to_owned()
+}
