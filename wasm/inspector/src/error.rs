@@ -10,4 +10,10 @@ pub enum InspectorError {
     /// Pasted text could not be decoded.
     #[error(transparent)]
     TextInput(#[from] TextInputError),
+    /// The options JSON is malformed or names an unknown option.
+    #[error("inspect options: {0}")]
+    Options(#[source] serde_json::Error),
+    /// The report could not be serialized (a bug, never caused by input).
+    #[error("could not serialize the report: {0}")]
+    Serialize(#[source] serde_json::Error),
 }

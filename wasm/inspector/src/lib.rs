@@ -11,7 +11,13 @@
 //! no I/O in this crate.
 
 mod error;
+pub mod inspect;
+pub mod options;
 pub mod text_input;
+
+#[cfg(test)]
+#[path = "../tests/support/payloads.rs"]
+mod test_payloads;
 
 pub use error::InspectorError;
 
@@ -21,6 +27,16 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_owned()
+}
+
+/// Inspects one request body. `options_json`: `{"protocol": "auto"|"v1"|"v2",
+/// "content_type": "...", "max_series": N, "limits": {...}}` (all optional, `""` = defaults).
+/// Returns the report JSON, byte-identical to `prw inspect --format json`; a body that
+/// cannot be read is a report with `error` set. Errs only on malformed options.
+#[wasm_bindgen]
+pub fn inspect(body: &[u8], options_json: &str) -> Result<String, JsError> {
+    let options = options::InspectOptions::from_json(options_json)?;
+    Ok(inspect::report_json(body, &options)?)
 }
 
 /// Decodes pasted text (`encoding`: `auto`, `hex` or `base64`) into body bytes.

@@ -96,7 +96,10 @@ struct Compact {
 
 impl Compact {
     fn new(text: &str) -> Compact {
-        let mut compact = Compact { text: String::with_capacity(text.len()), offsets: Vec::new() };
+        let mut compact = Compact {
+            text: String::with_capacity(text.len()),
+            offsets: Vec::new(),
+        };
         for (offset, c) in text.chars().enumerate() {
             if !c.is_ascii_whitespace() {
                 compact.text.push(c);
@@ -108,9 +111,16 @@ impl Compact {
 
     /// Offset in the pasted text of the character at byte `index` of the compact text.
     fn origin(&self, index: usize) -> (usize, char) {
-        let char_index = self.text.get(..index).map_or(0, |head| head.chars().count());
+        let char_index = self
+            .text
+            .get(..index)
+            .map_or(0, |head| head.chars().count());
         let offset = self.offsets.get(char_index).copied().unwrap_or(char_index);
-        let found = self.text.get(index..).and_then(|rest| rest.chars().next()).unwrap_or('?');
+        let found = self
+            .text
+            .get(index..)
+            .and_then(|rest| rest.chars().next())
+            .unwrap_or('?');
         (offset, found)
     }
 }
@@ -143,7 +153,11 @@ pub fn decode_text(text: &str, encoding: TextEncoding) -> Result<Vec<u8>, TextIn
 }
 
 fn decode_hex(compact: &Compact) -> Result<Vec<u8>, TextInputError> {
-    let skip = if compact.text.starts_with("0x") || compact.text.starts_with("0X") { 2 } else { 0 };
+    let skip = if compact.text.starts_with("0x") || compact.text.starts_with("0X") {
+        2
+    } else {
+        0
+    };
     let digits = compact.text.get(skip..).unwrap_or_default();
     hex::decode(digits).map_err(|err| match err {
         hex::FromHexError::InvalidHexCharacter { index, .. } => {
@@ -151,7 +165,9 @@ fn decode_hex(compact: &Compact) -> Result<Vec<u8>, TextInputError> {
             TextInputError::NotHex { offset, found }
         }
         hex::FromHexError::OddLength | hex::FromHexError::InvalidStringLength => {
-            TextInputError::OddHexDigits { digits: digits.chars().count() }
+            TextInputError::OddHexDigits {
+                digits: digits.chars().count(),
+            }
         }
     })
 }
@@ -161,17 +177,22 @@ fn decode_base64(compact: &Compact) -> Result<Vec<u8>, TextInputError> {
         .with_decode_padding_mode(DecodePaddingMode::Indifferent)
         .with_decode_allow_trailing_bits(true);
     let url_safe = compact.text.contains(['-', '_']);
-    let alphabet =
-        if url_safe { &base64::alphabet::URL_SAFE } else { &base64::alphabet::STANDARD };
-    GeneralPurpose::new(alphabet, config).decode(&compact.text).map_err(|err| match err {
-        base64::DecodeError::InvalidByte(index, _)
-        | base64::DecodeError::InvalidLastSymbol(index, _) => {
-            let (offset, found) = compact.origin(index);
-            TextInputError::NotBase64 { offset, found }
-        }
-        base64::DecodeError::InvalidLength(symbols) => TextInputError::Base64Length { symbols },
-        base64::DecodeError::InvalidPadding => TextInputError::Base64Padding,
-    })
+    let alphabet = if url_safe {
+        &base64::alphabet::URL_SAFE
+    } else {
+        &base64::alphabet::STANDARD
+    };
+    GeneralPurpose::new(alphabet, config)
+        .decode(&compact.text)
+        .map_err(|err| match err {
+            base64::DecodeError::InvalidByte(index, _)
+            | base64::DecodeError::InvalidLastSymbol(index, _) => {
+                let (offset, found) = compact.origin(index);
+                TextInputError::NotBase64 { offset, found }
+            }
+            base64::DecodeError::InvalidLength(symbols) => TextInputError::Base64Length { symbols },
+            base64::DecodeError::InvalidPadding => TextInputError::Base64Padding,
+        })
 }
 
 #[cfg(test)]
@@ -180,16 +201,34 @@ mod tests {
 
     #[test]
     fn hex_with_line_breaks_and_prefix_decodes() {
-        assert_eq!(decode_text("0x00ff\n 10", TextEncoding::Auto), Ok(vec![0, 0xff, 0x10]));
-        assert_eq!(decode_text("DEADbeef", TextEncoding::Hex), Ok(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!(
+            decode_text("0x00ff\n 10", TextEncoding::Auto),
+            Ok(vec![0, 0xff, 0x10])
+        );
+        assert_eq!(
+            decode_text("DEADbeef", TextEncoding::Hex),
+            Ok(vec![0xde, 0xad, 0xbe, 0xef])
+        );
     }
 
     #[test]
     fn base64_both_alphabets_with_or_without_padding() {
-        assert_eq!(decode_text("AP8Q", TextEncoding::Auto), Ok(vec![0, 0xff, 0x10]));
-        assert_eq!(decode_text("-_8=", TextEncoding::Base64), Ok(vec![0xfb, 0xff]));
-        assert_eq!(decode_text("+/8", TextEncoding::Base64), Ok(vec![0xfb, 0xff]));
-        assert_eq!(decode_text("aGVs\nbG8=\n", TextEncoding::Auto), Ok(b"hello".to_vec()));
+        assert_eq!(
+            decode_text("AP8Q", TextEncoding::Auto),
+            Ok(vec![0, 0xff, 0x10])
+        );
+        assert_eq!(
+            decode_text("-_8=", TextEncoding::Base64),
+            Ok(vec![0xfb, 0xff])
+        );
+        assert_eq!(
+            decode_text("+/8", TextEncoding::Base64),
+            Ok(vec![0xfb, 0xff])
+        );
+        assert_eq!(
+            decode_text("aGVs\nbG8=\n", TextEncoding::Auto),
+            Ok(b"hello".to_vec())
+        );
     }
 
     #[test]
@@ -203,7 +242,10 @@ mod tests {
     fn bad_hex_names_the_character_and_its_offset_in_the_pasted_text() {
         assert_eq!(
             decode_text("00 1g", TextEncoding::Hex),
-            Err(TextInputError::NotHex { offset: 4, found: 'g' })
+            Err(TextInputError::NotHex {
+                offset: 4,
+                found: 'g'
+            })
         );
         assert_eq!(
             decode_text("0x0 0 0", TextEncoding::Auto),
@@ -215,7 +257,10 @@ mod tests {
     fn bad_base64_names_the_character_and_its_offset() {
         assert_eq!(
             decode_text("aGVs\nb*8=", TextEncoding::Base64),
-            Err(TextInputError::NotBase64 { offset: 6, found: '*' })
+            Err(TextInputError::NotBase64 {
+                offset: 6,
+                found: '*'
+            })
         );
         assert_eq!(
             decode_text("aGVsb", TextEncoding::Base64),
@@ -225,7 +270,10 @@ mod tests {
 
     #[test]
     fn empty_and_unknown_encoding_are_errors() {
-        assert_eq!(decode_text(" \n\t", TextEncoding::Auto), Err(TextInputError::Empty));
+        assert_eq!(
+            decode_text(" \n\t", TextEncoding::Auto),
+            Err(TextInputError::Empty)
+        );
         assert_eq!(
             TextEncoding::parse("uuencode"),
             Err(TextInputError::UnknownEncoding("uuencode".into()))

@@ -61,7 +61,7 @@ let current = null; // { bytes: Uint8Array, name }
 let view = { query: '', finding: '', offset: 0, limit: 100, focus: null };
 
 function options() {
-  const o = { protocol: $('protocol').value, input: $('body-kind').value };
+  const o = { protocol: $('protocol').value };
   const ct = $('content-type').value.trim();
   if (ct) o.content_type = ct;
   return o;
@@ -115,7 +115,7 @@ $('paste-go').addEventListener('click', async () => {
   }
 });
 
-for (const id of ['protocol', 'body-kind', 'content-type']) {
+for (const id of ['protocol', 'content-type']) {
   $(id).addEventListener('change', () => { if (current) load(current.bytes, current.name); });
 }
 

@@ -1,0 +1,72 @@
+//! The exported functions, called from JavaScript in headless Chromium
+//! (`CHROMEDRIVER=/usr/bin/chromedriver cargo test -p prw-inspector --target wasm32-unknown-unknown`).
+#![cfg(target_arch = "wasm32")]
+// clippy.toml allows unwrap in #[test] fns only; #[wasm_bindgen_test] fns are tests too.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/payloads.rs"]
+mod payloads;
+
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn js_error_message(err: JsValue) -> String {
+    String::from(err.unchecked_into::<js_sys::Error>().message())
+}
+
+#[wasm_bindgen_test]
+fn inspect_in_the_browser_returns_the_same_bytes_as_native_serde_json() {
+    let body = payloads::snappy(&payloads::v1_valid());
+    let json = prw_inspector::inspect(&body, "").unwrap();
+    let expected =
+        serde_json::to_string(&prw_core::report::build(&body, &Default::default())).unwrap();
+    assert_eq!(json, expected);
+    assert!(
+        json.contains(
+            r#""counts":{"series":3,"samples":3,"histograms":1,"exemplars":1,"metadata":1}"#
+        ),
+        "{json}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn inspect_honours_the_protocol_override_and_content_type() {
+    let body = payloads::snappy(&payloads::v1_valid());
+    let forced = prw_inspector::inspect(&body, r#"{"protocol":"v2"}"#).unwrap();
+    assert!(forced.contains(r#""protocol":"v2""#), "{forced}");
+    let bad_type = prw_inspector::inspect(&body, r#"{"content_type":"text/plain"}"#).unwrap();
+    assert!(bad_type.contains(r#""status":415"#), "{bad_type}");
+}
+
+#[wasm_bindgen_test]
+fn inspect_reports_findings_of_a_bad_payload() {
+    let body = payloads::snappy(&payloads::v1_unsorted());
+    let json = prw_inspector::inspect(&body, "{}").unwrap();
+    assert!(json.contains(r#""rule":"labels.unsorted""#), "{json}");
+    assert!(
+        json.contains(r#""verdict":{"status":400,"retry":"no"}"#),
+        "{json}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn malformed_options_are_a_js_error_naming_the_option() {
+    let err = prw_inspector::inspect(b"", r#"{"max_serie":1}"#).unwrap_err();
+    let message = js_error_message(JsValue::from(err));
+    assert!(message.contains("max_serie"), "{message}");
+}
+
+#[wasm_bindgen_test]
+fn pasted_hex_and_base64_decode_to_the_body() {
+    let body = payloads::snappy(&payloads::v1_valid());
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(prw_inspector::decode_text(&hex, "auto").unwrap(), body);
+    assert_eq!(prw_inspector::detect_text_encoding(&hex), "hex");
+    assert_eq!(
+        prw_inspector::decode_text("aGVs bG8=", "base64").unwrap(),
+        b"hello"
+    );
+    assert!(prw_inspector::decode_text("zz", "hex").is_err());
+}
