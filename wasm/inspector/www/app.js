@@ -58,6 +58,7 @@ function showProgress({ stage, done, total }) {
 // ---- input ---------------------------------------------------------------------------
 
 let current = null; // { bytes: Uint8Array, name }
+let loads = 0;
 let view = { query: '', finding: '', offset: 0, limit: 100, focus: null };
 
 function options() {
@@ -75,13 +76,17 @@ async function load(bytes, name) {
   const copy = bytes.slice().buffer; // the worker gets its own copy (transferred)
   try {
     const summary = await call('inspect', { bytes: copy, options: options() }, [copy]);
+    view = { ...view, query: '', finding: '', offset: 0, focus: null }; // a new payload, a fresh view
+    $('filter').value = '';
     renderSummary(summary, name);
-    view = { ...view, offset: 0, focus: null };
     await renderPage();
   } catch (e) {
     $('summary').dataset.state = 'failed';
     showProgress({ stage: 'done' });
     showError('input-error', e.message);
+  } finally {
+    loads += 1;
+    document.body.dataset.loads = String(loads); // tests wait for this
   }
 }
 
@@ -148,7 +153,7 @@ function renderSummary(s, name) {
   if (!s.rules.includes(view.finding) && view.finding.includes('.')) view.finding = '';
   select.value = view.finding;
   $('series').hidden = false;
-  $('edge').hidden = false;
+  $('edge').hidden = !edgeAvailable;
 }
 
 function renderFindings(s) {
@@ -186,13 +191,14 @@ function filterBy(query, finding, focus) {
 // ---- series table ---------------------------------------------------------------------
 
 function labelsCell(labels) {
+  // Body order, so a finding about order is visible; `name{...}` when __name__ comes first.
   const td = el('td', { class: 'labels' });
-  const name = labels.find(([n]) => n === '__name__');
-  if (name) td.append(el('span', { class: 'metric', text: name[1] }));
+  const named = labels.length > 0 && labels[0][0] === '__name__';
+  if (named) td.append(el('span', { class: 'metric', text: labels[0][1] }));
   td.append('{');
-  labels.filter(([n]) => n !== '__name__' || !name).forEach(([n, v], i) => {
+  labels.slice(named ? 1 : 0).forEach(([n, v], i) => {
     if (i > 0) td.append(', ');
-    td.append(el('span', { class: 'name', text: n }), `=${JSON.stringify(v)}`);
+    td.append(el('span', { class: 'pair' }, el('span', { class: 'name', text: n }), `=${JSON.stringify(v)}`));
   });
   td.append('}');
   td.title = labelText(labels);
@@ -212,7 +218,7 @@ function samplesCell(row) {
 function histogramsCell(row) {
   const td = el('td', { class: 'hist' });
   for (const h of row.histograms) {
-    const d = el('details', {}, el('summary', {},
+    const d = el('details', row.histograms.length <= 2 ? { open: '' } : {}, el('summary', {},
       `${fmt.utc(h.t)} count=${fmt.value(h.count)} sum=${fmt.value(h.sum)} schema=${h.schema}`));
     d.append(el('div', { text: `zero: threshold ${fmt.value(h.zero_threshold)}, count ${fmt.value(h.zero_count)}; ${h.float ? 'float' : 'integer'}; reset hint ${h.reset_hint}; raw t ${h.t}` }));
     for (const [lo, hi, c] of [...fmt.buckets(h, true), ...fmt.buckets(h, false)].slice(0, 60)) {
@@ -272,6 +278,7 @@ async function renderPage() {
   const last = Math.min(page.total, page.offset + page.rows.length);
   $('page-info').textContent = page.total === 0 ? 'no series match' : `${fmt.count(page.offset + 1)}–${fmt.count(last)} of ${fmt.count(page.total)}`;
   $('page-info').dataset.total = page.total;
+  $('series-table').dataset.query = `${view.finding}|${view.query}|${page.offset}`; // tests wait for this
   $('prev').disabled = page.offset === 0;
   $('next').disabled = last >= page.total;
 }
@@ -332,8 +339,10 @@ $('edge-go').addEventListener('click', async () => {
 
 // ---- start ----------------------------------------------------------------------------
 
+let edgeAvailable = false;
 call('version').then((v) => {
-  $('version').textContent = `prw-inspector ${v}`;
+  $('version').textContent = `prw-inspector ${v.version}`;
+  edgeAvailable = v.edge;
   document.body.dataset.ready = '1';
 }).catch((e) => showError('input-error', `could not load the WebAssembly module: ${e.message}`));
 

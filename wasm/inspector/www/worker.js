@@ -128,7 +128,7 @@ function edge({ config, request }) {
 }
 
 const ops = {
-  version: () => wasm.version(),
+  version: () => ({ version: wasm.version(), edge: typeof wasm.simulate_edge === 'function' }),
   decodeText: ({ text, encoding }) => {
     const bytes = wasm.decode_text(text, encoding);
     return { bytes, encoding: encoding === 'auto' ? wasm.detect_text_encoding(text) : encoding };

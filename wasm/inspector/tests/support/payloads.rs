@@ -1,6 +1,7 @@
 //! Request bodies for the inspector's tests, built with prw-core's own messages and snappy
 //! encoder (what a Prometheus sender puts on the wire). Test-only code.
-#![allow(clippy::unwrap_used)]
+// Shared by three test crates, each using a subset.
+#![allow(clippy::unwrap_used, dead_code)]
 
 use prost::Message;
 use prw_core::proto::v1;
@@ -93,4 +94,24 @@ pub fn v1_unsorted() -> v1::WriteRequest {
 /// Snappy-compresses an encoded message.
 pub fn snappy(req: &v1::WriteRequest) -> Vec<u8> {
     prw_core::codec::compress(&req.encode_to_vec()).unwrap()
+}
+
+/// `n` valid series `load{instance="i<k>", job="j<k % 10>"}`, one sample each: a large
+/// request for pagination and responsiveness.
+pub fn v1_many(n: usize) -> v1::WriteRequest {
+    let timeseries = (0..n)
+        .map(|k| v1::TimeSeries {
+            labels: labels(&[
+                ("__name__", "load"),
+                ("instance", &format!("i{k}")),
+                ("job", &format!("j{}", k % 10)),
+            ]),
+            samples: vec![sample(T0, k as f64)],
+            ..Default::default()
+        })
+        .collect();
+    v1::WriteRequest {
+        timeseries,
+        metadata: Vec::new(),
+    }
 }
