@@ -33,9 +33,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         "feature embed-inspector needs PRW_INSPECTOR_DIST=<absolute path of the built inspector> \
          (dist/inspector from `cargo xtask dist`, or run wasm/inspector/build.sh OUT_DIR)",
     )?;
-    let root = PathBuf::from(&dist).canonicalize().map_err(|e| {
-        format!("PRW_INSPECTOR_DIST={}: {e}", Path::new(&dist).display())
-    })?;
+    let root = PathBuf::from(&dist)
+        .canonicalize()
+        .map_err(|e| format!("PRW_INSPECTOR_DIST={}: {e}", Path::new(&dist).display()))?;
     if !root.join("index.html").is_file() || !root.join("pkg").is_dir() {
         return Err(format!(
             "PRW_INSPECTOR_DIST={} is not a built inspector (no index.html and pkg/)",
@@ -48,10 +48,16 @@ fn main() -> Result<(), Box<dyn Error>> {
     found.sort();
     let mut table = String::from("&[\n");
     for path in &found {
-        let relative = path.strip_prefix(&root)?.to_str().ok_or("non-UTF-8 file name")?;
+        let relative = path
+            .strip_prefix(&root)?
+            .to_str()
+            .ok_or("non-UTF-8 file name")?;
         let relative = relative.replace(std::path::MAIN_SEPARATOR, "/");
         let absolute = path.to_str().ok_or("non-UTF-8 path")?;
-        writeln!(table, "    ({relative:?}, include_bytes!({absolute:?}).as_slice()),")?;
+        writeln!(
+            table,
+            "    ({relative:?}, include_bytes!({absolute:?}).as_slice()),"
+        )?;
     }
     table.push(']');
     let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?);

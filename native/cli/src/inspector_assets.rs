@@ -28,9 +28,16 @@ The page also works without prw: serve dist/inspector/ with any static HTTP serv
 /// with or without a leading `/`; `""` and `"/"` mean `index.html`; a query string or
 /// fragment is ignored. `None` for anything not embedded (always, without the feature).
 pub fn inspector_asset(path: &str) -> Option<(&'static [u8], &'static str)> {
-    let path = path.split(['?', '#']).next().unwrap_or_default().trim_start_matches('/');
+    let path = path
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
-    ASSETS.iter().find(|(name, _)| *name == path).map(|(name, bytes)| (*bytes, mime(name)))
+    ASSETS
+        .iter()
+        .find(|(name, _)| *name == path)
+        .map(|(name, bytes)| (*bytes, mime(name)))
 }
 
 /// Whether the page was compiled in.
@@ -76,7 +83,10 @@ mod tests {
         let (html, mime) = inspector_asset("/").unwrap();
         assert_eq!(mime, "text/html; charset=utf-8");
         assert!(std::str::from_utf8(html).unwrap().contains("prw inspector"));
-        assert_eq!(inspector_asset("index.html?x=1").map(|(b, _)| b), Some(html));
+        assert_eq!(
+            inspector_asset("index.html?x=1").map(|(b, _)| b),
+            Some(html)
+        );
         let (wasm, mime) = inspector_asset("pkg/prw_inspector_bg.wasm").unwrap();
         assert_eq!((&wasm[..4], mime), (&b"\0asm"[..], "application/wasm"));
         assert_eq!(inspector_asset("../Cargo.toml"), None);
