@@ -15,7 +15,7 @@ pub mod v2;
 
 use core::ops::Range;
 
-pub use histogram::{BucketSide, HistogramCount, HistogramSummary};
+pub use histogram::{BucketSide, HistogramCount, HistogramSummary, HistogramView};
 
 /// A label with borrowed name and value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,6 +2,7 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod inspect;
 // Served by the relay's /inspect route (wired by the relay issue).
 #[allow(dead_code, reason = "used once the relay serves /inspect")]
 mod inspector_assets;
@@ -17,12 +18,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
+    Inspect(inspect::Args),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::usage(&err),
     };
-    match cli.command {}
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    }
 }
