@@ -2,8 +2,8 @@
 //! (`tests/browser/inspector.mjs`), served over HTTP. Uploads a valid body, a body with
 //! findings, a malformed body and (when the fixtures exist) a real Prometheus capture, and
 //! checks what a user sees: rows, counts, findings, highlighted series, verdict, and that
-//! the exported JSON is byte-identical to the report the native Rust code serializes (what
-//! `prw inspect --format json` prints). Screenshots go to `target/artifacts/`.
+//! the exported JSON is byte-identical to what `prw inspect --format json` prints for the same
+//! file (`PRW_BIN`, else built). Screenshots go to `target/artifacts/`.
 //!
 //! Tools: `CHROMIUM_BIN` (else /usr/bin/chromium), `node` on PATH, `PLAYWRIGHT_CORE_DIR`
 //! (else `npm ci` in tests/browser), `PRW_INSPECTOR_DIR` (else built with
@@ -26,8 +26,20 @@ use serde_json::{Value, json};
 /// Series in the large body.
 const LARGE: usize = 30_000;
 
+/// What `prw inspect --format json` prints for `body` (native/cli/src/inspect.rs).
 fn native_report_json(body: &[u8]) -> String {
-    serde_json::to_string(&prw_core::report::build(body, &Default::default())).unwrap()
+    let report = prw_core::report::build(body, &Default::default());
+    serde_json::to_string_pretty(&report).unwrap() + "\n"
+}
+
+/// What the real CLI prints: `prw inspect --format json FILE`.
+fn cli_report_json(prw: &Path, file: &Path) -> String {
+    let out = Command::new(prw)
+        .args(["inspect", "--format", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn write(dir: &Path, name: &str, body: &[u8]) -> PathBuf {
@@ -81,8 +93,9 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
     let capture_path =
         tools::workspace_root().join("crates/core/testdata/prometheus-2.42/samples.bin");
     let capture = std::fs::read(&capture_path).ok();
+    let valid_path = write(&artifacts, "inspector-valid.bin", &valid);
     let bodies = json!({
-        "valid": write(&artifacts, "inspector-valid.bin", &valid),
+        "valid": valid_path,
         "findings": write(&artifacts, "inspector-findings.bin", &findings),
         "malformed": write(&artifacts, "inspector-malformed.bin", &malformed),
         "large": write(&artifacts, "inspector-large.bin", &payloads::snappy(&payloads::v1_many(LARGE))),
@@ -176,6 +189,11 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
     );
     assert_eq!(v["export_name"], "prw-report.json");
     assert_eq!(v["export"].as_str().unwrap(), native_report_json(&valid));
+    let prw = tools::prw_bin();
+    assert_eq!(
+        v["export"].as_str().unwrap(),
+        cli_report_json(&prw, &valid_path)
+    );
 
     // A body with findings: the rule is listed and its series highlighted; 400, no retry.
     let f = &seen["findings"];
@@ -254,6 +272,10 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         let native: Value = serde_json::from_str(&native_report_json(&capture)).unwrap();
         let c = &seen["capture"];
         assert_eq!(c["export"].as_str().unwrap(), native_report_json(&capture));
+        assert_eq!(
+            c["export"].as_str().unwrap(),
+            cli_report_json(&prw, &capture_path)
+        );
         assert_eq!(
             c["summary"]["status"],
             native["verdict"]["status"].to_string()

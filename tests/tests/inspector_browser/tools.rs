@@ -116,3 +116,18 @@ pub fn playwright_core() -> Option<PathBuf> {
     }
     Some(dir)
 }
+
+/// The `prw` binary: `PRW_BIN` (xtask sets it to dist/prw), else built now in the dev
+/// profile.
+pub fn prw_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("PRW_BIN") {
+        return PathBuf::from(bin);
+    }
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "prw", "--manifest-path"])
+        .arg(workspace_root().join("Cargo.toml"))
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p prw failed: {status}");
+    target_dir().join("debug").join("prw")
+}

@@ -1,9 +1,10 @@
 //! Body + options -> the report JSON, exactly as `prw inspect --format json` prints it.
 //!
-//! Invariant: the string returned is `serde_json::to_string` of
-//! [`prw_core::report::build`]'s [`Report`](prw_core::report::Report), nothing added or
-//! reformatted, so the page's export and the CLI's output are the same bytes. A body that
-//! cannot be read is still a report (with `error` set), not an error.
+//! Invariant: the string returned is what `prw inspect --format json` writes to stdout:
+//! `serde_json::to_string_pretty` of [`prw_core::report::build`]'s
+//! [`Report`](prw_core::report::Report) followed by one `\n` (native/cli/src/inspect.rs), so
+//! the page's export and the CLI's output are the same bytes. A body that cannot be read is
+//! still a report (with `error` set), not an error.
 
 use crate::InspectorError;
 use crate::options::InspectOptions;
@@ -11,7 +12,8 @@ use crate::options::InspectOptions;
 /// Builds and serializes the report of `body`.
 pub fn report_json(body: &[u8], options: &InspectOptions) -> Result<String, InspectorError> {
     let report = prw_core::report::build(body, &options.report_options());
-    serde_json::to_string(&report).map_err(InspectorError::Serialize)
+    let json = serde_json::to_string_pretty(&report).map_err(InspectorError::Serialize)?;
+    Ok(json + "\n")
 }
 
 #[cfg(test)]
@@ -20,20 +22,18 @@ mod tests {
     use crate::test_payloads as payloads;
 
     #[test]
-    fn report_is_exactly_serde_json_of_the_core_report() {
+    fn report_is_exactly_what_prw_inspect_format_json_prints() {
         let body = payloads::snappy(&payloads::v1_valid());
         let json = report_json(&body, &InspectOptions::default()).unwrap();
-        let expected = serde_json::to_string(&prw_core::report::build(
-            &body,
-            &prw_core::report::ReportOptions::default(),
-        ))
-        .unwrap();
+        let report = prw_core::report::build(&body, &Default::default());
+        let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
         assert_eq!(json, expected);
-        assert!(json.contains(r#""protocol":"v1""#), "{json}");
-        assert!(json.contains(r#""v":"StaleNaN""#), "{json}");
-        assert!(
-            json.contains(r#""verdict":{"status":204,"retry":"no"}"#),
-            "{json}"
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["protocol"], "v1");
+        assert_eq!(value["series"][0]["samples"][1]["v"], "StaleNaN");
+        assert_eq!(
+            value["verdict"],
+            serde_json::json!({"status": 204, "retry": "no"})
         );
     }
 
