@@ -91,23 +91,24 @@ try {
   out.valid.export = await readFile(await download.path(), 'utf8');
   out.valid.export_name = download.suggestedFilename();
 
-  if (cfg.edge_config !== null && await page.isVisible('#edge')) {
-    await page.fill('#edge-config', cfg.edge_config);
-    await page.click('#edge-go');
-    await page.waitForSelector('#edge-result:visible, #edge-error:visible');
-    out.valid.edge = {
-      error: await page.isVisible('#edge-error') ? await text('#edge-error') : null,
-      status: await page.isVisible('#edge-result') ? await text('#edge-status') : null,
-      outcome: await page.isVisible('#edge-result') ? await text('#edge-outcome') : null,
-    };
-  }
-
   // 2. A payload with findings: rows highlighted, findings listed, 400.
   await upload(cfg.bodies.findings);
   out.findings = { summary: await summary(), rows: await rows(), findings: await findings() };
   await page.click('#findings-table tbody tr .series-link:not(:first-child)');
   await page.waitForFunction(() => document.getElementById('series-table').dataset.query.startsWith('|#'));
   out.findings.focused = await page.$$eval('#series-table tbody tr.focus', (trs) => trs.map((tr) => Number(tr.dataset.index)));
+  out.findings.edge_panel = await page.isVisible('#edge');
+  if (cfg.edge_config !== null && out.findings.edge_panel) {
+    await page.fill('#edge-config', cfg.edge_config);
+    await page.click('#edge-go');
+    await page.waitForSelector('#edge-result:visible, #edge-error:visible');
+    out.findings.edge = {
+      error: await page.isVisible('#edge-error') ? await text('#edge-error') : null,
+      status: await page.isVisible('#edge-result') ? await text('#edge-status') : null,
+      outcome: await page.isVisible('#edge-result') ? await text('#edge-outcome') : null,
+      json: await page.isVisible('#edge-result') ? JSON.parse(await text('#edge-json')) : null,
+    };
+  }
   await page.screenshot({ path: `${cfg.artifacts}/inspector-findings.png`, fullPage: true });
 
   // 3. A malformed body: the error and the verdict are shown.

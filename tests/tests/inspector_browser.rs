@@ -109,7 +109,7 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         "playwright_core": playwright_core,
         "artifacts": artifacts,
         "bodies": bodies,
-        "edge_config": Value::Null,
+        "edge_config": r#"{"mode": "enforce", "write_paths": ["/api/v1/write"]}"#,
     });
     let output = Command::new(node)
         .arg(tools::workspace_root().join("tests/browser/inspector.mjs"))
@@ -233,6 +233,23 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         [1],
         "clicking #1 in the findings focuses series 1"
     );
+
+    // The edge simulation on that body: the filter's code rejects it with 400 at the edge.
+    if f["edge_panel"] == true {
+        let edge = &f["edge"];
+        assert_eq!(edge["error"], Value::Null, "{edge}");
+        assert_eq!(edge["status"], "400", "{edge}");
+        assert_eq!(edge["json"]["rule"], "labels.unsorted", "{edge}");
+        assert!(
+            edge["outcome"]
+                .as_str()
+                .unwrap()
+                .contains("rejected at the edge"),
+            "{edge}"
+        );
+    } else {
+        eprintln!("the inspector was built without the edge simulation (feature `edge`)");
+    }
 
     // A malformed body: the reason is shown, 400, nothing listed.
     let m = &seen["malformed"];

@@ -16,4 +16,14 @@ pub enum InspectorError {
     /// The report could not be serialized (a bug, never caused by input).
     #[error("could not serialize the report: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// The pasted edge filter config is not valid JSON or names an unknown field.
+    #[error("edge filter config: {0}")]
+    EdgeConfigJson(#[source] serde_json::Error),
+    /// The edge filter config parses but a value cannot work.
+    #[cfg(feature = "edge")]
+    #[error("edge filter config: {0}")]
+    EdgeConfig(#[source] prw_core::edge::ConfigError),
+    /// The simulated request JSON is malformed.
+    #[error("edge request: {0}")]
+    EdgeRequest(#[source] serde_json::Error),
 }

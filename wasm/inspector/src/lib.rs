@@ -10,6 +10,8 @@
 //! `JsError` (so everything else is testable natively). No payload leaves the page: there is
 //! no I/O in this crate.
 
+#[cfg(feature = "edge")]
+pub mod edge;
 mod error;
 pub mod inspect;
 pub mod options;
@@ -37,6 +39,22 @@ pub fn version() -> String {
 pub fn inspect(body: &[u8], options_json: &str) -> Result<String, JsError> {
     let options = options::InspectOptions::from_json(options_json)?;
     Ok(inspect::report_json(body, &options)?)
+}
+
+/// Simulates the Envoy edge filter on `body`: `config_json` is the filter's JSON config
+/// (blank = `{}`), `request_json` is `{"method", "path", "headers": [[name, value]],
+/// "now_ms"}` (all optional). Returns the decision as JSON (see [`edge::EdgeSimulation`]).
+#[cfg(feature = "edge")]
+#[wasm_bindgen]
+pub fn simulate_edge(
+    config_json: &str,
+    body: &[u8],
+    request_json: &str,
+) -> Result<String, JsError> {
+    let config = edge::parse_config(config_json)?;
+    let request = edge::parse_request(request_json)?;
+    let simulation = edge::simulate(&config, &request, body);
+    Ok(serde_json::to_string(&simulation).map_err(InspectorError::Serialize)?)
 }
 
 /// Decodes pasted text (`encoding`: `auto`, `hex` or `base64`) into body bytes.

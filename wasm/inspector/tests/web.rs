@@ -67,3 +67,16 @@ fn pasted_hex_and_base64_decode_to_the_body() {
     );
     assert!(prw_inspector::decode_text("zz", "hex").is_err());
 }
+
+#[cfg(feature = "edge")]
+#[wasm_bindgen_test]
+fn simulate_edge_rejects_an_invalid_body_like_the_filter() {
+    let body = payloads::snappy(&payloads::v1_unsorted());
+    let request = r#"{"headers":[["Content-Encoding","snappy"]],"now_ms":0}"#;
+    let decision = parse(&prw_inspector::simulate_edge("{}", &body, request).unwrap());
+    assert_eq!(decision["action"], "reject");
+    assert_eq!(decision["status"], 400);
+    assert_eq!(decision["rule"], "labels.unsorted");
+    let err = prw_inspector::simulate_edge(r#"{"mode":"loud"}"#, &body, "").unwrap_err();
+    assert!(js_error_message(JsValue::from(err)).contains("loud"));
+}
