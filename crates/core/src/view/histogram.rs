@@ -7,18 +7,33 @@
 
 use crate::wire::{DecodeError, Reader, zigzag64};
 
-/// An encoded `Histogram`, read on demand by [`HistogramView::summary`] (keeps the series
-/// field enum small: it is moved once per label on the hot path).
+/// An encoded `Histogram`: its timestamp is read eagerly, the rest on demand by
+/// [`HistogramView::summary`] (keeps the series field enum small: it is moved once per
+/// label on the hot path).
 #[derive(Clone, Copy, Debug)]
 pub struct HistogramView<'a> {
     bytes: &'a [u8],
     base: usize,
     v2: bool,
+    /// Timestamp in ms (field 15).
+    pub timestamp: i64,
 }
 
 impl<'a> HistogramView<'a> {
-    pub(crate) fn new(bytes: &'a [u8], base: usize, v2: bool) -> Self {
-        HistogramView { bytes, base, v2 }
+    pub(crate) fn read(bytes: &'a [u8], base: usize, v2: bool) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, base, "Histogram").at_depth(2);
+        let mut timestamp = 0;
+        while let Some(f) = r.next_field()? {
+            if f.number == 15 {
+                timestamp = f.int64("Histogram.timestamp")?;
+            }
+        }
+        Ok(HistogramView {
+            bytes,
+            base,
+            v2,
+            timestamp,
+        })
     }
 
     /// Reads the whole histogram in one pass.

@@ -141,8 +141,9 @@ impl<'a> Iterator for SeriesFields<'a> {
                     2 => break read_sample(&f).map(SeriesField::Sample),
                     3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
                     4 => {
-                        break f.bytes("TimeSeries.histograms").map(|b| {
-                            SeriesField::Histogram(HistogramView::new(b, f.value_offset, false))
+                        break f.bytes("TimeSeries.histograms").and_then(|b| {
+                            HistogramView::read(b, f.value_offset, false)
+                                .map(SeriesField::Histogram)
                         });
                     }
                     _ => {}
@@ -204,7 +205,11 @@ fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample").at_depth(2);
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = super::canonical_sample(bytes, false) {
+        return Ok(sample);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,

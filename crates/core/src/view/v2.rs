@@ -119,8 +119,9 @@ impl<'a> Series<'a> {
                         }
                         2 => break read_sample(&f).map(SeriesField::Sample),
                         3 => {
-                            break f.bytes("TimeSeries.histograms").map(|b| {
-                                SeriesField::Histogram(HistogramView::new(b, f.value_offset, true))
+                            break f.bytes("TimeSeries.histograms").and_then(|b| {
+                                HistogramView::read(b, f.value_offset, true)
+                                    .map(SeriesField::Histogram)
                             });
                         }
                         4 => break Exemplar::read(&f).map(SeriesField::Exemplar),
@@ -136,7 +137,11 @@ impl<'a> Series<'a> {
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample").at_depth(2);
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = super::canonical_sample(bytes, true) {
+        return Ok(sample);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,
