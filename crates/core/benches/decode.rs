@@ -1,0 +1,2 @@
+//! Decode benchmarks (filled in later).
+fn main() {}

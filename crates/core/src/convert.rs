@@ -1,0 +1,1 @@
+//! v1 <-> v2 conversion (to be written).

@@ -1,0 +1,1 @@
+//! One test per rule: a payload that breaks it and one that does not.
