@@ -28,6 +28,7 @@ extern crate std;
 #[cfg(feature = "std")]
 pub mod codec;
 pub mod convert;
+pub mod edge;
 pub mod hash;
 pub mod limits;
 pub mod negotiate;
