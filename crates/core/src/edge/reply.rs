@@ -77,6 +77,9 @@ impl Verdict {
             Verdict::Forward {
                 observed: Some(_), ..
             } => Outcome::Observed,
+            Verdict::Reject(r) if r.rule == super::EdgeRule::TenantMissing.id() => {
+                Outcome::RejectedMissingTenant
+            }
             Verdict::Reject(r) => Outcome::for_reply_status(r.reply.status),
         }
     }

@@ -247,7 +247,10 @@ fn missing_tenant_gets_401_or_the_configured_400() {
     assert_eq!((r.reply.status, r.rule), (401, "edge.tenant_missing"));
     assert!(r.reply.body.contains("X-Scope-OrgID"));
     c.missing_tenant_status = 400;
-    let r = rejection(decide_headers(&c, &headers(Some(CONTENT_TYPE_V1), None)));
+    let d = decide_headers(&c, &headers(Some(CONTENT_TYPE_V1), None));
+    let HeadersDecision::Decided(v) = &d else { panic!("{d:?}") };
+    assert_eq!(v.outcome(), Outcome::RejectedMissingTenant);
+    let r = rejection(d);
     assert_eq!(r.reply.status, 400);
     let pairs = [
         ("content-type", CONTENT_TYPE_V1),
