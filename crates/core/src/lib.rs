@@ -27,6 +27,7 @@ extern crate std;
 
 #[cfg(feature = "std")]
 pub mod codec;
+pub mod classify;
 pub mod convert;
 pub mod edge;
 pub mod hash;

@@ -2,18 +2,35 @@
 //!
 //! Every step prints how long it took; the first failing step stops the run with a
 //! non-zero exit code. Setup steps are idempotent and install only what is missing.
+//! Exit codes: 0 success, 1 a stage failed, 64 usage, 70 command not implemented yet.
 
+mod dist;
+mod probe;
+mod setup;
 mod stage;
 mod test;
+mod workspace;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <up|test|bench|dist>";
+const USAGE: &str = "usage: cargo xtask <up|test|bench|dist>
+
+  test   everything CI runs: setup, fmt, clippy, no_std proof, dist, tests (README command 2)
+  dist   build every artifact into dist/: prw, prw_envoy_filter.wasm, inspector/
+  up     start the demo stack (not yet implemented: issue 7)
+  bench  run the benchmarks (not yet implemented: issue 8)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(),
+        Some("dist") => dist::run(),
+        Some("up") => return not_yet_implemented("up", 7),
+        Some("bench") => return not_yet_implemented("bench", 8),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(64);
@@ -26,4 +43,10 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The stack and the benchmark driver are wired by their own issues.
+fn not_yet_implemented(command: &str, issue: u32) -> ExitCode {
+    eprintln!("xtask {command}: not yet implemented: see issue {issue}");
+    ExitCode::from(70)
 }

@@ -2,6 +2,7 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod wal;
 
 use clap::{Parser, Subcommand};
 
@@ -14,12 +15,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Inspect or verify a write-ahead log directory.
+    Wal(wal::Args),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::usage(&err),
     };
-    match cli.command {}
+    match cli.command {
+        Command::Wal(args) => wal::run(args),
+    }
 }
