@@ -8,8 +8,14 @@ use prw_e2e::tools::workspace_root;
 const T: i64 = 1_700_000_000_000;
 
 fn examples() -> Vec<(&'static str, Vec<u8>)> {
-    let up = Series::new(&[("__name__", "up"), ("instance", "host-1"), ("job", "node")], &[(T, 1.0)]);
-    let unsorted = Series::new(&[("__name__", "up"), ("job", "node"), ("instance", "host-1")], &[(T, 1.0)]);
+    let up = Series::new(
+        &[("__name__", "up"), ("instance", "host-1"), ("job", "node")],
+        &[(T, 1.0)],
+    );
+    let unsorted = Series::new(
+        &[("__name__", "up"), ("job", "node"), ("instance", "host-1")],
+        &[(T, 1.0)],
+    );
     vec![
         ("valid-v1.bin", v1(std::slice::from_ref(&up))),
         ("valid-v2.bin", v2(std::slice::from_ref(&up))),
@@ -27,6 +33,9 @@ fn example_payloads_match_the_builder() {
             std::fs::write(&path, &bytes).unwrap();
         }
         let on_disk = std::fs::read(&path).unwrap();
-        assert_eq!(on_disk, bytes, "{name} is stale: run with PRW_REGENERATE_EXAMPLES=1");
+        assert_eq!(
+            on_disk, bytes,
+            "{name} is stale: run with PRW_REGENERATE_EXAMPLES=1"
+        );
     }
 }

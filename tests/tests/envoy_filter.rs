@@ -89,6 +89,60 @@ async fn valid_v1_and_v2_pass_byte_for_byte_and_the_sender_sees_the_upstream_sta
     );
     assert_eq!(seen[1].header("content-encoding"), Some("snappy"));
     assert_eq!(counter(&envoy, "prw_edge_accepted_total"), 2);
+    // The body-size histogram shows up after a stats flush (stats_flush_interval: 1s).
+    let mut histogram_count = None;
+    for _ in 0..100 {
+        histogram_count = envoy.counter("prw_edge_request_body_bytes_count").unwrap();
+        if histogram_count == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(histogram_count, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_written_headers_from_the_upstream_pass_untouched() {
+    let written = Answer::Status {
+        status: 204,
+        headers: vec![
+            (
+                "x-prometheus-remote-write-samples-written".to_string(),
+                "2".to_string(),
+            ),
+            (
+                "x-prometheus-remote-write-histograms-written".to_string(),
+                "0".to_string(),
+            ),
+            (
+                "x-prometheus-remote-write-exemplars-written".to_string(),
+                "0".to_string(),
+            ),
+        ],
+        body: String::new(),
+    };
+    let receiver = Receiver::start(ReceiverConfig::default().with_script([written]))
+        .await
+        .unwrap();
+    let Some(envoy) = start_envoy(&receiver, "{}", "60s") else {
+        return;
+    };
+    let reply = post_write(envoy.listener(), true, v2(&[up("a"), up("b")]), &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204);
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("2")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-histograms-written"),
+        Some("0")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-exemplars-written"),
+        Some("0")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

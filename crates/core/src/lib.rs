@@ -25,9 +25,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod classify;
 #[cfg(feature = "std")]
 pub mod codec;
-pub mod classify;
 pub mod convert;
 pub mod edge;
 pub mod hash;

@@ -248,7 +248,9 @@ fn missing_tenant_gets_401_or_the_configured_400() {
     assert!(r.reply.body.contains("X-Scope-OrgID"));
     c.missing_tenant_status = 400;
     let d = decide_headers(&c, &headers(Some(CONTENT_TYPE_V1), None));
-    let HeadersDecision::Decided(v) = &d else { panic!("{d:?}") };
+    let HeadersDecision::Decided(v) = &d else {
+        panic!("{d:?}")
+    };
     assert_eq!(v.outcome(), Outcome::RejectedMissingTenant);
     let r = rejection(d);
     assert_eq!(r.reply.status, 400);
@@ -515,4 +517,17 @@ proptest! {
         if local && status == 408 { prop_assert_eq!(shown, 503); } else { prop_assert_eq!(d.status, None); }
         prop_assert_eq!(d.retry_after.is_some(), !has_retry_after && (shown == 429 || shown == 503));
     }
+}
+
+#[test]
+fn edge_statuses_agree_with_the_shared_retry_table() {
+    use crate::classify::{RetryAdvice, retry_advice};
+    // Every local reply is something a sender must not retry (it can never succeed)...
+    for status in REPLY_STATUSES {
+        assert_eq!(retry_advice(status), RetryAdvice::No, "{status}");
+    }
+    // ...while Envoy's own timeout, dropped as a 408, becomes retryable once rewritten.
+    assert_eq!(retry_advice(408), RetryAdvice::No);
+    let d = decide_response(&EdgeConfig::default(), 408, ResponseSource::Local, false);
+    assert_eq!(retry_advice(d.status.unwrap_or(408)), RetryAdvice::Yes);
 }
