@@ -6,6 +6,7 @@ mod inspect;
 // Served by the relay's /inspect route (wired by the relay issue).
 #[allow(dead_code, reason = "used once the relay serves /inspect")]
 mod inspector_assets;
+mod wal;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
     Inspect(inspect::Args),
+    /// Inspect or verify a write-ahead log directory.
+    Wal(wal::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -30,5 +33,6 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Wal(args) => wal::run(args),
     }
 }
