@@ -40,6 +40,10 @@ try {
     await page.setInputFiles('#file', path);
     await page.waitForSelector(`body[data-loads="${loads}"]`);
   };
+  const shot = async (name) => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: `${cfg.artifacts}/${name}`, fullPage: true });
+  };
   const text = async (sel) => (await page.textContent(sel)).trim();
   const summary = async () => ({
     state: await page.getAttribute('#summary', 'data-state'),
@@ -86,7 +90,7 @@ try {
     return text('#filter-error');
   })();
   await setFilter('');
-  await page.screenshot({ path: `${cfg.artifacts}/inspector-valid.png`, fullPage: true });
+  await shot('inspector-valid.png');
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
   out.valid.export = await readFile(await download.path(), 'utf8');
   out.valid.export_name = download.suggestedFilename();
@@ -109,12 +113,12 @@ try {
       json: await page.isVisible('#edge-result') ? JSON.parse(await text('#edge-json')) : null,
     };
   }
-  await page.screenshot({ path: `${cfg.artifacts}/inspector-findings.png`, fullPage: true });
+  await shot('inspector-findings.png');
 
   // 3. A malformed body: the error and the verdict are shown.
   await upload(cfg.bodies.malformed);
   out.malformed = { summary: await summary(), rows: await rows() };
-  await page.screenshot({ path: `${cfg.artifacts}/inspector-malformed.png`, fullPage: true });
+  await shot('inspector-malformed.png');
 
   // 4. A real Prometheus capture, when the fixtures are there.
   if (cfg.bodies.capture) {
@@ -122,7 +126,7 @@ try {
     out.capture = { summary: await summary(), rows: await rows() };
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
     out.capture.export = await readFile(await dl.path(), 'utf8');
-    await page.screenshot({ path: `${cfg.artifacts}/inspector-capture.png`, fullPage: true });
+    await shot('inspector-capture.png');
   }
 
   // 5. A large body: whole counts, pages of 100, a filter over every series.

@@ -235,21 +235,18 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
     );
 
     // The edge simulation on that body: the filter's code rejects it with 400 at the edge.
-    if f["edge_panel"] == true {
-        let edge = &f["edge"];
-        assert_eq!(edge["error"], Value::Null, "{edge}");
-        assert_eq!(edge["status"], "400", "{edge}");
-        assert_eq!(edge["json"]["rule"], "labels.unsorted", "{edge}");
-        assert!(
-            edge["outcome"]
-                .as_str()
-                .unwrap()
-                .contains("rejected at the edge"),
-            "{edge}"
-        );
-    } else {
-        eprintln!("the inspector was built without the edge simulation (feature `edge`)");
-    }
+    assert_eq!(f["edge_panel"], true, "the edge simulation panel is shown");
+    let edge = &f["edge"];
+    assert_eq!(edge["error"], Value::Null, "{edge}");
+    assert_eq!(edge["status"], "400", "{edge}");
+    assert_eq!(edge["json"]["rule"], "labels.unsorted", "{edge}");
+    assert!(
+        edge["outcome"]
+            .as_str()
+            .unwrap()
+            .contains("rejected at the edge"),
+        "{edge}"
+    );
 
     // A malformed body: the reason is shown, 400, nothing listed.
     let m = &seen["malformed"];

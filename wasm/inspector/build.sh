@@ -15,7 +15,7 @@ out=${1:-$root/dist/inspector}
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 
 # 1. The wasm module (release: opt-level 3, which beats opt-level z after wasm-opt here).
-cargo build --manifest-path "$root/Cargo.toml" --release --target wasm32-unknown-unknown -p prw-inspector ${PRW_INSPECTOR_FEATURES:+--features "$PRW_INSPECTOR_FEATURES"}
+cargo build --manifest-path "$root/Cargo.toml" --release --target wasm32-unknown-unknown -p prw-inspector
 
 # 2. JS bindings for an ES-module page (no bundler).
 rm -rf "$out"

@@ -20,7 +20,6 @@ pub enum InspectorError {
     #[error("edge filter config: {0}")]
     EdgeConfigJson(#[source] serde_json::Error),
     /// The edge filter config parses but a value cannot work.
-    #[cfg(feature = "edge")]
     #[error("edge filter config: {0}")]
     EdgeConfig(#[source] prw_core::edge::ConfigError),
     /// The simulated request JSON is malformed.

@@ -10,7 +10,6 @@
 //! `JsError` (so everything else is testable natively). No payload leaves the page: there is
 //! no I/O in this crate.
 
-#[cfg(feature = "edge")]
 pub mod edge;
 mod error;
 pub mod inspect;
@@ -44,7 +43,6 @@ pub fn inspect(body: &[u8], options_json: &str) -> Result<String, JsError> {
 /// Simulates the Envoy edge filter on `body`: `config_json` is the filter's JSON config
 /// (blank = `{}`), `request_json` is `{"method", "path", "headers": [[name, value]],
 /// "now_ms"}` (all optional). Returns the decision as JSON (see [`edge::EdgeSimulation`]).
-#[cfg(feature = "edge")]
 #[wasm_bindgen]
 pub fn simulate_edge(
     config_json: &str,

@@ -68,7 +68,6 @@ fn pasted_hex_and_base64_decode_to_the_body() {
     assert!(prw_inspector::decode_text("zz", "hex").is_err());
 }
 
-#[cfg(feature = "edge")]
 #[wasm_bindgen_test]
 fn simulate_edge_rejects_an_invalid_body_like_the_filter() {
     let body = payloads::snappy(&payloads::v1_unsorted());
