@@ -71,6 +71,8 @@ function options() {
 async function load(bytes, name) {
   current = { bytes, name };
   showError('input-error', null);
+  showError('edge-error', null);
+  $('edge-result').hidden = true; // a decision about the previous payload
   $('summary').dataset.state = 'loading';
   showProgress({ stage: 'reading', done: 0, total: 0 });
   const copy = bytes.slice().buffer; // the worker gets its own copy (transferred)
