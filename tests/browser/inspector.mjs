@@ -31,7 +31,11 @@ try {
   page.on('pageerror', (e) => out.console_errors.push(String(e)));
 
   await page.goto(cfg.url);
-  await page.waitForSelector('body[data-ready="1"]');
+  await page.waitForSelector('body[data-ready="1"], #input-error:not([hidden])');
+  if (await page.getAttribute('body', 'data-ready') !== '1') {
+    // e.g. a wasm-opt that broke the module (binaryen 108: externref table read as anyref)
+    throw new Error(`the page did not start: ${await page.textContent('#input-error')}`);
+  }
   out.version = await page.textContent('#version');
 
   let loads = 0;
