@@ -99,6 +99,17 @@ try {
   out.valid.export = await readFile(await download.path(), 'utf8');
   out.valid.export_name = download.suggestedFilename();
 
+  // The Content-Type option: a receiver answers an unknown type with 415.
+  loads += 1;
+  await page.fill('#content-type', 'text/plain');
+  await page.dispatchEvent('#content-type', 'change');
+  await page.waitForSelector(`body[data-loads="${loads}"]`);
+  out.valid.text_plain = await summary();
+  loads += 1;
+  await page.fill('#content-type', '');
+  await page.dispatchEvent('#content-type', 'change');
+  await page.waitForSelector(`body[data-loads="${loads}"]`);
+
   // 2. A payload with findings: rows highlighted, findings listed, 400.
   await upload(cfg.bodies.findings);
   out.findings = { summary: await summary(), rows: await rows(), findings: await findings() };

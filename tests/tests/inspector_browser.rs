@@ -195,6 +195,10 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         cli_report_json(&prw, &valid_path)
     );
 
+    let t = &v["text_plain"];
+    assert_eq!(t["status"], "415", "Content-Type text/plain: {t}");
+    assert!(t["error"].as_str().unwrap().contains("Content-Type"), "{t}");
+
     // A body with findings: the rule is listed and its series highlighted; 400, no retry.
     let f = &seen["findings"];
     assert_eq!(
