@@ -79,3 +79,70 @@ fn simulate_edge_rejects_an_invalid_body_like_the_filter() {
     let err = prw_inspector::simulate_edge(r#"{"mode":"loud"}"#, &body, "").unwrap_err();
     assert!(js_error_message(JsValue::from(err)).contains("loud"));
 }
+
+macro_rules! fixtures {
+    ($($file:literal),* $(,)?) => {
+        [$(($file, include_bytes!(concat!("../../../crates/core/testdata/", $file)).as_slice())),*]
+    };
+}
+
+/// Every body in crates/core/testdata (Prometheus captures and an independent encoder's
+/// output), inspected in the browser, matches what expected.json says `prw inspect FILE`
+/// must report.
+#[wasm_bindgen_test]
+fn every_core_fixture_is_reported_in_the_browser_as_expected_json_says() {
+    let bodies = fixtures![
+        "prometheus-2.42/samples.bin",
+        "prometheus-2.42/metadata.bin",
+        "v1/valid.bin",
+        "v1/bad_labels.bin",
+        "v1/exemplar_without_timestamp.bin",
+        "v1/gzip.bin",
+        "v1/snappy_bomb.bin",
+        "v1/random.bin",
+        "v2/valid.bin",
+        "v2/valid.pb",
+        "v2/unpacked_labels_refs.bin",
+        "v2/label_ref_out_of_range.bin",
+        "v2/labels_refs_odd.bin",
+        "v2/symbols_first_not_empty.bin",
+        "v2/exemplar_without_timestamp.bin",
+    ];
+    let expected = parse(include_str!("../../../crates/core/testdata/expected.json"));
+    let fixtures = expected["fixtures"].as_array().unwrap();
+    assert_eq!(
+        fixtures.len(),
+        bodies.len(),
+        "a fixture is missing from this test"
+    );
+    for fixture in fixtures {
+        let file = fixture["file"].as_str().unwrap();
+        let body = bodies.iter().find(|(name, _)| *name == file).unwrap().1;
+        let report = parse(&prw_inspector::inspect(body, "").unwrap());
+        let findings = report["findings"].as_array().unwrap();
+        let has = |rule: &serde_json::Value, severity: &str| {
+            findings
+                .iter()
+                .any(|f| &f["rule"] == rule && f["severity"] == severity)
+        };
+        let errors = findings.iter().any(|f| f["severity"] == "error");
+        let exit = match (report["error"].is_string(), errors) {
+            (true, _) => 2,
+            (false, true) => 1,
+            (false, false) => 0,
+        };
+        assert_eq!(exit, fixture["exit"], "{file}: {report}");
+        if fixture["protocol"].is_string() {
+            assert_eq!(report["protocol"], fixture["protocol"], "{file}");
+        }
+        for rule in fixture["rules"].as_array().unwrap() {
+            assert!(has(rule, "error"), "{file}: no error {rule}: {report}");
+        }
+        for rule in fixture["warnings"].as_array().unwrap() {
+            assert!(has(rule, "warning"), "{file}: no warning {rule}: {report}");
+        }
+        if let Some(counts) = fixture.get("counts") {
+            assert_eq!(&report["counts"], counts, "{file}");
+        }
+    }
+}
