@@ -30,6 +30,7 @@ pub mod classify;
 #[cfg(feature = "std")]
 pub mod codec;
 pub mod convert;
+pub mod edge;
 #[cfg(test)]
 mod fixtures;
 pub mod hash;
