@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
-use prw_relay::server::{PipelineNotReady, Server, Signals, ValidateFile};
+use prw_relay::server::{PipelineNotReady, Server, Signals, StaticPage, ValidateFile};
 
-use crate::exit;
+use crate::{exit, inspector_assets};
 
 /// Arguments of `prw relay`.
 #[derive(Debug, clap::Args)]
@@ -102,7 +102,12 @@ pub fn run(args: Args) -> ExitCode {
         )
         .await
         {
-            Ok(server) => server.with_drain_timeout(args.drain_timeout),
+            Ok(server) => server
+                .with_drain_timeout(args.drain_timeout)
+                .with_inspector(StaticPage {
+                    lookup: inspector_assets::inspector_asset,
+                    missing_help: inspector_assets::NOT_EMBEDDED,
+                }),
             Err(err) => {
                 eprintln!("prw relay: cannot set up the listener: {err}");
                 return ExitCode::from(exit::USAGE);

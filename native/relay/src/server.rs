@@ -13,6 +13,7 @@ mod metrics;
 mod reload;
 mod routes;
 mod signals;
+mod static_page;
 mod tls;
 
 use std::future::Future;
@@ -35,6 +36,7 @@ pub use metrics::HttpMetrics;
 pub use reload::{Reload, ValidateFile};
 pub use routes::WRITE_PATHS;
 pub use signals::{Signals, Termination};
+pub use static_page::{AssetLookup, StaticPage};
 
 use crate::config::Listen;
 use routes::Routes;
@@ -111,6 +113,7 @@ impl Server {
                 auth,
                 registry: Arc::new(registry),
                 metrics,
+                inspector: None,
             }),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
@@ -119,6 +122,15 @@ impl Server {
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Serves `page` under `/inspect/` (the `prw` binary passes the embedded inspector).
+    pub fn with_inspector(mut self, page: StaticPage) -> Self {
+        // Routes are shared only once serving starts; before that this is the only handle.
+        if let Some(routes) = Arc::get_mut(&mut self.routes) {
+            routes.inspector = Some(page);
+        }
+        self
     }
 
     /// Sets how long in-flight requests may run after shutdown starts.

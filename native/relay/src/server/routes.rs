@@ -15,6 +15,7 @@ use super::auth::ListenerAuth;
 use super::ingest::{Ingest, ResponseBody};
 use super::metrics::{HttpMetrics, RequestLabels};
 use super::reload::Reload;
+use super::static_page::{self, StaticPage};
 
 /// Write paths (DESIGN.md).
 pub const WRITE_PATHS: [&str; 2] = ["/api/v1/write", "/api/v1/push"];
@@ -31,6 +32,8 @@ pub struct Routes {
     pub registry: Arc<Registry>,
     /// The server's metrics.
     pub metrics: HttpMetrics,
+    /// The inspector page served under `/inspect/`, if the binary has one.
+    pub inspector: Option<StaticPage>,
 }
 
 impl std::fmt::Debug for Routes {
@@ -67,6 +70,7 @@ fn handler_label(path: &str) -> &'static str {
         "/-/ready" => "/-/ready",
         "/-/reload" => "/-/reload",
         "/metrics" => "/metrics",
+        p if static_page::matches(p) => "/inspect",
         _ => "other",
     }
 }
@@ -136,6 +140,7 @@ impl Routes {
                 }
             }
             "/-/reload" => method_not_allowed("POST, PUT"),
+            p if static_page::matches(p) => static_page::serve(self.inspector.as_ref(), &method, p),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
     }
