@@ -11,7 +11,7 @@ mod wasm_bindgen;
 use crate::stage::{StageError, Stages};
 
 pub use envoy::envoy_bin;
-pub use playwright::playwright_core_dir;
+pub use playwright::{npm_wasm_opt, playwright_core_dir};
 
 /// One area of machine setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,31 +24,30 @@ pub enum Step {
     Envoy,
     /// `wasm-bindgen-cli` at the version `Cargo.lock` pins (only once a crate uses it).
     WasmBindgen,
-    /// npm `playwright-core` for the browser end-to-end test.
-    Playwright,
+    /// npm packages of `tests/browser` (`npm ci`): playwright-core for the browser
+    /// end-to-end test and binaryen 132, the wasm-opt of `dist`.
+    BrowserTools,
 }
 
-/// Debian packages for the stack and the benchmarks, with wasm-opt for `dist`.
-pub const SERVERS: &[&str] = &["prometheus", "victoria-metrics", "binaryen"];
-/// Debian package with wasm-opt (for `dist`).
-pub const WASM_OPT: &[&str] = &["binaryen"];
+/// Debian packages for the stack and the benchmarks.
+pub const SERVERS: &[&str] = &["prometheus", "victoria-metrics"];
 /// Every Debian package any command needs.
 pub const ALL_APT: &[&str] = &[
     "prometheus",
     "victoria-metrics",
     "chromium",
     "chromium-driver",
-    "binaryen",
 ];
 
-/// What `cargo xtask dist` needs.
-pub const FOR_DIST: &[Step] = &[Step::WasmTargets, Step::Apt(WASM_OPT), Step::WasmBindgen];
-/// What `cargo xtask up` will need (the stack: Envoy, Prometheus, VictoriaMetrics, dist).
+/// What `cargo xtask dist` needs (wasm-opt comes with the npm browser tools).
+pub const FOR_DIST: &[Step] = &[Step::WasmTargets, Step::WasmBindgen, Step::BrowserTools];
+/// What `cargo xtask up` needs (the stack: Envoy, Prometheus, dist).
 pub const FOR_UP: &[Step] = &[
     Step::WasmTargets,
     Step::Apt(SERVERS),
     Step::Envoy,
     Step::WasmBindgen,
+    Step::BrowserTools,
 ];
 /// What `cargo xtask bench` will need (same processes as `up`).
 #[expect(dead_code, reason = "`bench` is wired by issue 8")]
@@ -59,7 +58,7 @@ pub const FOR_TEST: &[Step] = &[
     Step::Apt(ALL_APT),
     Step::Envoy,
     Step::WasmBindgen,
-    Step::Playwright,
+    Step::BrowserTools,
 ];
 
 impl Step {
@@ -69,7 +68,7 @@ impl Step {
             Step::Apt(_) => "setup: apt packages",
             Step::Envoy => "setup: envoy",
             Step::WasmBindgen => "setup: wasm-bindgen-cli",
-            Step::Playwright => "setup: playwright-core",
+            Step::BrowserTools => "setup: npm browser tools",
         }
     }
 
@@ -79,7 +78,7 @@ impl Step {
             Step::Apt(packages) => apt::ensure_packages(packages),
             Step::Envoy => envoy::ensure(),
             Step::WasmBindgen => wasm_bindgen::ensure(),
-            Step::Playwright => playwright::ensure(),
+            Step::BrowserTools => playwright::ensure(),
         }
     }
 }

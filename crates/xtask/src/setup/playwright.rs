@@ -1,49 +1,40 @@
-//! npm `playwright-core` (driving the system Chromium; no browser download) for the
-//! inspector's end-to-end test, in the git-ignored `target/xtask/playwright`.
+//! The browser test tools from npm, pinned by `tests/browser/package-lock.json`:
+//! `playwright-core` (drives Debian's Chromium; never downloads a browser) and `binaryen`
+//! 132 (the wasm-opt `dist` uses: Debian's binaryen 108 breaks wasm-bindgen's externref
+//! table, see `wasm/inspector/build.sh`). Installed with `npm ci` into the git-ignored
+//! `tests/browser/node_modules`.
 
 use crate::stage::{StageError, exec};
 use crate::workspace;
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The version used by the test (toolchain.md).
-pub const VERSION: &str = "1.65.1";
-
-/// Where the package lands; tests get it as `PLAYWRIGHT_CORE_DIR`.
-pub fn playwright_core_dir() -> PathBuf {
-    workspace::path("target/xtask/playwright/node_modules/playwright-core")
+/// The folder with `package.json` and its lock file.
+fn browser_dir() -> PathBuf {
+    workspace::path("tests/browser")
 }
 
-/// Installs `playwright-core@VERSION` unless its package.json is already there.
+/// Where playwright-core lands; tests get it as `PLAYWRIGHT_CORE_DIR`.
+pub fn playwright_core_dir() -> PathBuf {
+    browser_dir().join("node_modules/playwright-core")
+}
+
+/// The npm binaryen's wasm-opt.
+pub fn npm_wasm_opt() -> PathBuf {
+    browser_dir().join("node_modules/.bin/wasm-opt")
+}
+
+/// Runs `npm ci` unless both packages are already installed.
 pub fn ensure() -> Result<(), StageError> {
-    let package_json = playwright_core_dir().join("package.json");
-    let present = std::fs::read_to_string(&package_json)
-        .is_ok_and(|json| json.contains(&format!("\"version\": \"{VERSION}\"")));
-    if present {
-        eprintln!("    playwright-core {VERSION} present");
+    if playwright_core_dir().join("package.json").is_file() && npm_wasm_opt().exists() {
+        eprintln!("    playwright-core and binaryen present in tests/browser/node_modules");
         return Ok(());
     }
-    let prefix = workspace::path("target/xtask/playwright");
-    std::fs::create_dir_all(&prefix).map_err(|source| StageError::Io {
-        what: "create",
-        path: prefix.clone(),
-        source,
-    })?;
-    eprintln!(
-        "    installing playwright-core@{VERSION} into {}",
-        prefix.display()
-    );
+    eprintln!("    npm ci in {}", browser_dir().display());
     exec(
-        "npm install playwright-core",
+        "npm ci (tests/browser)",
         Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--no-save",
-                "--prefix",
-            ])
-            .arg(&prefix)
-            .arg(format!("playwright-core@{VERSION}")),
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(browser_dir()),
     )
 }
