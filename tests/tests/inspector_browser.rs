@@ -13,6 +13,8 @@
 
 #[path = "../../wasm/inspector/tests/support/payloads.rs"]
 mod payloads;
+#[path = "inspector_browser/relay_page.rs"]
+mod relay_page;
 #[path = "inspector_browser/static_server.rs"]
 mod static_server;
 #[path = "inspector_browser/tools.rs"]
@@ -102,9 +104,31 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         "capture": capture.as_ref().map(|_| &capture_path),
     });
 
-    let server = static_server::StaticServer::start(&inspector);
+    // The page as users get it: from `prw relay` at /inspect/ (dist/prw embeds it). Outside
+    // CI a binary without the page falls back to serving the built folder.
+    let prw = tools::prw_bin();
+    let relay = relay_page::RelayPage::start(&prw);
+    let fallback = match &relay {
+        Some(_) => None,
+        None if tools::in_ci() => panic!(
+            "{} does not serve the inspector at /inspect/: build it with `cargo xtask dist`",
+            prw.display()
+        ),
+        None => {
+            eprintln!(
+                "note: {} has no embedded inspector; serving the folder instead",
+                prw.display()
+            );
+            Some(static_server::StaticServer::start(&inspector))
+        }
+    };
+    let page_url = match (&relay, &fallback) {
+        (Some(relay), _) => format!("{}/inspect/", relay.url()),
+        (None, Some(server)) => format!("{}/index.html", server.url()),
+        (None, None) => unreachable!("one of the two servers runs"),
+    };
     let config = json!({
-        "url": format!("{}/index.html", server.url()),
+        "url": page_url,
         "chromium": chromium,
         "playwright_core": playwright_core,
         "artifacts": artifacts,
@@ -116,7 +140,8 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         .arg(config.to_string())
         .output()
         .unwrap();
-    drop(server);
+    drop(fallback);
+    drop(relay);
     assert!(
         output.status.success(),
         "inspector.mjs failed: {}\n{}",
