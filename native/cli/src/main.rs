@@ -2,6 +2,7 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod inspect;
 
 use clap::{Parser, Subcommand};
 
@@ -14,12 +15,17 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
+    Inspect(inspect::Args),
+}
 
 fn main() -> std::process::ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return exit::usage(&err),
     };
-    match cli.command {}
+    match cli.command {
+        Command::Inspect(args) => inspect::run(&args),
+    }
 }
