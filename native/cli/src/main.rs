@@ -1,6 +1,7 @@
 //! `prw`: the one binary. Each subcommand lives in its own module with an `Args`
 //! struct and a `run` function returning an [`exit::Code`].
 
+mod bench;
 mod exit;
 mod inspect;
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
     Inspect(inspect::Args),
+    /// Load a Remote Write endpoint with generated payloads, or measure the one-core floors.
+    Bench(bench::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,5 +30,6 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }
