@@ -4,6 +4,7 @@
 //! non-zero exit code. Setup steps are idempotent and install only what is missing.
 //! Exit codes: 0 success, 1 a stage failed, 64 usage, 70 command not implemented yet.
 
+mod bench;
 mod dist;
 mod probe;
 mod setup;
@@ -18,7 +19,7 @@ const USAGE: &str = "usage: cargo xtask <up|test|bench|dist>
   test   everything CI runs: setup, fmt, clippy, no_std proof, dist, tests (README command 2)
   dist   build every artifact into dist/: prw, prw_envoy_filter.wasm, inspector/
   up     start the demo stack (not yet implemented: issue 7)
-  bench  run the benchmarks (not yet implemented: issue 8)";
+  bench  prw relay vs vmagent and the limits, into BENCHMARKS.md (see docs/bench.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -26,7 +27,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("dist") => dist::run(),
         Some("up") => return not_yet_implemented("up", 7),
-        Some("bench") => return not_yet_implemented("bench", 8),
+        Some("bench") => return bench::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

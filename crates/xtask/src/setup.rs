@@ -44,15 +44,17 @@ pub const ALL_APT: &[&str] = &[
 /// What `cargo xtask dist` needs.
 pub const FOR_DIST: &[Step] = &[Step::WasmTargets, Step::Apt(WASM_OPT), Step::WasmBindgen];
 /// What `cargo xtask up` will need (the stack: Envoy, Prometheus, VictoriaMetrics, dist).
+#[expect(dead_code, reason = "`up` is wired by issue 7")]
 pub const FOR_UP: &[Step] = &[
     Step::WasmTargets,
     Step::Apt(SERVERS),
     Step::Envoy,
     Step::WasmBindgen,
 ];
-/// What `cargo xtask bench` will need (same processes as `up`).
-#[expect(dead_code, reason = "`bench` is wired by issue 8")]
-pub const FOR_BENCH: &[Step] = FOR_UP;
+/// Debian package with vmagent (for `bench`).
+pub const VICTORIA_METRICS: &[&str] = &["victoria-metrics"];
+/// What `cargo xtask bench` needs: vmagent (the relays and the generator are built here).
+pub const FOR_BENCH: &[Step] = &[Step::Apt(VICTORIA_METRICS)];
 /// What `cargo xtask test` needs: everything.
 pub const FOR_TEST: &[Step] = &[
     Step::WasmTargets,

@@ -187,6 +187,12 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    if !args.quiet {
+        eprintln!(
+            "prw bench: {} payloads ready ({} B snappy each), sending",
+            workload.payloads, workload.compressed_bytes
+        );
+    }
     let live = Arc::new(load::Live::default());
     let outcome = runtime.block_on(async {
         let ticker = (!args.quiet).then(|| tokio::spawn(progress::tick(Arc::clone(&live))));
