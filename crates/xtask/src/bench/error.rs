@@ -17,6 +17,8 @@ pub enum BenchError {
     },
     /// A server did not say (or show) that it listens within the time allowed.
     NotListening { what: String, seconds: u64 },
+    /// A server exited before it listened (see its log under `target/xtask/bench/`).
+    ExitedEarly { what: String },
     /// A file operation failed.
     Io {
         what: &'static str,
@@ -39,6 +41,7 @@ impl fmt::Display for BenchError {
             BenchError::NotListening { what, seconds } => {
                 write!(f, "{what} did not listen within {seconds} s")
             }
+            BenchError::ExitedEarly { what } => write!(f, "{what} exited before it listened"),
             BenchError::Io { what, path, source } => {
                 write!(f, "cannot {what} {}: {source}", path.display())
             }

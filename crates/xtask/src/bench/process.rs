@@ -52,9 +52,12 @@ impl Guard {
     /// `kill -9` and reap.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            let running = matches!(child.try_wait(), Ok(None));
             let _ = child.kill();
             let _ = child.wait();
-            eprintln!("    killed {} (pid {})", self.name, child.id());
+            if running {
+                eprintln!("    killed {} (pid {})", self.name, child.id());
+            }
         }
     }
 }
@@ -121,7 +124,9 @@ pub fn wait_listening(guard: &mut Guard, addr: SocketAddr, seconds: u64) -> Resu
             return Ok(());
         }
         if guard.exited() {
-            break;
+            return Err(BenchError::ExitedEarly {
+                what: guard_name(guard),
+            });
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -120,9 +120,9 @@ impl Results {
         for (_, f) in &self.floors {
             let _ = write!(s, " {} |", si(f.validate));
         }
-        s.push_str("\n| WAL group-commit append rate |");
-        for _ in &shapes {
-            let _ = write!(s, " {} |", self.wal_note);
+        let _ = write!(s, "\n| WAL group-commit append rate | {} |", self.wal_note);
+        for _ in shapes.iter().skip(1) {
+            s.push_str(" |");
         }
         s.push_str("\n| load generator -> null receiver (samples/s; p50 / p99 latency) |");
         for sh in &shapes {
