@@ -3,7 +3,7 @@
 //!
 //! Steps (each a timed stage): install `victoria-metrics` if missing (for `vmagent`); build
 //! `dist/prw` (release, via `dist`) and the test receiver (release); measure the floors
-//! (`prw bench --floor`), the generator against the null receiver, each relay at saturation
+//! (`prw bench --floor`), the WAL group-commit append rate (`prw bench --wal-append`), the generator against the null receiver, each relay at saturation
 //! for 500- and 2,000-series requests, and each relay killed with SIGKILL under steady load
 //! and at full speed. The prw relay rows run only when `dist/prw relay` starts and
 //! acknowledges a write (probed); otherwise they say so.
@@ -163,7 +163,6 @@ fn run(stages: &mut Stages, o: &Options, args: &[String]) -> Result<PathBuf, Ben
         load_seconds: o.load.as_secs_f64(),
         concurrency: o.concurrency,
         machine: Some(machine::describe(&work)),
-        wal_note: wal_note(),
         ..Results::default()
     };
     for shape in SHAPES {
@@ -172,6 +171,16 @@ fn run(stages: &mut Stages, o: &Options, args: &[String]) -> Result<PathBuf, Ben
             generator::floor(&bins.prw, shape, o.floor_seconds)
         }) {
             Ok(floor) => results.floors.push((shape, floor)),
+            Err(err) => results.failures.push(format!("{name}: {err}")),
+        }
+    }
+    for shape in SHAPES {
+        let name = format!("bench: WAL group-commit append, {} series", shape.series);
+        let measured = stages.time(&name, || {
+            generator::wal_append(&bins.prw, shape, &work, o.concurrency, o.floor_seconds)
+        });
+        match measured {
+            Ok(w) => results.wal.push((shape, w)),
             Err(err) => results.failures.push(format!("{name}: {err}")),
         }
     }
@@ -246,12 +255,6 @@ fn run(stages: &mut Stages, o: &Options, args: &[String]) -> Result<PathBuf, Ben
     }
     report::write_section(&o.out, &results.render())?;
     Ok(o.out.clone())
-}
-
-/// The WAL append benchmark belongs to prw-wal (issue 3); until `prw` can run it, the row
-/// says why it is empty.
-fn wal_note() -> String {
-    "not measured: prw-wal's group-commit benchmark is not in this build".into()
 }
 
 fn build(stages: &mut Stages) -> Result<Binaries, BenchError> {

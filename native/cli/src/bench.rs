@@ -5,6 +5,7 @@
 //! prw bench --url http://127.0.0.1:9202/api/v1/write --series 2000 --labels 10 --samples 1 \
 //!     --proto v1 --concurrency 8 --duration 10s [--rate 200] [--format json]
 //! prw bench --floor --series 2000 --labels 10
+//! prw bench --wal-append /var/tmp --series 2000 --concurrency 8 --duration 5s
 //! ```
 //!
 //! Payloads ([`payload`]) are generated and snappy-compressed before the clock starts; the
@@ -22,6 +23,7 @@ mod load;
 pub mod payload;
 mod progress;
 mod summary;
+mod wal_append;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,13 +33,13 @@ use prw_core::Protocol;
 
 use crate::exit;
 use payload::{Payload, Shape};
-use summary::{FloorSummary, LoadSummary, Workload};
+use summary::{FloorSummary, LoadSummary, WalSummary, Workload};
 
 /// Arguments of `prw bench`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Remote Write URL to load (required unless `--floor`).
-    #[arg(long, required_unless_present = "floor")]
+    /// Remote Write URL to load (required unless `--floor` or `--wal-append`).
+    #[arg(long, required_unless_present_any = ["floor", "wal_append"])]
     url: Option<String>,
     /// Series per request.
     #[arg(long, default_value_t = 2000)]
@@ -73,8 +75,12 @@ pub struct Args {
     #[arg(long)]
     start_ms: Option<i64>,
     /// Measure snappy decompression and validation of the payloads on one core instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wal_append")]
     floor: bool,
+    /// Measure durable appends of the payloads to a prw-wal in DIR/bench-wal instead
+    /// (`--concurrency` appenders; the directory is removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    wal_append: Option<std::path::PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -149,6 +155,9 @@ pub fn run(args: &Args) -> ExitCode {
     let workload = workload(&shape, &payloads);
     if args.floor {
         return floor(args, protocol, workload, &payloads);
+    }
+    if let Some(dir) = &args.wal_append {
+        return wal(args, dir, workload, &payloads);
     }
     let Some(url) = args.url.as_deref() else {
         eprintln!("prw bench: --url is required");
@@ -249,6 +258,35 @@ fn floor(args: &Args, protocol: Protocol, workload: Workload, payloads: &[Payloa
             eprintln!("prw bench --floor: {err}");
             return ExitCode::from(exit::INTERNAL);
         }
+    };
+    let printed = match args.format {
+        Format::Text => print(&summary.text()),
+        Format::Json => serde_json::to_string(&summary)
+            .map_err(|e| e.to_string())
+            .and_then(|j| print(&(j + "\n"))),
+    };
+    match printed {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(err) => {
+            eprintln!("prw bench: cannot print the summary: {err}");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
+
+fn wal(args: &Args, dir: &std::path::Path, workload: Workload, payloads: &[Payload]) -> ExitCode {
+    let time = args.duration.unwrap_or(Duration::from_secs(2));
+    let wal_append = match wal_append::measure(dir, payloads, args.concurrency, time) {
+        Ok(rate) => rate,
+        Err(err) => {
+            eprintln!("prw bench --wal-append: {err}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let summary = WalSummary {
+        schema_version: 1,
+        workload,
+        wal_append,
     };
     let printed = match args.format {
         Format::Text => print(&summary.text()),

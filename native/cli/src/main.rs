@@ -4,6 +4,7 @@
 mod bench;
 mod exit;
 mod inspect;
+mod wal;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ enum Command {
     Inspect(inspect::Args),
     /// Load a Remote Write endpoint with generated payloads, or measure the one-core floors.
     Bench(bench::Args),
+    /// Inspect or verify a write-ahead log directory.
+    Wal(wal::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,5 +34,6 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Command::Inspect(args) => inspect::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Wal(args) => wal::run(args),
     }
 }

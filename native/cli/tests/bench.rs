@@ -159,3 +159,30 @@ fn impossible_shape_and_bad_url_are_usage_errors() {
     assert_eq!(prw_bench(&["--url", "ftp://x/"]).status.code(), Some(64));
     assert_eq!(prw_bench(&[]).status.code(), Some(64));
 }
+
+#[test]
+fn wal_append_mode_makes_records_durable_and_cleans_up() {
+    let dir = std::env::temp_dir().join(format!("prw-bench-wal-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let output = prw_bench(&[
+        "--wal-append",
+        dir.to_str().unwrap(),
+        "--series",
+        "20",
+        "--concurrency",
+        "2",
+        "--duration",
+        "100ms",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let s = summary(&output);
+    assert!(s["wal_append"]["records"].as_u64().unwrap() >= 1);
+    assert_eq!(s["wal_append"]["appenders"], 2);
+    assert!(!dir.join("bench-wal").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

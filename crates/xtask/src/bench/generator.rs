@@ -243,6 +243,68 @@ pub fn floor(prw: &Path, shape: Shape, seconds: f64) -> Result<Floor, BenchError
     })
 }
 
+/// `prw bench --wal-append` results.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WalAppend {
+    /// Concurrent appenders.
+    pub appenders: u64,
+    /// Durable records per second.
+    pub records_per_second: f64,
+    /// Samples in those records per second.
+    pub samples_per_second: f64,
+    /// Compressed megabytes per second.
+    pub mb_per_second: f64,
+}
+
+/// `prw bench --wal-append DIR` on the shape's payloads.
+pub fn wal_append(
+    prw: &Path,
+    shape: Shape,
+    dir: &Path,
+    appenders: u32,
+    seconds: f64,
+) -> Result<WalAppend, BenchError> {
+    let mut cmd = Command::new(prw);
+    cmd.args(["bench", "--proto", "v1", "--format", "json", "--wal-append"])
+        .arg(dir)
+        .args([
+            "--series",
+            &shape.series.to_string(),
+            "--labels",
+            &shape.labels.to_string(),
+        ])
+        .args(["--concurrency", &appenders.to_string()])
+        .args(["--duration", &format!("{}ms", (seconds * 1000.0) as u64)]);
+    eprintln!("    $ {}", show(&cmd));
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| BenchError::Spawn {
+            program: "prw bench --wal-append".into(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(BenchError::Generator {
+            code: output.status.code(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        });
+    }
+    let v = json("prw bench --wal-append", &output.stdout)?;
+    let w = &v["wal_append"];
+    if w.is_null() {
+        return Err(BenchError::Json {
+            what: "prw bench --wal-append".into(),
+            detail: "no `wal_append` object".into(),
+        });
+    }
+    Ok(WalAppend {
+        appenders: w["appenders"].as_u64().unwrap_or(0),
+        records_per_second: w["records_per_second"].as_f64().unwrap_or(0.0),
+        samples_per_second: w["samples_per_second"].as_f64().unwrap_or(0.0),
+        mb_per_second: w["mb_per_second"].as_f64().unwrap_or(0.0),
+    })
+}
+
 /// Where the release binaries are.
 #[derive(Debug, Clone)]
 pub struct Binaries {

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use super::error::BenchError;
-use super::generator::{Floor, LoadResult, Shape};
+use super::generator::{Floor, LoadResult, Shape, WalAppend};
 use super::machine::Machine;
 use super::relay::Kind;
 use super::scenario::{KillRow, ThroughputRow};
@@ -28,8 +28,8 @@ pub struct Results {
     pub machine: Option<Machine>,
     /// Floors per shape.
     pub floors: Vec<(Shape, Floor)>,
-    /// Why the WAL append rate is missing, if it is.
-    pub wal_note: String,
+    /// WAL group-commit append rate per shape.
+    pub wal: Vec<(Shape, WalAppend)>,
     /// Generator straight into the null receiver, per shape.
     pub generator: Vec<(Shape, LoadResult)>,
     /// Relays at saturation.
@@ -120,9 +120,23 @@ impl Results {
         for (_, f) in &self.floors {
             let _ = write!(s, " {} |", si(f.validate));
         }
-        let _ = write!(s, "\n| WAL group-commit append rate | {} |", self.wal_note);
-        for _ in shapes.iter().skip(1) {
-            s.push_str(" |");
+        s.push_str(
+            "\n| WAL group-commit append, fsync before ack (durable requests/s; samples/s) |",
+        );
+        for sh in &shapes {
+            match self.wal.iter().find(|(w, _)| w == sh) {
+                Some((_, w)) => {
+                    let _ = write!(
+                        s,
+                        " {:.0} req/s, {} samples/s ({:.0} MB/s, {} appenders) |",
+                        w.records_per_second,
+                        si(w.samples_per_second),
+                        w.mb_per_second,
+                        w.appenders
+                    );
+                }
+                None => s.push_str(" not measured |"),
+            }
         }
         s.push_str("\n| load generator -> null receiver (samples/s; p50 / p99 latency) |");
         for sh in &shapes {
@@ -256,7 +270,7 @@ impl Results {
 const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *snappy decompress alone*: how many samples per second one core turns from snappy back into protobuf bytes, on the exact payloads sent; no relay can ingest faster than this per core.\n\
 - *decompress + validation*: the same plus prw-core's validation in verdict mode, i.e. the relay's per-request CPU work before the WAL append.\n\
-- *WAL group-commit append rate*: records per second the WAL makes durable with fsync batching (the durable half of the ingest path).\n\
+- *WAL group-commit append*: request bodies per second that prw-wal makes durable (`append` returns after fdatasync; concurrent appenders share one fsync) on the same disk as the relays' data: the durable half of prw's ingest path.\n\
 - *load generator -> null receiver*: the generator's own ceiling against a receiver that answers 204 without decoding; a relay figure near it means the generator, not the relay, was the limit.\n\
 - *accepted samples/s*: samples in requests the relay answered 2xx, per second of the run, with the generator sending as fast as the relay answers.\n\
 - *CPU-seconds per million samples*: utime + stime of the relay process (`/proc/<pid>/stat`) from the first request until the receiver got everything, divided by the acknowledged samples in millions; lower is better.\n\

@@ -254,3 +254,51 @@ pub fn human(x: f64) -> String {
         format!("{x:.0}")
     }
 }
+
+/// `prw bench --wal-append DIR`: durable appends of the payloads to prw-wal.
+#[derive(Clone, Debug, Serialize)]
+pub struct WalRate {
+    /// Threads appending concurrently (sharing fsyncs: group commit).
+    pub appenders: usize,
+    /// Records made durable.
+    pub records: u64,
+    /// Seconds measured.
+    pub seconds: f64,
+    /// Durable records per second.
+    pub records_per_second: f64,
+    /// Samples in those records per second.
+    pub samples_per_second: f64,
+    /// Record megabytes (10^6, compressed bodies) per second.
+    pub mb_per_second: f64,
+}
+
+/// The JSON/text report of `--wal-append`.
+#[derive(Clone, Debug, Serialize)]
+pub struct WalSummary {
+    /// Format version of this object.
+    pub schema_version: u32,
+    /// Payload shape.
+    pub workload: Workload,
+    /// The measurement.
+    pub wal_append: WalRate,
+}
+
+impl WalSummary {
+    /// The human-readable block.
+    pub fn text(&self) -> String {
+        let w = &self.workload;
+        let r = &self.wal_append;
+        format!(
+            "prw bench --wal-append (prw-wal, fsync before return, {} appenders)\n  workload     {} x {} series, {} B snappy per record\n  appends      {} records in {:.2} s: {:.0} records/s, {}/s samples, {:.1} MB/s\n",
+            r.appenders,
+            w.protocol,
+            w.series_per_request,
+            w.compressed_bytes,
+            r.records,
+            r.seconds,
+            r.records_per_second,
+            human(r.samples_per_second),
+            r.mb_per_second
+        )
+    }
+}

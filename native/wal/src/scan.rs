@@ -1,0 +1,250 @@
+//! Sequential reading of one segment file, record by record, checking every CRC. Shared by
+//! recovery, readers, `verify` and `inspect`, so they agree on what "damaged" means.
+//!
+//! Invariant: [`RecordScanner::next`] never allocates more than `max_record` bytes for a
+//! payload, whatever the header on disk declares.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::error::{CorruptKind, WalError};
+use crate::format::{self, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+
+/// One step of a scan.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// A valid record.
+    Record { seq: u64, payload: Vec<u8> },
+    /// The end of the readable bytes, exactly at a record boundary.
+    End,
+    /// Damage at `offset`. `torn` is true when it looks like an interrupted final write: the
+    /// record runs past the end of the file, or its CRC fails and it ends exactly at the end.
+    Damage {
+        offset: u64,
+        kind: CorruptKind,
+        torn: bool,
+    },
+}
+
+/// Reads records of one segment from a known offset.
+#[derive(Debug)]
+pub(crate) struct RecordScanner {
+    path: PathBuf,
+    file: BufReader<File>,
+    offset: u64,
+    /// Bytes of the file that may be read (the file length, or what the writer has written).
+    pub(crate) limit: u64,
+    next_seq: u64,
+    max_record: u64,
+}
+
+impl RecordScanner {
+    /// Opens `path`, checks its header against `first_seq` and positions at the first record.
+    /// `Ok(Err(step))` reports a damaged header as a `Step::Damage` at offset 0.
+    pub(crate) fn open(
+        path: &Path,
+        first_seq: u64,
+        max_record: u64,
+    ) -> Result<Result<RecordScanner, Step>, WalError> {
+        let mut file = File::open(path).map_err(WalError::io("open", path))?;
+        let limit = file.metadata().map_err(WalError::io("stat", path))?.len();
+        let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
+        if limit < SEGMENT_HEADER_LEN {
+            return Ok(Err(Step::Damage {
+                offset: 0,
+                kind: CorruptKind::Truncated,
+                torn: true,
+            }));
+        }
+        file.read_exact(&mut header)
+            .map_err(WalError::io("read", path))?;
+        match format::decode_segment_header(&header) {
+            Ok(found) if found == first_seq => {}
+            Ok(found) => {
+                let kind = CorruptKind::SegmentIdMismatch {
+                    expected: first_seq,
+                    found,
+                };
+                return Ok(Err(Step::Damage {
+                    offset: 0,
+                    kind,
+                    torn: false,
+                }));
+            }
+            Err(kind) => {
+                return Ok(Err(Step::Damage {
+                    offset: 0,
+                    kind,
+                    torn: false,
+                }));
+            }
+        }
+        Ok(Ok(RecordScanner {
+            path: path.to_path_buf(),
+            file: BufReader::with_capacity(256 * 1024, file),
+            offset: SEGMENT_HEADER_LEN,
+            limit,
+            next_seq: first_seq,
+            max_record,
+        }))
+    }
+
+    /// Moves to `offset`, where the record with sequence `seq` starts.
+    pub(crate) fn seek(&mut self, offset: u64, seq: u64) -> Result<(), WalError> {
+        self.file
+            .seek(SeekFrom::Start(offset))
+            .map_err(WalError::io("seek", &self.path))?;
+        self.offset = offset;
+        self.next_seq = seq;
+        Ok(())
+    }
+
+    /// Offset of the next record.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Sequence number the next record must carry.
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Skips the payload of the next record without reading it into memory when `read` is
+    /// false (the CRC is then not checked). Used by `locate`.
+    pub(crate) fn next(&mut self, read_payload: bool) -> Result<Step, WalError> {
+        let offset = self.offset;
+        let remaining = self.limit.saturating_sub(offset);
+        if remaining == 0 {
+            return Ok(Step::End);
+        }
+        if remaining < RECORD_HEADER_LEN {
+            return Ok(Step::Damage {
+                offset,
+                kind: CorruptKind::Truncated,
+                torn: true,
+            });
+        }
+        let mut raw = [0u8; RECORD_HEADER_LEN as usize];
+        self.file
+            .read_exact(&mut raw)
+            .map_err(WalError::io("read", &self.path))?;
+        let header = format::decode_record_header(&raw);
+        let len = u64::from(header.len);
+        let end = offset + RECORD_HEADER_LEN + len;
+        if len > self.max_record {
+            let kind = CorruptKind::LengthTooLarge {
+                len,
+                max: self.max_record,
+            };
+            return Ok(Step::Damage {
+                offset,
+                kind,
+                torn: end > self.limit,
+            });
+        }
+        if end > self.limit {
+            return Ok(Step::Damage {
+                offset,
+                kind: CorruptKind::Truncated,
+                torn: true,
+            });
+        }
+        let mut payload = Vec::new();
+        if read_payload || header.seq != self.next_seq {
+            payload.resize(header.len as usize, 0);
+            self.file
+                .read_exact(&mut payload)
+                .map_err(WalError::io("read", &self.path))?;
+            let computed = format::record_crc(header.len, header.seq, &payload);
+            if computed != header.crc {
+                let kind = CorruptKind::Checksum {
+                    stored: header.crc,
+                    computed,
+                };
+                return Ok(Step::Damage {
+                    offset,
+                    kind,
+                    torn: end == self.limit,
+                });
+            }
+        } else {
+            self.file
+                .seek_relative(len as i64)
+                .map_err(WalError::io("seek", &self.path))?;
+        }
+        if header.seq != self.next_seq {
+            let kind = CorruptKind::Sequence {
+                expected: self.next_seq,
+                found: header.seq,
+            };
+            return Ok(Step::Damage {
+                offset,
+                kind,
+                torn: false,
+            });
+        }
+        self.offset = end;
+        self.next_seq += 1;
+        Ok(Step::Record {
+            seq: header.seq,
+            payload,
+        })
+    }
+}
+
+/// Result of scanning a whole segment.
+#[derive(Debug)]
+pub(crate) struct SegmentScan {
+    /// Records before the end or the damage.
+    pub(crate) records: u64,
+    /// Bytes up to the end of the last valid record (or the file length when clean).
+    pub(crate) valid_len: u64,
+    /// Payload bytes of the valid records.
+    pub(crate) payload_bytes: u64,
+    /// Length of the file.
+    pub(crate) file_len: u64,
+    /// Damage, if any: `(offset, kind, torn)`.
+    pub(crate) damage: Option<(u64, CorruptKind, bool)>,
+}
+
+/// Scans every record of a segment, checking CRCs.
+pub(crate) fn scan_segment(
+    path: &Path,
+    first_seq: u64,
+    max_record: u64,
+) -> Result<SegmentScan, WalError> {
+    let file_len = std::fs::metadata(path)
+        .map_err(WalError::io("stat", path))?
+        .len();
+    let mut scan = SegmentScan {
+        records: 0,
+        valid_len: 0,
+        payload_bytes: 0,
+        file_len,
+        damage: None,
+    };
+    let mut scanner = match RecordScanner::open(path, first_seq, max_record)? {
+        Ok(s) => s,
+        Err(Step::Damage { offset, kind, torn }) => {
+            scan.damage = Some((offset, kind, torn));
+            return Ok(scan);
+        }
+        Err(_) => return Ok(scan),
+    };
+    scan.valid_len = SEGMENT_HEADER_LEN;
+    loop {
+        match scanner.next(true)? {
+            Step::Record { payload, .. } => {
+                scan.records += 1;
+                scan.payload_bytes += payload.len() as u64;
+                scan.valid_len = scanner.offset();
+            }
+            Step::End => return Ok(scan),
+            Step::Damage { offset, kind, torn } => {
+                scan.damage = Some((offset, kind, torn));
+                return Ok(scan);
+            }
+        }
+    }
+}

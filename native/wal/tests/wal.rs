@@ -1,0 +1,13 @@
+//! Integration tests of prw-wal: one test binary, one module per concern.
+// Helpers outside #[test] fns are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod wal {
+    pub mod basic;
+    pub mod corruption;
+    pub mod crash;
+    pub mod disk_cap;
+    pub mod fsync_faults;
+    pub mod harness;
+    pub mod model;
+}
