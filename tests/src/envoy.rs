@@ -102,7 +102,8 @@ impl Template {
     /// become 0, the upstream port, wasm path, plugin config and request timeout those of
     /// `params`.
     pub fn render(self, params: &EnvoyParams) -> Result<String, EnvoyError> {
-        let text = std::fs::read_to_string(self.path()).map_err(io("reading the envoy template"))?;
+        let text =
+            std::fs::read_to_string(self.path()).map_err(io("reading the envoy template"))?;
         let (listen, admin) = match self {
             Template::Edge => ("port_value: 9201", "port_value: 9901"),
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
@@ -111,10 +112,16 @@ impl Template {
         Ok(text
             .replace(listen, "port_value: 0")
             .replace(admin, "port_value: 0")
-            .replace("port_value: 9202", &format!("port_value: {}", params.upstream_port))
+            .replace(
+                "port_value: 9202",
+                &format!("port_value: {}", params.upstream_port),
+            )
             .replace("dist/prw_envoy_filter.wasm", &params.wasm.to_string_lossy())
             .replace("value: '{}'", &config)
-            .replace("request_timeout: 60s", &format!("request_timeout: {}", params.request_timeout)))
+            .replace(
+                "request_timeout: 60s",
+                &format!("request_timeout: {}", params.request_timeout),
+            ))
     }
 }
 
@@ -157,7 +164,11 @@ pub fn validate(bin: &Path, yaml: &str) -> Result<Result<String, String>, EnvoyE
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    Ok(if output.status.success() { Ok(log) } else { Err(log) })
+    Ok(if output.status.success() {
+        Ok(log)
+    } else {
+        Err(log)
+    })
 }
 
 /// A running Envoy; killed on drop.
@@ -184,7 +195,13 @@ impl Envoy {
         let child = Command::new(bin)
             .arg("-c")
             .arg(&config)
-            .args(["--use-dynamic-base-id", "--concurrency", "1", "--log-level", "info"])
+            .args([
+                "--use-dynamic-base-id",
+                "--concurrency",
+                "1",
+                "--log-level",
+                "info",
+            ])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdin(Stdio::null())
@@ -207,17 +224,25 @@ impl Envoy {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Some(status) = self.child.try_wait().map_err(io("polling envoy"))? {
-                return Err(EnvoyError::Exited { status, log: self.log() });
+                return Err(EnvoyError::Exited {
+                    status,
+                    log: self.log(),
+                });
             }
             if Instant::now() > deadline {
-                return Err(EnvoyError::NotReady { log: self.log() });
+                return Err(EnvoyError::NotReady {
+                    log: self.log_tail(),
+                });
             }
             if let Some(addr) = std::fs::read_to_string(admin_path)
                 .ok()
                 .and_then(|s| s.trim().parse::<SocketAddr>().ok())
             {
                 self.admin = addr;
-                if self.admin_get("/ready").is_ok_and(|(status, body)| status == 200 && body.trim() == "LIVE") {
+                if self
+                    .admin_get("/ready")
+                    .is_ok_and(|(status, body)| status == 200 && body.trim() == "LIVE")
+                {
                     self.listener = self.find_listener()?;
                     return Ok(());
                 }
@@ -229,12 +254,18 @@ impl Envoy {
     fn find_listener(&self) -> Result<SocketAddr, EnvoyError> {
         let path = "/listeners?format=json";
         let (_, body) = self.admin_get(path)?;
-        let admin_err = |detail: String| EnvoyError::Admin { path: path.to_string(), detail };
-        let json: serde_json::Value = serde_json::from_str(&body).map_err(|e| admin_err(e.to_string()))?;
+        let admin_err = |detail: String| EnvoyError::Admin {
+            path: path.to_string(),
+            detail,
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| admin_err(e.to_string()))?;
         let socket = &json["listener_statuses"][0]["local_address"]["socket_address"];
         let address = socket["address"].as_str().unwrap_or("");
         let port = socket["port_value"].as_u64().unwrap_or(0);
-        format!("{address}:{port}").parse().map_err(|_| admin_err(body.clone()))
+        format!("{address}:{port}")
+            .parse()
+            .map_err(|_| admin_err(body.clone()))
     }
 
     /// The filter's listener.
@@ -252,22 +283,51 @@ impl Envoy {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// The last lines of the log (for error messages), without the extension registry dump.
+    fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| !l.contains("server.cc:467]"))
+            .collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
     /// `GET path` on the admin interface: (status, body).
     pub fn admin_get(&self, path: &str) -> Result<(u16, String), EnvoyError> {
         let mut stream = TcpStream::connect(self.admin).map_err(io("connecting to envoy admin"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(io("admin timeout"))?;
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: admin\r\n\r\n").map_err(io("admin request"))?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .map_err(io("admin timeout"))?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+        )
+        .map_err(io("admin request"))?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).map_err(io("admin response"))?;
         let text = String::from_utf8_lossy(&raw).into_owned();
-        let admin_err = |detail: &str| EnvoyError::Admin { path: path.to_string(), detail: detail.to_string() };
-        let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| admin_err("no header end"))?;
+        let admin_err = |detail: &str| EnvoyError::Admin {
+            path: path.to_string(),
+            detail: detail.to_string(),
+        };
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| admin_err("no header end"))?;
         let status = head
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| admin_err("no status"))?;
-        Ok((status, body.to_string()))
+        let body = if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            dechunk(body)
+        } else {
+            body.to_string()
+        };
+        Ok((status, body))
     }
 
     /// `/stats/prometheus`.
@@ -279,6 +339,23 @@ impl Envoy {
     pub fn counter(&self, name: &str) -> Result<Option<u64>, EnvoyError> {
         Ok(counter_in(&self.stats_prometheus()?, name))
     }
+}
+
+/// Decodes an HTTP/1.1 chunked body (stops at the last chunk or at anything malformed).
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        let (chunk, after) = after.split_at(size);
+        out.push_str(chunk);
+        rest = after.strip_prefix("\r\n").unwrap_or(after);
+    }
+    out
 }
 
 /// Reads counter `name` out of Prometheus text.

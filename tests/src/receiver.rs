@@ -36,7 +36,6 @@ mod decode;
 mod script;
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -134,6 +133,8 @@ impl Recorded {
 pub struct ReceiverStats {
     /// Requests received (every path except `/-/stats`).
     pub requests: u64,
+    /// Requests whose body never completed (reset mid-body); not counted in `requests`.
+    pub aborted: u64,
     /// Requests recorded (with `record`).
     pub recorded: u64,
     /// Decoding counts (with `decode`).
@@ -145,6 +146,7 @@ struct State {
     config: ReceiverConfig,
     script: VecDeque<Answer>,
     requests: u64,
+    aborted: u64,
     recorded: Vec<Recorded>,
     decoder: Decoder,
 }
@@ -153,7 +155,9 @@ type Shared = Arc<Mutex<State>>;
 
 fn lock(state: &Shared) -> MutexGuard<'_, State> {
     // A panic elsewhere while holding the lock leaves consistent counters: keep serving.
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A running receiver. Dropping it stops the server.
@@ -184,12 +188,18 @@ impl Receiver {
             script: config.script.iter().cloned().collect(),
             config,
             requests: 0,
+            aborted: 0,
             recorded: Vec::new(),
             decoder: Decoder::default(),
         }));
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(serve(listener, Arc::clone(&state), stopped));
-        Ok(Receiver { addr, state, stop, task: Some(task) })
+        Ok(Receiver {
+            addr,
+            state,
+            stop,
+            task: Some(task),
+        })
     }
 
     /// The bound address.
@@ -202,7 +212,7 @@ impl Receiver {
         format!("http://{}{path}", self.addr)
     }
 
-    /// Requests received so far (`/-/stats` excluded).
+    /// Complete requests received so far (`/-/stats` and aborted ones excluded).
     pub fn requests(&self) -> u64 {
         lock(&self.state).requests
     }
@@ -249,6 +259,7 @@ impl Drop for Receiver {
 fn stats_of(state: &State) -> ReceiverStats {
     ReceiverStats {
         requests: state.requests,
+        aborted: state.aborted,
         recorded: u64::try_from(state.recorded.len()).unwrap_or(u64::MAX),
         decode: state.decoder.stats().clone(),
     }
@@ -277,7 +288,8 @@ async fn serve(listener: TcpListener, state: Shared, mut stopped: watch::Receive
 
 fn response(status: u16, headers: &[(String, String)], body: String) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             hyper::header::HeaderName::from_bytes(name.as_bytes()),
@@ -301,11 +313,20 @@ async fn handle(
     }
     let (parts, body) = request.into_parts();
     // A body that fails mid-stream is recorded as what arrived before the failure.
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let mut answer = {
         let mut state = lock(&state);
@@ -313,7 +334,10 @@ async fn handle(
         if state.config.record {
             state.recorded.push(Recorded {
                 method: parts.method.to_string(),
-                path: parts.uri.path_and_query().map_or_else(|| parts.uri.to_string(), |p| p.to_string()),
+                path: parts
+                    .uri
+                    .path_and_query()
+                    .map_or_else(|| parts.uri.to_string(), |p| p.to_string()),
                 headers: headers.clone(),
                 body: body.clone(),
             });
@@ -328,18 +352,30 @@ async fn handle(
                 tokio::time::sleep(delay).await;
                 answer = *then;
             }
-            Answer::Status { status, headers: extra, body: text } => {
+            Answer::Status {
+                status,
+                headers: extra,
+                body: text,
+            } => {
                 let mut state = lock(&state);
                 if state.config.decode && (200..300).contains(&status) {
                     let find = |name: &str| {
-                        headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+                        headers
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, v)| v.as_str())
                     };
                     let decoded = prw_core::negotiate::negotiate(
                         find("content-type"),
                         find("content-encoding"),
                     )
                     .map_err(|e| e.to_string())
-                    .and_then(|n| state.decoder.add(&body, n.protocol()).map_err(|e| e.to_string()));
+                    .and_then(|n| {
+                        state
+                            .decoder
+                            .add(&body, n.protocol())
+                            .map_err(|e| e.to_string())
+                    });
                     if let Err(message) = decoded {
                         return Ok(response(400, &[], format!("test receiver: {message}\n")));
                     }

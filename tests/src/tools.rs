@@ -45,7 +45,9 @@ pub fn in_ci() -> bool {
 /// The workspace root (the parent of this crate's directory).
 pub fn workspace_root() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
+    manifest
+        .parent()
+        .map_or_else(|| manifest.to_path_buf(), Path::to_path_buf)
 }
 
 /// Finds a tool: `$env`, else the first of `defaults` that exists. `Ok(None)` means skip
@@ -60,7 +62,10 @@ pub fn find_tool(
         return if path.exists() {
             Ok(Some(path))
         } else {
-            Err(ToolError::BadEnv { env, path: path.display().to_string() })
+            Err(ToolError::BadEnv {
+                env,
+                path: path.display().to_string(),
+            })
         };
     }
     if let Some(found) = defaults.iter().map(PathBuf::from).find(|p| p.exists()) {
@@ -78,7 +83,11 @@ pub fn find_tool(
 pub fn envoy() -> Result<Option<PathBuf>, ToolError> {
     let local = workspace_root().join(".venv/bin/envoy");
     let local = local.to_string_lossy().into_owned();
-    find_tool("envoy", "ENVOY_BIN", &["/work/main/.venv/bin/envoy", &local])
+    find_tool(
+        "envoy",
+        "ENVOY_BIN",
+        &["/work/main/.venv/bin/envoy", &local],
+    )
 }
 
 /// The edge filter: `$PRW_ENVOY_FILTER_WASM` (what `cargo xtask dist` builds as
@@ -92,7 +101,10 @@ pub fn filter_wasm() -> Result<PathBuf, ToolError> {
         return if path.exists() {
             Ok(path)
         } else {
-            Err(ToolError::BadEnv { env: "PRW_ENVOY_FILTER_WASM", path: path.display().to_string() })
+            Err(ToolError::BadEnv {
+                env: "PRW_ENVOY_FILTER_WASM",
+                path: path.display().to_string(),
+            })
         };
     }
     static BUILT: OnceLock<Result<PathBuf, ToolError>> = OnceLock::new();
@@ -105,14 +117,28 @@ fn build_filter_wasm() -> Result<PathBuf, ToolError> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(&root)
-        .args(["build", "--profile", "small", "--target", "wasm32-wasip1", "-p", "prw-envoy-filter"])
+        .args([
+            "build",
+            "--profile",
+            "small",
+            "--target",
+            "wasm32-wasip1",
+            "-p",
+            "prw-envoy-filter",
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         .output()
-        .map_err(|e| ToolError::Build { what: "prw-envoy-filter", detail: e.to_string() })?;
+        .map_err(|e| ToolError::Build {
+            what: "prw-envoy-filter",
+            detail: e.to_string(),
+        })?;
     if !output.status.success() {
         let detail = String::from_utf8_lossy(&output.stderr).into_owned();
-        return Err(ToolError::Build { what: "prw-envoy-filter", detail });
+        return Err(ToolError::Build {
+            what: "prw-envoy-filter",
+            detail,
+        });
     }
     Ok(target_dir.join("wasm32-wasip1/small/prw_envoy_filter.wasm"))
 }

@@ -40,7 +40,9 @@ pub use duration::{DurationError, parse_duration_ms};
 pub use outcome::{EdgeRule, Outcome, rule_stat_name};
 pub use reply::{LocalReply, REPLY_STATUSES, Rejection, Verdict, WRITTEN_HEADERS};
 pub use request::{
-    Examination, HeadAction, HeadersDecision, RequestHeaders, decide_headers,
-    decide_request_head,
+    Examination, HeadAction, HeadersDecision, RequestHeaders, decide_headers, decide_request_head,
 };
 pub use response::{ResponseDecision, ResponseSource, decide_response};
+
+#[cfg(test)]
+mod tests;

@@ -37,11 +37,18 @@ struct Args {
 
 async fn run(args: Args) -> Result<(), String> {
     let script = parse_script(&args.script).map_err(|e| e.to_string())?;
-    let default_answer: Answer = args.default_answer.parse().map_err(|e: prw_e2e::receiver::ScriptError| e.to_string())?;
-    let mut config = ReceiverConfig::default().with_script(script).with_default(default_answer);
+    let default_answer: Answer = args
+        .default_answer
+        .parse()
+        .map_err(|e: prw_e2e::receiver::ScriptError| e.to_string())?;
+    let mut config = ReceiverConfig::default()
+        .with_script(script)
+        .with_default(default_answer);
     config.record = args.record;
     config.decode = args.decode;
-    let receiver = Receiver::start_on(args.listen, config).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let receiver = Receiver::start_on(args.listen, config)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     println!("listening on {}", receiver.addr());
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
@@ -57,7 +64,10 @@ async fn run(args: Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("prw-test-receiver: {e}");

@@ -57,7 +57,9 @@ fn series_of(decoded: &[u8], protocol: Protocol) -> Result<Vec<(u64, Vec<i64>)>,
         Protocol::V1 => {
             use prw_core::view::v1::{Item, SeriesField, WriteRequest};
             for item in WriteRequest::new(decoded).items() {
-                let Item::Series(series) = item? else { continue };
+                let Item::Series(series) = item? else {
+                    continue;
+                };
                 let mut labels = Vec::new();
                 let mut stamps = Vec::new();
                 for field in series.fields() {
@@ -93,11 +95,15 @@ fn series_of(decoded: &[u8], protocol: Protocol) -> Result<Vec<(u64, Vec<i64>)>,
                     }
                 }
                 let symbol = |r: &u64| {
-                    usize::try_from(*r).ok().and_then(|i| symbols.get(i)).copied().unwrap_or("")
+                    usize::try_from(*r)
+                        .ok()
+                        .and_then(|i| symbols.get(i))
+                        .copied()
+                        .unwrap_or("")
                 };
-                let labels = refs.chunks(2).map(|p| {
-                    (p.first().map_or("", symbol), p.get(1).map_or("", symbol))
-                });
+                let labels = refs
+                    .chunks(2)
+                    .map(|p| (p.first().map_or("", symbol), p.get(1).map_or("", symbol)));
                 out.push((label_set_hash(labels), stamps));
             }
         }

@@ -33,7 +33,11 @@ pub enum Answer {
 impl Answer {
     /// A bare status with no headers and an empty body.
     pub fn status(status: u16) -> Answer {
-        Answer::Status { status, headers: Vec::new(), body: String::new() }
+        Answer::Status {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
     }
 
     /// 429 or 503 with `Retry-After: seconds`.
@@ -47,13 +51,18 @@ impl Answer {
 
     /// This answer after `delay`.
     pub fn slow(delay: Duration, then: Answer) -> Answer {
-        Answer::Slow { delay, then: Box::new(then) }
+        Answer::Slow {
+            delay,
+            then: Box::new(then),
+        }
     }
 }
 
 /// Why a script text cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("bad answer {answer:?}: {reason} (forms: 204, 429:retry-after=3, slow:2s:204, slow:500ms:reset, reset)")]
+#[error(
+    "bad answer {answer:?}: {reason} (forms: 204, 429:retry-after=3, slow:2s:204, slow:500ms:reset, reset)"
+)]
 pub struct ScriptError {
     /// The answer text.
     pub answer: String,
@@ -65,7 +74,10 @@ fn parse_delay(text: &str) -> Option<Duration> {
     if let Some(ms) = text.strip_suffix("ms") {
         return ms.parse().ok().map(Duration::from_millis);
     }
-    text.strip_suffix('s')?.parse().ok().map(Duration::from_secs)
+    text.strip_suffix('s')?
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
 }
 
 impl FromStr for Answer {
@@ -73,13 +85,18 @@ impl FromStr for Answer {
 
     /// `204`, `503`, `429:retry-after=3`, `slow:2s:204`, `slow:500ms:reset`, `reset`.
     fn from_str(text: &str) -> Result<Answer, ScriptError> {
-        let err = |reason| ScriptError { answer: text.to_string(), reason };
+        let err = |reason| ScriptError {
+            answer: text.to_string(),
+            reason,
+        };
         let text = text.trim();
         if text == "reset" {
             return Ok(Answer::Reset);
         }
         if let Some(rest) = text.strip_prefix("slow:") {
-            let (delay, then) = rest.split_once(':').ok_or_else(|| err("slow needs a delay and an answer"))?;
+            let (delay, then) = rest
+                .split_once(':')
+                .ok_or_else(|| err("slow needs a delay and an answer"))?;
             let delay = parse_delay(delay).ok_or_else(|| err("delay must be like 2s or 500ms"))?;
             return Ok(Answer::slow(delay, then.parse()?));
         }
@@ -98,14 +115,20 @@ impl FromStr for Answer {
                 .ok_or_else(|| err("only retry-after=N may follow a status"))?;
             headers.push(("retry-after".to_string(), seconds.to_string()));
         }
-        Ok(Answer::Status { status, headers, body: String::new() })
+        Ok(Answer::Status {
+            status,
+            headers,
+            body: String::new(),
+        })
     }
 }
 
 impl fmt::Display for Answer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Answer::Status { status, headers, .. } => {
+            Answer::Status {
+                status, headers, ..
+            } => {
                 write!(f, "{status}")?;
                 for (name, value) in headers {
                     write!(f, ":{name}={value}")?;
@@ -120,7 +143,10 @@ impl fmt::Display for Answer {
 
 /// Parses a comma-separated script such as `500,503,429:retry-after=1,204`.
 pub fn parse_script(text: &str) -> Result<Vec<Answer>, ScriptError> {
-    text.split(',').filter(|s| !s.trim().is_empty()).map(str::parse).collect()
+    text.split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(str::parse)
+        .collect()
 }
 
 #[cfg(test)]
@@ -129,7 +155,8 @@ mod tests {
 
     #[test]
     fn script_text_parses_every_answer_form() {
-        let script = parse_script("500, 429:retry-after=3,slow:2s:204,slow:250ms:reset,reset").unwrap();
+        let script =
+            parse_script("500, 429:retry-after=3,slow:2s:204,slow:250ms:reset,reset").unwrap();
         assert_eq!(
             script,
             vec![

@@ -3,20 +3,23 @@
 //!
 //! Invariants: every host call's `Result` is handled (a failure is logged and the request
 //! continues untouched); header values are read as bytes (`get_map_bytes`), because the
-//! SDK's `String` variants `unwrap()` UTF-8 decoding of values a client controls; request
-//! headers of an examined request are held (`Action::Pause`) until the body is decided.
+//! SDK's `String` variants `unwrap()` UTF-8 decoding of values a client controls; the headers
+//! and body of an examined request are held (`Action::Pause`) until the body is decided, so
+//! a rejected request never reaches the upstream. Holding headers while still receiving
+//! the body needs Envoy's plugin option `allow_on_headers_stop_iteration: true` (without it
+//! a headers-stage Pause stops body delivery too and the request times out).
 
 use std::rc::Rc;
 use std::time::UNIX_EPOCH;
 
 use log::{error, warn};
+use proxy_wasm::hostcalls;
+use proxy_wasm::traits::{Context, HttpContext};
+use proxy_wasm::types::{Action, BufferType, MapType};
 use prw_core::edge::{
     self, EdgeConfig, Examination, HeadAction, HeadersDecision, Outcome, RequestHeaders,
     ResponseSource, Verdict,
 };
-use proxy_wasm::hostcalls;
-use proxy_wasm::traits::{Context, HttpContext};
-use proxy_wasm::types::{Action, BufferType, MapType};
 
 use crate::metrics::Metrics;
 
@@ -32,13 +35,17 @@ pub struct Shared {
 /// Where one request stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
+    /// Request headers not seen yet: Envoy may answer before they reach this filter (the
+    /// buffer filter in front holds them; a 408 request timeout can come first).
+    Unseen,
     /// Not examined (not a POST to a write path, or a host call failed): hands off.
     Pass,
     /// Headers held, body being buffered.
     Examining(Examination),
     /// We answered locally; our own reply is not rewritten.
     Replied,
-    /// Forwarded upstream; its response is checked against the status table.
+    /// Forwarded upstream; its response is checked against the status table (as is a local
+    /// reply Envoy makes while `Examining`).
     Forwarded,
 }
 
@@ -52,7 +59,10 @@ pub struct Filter {
 impl Filter {
     /// A context for a new stream.
     pub fn new(shared: Rc<Shared>) -> Filter {
-        Filter { shared, state: State::Pass }
+        Filter {
+            shared,
+            state: State::Unseen,
+        }
     }
 
     fn fail_open(&mut self, what: &str, status: proxy_wasm::types::Status) -> Action {
@@ -71,8 +81,11 @@ impl Filter {
         match verdict {
             Verdict::Reject(rejection) => {
                 let reply = rejection.reply;
-                let headers: Vec<(&str, &str)> =
-                    reply.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                let headers: Vec<(&str, &str)> = reply
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (*n, v.as_str()))
+                    .collect();
                 let status = u32::from(reply.status);
                 match hostcalls::send_http_response(status, headers, Some(reply.body.as_bytes())) {
                     Ok(()) => {
@@ -82,7 +95,10 @@ impl Filter {
                     Err(status) => self.fail_open("send_http_response", status),
                 }
             }
-            Verdict::Forward { content_type, observed } => {
+            Verdict::Forward {
+                content_type,
+                observed,
+            } => {
                 if let Some(rejection) = observed {
                     warn!(
                         "prw-edge observe: would answer {} ({}): {}",
@@ -91,16 +107,41 @@ impl Filter {
                         rejection.reply.body.trim_end()
                     );
                 }
-                if let Some(ct) = content_type
-                    && let Err(status) =
-                        hostcalls::set_map_value(MapType::HttpRequestHeaders, "content-type", Some(ct))
-                {
-                    warn!("prw-edge: cannot canonicalise Content-Type: {status:?}");
+                // The request headers are still held (headers stage, or body stage after a
+                // headers Pause), so they can still change.
+                if let Some(ct) = content_type {
+                    set_request_content_type(ct);
                 }
                 self.state = State::Forwarded;
                 Action::Continue
             }
         }
+    }
+}
+
+impl Filter {
+    fn unseen_was_write(&self) -> bool {
+        let property = |name: &str| match hostcalls::get_property(vec!["request", name]) {
+            Ok(Some(bytes)) => String::from_utf8(bytes).ok(),
+            _ => None,
+        };
+        match (property("method"), property("path")) {
+            (Some(method), Some(path)) => {
+                edge::decide_request_head(&self.shared.config, &method, &path)
+                    == HeadAction::Examine
+            }
+            _ => false,
+        }
+    }
+}
+
+fn set_request_content_type(content_type: &str) {
+    if let Err(status) = hostcalls::set_map_value(
+        MapType::HttpRequestHeaders,
+        "content-type",
+        Some(content_type),
+    ) {
+        warn!("prw-edge: cannot canonicalise Content-Type: {status:?}");
     }
 }
 
@@ -123,7 +164,12 @@ impl HttpContext for Filter {
             Ok(pairs) => pairs,
             Err(status) => return self.fail_open("reading request headers", status),
         };
-        let find = |name: &str| pairs.iter().find(|(n, _)| n == name).and_then(|(_, v)| text(v));
+        let find = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, v)| text(v))
+        };
         let config = &self.shared.config;
         let action = edge::decide_request_head(
             config,
@@ -148,6 +194,9 @@ impl HttpContext for Filter {
                 self.apply(verdict)
             }
             HeadersDecision::NeedBody(exam) => {
+                // Hold the headers until the body is decided. This needs the plugin option
+                // `allow_on_headers_stop_iteration: true` (envoy/edge.yaml): without it the
+                // host turns this Pause into "stop everything" and no body ever arrives.
                 self.state = State::Examining(exam);
                 Action::Pause
             }
@@ -168,13 +217,26 @@ impl HttpContext for Filter {
         };
         self.shared.metrics.body_size(body.len());
         let config = &self.shared.config;
-        let now = if config.max_sample_age.is_some() { now_ms() } else { 0 };
+        let now = if config.max_sample_age.is_some() {
+            now_ms()
+        } else {
+            0
+        };
         let verdict = edge::decide_body(config, &exam, &body, now);
         self.apply(verdict)
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
-        if self.state != State::Forwarded {
+        // Forwarded: the upstream's (or Envoy's) answer. Examining: Envoy answered itself
+        // while the body was still arriving. Unseen: Envoy answered before the request
+        // reached this filter (408 request timeout, buffer filter 413): decide from the
+        // request's method and path properties whether it was a write.
+        let examined = match self.state {
+            State::Forwarded | State::Examining(_) => true,
+            State::Unseen => self.unseen_was_write(),
+            State::Pass | State::Replied => false,
+        };
+        if !examined {
             return Action::Continue;
         }
         let read = |name: &str| hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name);
@@ -214,7 +276,11 @@ impl HttpContext for Filter {
         }
         if let Some(seconds) = decision.retry_after {
             let value = seconds.to_string();
-            match hostcalls::set_map_value(MapType::HttpResponseHeaders, "retry-after", Some(&value)) {
+            match hostcalls::set_map_value(
+                MapType::HttpResponseHeaders,
+                "retry-after",
+                Some(&value),
+            ) {
                 Ok(()) => metrics.outcome(Outcome::RetryAfterAdded),
                 Err(status) => warn!("prw-edge: cannot add Retry-After: {status:?}"),
             }

@@ -8,10 +8,10 @@
 use std::collections::HashMap;
 
 use log::warn;
-use prw_core::edge::{EdgeRule, Outcome, rule_stat_name};
-use prw_core::validate::Rule;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
+use prw_core::edge::{EdgeRule, Outcome, rule_stat_name};
+use prw_core::validate::Rule;
 
 /// Histogram of examined request body sizes (compressed bytes).
 pub const BODY_BYTES: &str = "prw_edge_request_body_bytes";
@@ -43,7 +43,10 @@ impl Metrics {
                 metrics.outcomes.insert(outcome, id);
             }
         }
-        let rule_ids = EdgeRule::ALL.iter().map(|r| r.id()).chain(Rule::ALL.iter().map(|r| r.id()));
+        let rule_ids = EdgeRule::ALL
+            .iter()
+            .map(|r| r.id())
+            .chain(Rule::ALL.iter().map(|r| r.id()));
         for id in rule_ids {
             if let Some(metric) = define(MetricType::Counter, &rule_stat_name(id)) {
                 metrics.rules.insert(id, metric);

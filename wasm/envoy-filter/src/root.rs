@@ -49,7 +49,9 @@ impl RootContext for Root {
     fn create_http_context(&self, _context_id: u32) -> Option<Box<dyn HttpContext>> {
         // Without a configuration (on_configure failed) Envoy does not create streams; if it
         // ever does, no filter is the safe answer.
-        self.shared.as_ref().map(|shared| Box::new(Filter::new(Rc::clone(shared))) as Box<dyn HttpContext>)
+        self.shared
+            .as_ref()
+            .map(|shared| Box::new(Filter::new(Rc::clone(shared))) as Box<dyn HttpContext>)
     }
 
     fn get_type(&self) -> Option<ContextType> {

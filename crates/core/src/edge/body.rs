@@ -19,14 +19,18 @@ use crate::{Limits, Protocol};
 
 /// Decides on a complete request body. `now_ms` is the current time (Unix ms), used only
 /// with `max_sample_age`.
-pub fn decide_body(
-    config: &EdgeConfig,
-    exam: &Examination,
-    body: &[u8],
-    now_ms: i64,
-) -> Verdict {
-    match check_body(&config.limits, config.max_sample_age, exam.protocol, body, now_ms) {
-        Ok(()) => Verdict::Forward { content_type: exam.content_type, observed: None },
+pub fn decide_body(config: &EdgeConfig, exam: &Examination, body: &[u8], now_ms: i64) -> Verdict {
+    match check_body(
+        &config.limits,
+        config.max_sample_age,
+        exam.protocol,
+        body,
+        now_ms,
+    ) {
+        Ok(()) => Verdict::Forward {
+            content_type: exam.content_type,
+            observed: None,
+        },
         Err(rejection) => settle(config, rejection, exam.content_type),
     }
 }
@@ -51,7 +55,12 @@ fn check_body(
     })?;
     let validation = validate::validate(&decoded, protocol, limits, validate::Mode::Verdict)
         .map_err(|err| {
-            reject(EdgeRule::Protobuf, 400, &format!("not a valid {protocol} body: {err}"), p)
+            reject(
+                EdgeRule::Protobuf,
+                400,
+                &format!("not a valid {protocol} body: {err}"),
+                p,
+            )
         })?;
     if let Some(finding) = validation.first_error() {
         return Err(finding_rejection(finding, &decoded, protocol));
@@ -98,10 +107,12 @@ fn oldest_before(decoded: &[u8], protocol: Protocol, cutoff: i64) -> Option<(usi
     match protocol {
         Protocol::V1 => {
             use crate::view::v1::{Item, SeriesField, WriteRequest};
-            let series = WriteRequest::new(decoded).items().filter_map(|item| match item {
-                Ok(Item::Series(s)) => Some(s),
-                _ => None,
-            });
+            let series = WriteRequest::new(decoded)
+                .items()
+                .filter_map(|item| match item {
+                    Ok(Item::Series(s)) => Some(s),
+                    _ => None,
+                });
             for (index, s) in series.enumerate() {
                 for field in s.fields().flatten() {
                     let t = match field {

@@ -53,7 +53,9 @@ pub struct RewriteKey {
 
 /// Why a `status_rewrites` key cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("status_rewrites key {0:?} is not STATUS, local:STATUS or upstream:STATUS (STATUS 100-599)")]
+#[error(
+    "status_rewrites key {0:?} is not STATUS, local:STATUS or upstream:STATUS (STATUS 100-599)"
+)]
 pub struct RewriteKeyError(pub String);
 
 impl FromStr for RewriteKey {
@@ -153,7 +155,13 @@ impl Default for EdgeConfig {
 pub fn default_status_rewrites() -> BTreeMap<RewriteKey, u16> {
     let mut rows = BTreeMap::new();
     // Envoy's own 408 (request timeout) is transient: senders drop 4xx, so make it 503.
-    rows.insert(RewriteKey { source: RewriteSource::Local, status: 408 }, 503);
+    rows.insert(
+        RewriteKey {
+            source: RewriteSource::Local,
+            status: 408,
+        },
+        503,
+    );
     rows
 }
 
@@ -215,9 +223,18 @@ impl EdgeConfig {
             ("limits.max_body_bytes", self.limits.max_body_bytes),
             ("limits.max_decoded_bytes", self.limits.max_decoded_bytes),
             ("limits.max_series", self.limits.max_series),
-            ("limits.max_labels_per_series", self.limits.max_labels_per_series),
-            ("limits.max_label_name_bytes", self.limits.max_label_name_bytes),
-            ("limits.max_label_value_bytes", self.limits.max_label_value_bytes),
+            (
+                "limits.max_labels_per_series",
+                self.limits.max_labels_per_series,
+            ),
+            (
+                "limits.max_label_name_bytes",
+                self.limits.max_label_name_bytes,
+            ),
+            (
+                "limits.max_label_value_bytes",
+                self.limits.max_label_value_bytes,
+            ),
         ];
         if let Some((field, _)) = limits.iter().find(|(_, v)| *v == 0) {
             return fail(field, ConfigProblem::Zero);
@@ -239,10 +256,18 @@ impl EdgeConfig {
         if self.accepted_protocols.is_empty() {
             return fail("accepted_protocols", ConfigProblem::Empty);
         }
-        if let Some(to) = self.status_rewrites.values().find(|s| !(100..=599).contains(*s)) {
+        if let Some(to) = self
+            .status_rewrites
+            .values()
+            .find(|s| !(100..=599).contains(*s))
+        {
             return fail("status_rewrites", ConfigProblem::Status(*to));
         }
-        if let Some(s) = self.retry_after_statuses.iter().find(|s| !(100..=599).contains(*s)) {
+        if let Some(s) = self
+            .retry_after_statuses
+            .iter()
+            .find(|s| !(100..=599).contains(*s))
+        {
             return fail("retry_after_statuses", ConfigProblem::Status(*s));
         }
         Ok(())
@@ -336,6 +361,12 @@ mod tests {
     fn default_rewrite_table_turns_local_408_into_503_only() {
         let rows = EdgeConfig::default().effective_rewrites();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows.get(&RewriteKey { source: RewriteSource::Local, status: 408 }), Some(&503));
+        assert_eq!(
+            rows.get(&RewriteKey {
+                source: RewriteSource::Local,
+                status: 408
+            }),
+            Some(&503)
+        );
     }
 }

@@ -70,7 +70,13 @@ mod tests {
         assert_eq!(parse_duration_ms("10"), Err(DurationError::Syntax));
         assert_eq!(parse_duration_ms("h"), Err(DurationError::Syntax));
         assert_eq!(parse_duration_ms("5x"), Err(DurationError::Syntax));
-        assert_eq!(parse_duration_ms("99999999999999999999y"), Err(DurationError::Overflow));
-        assert_eq!(parse_duration_ms("9999999999999y"), Err(DurationError::Overflow));
+        assert_eq!(
+            parse_duration_ms("99999999999999999999y"),
+            Err(DurationError::Overflow)
+        );
+        assert_eq!(
+            parse_duration_ms("9999999999999y"),
+            Err(DurationError::Overflow)
+        );
     }
 }

@@ -48,7 +48,9 @@ impl Outcome {
             Outcome::Passed => "prw_edge_passed_total",
             Outcome::Accepted => "prw_edge_accepted_total",
             Outcome::Observed => "prw_edge_observed_total",
-            Outcome::RejectedUnsupportedMediaType => "prw_edge_rejected_unsupported_media_type_total",
+            Outcome::RejectedUnsupportedMediaType => {
+                "prw_edge_rejected_unsupported_media_type_total"
+            }
             Outcome::RejectedMissingTenant => "prw_edge_rejected_missing_tenant_total",
             Outcome::RejectedTooLarge => "prw_edge_rejected_too_large_total",
             Outcome::RejectedInvalid => "prw_edge_rejected_invalid_total",
@@ -126,11 +128,13 @@ impl EdgeRule {
 pub fn rule_stat_name(rule_id: &str) -> String {
     let mut name = String::with_capacity(rule_id.len() + 20);
     name.push_str("prw_edge_rule_");
-    name.extend(
-        rule_id
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }),
-    );
+    name.extend(rule_id.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        }
+    }));
     name.push_str("_total");
     name
 }
@@ -144,13 +148,23 @@ mod tests {
         let names: alloc::collections::BTreeSet<_> =
             Outcome::ALL.iter().map(|o| o.stat_name()).collect();
         assert_eq!(names.len(), Outcome::ALL.len());
-        assert!(names.iter().all(|n| n.starts_with("prw_edge_") && n.ends_with("_total")));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.starts_with("prw_edge_") && n.ends_with("_total"))
+        );
         assert_eq!(Outcome::Accepted.stat_name(), "prw_edge_accepted_total");
     }
 
     #[test]
     fn rule_stat_name_turns_dots_into_underscores() {
-        assert_eq!(rule_stat_name("labels.unsorted"), "prw_edge_rule_labels_unsorted_total");
-        assert_eq!(rule_stat_name(EdgeRule::Snappy.id()), "prw_edge_rule_edge_snappy_total");
+        assert_eq!(
+            rule_stat_name("labels.unsorted"),
+            "prw_edge_rule_labels_unsorted_total"
+        );
+        assert_eq!(
+            rule_stat_name(EdgeRule::Snappy.id()),
+            "prw_edge_rule_edge_snappy_total"
+        );
     }
 }

@@ -38,7 +38,11 @@ impl LocalReply {
         if protocol == Some(Protocol::V2) {
             headers.extend(WRITTEN_HEADERS.iter().map(|h| (*h, String::from("0"))));
         }
-        LocalReply { status, body, headers }
+        LocalReply {
+            status,
+            body,
+            headers,
+        }
     }
 }
 
@@ -70,7 +74,12 @@ impl Verdict {
     pub fn outcome(&self) -> Outcome {
         match self {
             Verdict::Forward { observed: None, .. } => Outcome::Accepted,
-            Verdict::Forward { observed: Some(_), .. } => Outcome::Observed,
+            Verdict::Forward {
+                observed: Some(_), ..
+            } => Outcome::Observed,
+            Verdict::Reject(r) if r.rule == super::EdgeRule::TenantMissing.id() => {
+                Outcome::RejectedMissingTenant
+            }
             Verdict::Reject(r) => Outcome::for_reply_status(r.reply.status),
         }
     }

@@ -8,8 +8,8 @@ use alloc::format;
 
 use super::reply::{LocalReply, Rejection, Verdict};
 use super::{EdgeConfig, EdgeRule, Mode};
-use crate::negotiate::{NegotiateError, negotiate};
 use crate::Protocol;
+use crate::negotiate::{NegotiateError, negotiate};
 
 /// What to do with a request, from its method and path alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +87,10 @@ pub(crate) fn settle(
 ) -> Verdict {
     match config.mode {
         Mode::Enforce => Verdict::Reject(rejection),
-        Mode::Observe => Verdict::Forward { content_type, observed: Some(rejection) },
+        Mode::Observe => Verdict::Forward {
+            content_type,
+            observed: Some(rejection),
+        },
     }
 }
 
@@ -98,7 +101,10 @@ pub(crate) fn reject(
     protocol: Option<Protocol>,
 ) -> Rejection {
     let body = format!("prw-edge: {status} {}: {message}\n", rule.id());
-    Rejection { rule: rule.id(), reply: LocalReply::new(status, body, protocol) }
+    Rejection {
+        rule: rule.id(),
+        reply: LocalReply::new(status, body, protocol),
+    }
 }
 
 /// Decides what the headers alone decide.
@@ -108,7 +114,9 @@ pub fn decide_headers(config: &EdgeConfig, headers: &RequestHeaders<'_>) -> Head
         Ok(n) => n,
         Err(err) => {
             // The schema is still known when only the encoding is wrong (Written headers).
-            let protocol = negotiate(headers.content_type, None).ok().map(|n| n.protocol());
+            let protocol = negotiate(headers.content_type, None)
+                .ok()
+                .map(|n| n.protocol());
             let rule = match err {
                 NegotiateError::Encoding => EdgeRule::ContentEncoding,
                 _ => EdgeRule::ContentType,
@@ -119,16 +127,28 @@ pub fn decide_headers(config: &EdgeConfig, headers: &RequestHeaders<'_>) -> Head
     let protocol = negotiated.protocol();
     if !config.accepted_protocols.contains(&protocol) {
         let message = format!("Remote Write {protocol} is not accepted here");
-        return rejected(reject(EdgeRule::ProtocolNotAccepted, 415, &message, Some(protocol)));
+        return rejected(reject(
+            EdgeRule::ProtocolNotAccepted,
+            415,
+            &message,
+            Some(protocol),
+        ));
     }
     if let Some(name) = &config.tenant_header
         && headers.tenant.is_none_or(|v| v.trim().is_empty())
     {
         let message = format!("missing tenant header {name}");
         let status = config.missing_tenant_status;
-        return rejected(reject(EdgeRule::TenantMissing, status, &message, Some(protocol)));
+        return rejected(reject(
+            EdgeRule::TenantMissing,
+            status,
+            &message,
+            Some(protocol),
+        ));
     }
-    if let Some(length) = headers.content_length.and_then(|v| v.trim().parse::<u64>().ok())
+    if let Some(length) = headers
+        .content_length
+        .and_then(|v| v.trim().parse::<u64>().ok())
         && length > config.limits.max_body_bytes as u64
     {
         let message = format!(
@@ -138,5 +158,8 @@ pub fn decide_headers(config: &EdgeConfig, headers: &RequestHeaders<'_>) -> Head
         return rejected(reject(EdgeRule::BodySize, 413, &message, Some(protocol)));
     }
     let content_type = (!negotiated.was_canonical()).then(|| negotiated.content_type());
-    HeadersDecision::NeedBody(Examination { protocol, content_type })
+    HeadersDecision::NeedBody(Examination {
+        protocol,
+        content_type,
+    })
 }

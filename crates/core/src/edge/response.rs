@@ -36,7 +36,10 @@ pub fn status_rewrite(config: &EdgeConfig, status: u16, source: ResponseSource) 
         },
         status,
     };
-    let any = RewriteKey { source: RewriteSource::Any, status };
+    let any = RewriteKey {
+        source: RewriteSource::Any,
+        status,
+    };
     let defaults = default_status_rewrites();
     [
         config.status_rewrites.get(&specific),
@@ -63,7 +66,10 @@ pub fn decide_response(
         && config.default_retry_after_seconds > 0
         && config.retry_after_statuses.contains(&shown))
     .then_some(config.default_retry_after_seconds);
-    ResponseDecision { status: (shown != status).then_some(shown), retry_after }
+    ResponseDecision {
+        status: (shown != status).then_some(shown),
+        retry_after,
+    }
 }
 
 #[cfg(test)]
@@ -74,19 +80,32 @@ mod tests {
         decide_response(&EdgeConfig::default(), status, source, has_retry_after)
     }
 
-    const PASS: ResponseDecision = ResponseDecision { status: None, retry_after: None };
+    const PASS: ResponseDecision = ResponseDecision {
+        status: None,
+        retry_after: None,
+    };
 
     #[test]
     fn upstream_2xx_4xx_5xx_pass_unchanged() {
         for status in [200, 204, 400, 401, 404, 409, 413, 415, 500, 502, 504] {
-            assert_eq!(decide(status, ResponseSource::Upstream, false), PASS, "{status}");
+            assert_eq!(
+                decide(status, ResponseSource::Upstream, false),
+                PASS,
+                "{status}"
+            );
         }
     }
 
     #[test]
     fn local_408_becomes_503_with_retry_after() {
         let d = decide(408, ResponseSource::Local, false);
-        assert_eq!(d, ResponseDecision { status: Some(503), retry_after: Some(5) });
+        assert_eq!(
+            d,
+            ResponseDecision {
+                status: Some(503),
+                retry_after: Some(5)
+            }
+        );
     }
 
     #[test]
@@ -99,7 +118,13 @@ mod tests {
         for status in [429, 503] {
             for source in [ResponseSource::Upstream, ResponseSource::Local] {
                 let d = decide(status, source, false);
-                assert_eq!(d, ResponseDecision { status: None, retry_after: Some(5) });
+                assert_eq!(
+                    d,
+                    ResponseDecision {
+                        status: None,
+                        retry_after: Some(5)
+                    }
+                );
                 assert_eq!(decide(status, source, true), PASS);
             }
         }
@@ -115,16 +140,34 @@ mod tests {
         let d = decide_response(&config, 408, ResponseSource::Local, false);
         assert_eq!(d, PASS);
         let d = decide_response(&config, 409, ResponseSource::Local, false);
-        assert_eq!(d, ResponseDecision { status: Some(503), retry_after: Some(30) });
+        assert_eq!(
+            d,
+            ResponseDecision {
+                status: Some(503),
+                retry_after: Some(30)
+            }
+        );
         let d = decide_response(&config, 500, ResponseSource::Upstream, true);
-        assert_eq!(d, ResponseDecision { status: Some(503), retry_after: None });
-        assert_eq!(decide_response(&config, 500, ResponseSource::Local, false), PASS);
+        assert_eq!(
+            d,
+            ResponseDecision {
+                status: Some(503),
+                retry_after: None
+            }
+        );
+        assert_eq!(
+            decide_response(&config, 500, ResponseSource::Local, false),
+            PASS
+        );
     }
 
     #[test]
     fn zero_default_retry_after_switches_adding_off() {
         let config: EdgeConfig =
             serde_json::from_str(r#"{"default_retry_after_seconds": 0}"#).unwrap();
-        assert_eq!(decide_response(&config, 429, ResponseSource::Upstream, false), PASS);
+        assert_eq!(
+            decide_response(&config, 429, ResponseSource::Upstream, false),
+            PASS
+        );
     }
 }

@@ -45,7 +45,11 @@ pub(crate) fn series_labels(decoded: &[u8], protocol: Protocol, index: usize) ->
                 }
             }
             let symbol = |r: u64| -> &str {
-                usize::try_from(r).ok().and_then(|i| symbols.get(i)).copied().unwrap_or("?")
+                usize::try_from(r)
+                    .ok()
+                    .and_then(|i| symbols.get(i))
+                    .copied()
+                    .unwrap_or("?")
             };
             for pair in refs.chunks(2) {
                 let name = pair.first().map_or("?", |r| symbol(*r));
