@@ -12,6 +12,9 @@
 //! reaped) when its guard drops, also on error; a row that fails is reported as such in the
 //! file, it does not stop the other rows.
 //!
+//! `PRW_RELAY_BIN` names another `prw` build whose `relay` is measured (the generator stays
+//! `dist/prw`); `VMAGENT_BIN` another vmagent.
+//!
 //! Flags: `--duration 15s` (load time per row), `--quick` (5 s rows, shorter kills),
 //! `--concurrency 8`, `--no-durability`, `--no-build` (reuse `dist/prw` and
 //! `target/release/prw-test-receiver`), `--out BENCHMARKS.md`.
@@ -281,6 +284,9 @@ fn build(stages: &mut Stages) -> Result<Binaries, BenchError> {
         exec("cargo build --release -p prw-e2e", &mut cmd)
     })?;
     let mut bins = existing()?;
+    if std::env::var_os("PRW_RELAY_BIN").is_none() {
+        bins.prw_relay = prw.clone();
+    }
     bins.prw = prw;
     Ok(bins)
 }
@@ -290,8 +296,10 @@ fn existing() -> Result<Binaries, BenchError> {
     let receiver = workspace::path("target/release/prw-test-receiver");
     let vmagent =
         PathBuf::from(std::env::var_os("VMAGENT_BIN").unwrap_or_else(|| "/usr/bin/vmagent".into()));
+    let prw_relay = std::env::var_os("PRW_RELAY_BIN").map_or_else(|| prw.clone(), PathBuf::from);
     for (path, hint) in [
         (&prw, "run `cargo xtask dist` or drop --no-build"),
+        (&prw_relay, "PRW_RELAY_BIN must name a prw binary"),
         (
             &receiver,
             "run `cargo build --release -p prw-e2e --bin prw-test-receiver` or drop --no-build",
@@ -310,6 +318,7 @@ fn existing() -> Result<Binaries, BenchError> {
     }
     Ok(Binaries {
         prw,
+        prw_relay,
         receiver,
         vmagent,
     })

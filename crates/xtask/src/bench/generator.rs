@@ -308,8 +308,10 @@ pub fn wal_append(
 /// Where the release binaries are.
 #[derive(Debug, Clone)]
 pub struct Binaries {
-    /// `dist/prw`.
+    /// `dist/prw`: the load generator and the floors.
     pub prw: PathBuf,
+    /// The `prw` whose `relay` is measured: `$PRW_RELAY_BIN`, else `dist/prw`.
+    pub prw_relay: PathBuf,
     /// `target/release/prw-test-receiver`.
     pub receiver: PathBuf,
     /// `vmagent`.

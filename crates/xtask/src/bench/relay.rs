@@ -66,7 +66,7 @@ impl Relay {
                 cmd
             }
             Kind::Prw => {
-                let mut cmd = Command::new(&bins.prw);
+                let mut cmd = Command::new(&bins.prw_relay);
                 cmd.args(["relay", "--listen", &addr.to_string()])
                     .arg("--wal-dir")
                     .arg(data_dir)
