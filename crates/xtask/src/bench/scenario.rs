@@ -125,9 +125,16 @@ pub fn prw_relay_works(bins: &Binaries, work: &Path) -> bool {
         rate: None,
         payloads: 1,
     };
-    let ok = probe.run(&bins.prw).is_ok_and(|r| r.requests_ok == 1);
+    // A relay that is still starting may answer 503 at first: a few tries, a second apart.
+    for _ in 0..5 {
+        if probe.run(&bins.prw).is_ok_and(|r| r.requests_ok == 1) {
+            relay.kill();
+            return true;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
     relay.kill();
-    ok
+    false
 }
 
 /// A relay at saturation for `time`, then drained.
