@@ -88,6 +88,7 @@ impl Results {
         self.render_limits(&mut s);
         self.render_relays(&mut s);
         self.render_kills(&mut s);
+        self.render_goals(&mut s);
         if !self.failures.is_empty() {
             s.push_str("### Rows that could not be measured in this run\n\n");
             for f in &self.failures {
@@ -267,6 +268,92 @@ impl Results {
     }
 }
 
+/// Whether a goal was met.
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not evaluable in this run",
+    }
+}
+
+impl Results {
+    fn render_goals(&self, s: &mut String) {
+        let shape = Shape {
+            series: 2000,
+            labels: 10,
+        };
+        let find = |k: Kind| self.relays.iter().find(|r| r.kind == k && r.shape == shape);
+        let (vm, prw) = (find(Kind::Vmagent), find(Kind::Prw));
+        s.push_str("### Goals of issue 8 (2,000-series requests)\n\n| goal | measured | verdict |\n|---|---|---|\n");
+        let per_cpu = |r: &ThroughputRow| r.cpu_per_million().filter(|c| *c > 0.0).map(|c| 1e6 / c);
+        let cpu = prw
+            .and_then(per_cpu)
+            .zip(vm.and_then(per_cpu))
+            .map(|(p, v)| p / v);
+        let _ = writeln!(
+            s,
+            "| samples per CPU-second at least 3x vmagent's | {} | {} |",
+            cpu.map_or("-".into(), |x| format!("{x:.2}x")),
+            verdict(cpu.map(|x| x >= 3.0))
+        );
+        let rss = prw
+            .and_then(|p| p.peak_rss)
+            .zip(vm.and_then(|v| v.peak_rss))
+            .map(|(p, v)| p as f64 / v.max(1) as f64);
+        let _ = writeln!(
+            s,
+            "| peak RSS at most vmagent's | {} | {} |",
+            rss.map_or("-".into(), |x| format!("{x:.2}x vmagent's")),
+            verdict(rss.map(|x| x <= 1.0))
+        );
+        let kills: Vec<&KillRow> = self.kills.iter().filter(|k| k.kind == Kind::Prw).collect();
+        let lost = (!kills.is_empty()).then(|| {
+            kills.iter().fold((0, 0), |(a, b), k| {
+                let (low, high) = k.lost();
+                (a + low, b + high)
+            })
+        });
+        let lost_verdict = lost.and_then(|(low, high)| {
+            if high == 0 {
+                Some(true)
+            } else if low > 0 {
+                Some(false)
+            } else {
+                None
+            }
+        });
+        let _ = writeln!(
+            s,
+            "| 0 acknowledged samples lost on kill -9 | {} | {} |",
+            lost.map_or("-".into(), |(l, h)| if l == h {
+                l.to_string()
+            } else {
+                format!("{l} to {h}")
+            }),
+            verdict(lost_verdict)
+        );
+        let floor = self
+            .floors
+            .iter()
+            .find(|(sh, _)| *sh == shape)
+            .map(|(_, f)| f.snappy);
+        let ingest = prw
+            .and_then(per_cpu)
+            .zip(floor)
+            .map(|(p, f)| p / f.max(1.0));
+        let _ = writeln!(
+            s,
+            "| ingest at 25% or more of the snappy floor per core | {} | {} |\n",
+            ingest.map_or("-".into(), |x| format!(
+                "{:.1}% (samples per relay CPU-second / snappy samples/s)",
+                x * 100.0
+            )),
+            verdict(ingest.map(|x| x >= 0.25))
+        );
+    }
+}
+
 const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *snappy decompress alone*: how many samples per second one core turns from snappy back into protobuf bytes, on the exact payloads sent; no relay can ingest faster than this per core.\n\
 - *decompress + validation*: the same plus prw-core's validation in verdict mode, i.e. the relay's per-request CPU work before the WAL append.\n\
@@ -277,6 +364,7 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *peak RSS*: `VmHWM` of the relay process (`/proc/<pid>/status`) at the end of the row; each row starts a fresh process.\n\
 - *p50 / p99 ingest latency*: time from sending a request to the end of the relay's answer, as the generator saw it, at saturation (so it includes queueing).\n\
 - *samples delivered*: samples the null receiver decoded after the relay's queue drained (bounded wait); it should equal the acknowledged samples.\n\
+- *the null receiver*: the workspace's test receiver with `--decode`; it decodes every body to count samples and distinct (series, timestamp) pairs, and shares the machine's cores with the relay and the generator (as does the generator), so every relay pays the same tax.\n\
 - *prw / vmagent*: prw's figure divided by vmagent's (above 1 is better for samples/s, below 1 is better for CPU, RSS and latency).\n\
 - *durability*: the relay is killed with SIGKILL while the generator sends (steady: a quarter of its saturated rate; full speed: as fast as possible), then restarted on the same data directory and given time to deliver. Every request carries its own timestamps, so the receiver's count of distinct (series, timestamp) pairs says how many acknowledged samples arrived; requests in flight at the kill (sent, never answered) may or may not have arrived, hence a range when there were some.\n\n";
 
@@ -326,6 +414,90 @@ mod tests {
         assert!(second.contains("run 2") && !second.contains("run 1"));
         assert!(second.contains("wal numbers") && second.contains("filter numbers"));
         assert_eq!(second.matches(START).count(), 1);
+    }
+
+    fn relay_row(
+        kind: Kind,
+        samples_per_second: f64,
+        cpu_seconds: f64,
+        rss_mib: u64,
+    ) -> ThroughputRow {
+        ThroughputRow {
+            kind,
+            shape: Shape {
+                series: 2000,
+                labels: 10,
+            },
+            load: LoadResult {
+                samples_ok: 1_000_000,
+                samples_per_second,
+                ..LoadResult::default()
+            },
+            cpu_seconds: Some(cpu_seconds),
+            peak_rss: Some(rss_mib << 20),
+            delivered: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn prw_row_plugs_in_with_ratios_and_goal_verdicts() {
+        let kill = |kind, received| KillRow {
+            kind,
+            scenario: "full speed",
+            rate: None,
+            kill_after: 1.0,
+            under_load: true,
+            load: LoadResult {
+                samples_ok: 1000,
+                samples_per_request: 100,
+                ..LoadResult::default()
+            },
+            received,
+        };
+        let results = Results {
+            relays: vec![
+                relay_row(Kind::Vmagent, 400e3, 1.0, 200),
+                relay_row(Kind::Prw, 800e3, 0.25, 100),
+            ],
+            floors: vec![(
+                Shape {
+                    series: 2000,
+                    labels: 10,
+                },
+                Floor {
+                    snappy: 10e6,
+                    validate: 1e6,
+                    compressed_bytes: 1,
+                },
+            )],
+            kills: vec![kill(Kind::Vmagent, 400), kill(Kind::Prw, 1000)],
+            ..Results::default()
+        };
+        let text = results.render();
+        assert!(
+            text.contains("| accepted samples/s | 400.0 k | 800.0 k | 2.00x |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| samples per CPU-second at least 3x vmagent's | 4.00x | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| peak RSS at most vmagent's | 0.50x vmagent's | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 0 acknowledged samples lost on kill -9 | 0 | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("40.0% (samples per relay CPU-second / snappy samples/s) | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| vmagent | full speed | 1.0 s | 0 | 1000 | 400 | **600** |"),
+            "{text}"
+        );
     }
 
     #[test]
