@@ -11,7 +11,7 @@
 //! crate does not exist yet prints a notice and is skipped. Nothing is built twice: each
 //! artifact has one profile and one target.
 
-mod cli;
+pub mod cli;
 pub mod envoy_filter;
 pub mod inspector;
 mod wasm_opt;

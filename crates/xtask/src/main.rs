@@ -2,8 +2,9 @@
 //!
 //! Every step prints how long it took; the first failing step stops the run with a
 //! non-zero exit code. Setup steps are idempotent and install only what is missing.
-//! Exit codes: 0 success, 1 a stage failed, 64 usage, 70 command not implemented yet.
+//! Exit codes: 0 success, 1 a stage failed, 64 usage
 
+mod bench;
 mod dist;
 mod probe;
 mod setup;
@@ -20,7 +21,7 @@ const USAGE: &str = "usage: cargo xtask <up|test|bench|dist>
   dist   build every artifact into dist/: prw, prw_envoy_filter.wasm, inspector/
   up     set up, build dist/ and run the edge + relay stack (README command 1)
          [--config relay.yaml: your relay config, Envoy in front, no demo peers]
-  bench  run the benchmarks (not yet implemented: issue 8)";
+  bench  prw relay vs vmagent and the limits, into BENCHMARKS.md (see docs/bench.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("dist") => dist::run(),
         Some("up") => up::run(&args[1..]),
-        Some("bench") => return not_yet_implemented("bench", 8),
+        Some("bench") => return bench::main(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -45,10 +46,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The stack and the benchmark driver are wired by their own issues.
-fn not_yet_implemented(command: &str, issue: u32) -> ExitCode {
-    eprintln!("xtask {command}: not yet implemented: see issue {issue}");
-    ExitCode::from(70)
 }

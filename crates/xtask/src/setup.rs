@@ -49,9 +49,10 @@ pub const FOR_UP: &[Step] = &[
     Step::WasmBindgen,
     Step::BrowserTools,
 ];
-/// What `cargo xtask bench` will need (same processes as `up`).
-#[expect(dead_code, reason = "`bench` is wired by issue 8")]
-pub const FOR_BENCH: &[Step] = FOR_UP;
+/// Debian package with vmagent (for `bench`).
+pub const VICTORIA_METRICS: &[&str] = &["victoria-metrics"];
+/// What `cargo xtask bench` needs: vmagent (the relays and the generator are built here).
+pub const FOR_BENCH: &[Step] = &[Step::Apt(VICTORIA_METRICS)];
 /// What `cargo xtask test` needs: everything.
 pub const FOR_TEST: &[Step] = &[
     Step::WasmTargets,

@@ -1,6 +1,7 @@
 //! `prw`: the one binary. Each subcommand lives in its own module with an `Args`
 //! struct and a `run` function returning an [`exit::Code`].
 
+mod bench;
 mod exit;
 // Served by the relay's /inspect route.
 mod inspect;
@@ -23,6 +24,8 @@ struct Cli {
 enum Command {
     /// Inspect or verify a write-ahead log directory.
     Wal(wal::Args),
+    /// Load a Remote Write endpoint with generated payloads, or measure the one-core floors.
+    Bench(bench::Args),
     /// Receive Remote Write, persist it, forward it to every destination.
     Relay(relay::Args),
     /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
@@ -36,6 +39,7 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Wal(args) => wal::run(args),
+        Command::Bench(args) => bench::run(&args),
         Command::Relay(args) => relay::run(args),
         Command::Inspect(args) => inspect::run(&args),
     }

@@ -1,0 +1,514 @@
+//! The `BENCHMARKS.md` section of `cargo xtask bench`: rendered from one run's results and
+//! written between its own markers, so the sections other benchmarks write stay intact.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::error::BenchError;
+use super::generator::{Floor, LoadResult, Shape, WalAppend};
+use super::machine::Machine;
+use super::relay::Kind;
+use super::scenario::{KillRow, ThroughputRow};
+
+/// Start marker of this section.
+pub const START: &str = "<!-- cargo-xtask-bench:start -->";
+/// End marker of this section.
+pub const END: &str = "<!-- cargo-xtask-bench:end -->";
+
+/// Everything one run measured.
+#[derive(Debug, Default)]
+pub struct Results {
+    /// The command line.
+    pub command: String,
+    /// Load time per row, seconds.
+    pub load_seconds: f64,
+    /// Concurrent requests of every load.
+    pub concurrency: u32,
+    /// The machine.
+    pub machine: Option<Machine>,
+    /// Floors per shape.
+    pub floors: Vec<(Shape, Floor)>,
+    /// WAL group-commit append rate per shape.
+    pub wal: Vec<(Shape, WalAppend)>,
+    /// Generator straight into the null receiver, per shape.
+    pub generator: Vec<(Shape, LoadResult)>,
+    /// Relays at saturation.
+    pub relays: Vec<ThroughputRow>,
+    /// Why there is no prw row, if there is none.
+    pub prw_note: Option<String>,
+    /// Kill scenarios.
+    pub kills: Vec<KillRow>,
+    /// Rows that failed, with the reason.
+    pub failures: Vec<String>,
+}
+
+fn si(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.2} M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+fn ratio(prw: Option<f64>, vm: Option<f64>) -> String {
+    match (prw, vm) {
+        (Some(p), Some(v)) if v > 0.0 => format!("{:.2}x", p / v),
+        _ => "-".into(),
+    }
+}
+
+impl Results {
+    /// The Markdown section, markers included.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "{START}");
+        s.push_str("## Relays side by side: prw relay vs vmagent, and the limits (`cargo xtask bench`)\n\n");
+        s.push_str("Regenerate with the command below; this section is rewritten by `cargo xtask bench` (the\nother sections of this file are left as they are).\n\n");
+        let _ = writeln!(s, "- command: `{}`", self.command);
+        if let Some(m) = &self.machine {
+            let _ = writeln!(s, "- date: {}", m.date);
+            let _ = writeln!(
+                s,
+                "- machine: {}; {} RAM; relay data on {}; {}; load average {} when the run started \
+                 (the machine is shared with other work, so figures are noisy and lower than on an idle host)",
+                m.cpu, m.memory, m.disk, m.kernel, m.load_average
+            );
+        }
+        let _ = writeln!(
+            s,
+            "- workload: Remote Write 1.0 requests of 500 or 2,000 series x 1 sample, 10 labels per series \
+             (`__name__` from real metric names, `namespace`, `pod`, `container`, `instance`, `job`, `node`, \
+             `service`, `endpoint`, `cluster`), generated and snappy-compressed before the clock starts, sent by \
+             `prw bench` with concurrency {} over keep-alive connections for {:.0} s per row",
+            self.concurrency, self.load_seconds
+        );
+        s.push('\n');
+        self.render_limits(&mut s);
+        self.render_relays(&mut s);
+        self.render_kills(&mut s);
+        self.render_goals(&mut s);
+        if !self.failures.is_empty() {
+            s.push_str("### Rows that could not be measured in this run\n\n");
+            for f in &self.failures {
+                let _ = writeln!(s, "- {f}");
+            }
+            s.push('\n');
+        }
+        s.push_str(EXPLANATIONS);
+        let _ = writeln!(s, "{END}");
+        s
+    }
+
+    fn render_limits(&self, s: &mut String) {
+        s.push_str("### Limits measured in the same run\n\n");
+        let shapes: Vec<Shape> = self.floors.iter().map(|(sh, _)| *sh).collect();
+        s.push_str("| limit |");
+        for sh in &shapes {
+            let _ = write!(s, " {} series/request |", sh.series);
+        }
+        s.push_str("\n|---|");
+        for _ in &shapes {
+            s.push_str("---|");
+        }
+        s.push('\n');
+        s.push_str("| snappy decompress alone, one core (samples/s) |");
+        for (_, f) in &self.floors {
+            let _ = write!(s, " {} ({} B/request) |", si(f.snappy), f.compressed_bytes);
+        }
+        s.push_str("\n| snappy decompress + prw-core validation, one core (samples/s) |");
+        for (_, f) in &self.floors {
+            let _ = write!(s, " {} |", si(f.validate));
+        }
+        s.push_str(
+            "\n| WAL group-commit append, fsync before ack (durable requests/s; samples/s) |",
+        );
+        for sh in &shapes {
+            match self.wal.iter().find(|(w, _)| w == sh) {
+                Some((_, w)) => {
+                    let _ = write!(
+                        s,
+                        " {:.0} req/s, {} samples/s ({:.0} MB/s, {} appenders) |",
+                        w.records_per_second,
+                        si(w.samples_per_second),
+                        w.mb_per_second,
+                        w.appenders
+                    );
+                }
+                None => s.push_str(" not measured |"),
+            }
+        }
+        s.push_str("\n| load generator -> null receiver (samples/s; p50 / p99 latency) |");
+        for sh in &shapes {
+            match self.generator.iter().find(|(g, _)| g == sh) {
+                Some((_, r)) => {
+                    let _ = write!(
+                        s,
+                        " {} ({:.1} / {:.1} ms) |",
+                        si(r.samples_per_second),
+                        r.p50_ms,
+                        r.p99_ms
+                    );
+                }
+                None => s.push_str(" not measured |"),
+            }
+        }
+        s.push_str("\n\n");
+    }
+
+    fn render_relays(&self, s: &mut String) {
+        s.push_str("### Relays at saturation (null receiver behind each)\n\n");
+        if let Some(note) = &self.prw_note {
+            let _ = writeln!(
+                s,
+                "prw relay: **{note}**; its column is empty until it is.\n"
+            );
+        }
+        let mut shapes: Vec<Shape> = self.relays.iter().map(|r| r.shape).collect();
+        shapes.dedup();
+        for shape in shapes {
+            let find = |k: Kind| self.relays.iter().find(|r| r.kind == k && r.shape == shape);
+            let (vm, prw) = (find(Kind::Vmagent), find(Kind::Prw));
+            let _ = writeln!(s, "**{} series per request**\n", shape.series);
+            s.push_str("| figure | vmagent | prw relay | prw / vmagent |\n|---|---|---|---|\n");
+            type Figure = (
+                &'static str,
+                fn(&ThroughputRow) -> Option<f64>,
+                fn(f64) -> String,
+            );
+            let figures: [Figure; 6] = [
+                (
+                    "accepted samples/s",
+                    |r| Some(r.load.samples_per_second),
+                    si,
+                ),
+                (
+                    "CPU-seconds per million samples",
+                    ThroughputRow::cpu_per_million,
+                    |x| format!("{x:.2}"),
+                ),
+                (
+                    "peak RSS (MiB)",
+                    |r| r.peak_rss.map(|b| b as f64 / 1048576.0),
+                    |x| format!("{x:.0}"),
+                ),
+                (
+                    "p50 ingest latency (ms)",
+                    |r| Some(r.load.p50_ms),
+                    |x| format!("{x:.1}"),
+                ),
+                (
+                    "p99 ingest latency (ms)",
+                    |r| Some(r.load.p99_ms),
+                    |x| format!("{x:.1}"),
+                ),
+                (
+                    "samples delivered to the receiver",
+                    |r| Some(r.delivered as f64),
+                    |x| format!("{x:.0}"),
+                ),
+            ];
+            for (name, get, show) in figures {
+                let v = vm.and_then(get);
+                let p = prw.and_then(get);
+                let _ = writeln!(
+                    s,
+                    "| {name} | {} | {} | {} |",
+                    v.map_or("-".into(), show),
+                    p.map_or("-".into(), show),
+                    ratio(p, v)
+                );
+            }
+            let acked =
+                |r: Option<&ThroughputRow>| r.map_or("-".into(), |r| r.load.samples_ok.to_string());
+            let _ = writeln!(
+                s,
+                "| samples acknowledged to the generator | {} | {} | |\n",
+                acked(vm),
+                acked(prw)
+            );
+        }
+    }
+
+    fn render_kills(&self, s: &mut String) {
+        s.push_str("### Durability: `kill -9` under load, restart on the same data, drain\n\n");
+        if self.kills.is_empty() {
+            s.push_str("Not run.\n\n");
+            return;
+        }
+        s.push_str("| relay | load | killed after | requests in flight at the kill | samples acknowledged | pairs at the receiver after restart + drain | acknowledged samples lost |\n|---|---|---|---|---|---|---|\n");
+        for k in &self.kills {
+            let load = match k.rate {
+                Some(r) => format!("{}, {r:.0} requests/s", k.scenario),
+                None => k.scenario.to_owned(),
+            };
+            let (low, high) = k.lost();
+            let lost = if low == high {
+                low.to_string()
+            } else {
+                format!("{low} to {high}")
+            };
+            let note = if k.under_load {
+                ""
+            } else {
+                " (generator had finished)"
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {load} | {:.1} s{note} | {} | {} | {} | **{lost}** |",
+                k.kind.name(),
+                k.kill_after,
+                k.load.in_flight,
+                k.load.samples_ok,
+                k.received
+            );
+        }
+        s.push('\n');
+    }
+}
+
+/// Whether a goal was met.
+fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "not evaluable in this run",
+    }
+}
+
+impl Results {
+    fn render_goals(&self, s: &mut String) {
+        let shape = Shape {
+            series: 2000,
+            labels: 10,
+        };
+        let find = |k: Kind| self.relays.iter().find(|r| r.kind == k && r.shape == shape);
+        let (vm, prw) = (find(Kind::Vmagent), find(Kind::Prw));
+        s.push_str("### Goals of issue 8 (2,000-series requests)\n\n| goal | measured | verdict |\n|---|---|---|\n");
+        let per_cpu = |r: &ThroughputRow| r.cpu_per_million().filter(|c| *c > 0.0).map(|c| 1e6 / c);
+        let cpu = prw
+            .and_then(per_cpu)
+            .zip(vm.and_then(per_cpu))
+            .map(|(p, v)| p / v);
+        let _ = writeln!(
+            s,
+            "| samples per CPU-second at least 3x vmagent's | {} | {} |",
+            cpu.map_or("-".into(), |x| format!("{x:.2}x")),
+            verdict(cpu.map(|x| x >= 3.0))
+        );
+        let rss = prw
+            .and_then(|p| p.peak_rss)
+            .zip(vm.and_then(|v| v.peak_rss))
+            .map(|(p, v)| p as f64 / v.max(1) as f64);
+        let _ = writeln!(
+            s,
+            "| peak RSS at most vmagent's | {} | {} |",
+            rss.map_or("-".into(), |x| format!("{x:.2}x vmagent's")),
+            verdict(rss.map(|x| x <= 1.0))
+        );
+        let kills: Vec<&KillRow> = self.kills.iter().filter(|k| k.kind == Kind::Prw).collect();
+        let lost = (!kills.is_empty()).then(|| {
+            kills.iter().fold((0, 0), |(a, b), k| {
+                let (low, high) = k.lost();
+                (a + low, b + high)
+            })
+        });
+        let lost_verdict = lost.and_then(|(low, high)| {
+            if high == 0 {
+                Some(true)
+            } else if low > 0 {
+                Some(false)
+            } else {
+                None
+            }
+        });
+        let _ = writeln!(
+            s,
+            "| 0 acknowledged samples lost on kill -9 | {} | {} |",
+            lost.map_or("-".into(), |(l, h)| if l == h {
+                l.to_string()
+            } else {
+                format!("{l} to {h}")
+            }),
+            verdict(lost_verdict)
+        );
+        let floor = self
+            .floors
+            .iter()
+            .find(|(sh, _)| *sh == shape)
+            .map(|(_, f)| f.snappy);
+        let ingest = prw
+            .and_then(per_cpu)
+            .zip(floor)
+            .map(|(p, f)| p / f.max(1.0));
+        let _ = writeln!(
+            s,
+            "| ingest at 25% or more of the snappy floor per core | {} | {} |\n",
+            ingest.map_or("-".into(), |x| format!(
+                "{:.1}% (samples per relay CPU-second / snappy samples/s)",
+                x * 100.0
+            )),
+            verdict(ingest.map(|x| x >= 0.25))
+        );
+    }
+}
+
+const EXPLANATIONS: &str = "### What each figure means\n\n\
+- *snappy decompress alone*: how many samples per second one core turns from snappy back into protobuf bytes, on the exact payloads sent; no relay can ingest faster than this per core.\n\
+- *decompress + validation*: the same plus prw-core's validation in verdict mode, i.e. the relay's per-request CPU work before the WAL append.\n\
+- *WAL group-commit append*: request bodies per second that prw-wal makes durable (`append` returns after fdatasync; concurrent appenders share one fsync) on the same disk as the relays' data: the durable half of prw's ingest path.\n\
+- *load generator -> null receiver*: the generator's own ceiling against a receiver that answers 204 without decoding; a relay figure near it means the generator, not the relay, was the limit.\n\
+- *accepted samples/s*: samples in requests the relay answered 2xx, per second of the run, with the generator sending as fast as the relay answers.\n\
+- *CPU-seconds per million samples*: utime + stime of the relay process (`/proc/<pid>/stat`) from the first request until the receiver got everything, divided by the acknowledged samples in millions; lower is better.\n\
+- *peak RSS*: `VmHWM` of the relay process (`/proc/<pid>/status`) at the end of the row; each row starts a fresh process.\n\
+- *p50 / p99 ingest latency*: time from sending a request to the end of the relay's answer, as the generator saw it, at saturation (so it includes queueing).\n\
+- *samples delivered*: samples the null receiver decoded after the relay's queue drained (bounded wait); it should equal the acknowledged samples.\n\
+- *the null receiver*: the workspace's test receiver with `--decode`; it decodes every body to count samples and distinct (series, timestamp) pairs, and shares the machine's cores with the relay and the generator (as does the generator), so every relay pays the same tax.\n\
+- *prw / vmagent*: prw's figure divided by vmagent's (above 1 is better for samples/s, below 1 is better for CPU, RSS and latency).\n\
+- *durability*: the relay is killed with SIGKILL while the generator sends (steady: a quarter of its saturated rate; full speed: as fast as possible), then restarted on the same data directory and given time to deliver. Every request carries its own timestamps, so the receiver's count of distinct (series, timestamp) pairs says how many acknowledged samples arrived; requests in flight at the kill (sent, never answered) may or may not have arrived, hence a range when there were some.\n\n";
+
+/// Writes `section` into `path` between the markers, replacing a previous one; creates the
+/// file with a title when missing.
+pub fn write_section(path: &Path, section: &str) -> Result<(), BenchError> {
+    let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
+    let new = replace_section(&old, section);
+    std::fs::write(path, new).map_err(|source| BenchError::Io {
+        what: "write",
+        path: path.into(),
+        source,
+    })
+}
+
+fn replace_section(old: &str, section: &str) -> String {
+    match (old.find(START), old.find(END)) {
+        (Some(a), Some(b)) if b > a => {
+            let (before, rest) = old.split_at(a);
+            let after = rest.split_once(END).map_or("", |(_, after)| after);
+            format!("{before}{}{}", section.trim_end_matches('\n'), after)
+        }
+        _ => {
+            let sep = if old.ends_with("\n\n") || old.is_empty() {
+                ""
+            } else if old.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            format!("{old}{sep}{section}")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn section_is_appended_once_then_replaced_leaving_other_sections_intact() {
+        let original = "# Benchmarks\n\n## WAL\n\nwal numbers\n";
+        let first = replace_section(original, &format!("{START}\nrun 1\n{END}\n"));
+        assert!(first.starts_with(original));
+        let with_more = format!("{first}\n## Edge filter\n\nfilter numbers\n");
+        let second = replace_section(&with_more, &format!("{START}\nrun 2\n{END}\n"));
+        assert!(second.contains("run 2") && !second.contains("run 1"));
+        assert!(second.contains("wal numbers") && second.contains("filter numbers"));
+        assert_eq!(second.matches(START).count(), 1);
+    }
+
+    fn relay_row(
+        kind: Kind,
+        samples_per_second: f64,
+        cpu_seconds: f64,
+        rss_mib: u64,
+    ) -> ThroughputRow {
+        ThroughputRow {
+            kind,
+            shape: Shape {
+                series: 2000,
+                labels: 10,
+            },
+            load: LoadResult {
+                samples_ok: 1_000_000,
+                samples_per_second,
+                ..LoadResult::default()
+            },
+            cpu_seconds: Some(cpu_seconds),
+            peak_rss: Some(rss_mib << 20),
+            delivered: 1_000_000,
+        }
+    }
+
+    #[test]
+    fn prw_row_plugs_in_with_ratios_and_goal_verdicts() {
+        let kill = |kind, received| KillRow {
+            kind,
+            scenario: "full speed",
+            rate: None,
+            kill_after: 1.0,
+            under_load: true,
+            load: LoadResult {
+                samples_ok: 1000,
+                samples_per_request: 100,
+                ..LoadResult::default()
+            },
+            received,
+        };
+        let results = Results {
+            relays: vec![
+                relay_row(Kind::Vmagent, 400e3, 1.0, 200),
+                relay_row(Kind::Prw, 800e3, 0.25, 100),
+            ],
+            floors: vec![(
+                Shape {
+                    series: 2000,
+                    labels: 10,
+                },
+                Floor {
+                    snappy: 10e6,
+                    validate: 1e6,
+                    compressed_bytes: 1,
+                },
+            )],
+            kills: vec![kill(Kind::Vmagent, 400), kill(Kind::Prw, 1000)],
+            ..Results::default()
+        };
+        let text = results.render();
+        assert!(
+            text.contains("| accepted samples/s | 400.0 k | 800.0 k | 2.00x |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| samples per CPU-second at least 3x vmagent's | 4.00x | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| peak RSS at most vmagent's | 0.50x vmagent's | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| 0 acknowledged samples lost on kill -9 | 0 | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("40.0% (samples per relay CPU-second / snappy samples/s) | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| vmagent | full speed | 1.0 s | 0 | 1000 | 400 | **600** |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn render_shows_missing_prw_column_and_ratio_dashes() {
+        let results = Results {
+            command: "cargo xtask bench".into(),
+            prw_note: Some("relay not available in this build".into()),
+            ..Results::default()
+        };
+        let text = results.render();
+        assert!(text.contains("relay not available in this build"));
+        assert!(text.starts_with(START) && text.trim_end().ends_with(END));
+    }
+}
