@@ -7,6 +7,7 @@
 //! - [`negotiate`]: Content-Type / Content-Encoding -> [`Protocol`] or 415.
 //! - [`codec`] (feature `std`): snappy block format with size guards before allocation.
 //! - [`validate`]: every spec rule as a named [`validate::Rule`]; [`Limits`].
+//! - [`classify`]: HTTP status -> retry decision, `Retry-After`, backoff schedule.
 //! - [`convert`]: v1 <-> v2.
 //! - [`report`]: the serde report shared by `prw inspect --format json` and the inspector.
 //! - [`hash`]: the stable label-set hash.
@@ -30,6 +31,8 @@ pub mod classify;
 pub mod codec;
 pub mod convert;
 pub mod edge;
+#[cfg(test)]
+mod fixtures;
 pub mod hash;
 pub mod limits;
 pub mod negotiate;

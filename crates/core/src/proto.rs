@@ -11,3 +11,6 @@
 
 pub mod v1;
 pub mod v2;
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The Remote Write message schema of a body.
+/// Which protobuf message a payload is: selected by Content-Type alone (DESIGN.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {

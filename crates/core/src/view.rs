@@ -15,7 +15,7 @@ pub mod v2;
 
 use core::ops::Range;
 
-pub use histogram::{BucketSide, HistogramCount, HistogramSummary};
+pub use histogram::{BucketSide, HistogramCount, HistogramSummary, HistogramView};
 
 /// A label with borrowed name and value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,5 +74,94 @@ pub fn detect_protocol(decoded: &[u8]) -> crate::Protocol {
         crate::Protocol::V2
     } else {
         crate::Protocol::V1
+    }
+}
+
+/// A varint at the start of `bytes` and the rest, with prost's rules (at most 10 bytes,
+/// the tenth holding only the 64th bit); `None` otherwise.
+#[inline]
+fn split_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value: u64 = 0;
+    for (i, &byte) in bytes.iter().take(10).enumerate() {
+        if i == 9 && byte > 1 {
+            return None;
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, bytes.get(i + 1..)?));
+        }
+    }
+    None
+}
+
+/// Fast path for the sample encoding senders produce: `09 value(8) 10 timestamp` (value
+/// and timestamp both set, in field order), then for v2 optionally `18 start_timestamp`,
+/// and nothing else. Anything else (defaults omitted, other order, unknown fields) takes
+/// the general path, which gives the same result or the precise error.
+#[inline]
+pub(crate) fn canonical_sample(bytes: &[u8], v2: bool) -> Option<Sample> {
+    let (&[0x09], rest) = bytes.split_first_chunk::<1>()? else {
+        return None;
+    };
+    let (value, rest) = rest.split_first_chunk::<8>()?;
+    let (&[0x10], rest) = rest.split_first_chunk::<1>()? else {
+        return None;
+    };
+    let (timestamp, rest) = split_varint(rest)?;
+    let start_timestamp = match rest {
+        [] => 0,
+        [0x18, tail @ ..] if v2 => match split_varint(tail)? {
+            (st, []) => st as i64,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some(Sample {
+        value: f64::from_le_bytes(*value),
+        timestamp: timestamp as i64,
+        start_timestamp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{v1, v2};
+    use proptest::prelude::*;
+    use prost::Message;
+
+    proptest! {
+        #[test]
+        fn sample_fast_path_matches_prost(value in any::<f64>(), t in any::<i64>(), st in any::<i64>()) {
+            let bytes = v2::Sample { value, timestamp: t, start_timestamp: st }.encode_to_vec();
+            let owned = v2::Sample::decode(bytes.as_slice()).unwrap();
+            if let Some(fast) = canonical_sample(&bytes, true) {
+                prop_assert_eq!(fast.value.to_bits(), owned.value.to_bits());
+                prop_assert_eq!((fast.timestamp, fast.start_timestamp), (owned.timestamp, owned.start_timestamp));
+            }
+            // v1 never takes a start timestamp from the fast path.
+            let v1bytes = v1::Sample { value, timestamp: t }.encode_to_vec();
+            if let Some(fast) = canonical_sample(&v1bytes, false) {
+                prop_assert_eq!((fast.timestamp, fast.start_timestamp), (t, 0));
+            }
+            prop_assert!(canonical_sample(&bytes, false).is_none() || st == 0);
+        }
+    }
+
+    #[test]
+    fn detects_v2_only_from_fields_4_and_5() {
+        let v2body = v2::Request {
+            symbols: vec!["".into()],
+            timeseries: vec![],
+        }
+        .encode_to_vec();
+        assert_eq!(detect_protocol(&v2body), crate::Protocol::V2);
+        assert_eq!(detect_protocol(&[]), crate::Protocol::V1);
+        let v1body = v1::WriteRequest {
+            timeseries: vec![Default::default()],
+            metadata: vec![],
+        }
+        .encode_to_vec();
+        assert_eq!(detect_protocol(&v1body), crate::Protocol::V1);
     }
 }

@@ -10,8 +10,9 @@
 //!
 //! Offsets in errors are absolute byte offsets into the decoded body.
 
-/// Maximum nesting of unknown groups that is skipped before giving up.
-const MAX_GROUP_DEPTH: u32 = 64;
+/// prost's recursion limit: each nested message and each nested unknown group uses one
+/// level. The reader mirrors it exactly so both accept the same bodies.
+const RECURSION_LIMIT: u32 = 100;
 
 /// Why the decoded bytes are not a valid message of the expected schema.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +94,8 @@ pub enum WireValue<'a> {
     Len(&'a [u8]),
     /// Wire type 5 (little-endian 4 bytes).
     Fixed32(u32),
+    /// Wire type 3: a (deprecated) group, already skipped. Never valid for a known field.
+    Group,
 }
 
 /// One field of a message.
@@ -112,6 +115,7 @@ pub struct Field<'a> {
 
 impl<'a> Field<'a> {
     /// The payload of a length-delimited field, or `WrongWireType` naming `what`.
+    #[inline]
     pub fn bytes(&self, what: &'static str) -> Result<&'a [u8], DecodeError> {
         match self.value {
             WireValue::Len(b) => Ok(b),
@@ -120,6 +124,7 @@ impl<'a> Field<'a> {
     }
 
     /// A string field.
+    #[inline]
     pub fn str(&self, what: &'static str) -> Result<&'a str, DecodeError> {
         let bytes = self.bytes(what)?;
         core::str::from_utf8(bytes)
@@ -250,6 +255,7 @@ pub struct Reader<'a> {
     pos: usize,
     base: usize,
     message: &'static str,
+    budget: u32,
 }
 
 impl<'a> Reader<'a> {
@@ -261,7 +267,15 @@ impl<'a> Reader<'a> {
             pos: 0,
             base,
             message,
+            budget: RECURSION_LIMIT,
         }
+    }
+
+    /// Marks this message as nested `depth` levels below the request (prost's recursion
+    /// accounting: a `TimeSeries` is at depth 1, a `Label` in it at depth 2).
+    pub fn at_depth(mut self, depth: u32) -> Self {
+        self.budget = RECURSION_LIMIT.saturating_sub(depth);
+        self
     }
 
     fn empty(message: &'static str) -> Self {
@@ -278,13 +292,29 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads one varint.
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Fast path: most varints here (tags, lengths, refs) are one byte.
+        if let Some(&byte) = self.buf.get(self.pos)
+            && byte < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(byte));
+        }
+        self.varint_slow()
+    }
+
+    fn varint_slow(&mut self) -> Result<u64, DecodeError> {
         let mut value: u64 = 0;
         for i in 0..10 {
             let Some(&byte) = self.buf.get(self.pos) else {
                 return Err(self.err(DecodeErrorKind::Truncated));
             };
             self.pos += 1;
+            if i == 9 && byte > 1 {
+                // The tenth byte may only hold the 64th bit (prost rejects more).
+                return Err(self.err(DecodeErrorKind::VarintOverflow));
+            }
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -293,6 +323,7 @@ impl<'a> Reader<'a> {
         Err(self.err(DecodeErrorKind::VarintOverflow))
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
         let Some(end) = end else {
@@ -306,6 +337,7 @@ impl<'a> Reader<'a> {
         Ok(bytes)
     }
 
+    #[inline]
     fn tag(&mut self) -> Result<(u32, u8), DecodeError> {
         let start = self.pos;
         let key = self.varint()?;
@@ -321,15 +353,21 @@ impl<'a> Reader<'a> {
         Ok((number, (key & 7) as u8))
     }
 
-    /// Skips the body of a group whose start tag was just read (bounded depth, iterative).
+    /// Skips the body of a group whose start tag was just read: iterative, with the open
+    /// group numbers on a fixed stack, and prost's depth accounting (a field inside `d`
+    /// open groups needs `d` < the message's remaining recursion budget).
     fn skip_group(&mut self, number: u32) -> Result<(), DecodeError> {
-        let mut open: [u32; MAX_GROUP_DEPTH as usize] = [0; MAX_GROUP_DEPTH as usize];
-        let mut depth: usize = 1;
-        if let Some(slot) = open.get_mut(0) {
+        let mut open = [0u32; RECURSION_LIMIT as usize];
+        let mut depth: usize = 0;
+        if let Some(slot) = open.get_mut(depth) {
             *slot = number;
+            depth += 1;
         }
         while depth > 0 {
             let (n, wire) = self.tag()?;
+            if wire != 4 && depth as u32 >= self.budget {
+                return Err(self.err(DecodeErrorKind::TooDeep));
+            }
             match wire {
                 0 => {
                     self.varint()?;
@@ -363,71 +401,64 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    #[inline]
     fn len_prefix(&mut self) -> Result<usize, DecodeError> {
         let len = self.varint()?;
         usize::try_from(len).map_err(|_| self.err(DecodeErrorKind::Truncated))
     }
 
-    /// The next field that is not an (unknown) group, or `None` at the end.
+    /// The next field, or `None` at the end.
+    #[inline]
     pub fn next_field(&mut self) -> Result<Option<Field<'a>>, DecodeError> {
-        loop {
-            if self.is_empty() {
-                return Ok(None);
-            }
-            let start = self.base.saturating_add(self.pos);
-            let (number, wire) = self.tag()?;
-            let value_offset = self.base.saturating_add(self.pos);
-            let value = match wire {
-                0 => WireValue::Varint(self.varint()?),
-                1 => {
-                    let b = self.take(8)?;
-                    let arr: [u8; 8] = b
-                        .try_into()
-                        .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
-                    WireValue::Fixed64(u64::from_le_bytes(arr))
-                }
-                2 => {
-                    let len = self.len_prefix()?;
-                    let payload_offset = self.base.saturating_add(self.pos);
-                    let b = self.take(len)?;
-                    let end = self.base.saturating_add(self.pos);
-                    return Ok(Some(Field {
-                        number,
-                        value: WireValue::Len(b),
-                        start,
-                        value_offset: payload_offset,
-                        end,
-                    }));
-                }
-                3 => {
-                    // Groups are deprecated and never part of these schemas: skip them.
-                    self.skip_group(number)?;
-                    continue;
-                }
-                5 => {
-                    let b = self.take(4)?;
-                    let arr: [u8; 4] = b
-                        .try_into()
-                        .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
-                    WireValue::Fixed32(u32::from_le_bytes(arr))
-                }
-                _ => {
-                    return Err(DecodeError::new(
-                        DecodeErrorKind::InvalidWireType,
-                        self.message,
-                        start,
-                    ));
-                }
-            };
-            let end = self.base.saturating_add(self.pos);
-            return Ok(Some(Field {
-                number,
-                value,
-                start,
-                value_offset,
-                end,
-            }));
+        if self.is_empty() {
+            return Ok(None);
         }
+        let start = self.base.saturating_add(self.pos);
+        let (number, wire) = self.tag()?;
+        let mut value_offset = self.base.saturating_add(self.pos);
+        let value = match wire {
+            0 => WireValue::Varint(self.varint()?),
+            1 => {
+                let b = self.take(8)?;
+                let arr: [u8; 8] = b
+                    .try_into()
+                    .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
+                WireValue::Fixed64(u64::from_le_bytes(arr))
+            }
+            2 => {
+                let len = self.len_prefix()?;
+                value_offset = self.base.saturating_add(self.pos);
+                WireValue::Len(self.take(len)?)
+            }
+            3 => {
+                // Groups are deprecated and never part of these schemas: skip them, and
+                // let a known field number reject the wire type.
+                self.skip_group(number)?;
+                WireValue::Group
+            }
+            5 => {
+                let b = self.take(4)?;
+                let arr: [u8; 4] = b
+                    .try_into()
+                    .map_err(|_| self.err(DecodeErrorKind::Truncated))?;
+                WireValue::Fixed32(u32::from_le_bytes(arr))
+            }
+            _ => {
+                return Err(DecodeError::new(
+                    DecodeErrorKind::InvalidWireType,
+                    self.message,
+                    start,
+                ));
+            }
+        };
+        let end = self.base.saturating_add(self.pos);
+        Ok(Some(Field {
+            number,
+            value,
+            start,
+            value_offset,
+            end,
+        }))
     }
 }
 
@@ -436,7 +467,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reads_each_wire_type_and_skips_groups() {
+    fn reads_each_wire_type_and_skips_group_bodies() {
         #[rustfmt::skip]
         let bytes = [
             0x08, 0x96, 0x01,                          // field 1 varint 150
@@ -455,6 +486,12 @@ mod tests {
         let s = r.next_field().unwrap().unwrap();
         assert_eq!(s.str("Test.s").unwrap(), "hi");
         assert_eq!((s.start, s.value_offset, s.end), (12, 14, 16));
+        let g = r.next_field().unwrap().unwrap();
+        assert_eq!((g.number, g.value), (4, WireValue::Group));
+        assert!(
+            g.varint("Test.g").is_err(),
+            "a known field never accepts a group"
+        );
         assert_eq!(
             r.next_field().unwrap().unwrap().value,
             WireValue::Fixed32(2)
@@ -496,6 +533,12 @@ mod tests {
         let bytes = vec![0x0b; 1000];
         let err = Reader::new(&bytes, 0, "M").next_field().unwrap_err();
         assert_eq!(err.kind(), DecodeErrorKind::TooDeep);
+        // Within prost's limit: 50 nested groups of field 1, closed again.
+        let mut ok: Vec<u8> = vec![0x0b; 50];
+        ok.extend(std::iter::repeat_n(0x0c, 50));
+        let f = Reader::new(&ok, 0, "M").next_field().unwrap().unwrap();
+        assert_eq!(f.value, WireValue::Group);
+        assert_eq!(f.end, 100);
     }
 
     #[test]

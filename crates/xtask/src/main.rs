@@ -9,6 +9,7 @@ mod probe;
 mod setup;
 mod stage;
 mod test;
+mod up;
 mod workspace;
 
 use std::process::ExitCode;
@@ -17,7 +18,8 @@ const USAGE: &str = "usage: cargo xtask <up|test|bench|dist>
 
   test   everything CI runs: setup, fmt, clippy, no_std proof, dist, tests (README command 2)
   dist   build every artifact into dist/: prw, prw_envoy_filter.wasm, inspector/
-  up     start the demo stack (not yet implemented: issue 7)
+  up     set up, build dist/ and run the edge + relay stack (README command 1)
+         [--config relay.yaml: your relay config, Envoy in front, no demo peers]
   bench  run the benchmarks (not yet implemented: issue 8)";
 
 fn main() -> ExitCode {
@@ -25,7 +27,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(),
         Some("dist") => dist::run(),
-        Some("up") => return not_yet_implemented("up", 7),
+        Some("up") => up::run(&args[1..]),
         Some("bench") => return not_yet_implemented("bench", 8),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");

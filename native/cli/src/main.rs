@@ -2,6 +2,8 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+mod inspect;
+mod relay;
 mod wal;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +20,10 @@ struct Cli {
 enum Command {
     /// Inspect or verify a write-ahead log directory.
     Wal(wal::Args),
+    /// Receive Remote Write, persist it, forward it to every destination.
+    Relay(relay::Args),
+    /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
+    Inspect(inspect::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,5 +33,7 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Wal(args) => wal::run(args),
+        Command::Relay(args) => relay::run(args),
+        Command::Inspect(args) => inspect::run(&args),
     }
 }

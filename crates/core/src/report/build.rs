@@ -26,20 +26,33 @@ pub struct ReportOptions<'a> {
 }
 
 fn empty(protocol: Protocol, compressed: Option<u64>, status: u16, error: String) -> Report {
-    Report {
-        schema_version: SCHEMA_VERSION,
-        protocol,
-        compressed_bytes: compressed,
-        decoded_bytes: None,
-        counts: Counts::default(),
-        series: Vec::new(),
-        metadata: Vec::new(),
-        findings: Vec::new(),
-        verdict: Verdict {
-            status,
-            retry: Retry::for_status(status),
-        },
-        error: Some(error),
+    Report::unreadable(protocol, compressed, status, error)
+}
+
+impl Report {
+    /// The report of a body that could not be read: no counts, no series, `error` set and
+    /// the verdict carrying the status that error deserves.
+    pub fn unreadable(
+        protocol: Protocol,
+        compressed_bytes: Option<u64>,
+        status: u16,
+        error: String,
+    ) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            protocol,
+            compressed_bytes,
+            decoded_bytes: None,
+            counts: Counts::default(),
+            series: Vec::new(),
+            metadata: Vec::new(),
+            findings: Vec::new(),
+            verdict: Verdict {
+                status,
+                retry: crate::classify::retry_advice(status),
+            },
+            error: Some(error),
+        }
     }
 }
 
@@ -79,7 +92,7 @@ pub fn from_decoded(
         findings: findings(&validation),
         verdict: Verdict {
             status,
-            retry: Retry::for_status(status),
+            retry: crate::classify::retry_advice(status),
         },
         error: None,
     }

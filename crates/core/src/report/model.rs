@@ -154,29 +154,9 @@ pub struct Verdict {
     pub retry: Retry,
 }
 
-/// A sender's retry decision for a status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Retry {
-    /// Retry with backoff (5xx).
-    Yes,
-    /// Never retry (2xx, 4xx other than 429).
-    No,
-    /// Retry only if 429 retries are enabled.
-    #[serde(rename = "if_429_enabled")]
-    If429Enabled,
-}
-
-impl Retry {
-    /// The spec's rule: 5xx retried, 429 optionally, everything else not.
-    pub fn for_status(status: u16) -> Retry {
-        match status {
-            429 => Retry::If429Enabled,
-            500..=599 => Retry::Yes,
-            _ => Retry::No,
-        }
-    }
-}
+/// A sender's retry decision for a status (the single table lives in
+/// [`crate::classify`]).
+pub use crate::classify::RetryAdvice as Retry;
 
 /// A float that serializes non-finite values as strings.
 #[derive(Clone, Copy, Debug, PartialEq)]

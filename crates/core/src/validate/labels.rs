@@ -31,6 +31,17 @@ impl<'a> LabelState<'a> {
         }
     }
 
+    /// Starts a new series, keeping the (already initialised) name array: one state serves
+    /// every series of a request.
+    pub(super) fn reset(&mut self) {
+        self.count = 0;
+        self.unsorted = false;
+        self.has_metric_name = false;
+        if let Some(h) = self.hasher.as_mut() {
+            *h = LabelHasher::new();
+        }
+    }
+
     pub(super) fn push(
         &mut self,
         c: &mut Collector,
@@ -57,7 +68,7 @@ impl<'a> LabelState<'a> {
         if value.len() > limits.max_label_value_bytes {
             c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
         }
-        if name == "__name__" {
+        if is_metric_name_label(name) {
             self.has_metric_name = true;
             if !value.is_empty() && !is_valid_metric_name(value) {
                 c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
@@ -65,15 +76,18 @@ impl<'a> LabelState<'a> {
         }
         let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
         if let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) {
-            if name == prev {
-                c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-            } else {
-                if name < prev && !self.unsorted {
-                    self.unsorted = true;
-                    c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
-                }
-                if self.unsorted && seen.contains(&name) {
+            match compare(name.as_bytes(), prev.as_bytes()) {
+                core::cmp::Ordering::Equal => {
                     c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                }
+                order => {
+                    if order == core::cmp::Ordering::Less && !self.unsorted {
+                        self.unsorted = true;
+                        c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
+                    }
+                    if self.unsorted && seen.contains(&name) {
+                        c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                    }
                 }
             }
         }
@@ -102,11 +116,42 @@ impl<'a> LabelState<'a> {
     }
 }
 
+/// Whether `name` is `__name__` (one 8-byte compare, no memcmp call).
+#[inline]
+fn is_metric_name_label(name: &str) -> bool {
+    <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
+}
+
+/// Byte-wise order of two (short) strings, inline: label names usually differ early, where
+/// a libc `memcmp` call costs more than the comparison.
+#[inline]
+fn compare(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Bytes allowed after the first in a label name: `[a-zA-Z0-9_]`.
+const NAME_TAIL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    t
+};
+
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
+#[inline]
 pub(crate) fn is_valid_label_name(name: &str) -> bool {
     let mut bytes = name.bytes();
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.all(|b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false))
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`

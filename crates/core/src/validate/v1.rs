@@ -15,6 +15,7 @@ pub(super) fn walk(
     counts: &mut Counts,
     mut facts: Option<&mut Vec<SeriesFacts>>,
 ) -> Result<(), Halt> {
+    let mut labels = LabelState::new(facts.is_some());
     for item in WriteRequest::new(decoded).items() {
         match item? {
             Item::Metadata(_) => counts.metadata += 1,
@@ -24,7 +25,7 @@ pub(super) fn walk(
                 if index == limits.max_series {
                     c.add(Rule::LimitsSeries, Some(index), None, None)?;
                 }
-                let f = walk_series(&series, index, limits, c, counts, facts.is_some())?;
+                let f = walk_series(&series, index, limits, c, counts, &mut labels)?;
                 if let Some(out) = facts.as_deref_mut() {
                     out.push(f);
                 }
@@ -37,16 +38,16 @@ pub(super) fn walk(
     Ok(())
 }
 
-fn walk_series(
-    series: &Series<'_>,
+fn walk_series<'a>(
+    series: &Series<'a>,
     index: usize,
     limits: &Limits,
     c: &mut Collector,
     counts: &mut Counts,
-    hash: bool,
+    labels: &mut LabelState<'a>,
 ) -> Result<SeriesFacts, Halt> {
     let at = Some(index);
-    let mut labels = LabelState::new(hash);
+    labels.reset();
     let mut f = SeriesFacts {
         range: series.range(),
         hash: 0,
@@ -73,6 +74,7 @@ fn walk_series(
                 f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
             }
             SeriesField::Histogram(h) => {
+                let h = h.summary()?;
                 let i = f.histograms as usize;
                 f.histograms = f.histograms.saturating_add(1);
                 if last_histogram.is_some_and(|t| h.timestamp < t) {

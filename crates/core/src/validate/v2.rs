@@ -21,6 +21,7 @@ pub(super) fn walk(
     if symbols.first().is_some_and(|s| !s.is_empty()) {
         c.add(Rule::V2SymbolsFirstNotEmpty, None, None, None)?;
     }
+    let mut labels = LabelState::new(facts.is_some());
     for series in request.series() {
         let series = series?;
         let index = counts.series as usize;
@@ -28,7 +29,7 @@ pub(super) fn walk(
         if index == limits.max_series {
             c.add(Rule::LimitsSeries, Some(index), None, None)?;
         }
-        let f = walk_series(&series, &symbols, index, limits, c, counts, facts.is_some())?;
+        let f = walk_series(&series, &symbols, index, limits, c, counts, &mut labels)?;
         if let Some(out) = facts.as_deref_mut() {
             out.push(f);
         }
@@ -46,10 +47,10 @@ fn walk_series<'a>(
     limits: &Limits,
     c: &mut Collector,
     counts: &mut Counts,
-    hash: bool,
+    labels: &mut LabelState<'a>,
 ) -> Result<SeriesFacts, Halt> {
     let at = Some(index);
-    let mut labels = LabelState::new(hash);
+    labels.reset();
     let mut pending_name: Option<u32> = None;
     let mut f = SeriesFacts {
         range: series.range(),
@@ -92,6 +93,7 @@ fn walk_series<'a>(
                 f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
             }
             SeriesField::Histogram(h) => {
+                let h = h.summary()?;
                 let i = f.histograms as usize;
                 f.histograms = f.histograms.saturating_add(1);
                 if last_histogram.is_some_and(|t| h.timestamp < t) {

@@ -7,6 +7,41 @@
 
 use crate::wire::{DecodeError, Reader, zigzag64};
 
+/// An encoded `Histogram`: its timestamp is read eagerly, the rest on demand by
+/// [`HistogramView::summary`] (keeps the series field enum small: it is moved once per
+/// label on the hot path).
+#[derive(Clone, Copy, Debug)]
+pub struct HistogramView<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    v2: bool,
+    /// Timestamp in ms (field 15).
+    pub timestamp: i64,
+}
+
+impl<'a> HistogramView<'a> {
+    pub(crate) fn read(bytes: &'a [u8], base: usize, v2: bool) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(bytes, base, "Histogram").at_depth(2);
+        let mut timestamp = 0;
+        while let Some(f) = r.next_field()? {
+            if f.number == 15 {
+                timestamp = f.int64("Histogram.timestamp")?;
+            }
+        }
+        Ok(HistogramView {
+            bytes,
+            base,
+            v2,
+            timestamp,
+        })
+    }
+
+    /// Reads the whole histogram in one pass.
+    pub fn summary(&self) -> Result<HistogramSummary, DecodeError> {
+        HistogramSummary::read(self.bytes, self.base, self.v2)
+    }
+}
+
 /// The count oneof.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum HistogramCount {
@@ -99,7 +134,7 @@ impl HistogramSummary {
             custom_values_increasing: true,
             last_custom: f64::NEG_INFINITY,
         };
-        let mut r = Reader::new(bytes, base, "Histogram");
+        let mut r = Reader::new(bytes, base, "Histogram").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => h.count = HistogramCount::Int(f.varint("Histogram.count_int")?),
@@ -148,7 +183,7 @@ impl HistogramSummary {
 }
 
 fn read_span(side: &mut BucketSide, bytes: &[u8], base: usize) -> Result<(), DecodeError> {
-    let mut r = Reader::new(bytes, base, "BucketSpan");
+    let mut r = Reader::new(bytes, base, "BucketSpan").at_depth(3);
     let mut length: u64 = 0;
     while let Some(f) = r.next_field()? {
         match f.number {

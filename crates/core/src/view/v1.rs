@@ -2,7 +2,7 @@
 
 use core::ops::Range;
 
-use super::{HistogramSummary, Label, Sample};
+use super::{HistogramView, Label, Sample};
 use crate::wire::{DecodeError, Field, Reader};
 
 /// A decoded v1 body.
@@ -83,9 +83,6 @@ pub struct Series<'a> {
 
 /// One field of a v1 series.
 #[derive(Clone, Debug)]
-// The histogram summary is larger than the other variants; it is moved once per field
-// and boxing it would allocate on the hot path.
-#[allow(clippy::large_enum_variant)]
 pub enum SeriesField<'a> {
     /// A label.
     Label(Label<'a>),
@@ -94,7 +91,7 @@ pub enum SeriesField<'a> {
     /// An exemplar.
     Exemplar(Exemplar<'a>),
     /// A native histogram.
-    Histogram(HistogramSummary),
+    Histogram(HistogramView<'a>),
 }
 
 impl<'a> Series<'a> {
@@ -106,7 +103,7 @@ impl<'a> Series<'a> {
     /// Fields in body order.
     pub fn fields(&self) -> SeriesFields<'a> {
         SeriesFields {
-            reader: Reader::new(self.bytes, self.base, "TimeSeries"),
+            reader: Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1),
             failed: false,
         }
     }
@@ -140,12 +137,12 @@ impl<'a> Iterator for SeriesFields<'a> {
                 Err(e) => break Err(e),
                 Ok(None) => return None,
                 Ok(Some(f)) => match f.number {
-                    1 => break read_label(&f, "TimeSeries.labels").map(SeriesField::Label),
+                    1 => break read_label(&f, "TimeSeries.labels", 2).map(SeriesField::Label),
                     2 => break read_sample(&f).map(SeriesField::Sample),
                     3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
                     4 => {
                         break f.bytes("TimeSeries.histograms").and_then(|b| {
-                            HistogramSummary::read(b, f.value_offset, false)
+                            HistogramView::read(b, f.value_offset, false)
                                 .map(SeriesField::Histogram)
                         });
                     }
@@ -159,8 +156,16 @@ impl<'a> Iterator for SeriesFields<'a> {
 }
 
 /// Reads an encoded `Label` message.
-pub(crate) fn read_label<'a>(f: &Field<'a>, what: &'static str) -> Result<Label<'a>, DecodeError> {
-    let mut r = Reader::new(f.bytes(what)?, f.value_offset, "Label");
+pub(crate) fn read_label<'a>(
+    f: &Field<'a>,
+    what: &'static str,
+    depth: u32,
+) -> Result<Label<'a>, DecodeError> {
+    let bytes = f.bytes(what)?;
+    if let Some(label) = canonical_label(bytes) {
+        return Ok(label);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Label").at_depth(depth);
     let mut label = Label {
         name: "",
         value: "",
@@ -175,8 +180,36 @@ pub(crate) fn read_label<'a>(f: &Field<'a>, what: &'static str) -> Result<Label<
     Ok(label)
 }
 
+/// Fast path for the encoding every sender produces: `0a len name 12 len value` with
+/// one-byte lengths and nothing else. Anything different (or not UTF-8) takes the general
+/// path, which also produces the precise error.
+#[inline]
+fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
+    let &[0x0a, name_len, ..] = bytes else {
+        return None;
+    };
+    let name_end = 2 + usize::from(name_len);
+    let (&[0x12, value_len], _) = bytes.get(name_end..)?.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if name_len >= 0x80 || value_len >= 0x80 || bytes.len() != name_end + 2 + usize::from(value_len)
+    {
+        return None;
+    }
+    // The framing bytes are ASCII, so one UTF-8 check covers name and value.
+    let whole = core::str::from_utf8(bytes).ok()?;
+    Some(Label {
+        name: whole.get(2..name_end)?,
+        value: whole.get(name_end + 2..)?,
+    })
+}
+
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample");
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = super::canonical_sample(bytes, false) {
+        return Ok(sample);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,
@@ -215,11 +248,11 @@ impl<'a> Exemplar<'a> {
             timestamp: 0,
             label_count: 0,
         };
-        let mut r = Reader::new(bytes, f.value_offset, "Exemplar");
+        let mut r = Reader::new(bytes, f.value_offset, "Exemplar").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => {
-                    read_label(&f, "Exemplar.labels")?;
+                    read_label(&f, "Exemplar.labels", 3)?;
                     e.label_count += 1;
                 }
                 2 => e.value = f.double("Exemplar.value")?,
@@ -232,12 +265,12 @@ impl<'a> Exemplar<'a> {
 
     /// The exemplar's labels (already checked to decode).
     pub fn labels(&self) -> impl Iterator<Item = Label<'a>> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "Exemplar");
+        let mut r = Reader::new(self.bytes, self.base, "Exemplar").at_depth(2);
         core::iter::from_fn(move || {
             loop {
                 let f = r.next_field().ok()??;
                 if f.number == 1 {
-                    return read_label(&f, "Exemplar.labels").ok();
+                    return read_label(&f, "Exemplar.labels", 3).ok();
                 }
             }
         })
@@ -263,7 +296,8 @@ impl<'a> Metadata<'a> {
             f.bytes("WriteRequest.metadata")?,
             f.value_offset,
             "MetricMetadata",
-        );
+        )
+        .at_depth(1);
         let mut m = Metadata {
             r#type: 0,
             metric_family_name: "",

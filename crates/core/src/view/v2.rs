@@ -7,7 +7,7 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use super::{HistogramSummary, Sample};
+use super::{HistogramView, Sample};
 use crate::wire::{DecodeError, Field, Reader, Varints};
 
 /// A decoded v2 body.
@@ -80,16 +80,13 @@ pub struct Series<'a> {
 
 /// One field of a v2 series.
 #[derive(Clone, Debug)]
-// The histogram summary is larger than the other variants; it is moved once per field
-// and boxing it would allocate on the hot path.
-#[allow(clippy::large_enum_variant)]
 pub enum SeriesField<'a> {
     /// One occurrence of `labels_refs` (packed run or single value).
     LabelsRefs(Varints<'a>),
     /// A float sample.
     Sample(Sample),
     /// A native histogram.
-    Histogram(HistogramSummary),
+    Histogram(HistogramView<'a>),
     /// An exemplar.
     Exemplar(Exemplar<'a>),
     /// The metadata.
@@ -104,7 +101,7 @@ impl<'a> Series<'a> {
 
     /// Fields in body order.
     pub fn fields(&self) -> impl Iterator<Item = Result<SeriesField<'a>, DecodeError>> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "TimeSeries");
+        let mut r = Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1);
         let mut failed = false;
         core::iter::from_fn(move || {
             if failed {
@@ -123,7 +120,7 @@ impl<'a> Series<'a> {
                         2 => break read_sample(&f).map(SeriesField::Sample),
                         3 => {
                             break f.bytes("TimeSeries.histograms").and_then(|b| {
-                                HistogramSummary::read(b, f.value_offset, true)
+                                HistogramView::read(b, f.value_offset, true)
                                     .map(SeriesField::Histogram)
                             });
                         }
@@ -140,7 +137,11 @@ impl<'a> Series<'a> {
 }
 
 fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let mut r = Reader::new(f.bytes("TimeSeries.samples")?, f.value_offset, "Sample");
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = super::canonical_sample(bytes, true) {
+        return Ok(sample);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
     let mut s = Sample {
         value: 0.0,
         timestamp: 0,
@@ -177,7 +178,7 @@ impl<'a> Exemplar<'a> {
             value: 0.0,
             timestamp: 0,
         };
-        let mut r = Reader::new(bytes, f.value_offset, "Exemplar");
+        let mut r = Reader::new(bytes, f.value_offset, "Exemplar").at_depth(2);
         while let Some(f) = r.next_field()? {
             match f.number {
                 1 => {
@@ -195,7 +196,7 @@ impl<'a> Exemplar<'a> {
 
     /// The exemplar's label refs (already checked to decode), truncated to u32 like prost.
     pub fn labels_refs(&self) -> impl Iterator<Item = u32> + 'a {
-        let mut r = Reader::new(self.bytes, self.base, "Exemplar");
+        let mut r = Reader::new(self.bytes, self.base, "Exemplar").at_depth(2);
         let mut current: Option<Varints<'a>> = None;
         core::iter::from_fn(move || {
             loop {
@@ -224,7 +225,8 @@ pub struct Metadata {
 
 impl Metadata {
     fn read(f: &Field<'_>) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(f.bytes("TimeSeries.metadata")?, f.value_offset, "Metadata");
+        let mut r =
+            Reader::new(f.bytes("TimeSeries.metadata")?, f.value_offset, "Metadata").at_depth(2);
         let mut m = Metadata {
             r#type: 0,
             help_ref: 0,

@@ -1,0 +1,98 @@
+//! The one-line live summary of the stack, read from the relay's `/metrics` and Envoy's
+//! `/stats/prometheus` (Prometheus text format).
+
+/// Sums every sample of the metrics whose name is `name` (any labels).
+pub fn sum(text: &str, name: &str) -> f64 {
+    sum_where(text, |metric| metric == name)
+}
+
+/// Sums every sample of the metrics whose name starts with `prefix` and ends with `_total`.
+pub fn sum_prefixed(text: &str, prefix: &str) -> f64 {
+    sum_where(text, |metric| {
+        metric.starts_with(prefix) && metric.ends_with("_total")
+    })
+}
+
+fn sum_where(text: &str, wanted: impl Fn(&str) -> bool) -> f64 {
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| {
+            let name_end = line.find(['{', ' '])?;
+            let name = line.get(..name_end)?;
+            if !wanted(name) {
+                return None;
+            }
+            line.rsplit(' ').next()?.parse::<f64>().ok()
+        })
+        .filter(|v| v.is_finite())
+        .sum()
+}
+
+/// What the summary line shows.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Summary {
+    /// Samples the relay accepted (durable in its WAL).
+    pub samples_in: f64,
+    /// Samples the relay delivered to its destinations.
+    pub sent: f64,
+    /// Samples waiting in the relay's queues.
+    pub pending: f64,
+    /// Requests the edge filter rejected.
+    pub rejected_at_edge: f64,
+}
+
+impl Summary {
+    /// Reads the summary from the two scrapes (either may be missing).
+    pub fn read(relay_metrics: Option<&str>, envoy_stats: Option<&str>) -> Self {
+        let relay = relay_metrics.unwrap_or("");
+        Summary {
+            samples_in: sum(relay, "prw_ingest_samples_total"),
+            sent: sum(relay, "prometheus_remote_storage_samples_total"),
+            pending: sum(relay, "prometheus_remote_storage_samples_pending"),
+            rejected_at_edge: sum_prefixed(envoy_stats.unwrap_or(""), "prw_edge_rejected_"),
+        }
+    }
+
+    /// `samples in 1200 | sent 1100 | pending 100 | rejected at edge 0`.
+    pub fn line(&self) -> String {
+        format!(
+            "samples in {:.0} | sent {:.0} | pending {:.0} | rejected at edge {:.0}",
+            self.samples_in, self.sent, self.pending, self.rejected_at_edge
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RELAY: &str = "# HELP x\n# TYPE prw_ingest_samples_total counter\n\
+prw_ingest_samples_total{protocol=\"v1\"} 10\nprw_ingest_samples_total{protocol=\"v2\"} 5\n\
+prometheus_remote_storage_samples_total{remote_name=\"a\"} 12\n\
+prometheus_remote_storage_samples_pending{remote_name=\"a\"} 3\n";
+    const ENVOY: &str = "prw_edge_rejected_invalid_total{} 2\n\
+prw_edge_rejected_unsupported_media_type_total{} 1\nprw_edge_accepted_total{} 9\n";
+
+    #[test]
+    fn summary_sums_across_labels_and_outcomes() {
+        let summary = Summary::read(Some(RELAY), Some(ENVOY));
+        assert_eq!(
+            summary,
+            Summary {
+                samples_in: 15.0,
+                sent: 12.0,
+                pending: 3.0,
+                rejected_at_edge: 3.0
+            }
+        );
+        assert_eq!(
+            summary.line(),
+            "samples in 15 | sent 12 | pending 3 | rejected at edge 3"
+        );
+    }
+
+    #[test]
+    fn missing_scrapes_read_as_zero() {
+        assert_eq!(Summary::read(None, None), Summary::default());
+    }
+}
