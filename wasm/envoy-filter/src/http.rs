@@ -228,9 +228,10 @@ impl HttpContext for Filter {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Forwarded: the upstream's (or Envoy's) answer. Examining: Envoy answered itself
-        // while the body was still arriving. Unseen: Envoy answered before the request
-        // reached this filter (408 request timeout, buffer filter 413): decide from the
-        // request's method and path properties whether it was a write.
+        // while the body was still arriving (408 request timeout, 413 buffer limit).
+        // Unseen: Envoy answered before the request reached this filter (a filter in front
+        // of it replied or held it): decide from the request's method and path properties
+        // whether it was a write.
         let examined = match self.state {
             State::Forwarded | State::Examining(_) => true,
             State::Unseen => self.unseen_was_write(),
