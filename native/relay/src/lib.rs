@@ -1,3 +1,17 @@
 //! prw-relay: receive Remote Write, persist it in the WAL, fan it out to N destinations.
+//!
+//! - [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
+//!   the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
+//! - [`relabel`]: `write_relabel_configs` with Prometheus semantics;
+//! - [`server`]: the hyper 1 HTTP server (routes, listener auth, TLS, graceful shutdown)
+//!   dispatching write requests to an [`server::Ingest`] implementation;
+//! - [`record`]: the WAL record format (one received request);
+//! - [`ingest`]: the receive path (check order, validation, durable append to the WAL).
+//!
+//! Crate features: none.
 
+pub mod config;
+pub mod ingest;
 pub mod record;
+pub mod relabel;
+pub mod server;
