@@ -6,7 +6,8 @@
 //! - [`server`]: the hyper 1 HTTP server (routes, listener auth, TLS, graceful shutdown)
 //!   dispatching write requests to an [`server::Ingest`] implementation;
 //! - [`record`]: the WAL record format (one received request);
-//! - [`ingest`]: the receive path (check order, validation, durable append to the WAL).
+//! - [`ingest`]: the receive path (check order, validation, durable append to the WAL);
+//! - [`wal_setup`]: opening the WAL from the config, one cursor per destination.
 //!
 //! Crate features: none.
 
@@ -15,3 +16,4 @@ pub mod ingest;
 pub mod record;
 pub mod relabel;
 pub mod server;
+pub mod wal_setup;
