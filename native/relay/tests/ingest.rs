@@ -356,23 +356,34 @@ async fn chunked_body_over_the_limit_is_refused_with_413_while_streaming() {
 async fn no_request_is_acknowledged_while_the_fsync_is_held() {
     let relay = Relay::start(Default::default()).await;
     relay.gate.hold();
-    let (tx, mut rx) = tokio::sync::oneshot::channel();
-    let client = relay.client();
-    tokio::spawn(async move {
-        let answer = client
-            .post(&[("content-type", V1)], fixture("v1/valid.bin"))
-            .await;
-        let _ = tx.send(answer);
-    });
+    let (tx, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    for tenant in ["a", "b", "c"] {
+        let (tx, client) = (tx.clone(), relay.client());
+        tokio::spawn(async move {
+            let answer = client
+                .post(
+                    &[("content-type", V1), ("x-scope-orgid", tenant)],
+                    fixture("v1/valid.bin"),
+                )
+                .await;
+            let _ = tx.send(answer);
+        });
+    }
+    drop(tx);
     relay.gate.entered().await;
-    // The append is inside fsync and held there: no answer may arrive.
-    let early = tokio::time::timeout(Duration::from_millis(300), &mut rx).await;
+    // An append is inside fsync and held there; the others wait for it (group commit) or
+    // for the WAL lock: no answer may arrive.
+    let early = tokio::time::timeout(Duration::from_millis(300), answers.recv()).await;
     assert!(early.is_err(), "answered while the fsync was held");
     assert_eq!(relay.wal.stats().durable, Position(0));
     relay.gate.pass();
-    let answer = rx.await.unwrap();
-    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
-    assert_eq!(relay.records().len(), 1);
+    let mut acknowledged = 0;
+    while let Some(answer) = answers.recv().await {
+        assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+        acknowledged += 1;
+    }
+    assert_eq!(acknowledged, 3);
+    assert_eq!(relay.records().len(), 3);
     relay.stop().await;
 }
 
