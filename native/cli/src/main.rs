@@ -3,6 +3,7 @@
 
 mod exit;
 mod wal;
+mod inspect;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +19,8 @@ struct Cli {
 enum Command {
     /// Inspect or verify a write-ahead log directory.
     Wal(wal::Args),
+    /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
+    Inspect(inspect::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -27,5 +30,6 @@ fn main() -> std::process::ExitCode {
     };
     match cli.command {
         Command::Wal(args) => wal::run(args),
+        Command::Inspect(args) => inspect::run(&args),
     }
 }

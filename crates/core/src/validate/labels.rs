@@ -1,0 +1,162 @@
+//! Label-set checks shared by v1 and v2, one label at a time, without allocating.
+//!
+//! Duplicate names are found by comparing with the previous name while the set is sorted;
+//! once it is not, each name is compared with the (up to [`TRACKED`]) names seen so far,
+//! kept in a fixed stack array. Beyond that many labels `limits.labels_per_series` has
+//! fired anyway (its default is 30).
+
+use super::{Collector, Halt, Rule};
+use crate::Limits;
+use crate::hash::LabelHasher;
+
+/// How many names are remembered for duplicate detection in unsorted sets.
+const TRACKED: usize = 64;
+
+pub(super) struct LabelState<'a> {
+    names: [&'a str; TRACKED],
+    count: usize,
+    unsorted: bool,
+    has_metric_name: bool,
+    hasher: Option<LabelHasher>,
+}
+
+impl<'a> LabelState<'a> {
+    pub(super) fn new(hash: bool) -> Self {
+        LabelState {
+            names: [""; TRACKED],
+            count: 0,
+            unsorted: false,
+            has_metric_name: false,
+            hasher: hash.then(LabelHasher::new),
+        }
+    }
+
+    /// Starts a new series, keeping the (already initialised) name array: one state serves
+    /// every series of a request.
+    pub(super) fn reset(&mut self) {
+        self.count = 0;
+        self.unsorted = false;
+        self.has_metric_name = false;
+        if let Some(h) = self.hasher.as_mut() {
+            *h = LabelHasher::new();
+        }
+    }
+
+    pub(super) fn push(
+        &mut self,
+        c: &mut Collector,
+        limits: &Limits,
+        series: usize,
+        name: &'a str,
+        value: &'a str,
+    ) -> Result<(), Halt> {
+        let at = Some(series);
+        if let Some(h) = self.hasher.as_mut() {
+            h.push(name, value);
+        }
+        if name.is_empty() {
+            c.add(Rule::LabelsEmptyName, at, None, Some(name))?;
+        } else if !is_valid_label_name(name) {
+            c.add(Rule::LabelsInvalidName, at, None, Some(name))?;
+        }
+        if value.is_empty() {
+            c.add(Rule::LabelsEmptyValue, at, None, Some(name))?;
+        }
+        if name.len() > limits.max_label_name_bytes {
+            c.add(Rule::LimitsLabelNameLength, at, None, Some(name))?;
+        }
+        if value.len() > limits.max_label_value_bytes {
+            c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
+        }
+        if is_metric_name_label(name) {
+            self.has_metric_name = true;
+            if !value.is_empty() && !is_valid_metric_name(value) {
+                c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
+            }
+        }
+        let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
+        if let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) {
+            match compare(name.as_bytes(), prev.as_bytes()) {
+                core::cmp::Ordering::Equal => {
+                    c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                }
+                order => {
+                    if order == core::cmp::Ordering::Less && !self.unsorted {
+                        self.unsorted = true;
+                        c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
+                    }
+                    if self.unsorted && seen.contains(&name) {
+                        c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                    }
+                }
+            }
+        }
+        if let Some(slot) = self.names.get_mut(self.count) {
+            *slot = name;
+        }
+        self.count += 1;
+        if self.count == limits.max_labels_per_series.saturating_add(1) {
+            c.add(Rule::LimitsLabelsPerSeries, at, None, None)?;
+        }
+        Ok(())
+    }
+
+    /// Set-level checks once the series is read.
+    pub(super) fn finish(&self, c: &mut Collector, series: usize) -> Result<(), Halt> {
+        if self.count == 0 {
+            c.add(Rule::LabelsEmpty, Some(series), None, None)?;
+        } else if !self.has_metric_name {
+            c.add(Rule::MetricNameMissing, Some(series), None, None)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn hash(&self) -> u64 {
+        self.hasher.as_ref().map_or(0, LabelHasher::finish)
+    }
+}
+
+/// Whether `name` is `__name__` (one 8-byte compare, no memcmp call).
+#[inline]
+fn is_metric_name_label(name: &str) -> bool {
+    <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
+}
+
+/// Byte-wise order of two (short) strings, inline: label names usually differ early, where
+/// a libc `memcmp` call costs more than the comparison.
+#[inline]
+fn compare(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// Bytes allowed after the first in a label name: `[a-zA-Z0-9_]`.
+const NAME_TAIL: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'_';
+        i += 1;
+    }
+    t
+};
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`
+#[inline]
+pub(crate) fn is_valid_label_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false))
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+pub(crate) fn is_valid_metric_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+}

@@ -1,0 +1,105 @@
+//! The v1 walk: one pass over each `TimeSeries`.
+
+use alloc::vec::Vec;
+
+use super::labels::LabelState;
+use super::{Collector, Counts, Halt, Rule, histogram, is_damaged_stale_marker};
+use crate::view::SeriesFacts;
+use crate::view::v1::{Item, Series, SeriesField, WriteRequest};
+use crate::{Limits, Protocol};
+
+pub(super) fn walk(
+    decoded: &[u8],
+    limits: &Limits,
+    c: &mut Collector,
+    counts: &mut Counts,
+    mut facts: Option<&mut Vec<SeriesFacts>>,
+) -> Result<(), Halt> {
+    let mut labels = LabelState::new(facts.is_some());
+    for item in WriteRequest::new(decoded).items() {
+        match item? {
+            Item::Metadata(_) => counts.metadata += 1,
+            Item::Series(series) => {
+                let index = counts.series as usize;
+                counts.series += 1;
+                if index == limits.max_series {
+                    c.add(Rule::LimitsSeries, Some(index), None, None)?;
+                }
+                let f = walk_series(&series, index, limits, c, counts, &mut labels)?;
+                if let Some(out) = facts.as_deref_mut() {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    if counts.series == 0 && counts.metadata == 0 {
+        c.add(Rule::RequestEmpty, None, None, None)?;
+    }
+    Ok(())
+}
+
+fn walk_series<'a>(
+    series: &Series<'a>,
+    index: usize,
+    limits: &Limits,
+    c: &mut Collector,
+    counts: &mut Counts,
+    labels: &mut LabelState<'a>,
+) -> Result<SeriesFacts, Halt> {
+    let at = Some(index);
+    labels.reset();
+    let mut f = SeriesFacts {
+        range: series.range(),
+        hash: 0,
+        samples: 0,
+        histograms: 0,
+        exemplars: 0,
+        max_timestamp: None,
+    };
+    let mut last_sample: Option<i64> = None;
+    let mut last_histogram: Option<i64> = None;
+    for field in series.fields() {
+        match field? {
+            SeriesField::Label(l) => labels.push(c, limits, index, l.name, l.value)?,
+            SeriesField::Sample(s) => {
+                let i = f.samples as usize;
+                f.samples = f.samples.saturating_add(1);
+                if last_sample.is_some_and(|t| s.timestamp < t) {
+                    c.add(Rule::SamplesOutOfOrder, at, Some(i), None)?;
+                }
+                if is_damaged_stale_marker(s.value) {
+                    c.add(Rule::StaleMarkerReservedBits, at, Some(i), None)?;
+                }
+                last_sample = Some(s.timestamp);
+                f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
+            }
+            SeriesField::Histogram(h) => {
+                let h = h.summary()?;
+                let i = f.histograms as usize;
+                f.histograms = f.histograms.saturating_add(1);
+                if last_histogram.is_some_and(|t| h.timestamp < t) {
+                    c.add(Rule::HistogramsOutOfOrder, at, Some(i), None)?;
+                }
+                histogram::check(&h, Protocol::V1, c, index, i)?;
+                last_histogram = Some(h.timestamp);
+                f.max_timestamp = Some(f.max_timestamp.map_or(h.timestamp, |m| m.max(h.timestamp)));
+            }
+            SeriesField::Exemplar(e) => {
+                let i = f.exemplars as usize;
+                f.exemplars = f.exemplars.saturating_add(1);
+                if e.timestamp == 0 {
+                    c.add(Rule::ExemplarMissingTimestamp, at, Some(i), None)?;
+                }
+            }
+        }
+    }
+    labels.finish(c, index)?;
+    if f.samples == 0 && f.histograms == 0 {
+        c.add(Rule::SeriesEmpty, at, None, None)?;
+    }
+    counts.samples += u64::from(f.samples);
+    counts.histograms += u64::from(f.histograms);
+    counts.exemplars += u64::from(f.exemplars);
+    f.hash = labels.hash();
+    Ok(f)
+}

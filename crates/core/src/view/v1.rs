@@ -1,0 +1,318 @@
+//! Borrowed view of a v1 `prometheus.WriteRequest`.
+
+use core::ops::Range;
+
+use super::{HistogramView, Label, Sample};
+use crate::wire::{DecodeError, Field, Reader};
+
+/// A decoded v1 body.
+#[derive(Clone, Copy, Debug)]
+pub struct WriteRequest<'a> {
+    bytes: &'a [u8],
+}
+
+/// A top-level item of a v1 request.
+#[derive(Clone, Debug)]
+pub enum Item<'a> {
+    /// A `TimeSeries` (field 1).
+    Series(Series<'a>),
+    /// A `MetricMetadata` (field 3).
+    Metadata(Metadata<'a>),
+}
+
+impl<'a> WriteRequest<'a> {
+    /// Views `bytes` (a decompressed body).
+    pub fn new(bytes: &'a [u8]) -> Self {
+        WriteRequest { bytes }
+    }
+
+    /// Series and metadata in body order; unknown fields skipped.
+    pub fn items(&self) -> Items<'a> {
+        Items {
+            reader: Reader::new(self.bytes, 0, "WriteRequest"),
+            failed: false,
+        }
+    }
+}
+
+/// Iterator over the items of a [`WriteRequest`].
+#[derive(Clone, Debug)]
+pub struct Items<'a> {
+    reader: Reader<'a>,
+    failed: bool,
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = Result<Item<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let res = loop {
+            match self.reader.next_field() {
+                Err(e) => break Err(e),
+                Ok(None) => return None,
+                Ok(Some(f)) => match f.number {
+                    1 => {
+                        break f.bytes("WriteRequest.timeseries").map(|bytes| {
+                            Item::Series(Series {
+                                bytes,
+                                base: f.value_offset,
+                                range: f.start..f.end,
+                            })
+                        });
+                    }
+                    3 => break Metadata::read(&f).map(Item::Metadata),
+                    _ => {}
+                },
+            }
+        };
+        self.failed = res.is_err();
+        Some(res)
+    }
+}
+
+/// One encoded `TimeSeries`.
+#[derive(Clone, Debug)]
+pub struct Series<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    range: Range<usize>,
+}
+
+/// One field of a v1 series.
+#[derive(Clone, Debug)]
+pub enum SeriesField<'a> {
+    /// A label.
+    Label(Label<'a>),
+    /// A float sample.
+    Sample(Sample),
+    /// An exemplar.
+    Exemplar(Exemplar<'a>),
+    /// A native histogram.
+    Histogram(HistogramView<'a>),
+}
+
+impl<'a> Series<'a> {
+    /// Byte range of the encoded field (tag, length, payload) in the body.
+    pub fn range(&self) -> Range<usize> {
+        self.range.clone()
+    }
+
+    /// Fields in body order.
+    pub fn fields(&self) -> SeriesFields<'a> {
+        SeriesFields {
+            reader: Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1),
+            failed: false,
+        }
+    }
+
+    /// Only the labels.
+    pub fn labels(&self) -> impl Iterator<Item = Result<Label<'a>, DecodeError>> + 'a {
+        self.fields().filter_map(|f| match f {
+            Ok(SeriesField::Label(l)) => Some(Ok(l)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+    }
+}
+
+/// Iterator over [`SeriesField`]s.
+#[derive(Clone, Debug)]
+pub struct SeriesFields<'a> {
+    reader: Reader<'a>,
+    failed: bool,
+}
+
+impl<'a> Iterator for SeriesFields<'a> {
+    type Item = Result<SeriesField<'a>, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let res = loop {
+            match self.reader.next_field() {
+                Err(e) => break Err(e),
+                Ok(None) => return None,
+                Ok(Some(f)) => match f.number {
+                    1 => break read_label(&f, "TimeSeries.labels", 2).map(SeriesField::Label),
+                    2 => break read_sample(&f).map(SeriesField::Sample),
+                    3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
+                    4 => {
+                        break f.bytes("TimeSeries.histograms").and_then(|b| {
+                            HistogramView::read(b, f.value_offset, false)
+                                .map(SeriesField::Histogram)
+                        });
+                    }
+                    _ => {}
+                },
+            }
+        };
+        self.failed = res.is_err();
+        Some(res)
+    }
+}
+
+/// Reads an encoded `Label` message.
+pub(crate) fn read_label<'a>(
+    f: &Field<'a>,
+    what: &'static str,
+    depth: u32,
+) -> Result<Label<'a>, DecodeError> {
+    let bytes = f.bytes(what)?;
+    if let Some(label) = canonical_label(bytes) {
+        return Ok(label);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Label").at_depth(depth);
+    let mut label = Label {
+        name: "",
+        value: "",
+    };
+    while let Some(f) = r.next_field()? {
+        match f.number {
+            1 => label.name = f.str("Label.name")?,
+            2 => label.value = f.str("Label.value")?,
+            _ => {}
+        }
+    }
+    Ok(label)
+}
+
+/// Fast path for the encoding every sender produces: `0a len name 12 len value` with
+/// one-byte lengths and nothing else. Anything different (or not UTF-8) takes the general
+/// path, which also produces the precise error.
+#[inline]
+fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
+    let &[0x0a, name_len, ..] = bytes else {
+        return None;
+    };
+    let name_end = 2 + usize::from(name_len);
+    let (&[0x12, value_len], _) = bytes.get(name_end..)?.split_first_chunk::<2>()? else {
+        return None;
+    };
+    if name_len >= 0x80 || value_len >= 0x80 || bytes.len() != name_end + 2 + usize::from(value_len)
+    {
+        return None;
+    }
+    // The framing bytes are ASCII, so one UTF-8 check covers name and value.
+    let whole = core::str::from_utf8(bytes).ok()?;
+    Some(Label {
+        name: whole.get(2..name_end)?,
+        value: whole.get(name_end + 2..)?,
+    })
+}
+
+fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = super::canonical_sample(bytes, false) {
+        return Ok(sample);
+    }
+    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
+    let mut s = Sample {
+        value: 0.0,
+        timestamp: 0,
+        start_timestamp: 0,
+    };
+    while let Some(f) = r.next_field()? {
+        match f.number {
+            1 => s.value = f.double("Sample.value")?,
+            2 => s.timestamp = f.int64("Sample.timestamp")?,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// An encoded v1 `Exemplar` (scalars read, labels checked and available lazily).
+#[derive(Clone, Copy, Debug)]
+pub struct Exemplar<'a> {
+    bytes: &'a [u8],
+    base: usize,
+    /// Value.
+    pub value: f64,
+    /// Timestamp in ms (0 = missing).
+    pub timestamp: i64,
+    /// Number of labels.
+    pub label_count: usize,
+}
+
+impl<'a> Exemplar<'a> {
+    fn read(f: &Field<'a>) -> Result<Self, DecodeError> {
+        let bytes = f.bytes("TimeSeries.exemplars")?;
+        let mut e = Exemplar {
+            bytes,
+            base: f.value_offset,
+            value: 0.0,
+            timestamp: 0,
+            label_count: 0,
+        };
+        let mut r = Reader::new(bytes, f.value_offset, "Exemplar").at_depth(2);
+        while let Some(f) = r.next_field()? {
+            match f.number {
+                1 => {
+                    read_label(&f, "Exemplar.labels", 3)?;
+                    e.label_count += 1;
+                }
+                2 => e.value = f.double("Exemplar.value")?,
+                3 => e.timestamp = f.int64("Exemplar.timestamp")?,
+                _ => {}
+            }
+        }
+        Ok(e)
+    }
+
+    /// The exemplar's labels (already checked to decode).
+    pub fn labels(&self) -> impl Iterator<Item = Label<'a>> + 'a {
+        let mut r = Reader::new(self.bytes, self.base, "Exemplar").at_depth(2);
+        core::iter::from_fn(move || {
+            loop {
+                let f = r.next_field().ok()??;
+                if f.number == 1 {
+                    return read_label(&f, "Exemplar.labels", 3).ok();
+                }
+            }
+        })
+    }
+}
+
+/// An encoded v1 `MetricMetadata`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metadata<'a> {
+    /// Metric type (raw enum value).
+    pub r#type: i32,
+    /// Family name.
+    pub metric_family_name: &'a str,
+    /// HELP text.
+    pub help: &'a str,
+    /// Unit.
+    pub unit: &'a str,
+}
+
+impl<'a> Metadata<'a> {
+    fn read(f: &Field<'a>) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(
+            f.bytes("WriteRequest.metadata")?,
+            f.value_offset,
+            "MetricMetadata",
+        )
+        .at_depth(1);
+        let mut m = Metadata {
+            r#type: 0,
+            metric_family_name: "",
+            help: "",
+            unit: "",
+        };
+        while let Some(f) = r.next_field()? {
+            match f.number {
+                1 => m.r#type = f.varint("MetricMetadata.type")? as i32,
+                2 => m.metric_family_name = f.str("MetricMetadata.metric_family_name")?,
+                4 => m.help = f.str("MetricMetadata.help")?,
+                5 => m.unit = f.str("MetricMetadata.unit")?,
+                _ => {}
+            }
+        }
+        Ok(m)
+    }
+}
