@@ -4,6 +4,7 @@
 mod exit;
 mod wal;
 mod inspect;
+mod relay;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ enum Command {
     Wal(wal::Args),
     /// Decode, validate and list a captured request body (snappy or raw protobuf, v1 or v2).
     Inspect(inspect::Args),
+    /// Receive Remote Write, persist it, forward it to every destination.
+    Relay(relay::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -31,5 +34,6 @@ fn main() -> std::process::ExitCode {
     match cli.command {
         Command::Wal(args) => wal::run(args),
         Command::Inspect(args) => inspect::run(&args),
+        Command::Relay(args) => relay::run(args),
     }
 }

@@ -1,0 +1,120 @@
+//! `prw relay`: load and validate the configuration (file and/or flags), print a summary,
+//! and serve HTTP until SIGTERM/SIGINT; SIGHUP and `POST /-/reload` re-read the file.
+//! The pipeline (WAL, destinations) plugs in through `prw_relay::server::Ingest`; until then
+//! writes are answered 503 + Retry-After.
+//!
+//! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
+//! cannot be set up (address in use, unreadable auth/TLS file); 70 for an internal error.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use prometheus_client::registry::Registry;
+use prw_relay::config::{self, Overrides, duration};
+use prw_relay::server::{PipelineNotReady, Server, Signals, ValidateFile};
+
+use crate::exit;
+
+/// Arguments of `prw relay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// YAML configuration file (Prometheus `remote_write` stanzas plus listen/wal/limits).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Listen address, replacing `listen.address` (`127.0.0.1:0` binds a free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// WAL directory, replacing `wal.dir`.
+    #[arg(long, value_name = "DIR")]
+    wal_dir: Option<PathBuf>,
+    /// Adds a destination with default settings (repeatable).
+    #[arg(long = "remote-write-url", value_name = "URL")]
+    remote_write_urls: Vec<String>,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT (Prometheus duration).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
+    drain_timeout: std::time::Duration,
+    /// Validate the configuration, print the summary and exit.
+    #[arg(long)]
+    check_config: bool,
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PRW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second init (tests calling run twice) is harmless: keep the first subscriber.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Runs `prw relay`.
+pub fn run(args: Args) -> ExitCode {
+    init_tracing();
+    let overrides = Overrides {
+        listen: args.listen.clone(),
+        wal_dir: args.wal_dir.clone(),
+        remote_write_urls: args.remote_write_urls.clone(),
+    };
+    let loaded = match config::load(args.config.as_deref(), &overrides) {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("prw relay: bad configuration: {err}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
+    for warning in &loaded.warnings {
+        tracing::warn!(%warning, "configuration key ignored");
+    }
+    print!("{}", loaded.config);
+    if args.check_config {
+        return ExitCode::from(exit::OK);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("prw relay: cannot start the async runtime: {err}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    let reload = Arc::new(ValidateFile {
+        path: args.config.clone(),
+        overrides,
+    });
+    runtime.block_on(async move {
+        let signals = match Signals::install() {
+            Ok(signals) => signals,
+            Err(err) => {
+                eprintln!("prw relay: cannot install signal handlers: {err}");
+                return ExitCode::from(exit::INTERNAL);
+            }
+        };
+        let server = match Server::bind(
+            &loaded.config.listen,
+            Arc::new(PipelineNotReady),
+            reload.clone(),
+            Registry::default(),
+        )
+        .await
+        {
+            Ok(server) => server.with_drain_timeout(args.drain_timeout),
+            Err(err) => {
+                eprintln!("prw relay: cannot set up the listener: {err}");
+                return ExitCode::from(exit::USAGE);
+            }
+        };
+        let drained = server
+            .run(async move {
+                let signal = signals.until_terminated(reload).await;
+                tracing::info!(?signal, "shutdown requested");
+            })
+            .await;
+        tracing::info!(?drained, "stopped");
+        ExitCode::from(exit::OK)
+    })
+}

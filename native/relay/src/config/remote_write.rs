@@ -1,0 +1,445 @@
+//! One `remote_write:` stanza: Prometheus's keys as users have them in prometheus.yml, plus
+//! the prw-only `start`. Every key Prometheus knows has a field here and is either supported,
+//! accepted and ignored with a warning, or refused (docs/relay-config.md has the table); any
+//! other key is a parse error (`deny_unknown_fields`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hyper::Uri;
+use hyper::header::{HeaderName, HeaderValue};
+use serde::Deserialize;
+
+use super::duration::PromDuration;
+use super::error::{ConfigError, ConfigWarning, KeyPath};
+use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, ClientTls, TlsConfig};
+use super::name;
+use super::queue::{Queue, QueueConfig};
+use super::relabel_config::RelabelConfig;
+use super::secret::SecretSource;
+use crate::relabel::RelabelRule;
+
+/// Default `remote_timeout` (Prometheus).
+pub const DEFAULT_REMOTE_TIMEOUT: PromDuration = PromDuration::from_secs(30);
+
+/// Headers a user may not set (Prometheus `reservedHeaders`), lowercase.
+const RESERVED_HEADERS: [&str; 16] = [
+    "host",
+    "content-encoding",
+    "content-length",
+    "content-type",
+    "user-agent",
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "www-authenticate",
+    "accept-encoding",
+    "x-prometheus-remote-write-version",
+    "x-prometheus-remote-read-version",
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+];
+
+/// `metadata_config` as written (accepted and ignored: the relay forwards the metadata it
+/// receives and sends none of its own).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetadataConfig {
+    /// Ignored.
+    pub send: Option<bool>,
+    /// Ignored.
+    pub send_interval: Option<PromDuration>,
+    /// Ignored.
+    pub max_samples_per_send: Option<u64>,
+}
+
+/// A `remote_write` stanza as written.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemoteWriteConfig {
+    /// Endpoint URL (http or https). Required.
+    pub url: Option<String>,
+    /// Destination name; owns the WAL cursor. Default: derived from a hash of the stanza.
+    pub name: Option<String>,
+    /// Timeout of one HTTP attempt. Default: 30s.
+    pub remote_timeout: PromDuration,
+    /// Extra request headers (reserved ones and `Authorization` refused). Default: none.
+    pub headers: BTreeMap<String, String>,
+    /// Relabel rules applied to every series before sending. Default: none.
+    pub write_relabel_configs: Vec<RelabelConfig>,
+    /// `prometheus.WriteRequest` (v1) or `io.prometheus.write.v2.Request` (v2). Default: v1.
+    pub protobuf_message: Option<String>,
+    /// Queue tuning.
+    pub queue_config: QueueConfig,
+    /// Ignored with a warning.
+    pub metadata_config: Option<MetadataConfig>,
+    /// Ignored with a warning (the relay forwards exemplars it receives).
+    pub send_exemplars: Option<bool>,
+    /// Ignored with a warning (the relay forwards native histograms it receives).
+    pub send_native_histograms: Option<bool>,
+    /// Ignored with a warning.
+    pub round_robin_dns: Option<bool>,
+    /// Basic auth.
+    pub basic_auth: Option<BasicAuthConfig>,
+    /// `Authorization` header.
+    pub authorization: Option<AuthorizationConfig>,
+    /// Legacy: same as `authorization: {credentials: ...}`.
+    pub bearer_token: Option<String>,
+    /// Legacy: same as `authorization: {credentials_file: ...}`.
+    pub bearer_token_file: Option<PathBuf>,
+    /// TLS client settings.
+    pub tls_config: TlsConfig,
+    /// Follow HTTP 3xx redirects. Default: true.
+    pub follow_redirects: bool,
+    /// Allow HTTP/2. Default: false (Prometheus's remote-write default).
+    pub enable_http2: bool,
+    /// Refused (not supported yet).
+    pub oauth2: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub sigv4: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub azuread: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub google_iam: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub proxy_url: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub no_proxy: Option<serde_yaml::Value>,
+    /// Refused when true (not supported yet).
+    pub proxy_from_environment: Option<bool>,
+    /// Refused (not supported yet).
+    pub proxy_connect_header: Option<serde_yaml::Value>,
+    /// Refused (not supported yet).
+    pub http_headers: Option<serde_yaml::Value>,
+    /// prw extension: where a destination without a cursor starts. Default: `newest`.
+    pub start: Start,
+}
+
+impl Default for RemoteWriteConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            name: None,
+            remote_timeout: DEFAULT_REMOTE_TIMEOUT,
+            headers: BTreeMap::new(),
+            write_relabel_configs: Vec::new(),
+            protobuf_message: None,
+            queue_config: QueueConfig::default(),
+            metadata_config: None,
+            send_exemplars: None,
+            send_native_histograms: None,
+            round_robin_dns: None,
+            basic_auth: None,
+            authorization: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            tls_config: TlsConfig::default(),
+            follow_redirects: true,
+            enable_http2: false,
+            oauth2: None,
+            sigv4: None,
+            azuread: None,
+            google_iam: None,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: None,
+            proxy_connect_header: None,
+            http_headers: None,
+            start: Start::Newest,
+        }
+    }
+}
+
+/// Where a new destination (no cursor yet) starts reading the WAL.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Start {
+    /// Only records written after the destination was added.
+    #[default]
+    Newest,
+    /// Everything still in the WAL.
+    Oldest,
+}
+
+/// The message a destination is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProtobufMessage {
+    /// `prometheus.WriteRequest` (Remote Write 1.0).
+    #[default]
+    V1,
+    /// `io.prometheus.write.v2.Request` (Remote Write 2.0).
+    V2,
+}
+
+/// How the destination's name was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameSource {
+    /// From the `name` key.
+    Configured,
+    /// Derived from a hash of the stanza (see `config::name`).
+    Derived,
+}
+
+/// A validated destination. Equality compares every setting, so a reload can tell which
+/// destinations changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    /// Identity; owns the WAL cursor.
+    pub name: String,
+    /// Whether `name` was written or derived.
+    pub name_source: NameSource,
+    /// Endpoint.
+    pub url: Uri,
+    /// Timeout of one HTTP attempt.
+    pub remote_timeout: Duration,
+    /// Extra headers, validated.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// Authentication, at most one method.
+    pub auth: Option<ClientAuth>,
+    /// TLS client settings.
+    pub tls: ClientTls,
+    /// v1 or v2.
+    pub protobuf_message: ProtobufMessage,
+    /// Queue settings.
+    pub queue: Queue,
+    /// Relabel rules in order.
+    pub relabel: Vec<RelabelRule>,
+    /// Follow redirects.
+    pub follow_redirects: bool,
+    /// Allow HTTP/2.
+    pub enable_http2: bool,
+    /// Start position for a new cursor.
+    pub start: Start,
+}
+
+fn parse_url(path: &KeyPath, url: Option<&str>) -> Result<Uri, ConfigError> {
+    let path = path.key("url");
+    let text = url
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| path.invalid("url for remote_write is empty"))?;
+    let uri: Uri = text.parse().map_err(|_| path.invalid_value("URL", text))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => return Err(path.invalid_value("URL with scheme http or https", text)),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err(path.invalid_value("URL with a host", text));
+    }
+    Ok(uri)
+}
+
+fn parse_headers(
+    path: &KeyPath,
+    headers: &BTreeMap<String, String>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    let mut out = Vec::with_capacity(headers.len());
+    for (name, value) in headers {
+        let key_path = path.key("headers").key(name);
+        let lower = name.to_ascii_lowercase();
+        if lower == "authorization" {
+            return Err(key_path.invalid(
+                "authorization header must be changed via the basic_auth or authorization parameter",
+            ));
+        }
+        if RESERVED_HEADERS.contains(&lower.as_str()) {
+            return Err(key_path.invalid("this header is reserved and cannot be set"));
+        }
+        let header_name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| key_path.invalid_value("header name", name))?;
+        let header_value = HeaderValue::from_str(value).map_err(|_| {
+            key_path.invalid("header value contains characters not allowed in HTTP")
+        })?;
+        out.push((header_name, header_value));
+    }
+    Ok(out)
+}
+
+fn parse_protobuf_message(
+    path: &KeyPath,
+    message: Option<&str>,
+) -> Result<ProtobufMessage, ConfigError> {
+    match message {
+        None | Some("prometheus.WriteRequest") => Ok(ProtobufMessage::V1),
+        Some("io.prometheus.write.v2.Request") => Ok(ProtobufMessage::V2),
+        Some(other) => Err(path.key("protobuf_message").invalid_value(
+            "protobuf_message (prometheus.WriteRequest or io.prometheus.write.v2.Request)",
+            other,
+        )),
+    }
+}
+
+impl RemoteWriteConfig {
+    fn refuse_unsupported(&self, path: &KeyPath) -> Result<(), ConfigError> {
+        let refused: [(&str, bool, &'static str); 9] = [
+            (
+                "oauth2",
+                self.oauth2.is_some(),
+                "oauth2 is not supported yet",
+            ),
+            ("sigv4", self.sigv4.is_some(), "sigv4 is not supported yet"),
+            (
+                "azuread",
+                self.azuread.is_some(),
+                "azuread is not supported yet",
+            ),
+            (
+                "google_iam",
+                self.google_iam.is_some(),
+                "google_iam is not supported yet",
+            ),
+            (
+                "proxy_url",
+                self.proxy_url.is_some(),
+                "proxies are not supported yet",
+            ),
+            (
+                "no_proxy",
+                self.no_proxy.is_some(),
+                "proxies are not supported yet",
+            ),
+            (
+                "proxy_from_environment",
+                self.proxy_from_environment == Some(true),
+                "proxies are not supported yet",
+            ),
+            (
+                "proxy_connect_header",
+                self.proxy_connect_header.is_some(),
+                "proxies are not supported yet",
+            ),
+            (
+                "http_headers",
+                self.http_headers.is_some(),
+                "http_headers is not supported yet; use headers",
+            ),
+        ];
+        match refused.iter().find(|(_, present, _)| *present) {
+            Some((key, _, reason)) => Err(path.key(key).refused(reason)),
+            None => Ok(()),
+        }
+    }
+
+    fn warnings(&self, path: &KeyPath) -> Vec<ConfigWarning> {
+        let mut warnings = Vec::new();
+        if self.metadata_config.is_some() {
+            warnings.push(
+                path.key("metadata_config").warning(
+                    "the relay forwards the metadata it receives and sends none of its own",
+                ),
+            );
+        }
+        if self.send_exemplars.is_some() {
+            warnings.push(
+                path.key("send_exemplars")
+                    .warning("the relay forwards the exemplars it receives"),
+            );
+        }
+        if self.send_native_histograms.is_some() {
+            warnings.push(
+                path.key("send_native_histograms")
+                    .warning("the relay forwards the native histograms it receives"),
+            );
+        }
+        if self.round_robin_dns.is_some() {
+            warnings.push(
+                path.key("round_robin_dns")
+                    .warning("not implemented; the system resolver is used"),
+            );
+        }
+        warnings
+    }
+
+    fn auth(&self, path: &KeyPath) -> Result<Option<ClientAuth>, ConfigError> {
+        let methods = [
+            ("basic_auth", self.basic_auth.is_some()),
+            ("authorization", self.authorization.is_some()),
+            ("bearer_token", self.bearer_token.is_some()),
+            ("bearer_token_file", self.bearer_token_file.is_some()),
+        ];
+        let mut set = methods.iter().filter(|(_, present)| *present);
+        let first = set.next();
+        if let Some((second, _)) = set.next() {
+            return Err(path.key(second).invalid(
+                "at most one of basic_auth, authorization, bearer_token and bearer_token_file may be configured",
+            ));
+        }
+        Ok(match first {
+            None => None,
+            Some(("basic_auth", _)) => self
+                .basic_auth
+                .as_ref()
+                .map(|b| b.build(&path.key("basic_auth")))
+                .transpose()?,
+            Some(("authorization", _)) => self
+                .authorization
+                .as_ref()
+                .map(|a| a.build(&path.key("authorization")))
+                .transpose()?,
+            Some(_) => {
+                let credentials = match (&self.bearer_token, &self.bearer_token_file) {
+                    (Some(token), _) => SecretSource::Inline(token.clone()),
+                    (None, Some(file)) => SecretSource::File(file.clone()),
+                    (None, None) => SecretSource::Inline(String::new()),
+                };
+                Some(ClientAuth::Authorization {
+                    scheme: "Bearer".to_owned(),
+                    credentials,
+                })
+            }
+        })
+    }
+
+    /// Validates the stanza. `raw` is the stanza as parsed from YAML, used to derive a name.
+    pub fn build(
+        &self,
+        path: &KeyPath,
+        raw: &serde_yaml::Value,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<Destination, ConfigError> {
+        self.refuse_unsupported(path)?;
+        let url = parse_url(path, self.url.as_deref())?;
+        let (name, name_source) = match self.name.as_deref() {
+            Some("") => return Err(path.key("name").invalid("name must not be empty")),
+            Some(name) => (name.to_owned(), NameSource::Configured),
+            None => (name::derive(raw), NameSource::Derived),
+        };
+        if name.contains(['/', '\\', '\0']) || name == "." || name == ".." {
+            return Err(path
+                .key("name")
+                .invalid_value("name usable as a file name", name));
+        }
+        if self.remote_timeout.0.is_zero() {
+            return Err(path.key("remote_timeout").invalid("must be greater than 0"));
+        }
+        let headers = parse_headers(path, &self.headers)?;
+        let protobuf_message = parse_protobuf_message(path, self.protobuf_message.as_deref())?;
+        let queue = self.queue_config.build(&path.key("queue_config"))?;
+        let auth = self.auth(path)?;
+        let tls = self.tls_config.build(&path.key("tls_config"))?;
+        let relabel = self
+            .write_relabel_configs
+            .iter()
+            .enumerate()
+            .map(|(i, rule)| rule.build(&path.key("write_relabel_configs").index(i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        warnings.extend(self.warnings(path));
+        Ok(Destination {
+            name,
+            name_source,
+            url,
+            remote_timeout: self.remote_timeout.0,
+            headers,
+            auth,
+            tls,
+            protobuf_message,
+            queue,
+            relabel,
+            follow_redirects: self.follow_redirects,
+            enable_http2: self.enable_http2,
+            start: self.start,
+        })
+    }
+}

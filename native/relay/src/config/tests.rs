@@ -1,0 +1,363 @@
+//! Whole-document tests: every refusal names its key path.
+
+use super::*;
+
+fn ok(yaml: &str) -> Loaded {
+    parse(yaml, &Overrides::default()).unwrap()
+}
+
+fn err(yaml: &str) -> ConfigError {
+    parse(yaml, &Overrides::default()).unwrap_err()
+}
+
+#[test]
+fn empty_document_is_all_defaults() {
+    let loaded = ok("");
+    let c = &loaded.config;
+    assert_eq!(c.listen.address.to_string(), "127.0.0.1:9202");
+    assert_eq!(c.listen.auth, None);
+    assert_eq!(c.wal.dir, std::path::PathBuf::from("./data/wal"));
+    assert_eq!(c.wal.segment_bytes, 64 << 20);
+    assert_eq!(c.wal.max_bytes, 10 << 30);
+    assert_eq!(c.wal.full_policy, FullPolicy::Block);
+    assert_eq!(c.wal.sync, Sync::Always);
+    assert_eq!(c.wal.max_record_bytes, 64 << 20);
+    assert_eq!(c.wal.recovery, wal::Recovery::TolerateTail);
+    assert_eq!(c.limits.max_body_bytes, 32 << 20);
+    assert_eq!(c.limits.max_labels_per_series, 30);
+    assert_eq!(c.forward_headers.len(), 1);
+    assert_eq!(c.forward_headers[0].as_str(), "x-scope-orgid");
+    assert!(c.destinations.is_empty());
+    assert_eq!(loaded.warnings[0].path, "remote_write");
+}
+
+const PROMETHEUS_STANZA: &str = r#"
+remote_write:
+  - url: https://mimir.example:9009/api/v1/push
+    name: mimir
+    remote_timeout: 1m
+    headers:
+      X-Scope-OrgID: team-a
+    basic_auth:
+      username: u
+      password_file: /etc/secret
+    tls_config:
+      ca_file: /etc/ca.pem
+      server_name: mimir
+      insecure_skip_verify: false
+    protobuf_message: io.prometheus.write.v2.Request
+    queue_config:
+      capacity: 20000
+      max_shards: 10
+      min_shards: 2
+      max_samples_per_send: 1000
+      batch_send_deadline: 10s
+      min_backoff: 100ms
+      max_backoff: 10s
+      retry_on_http_429: false
+      sample_age_limit: 1h30m
+    write_relabel_configs:
+      - source_labels: [__name__]
+        regex: go_.*
+        action: drop
+    metadata_config:
+      send: true
+      send_interval: 1m
+    send_exemplars: true
+    follow_redirects: false
+    enable_http2: true
+"#;
+
+#[test]
+fn prometheus_stanza_is_accepted_unchanged() {
+    let loaded = ok(PROMETHEUS_STANZA);
+    let d = &loaded.config.destinations[0];
+    assert_eq!(d.name, "mimir");
+    assert_eq!(d.name_source, NameSource::Configured);
+    assert_eq!(d.url.to_string(), "https://mimir.example:9009/api/v1/push");
+    assert_eq!(d.remote_timeout, std::time::Duration::from_secs(60));
+    assert_eq!(d.headers[0].0.as_str(), "x-scope-orgid");
+    assert_eq!(d.protobuf_message, ProtobufMessage::V2);
+    assert_eq!(d.queue.max_shards, 10);
+    assert!(!d.queue.retry_on_http_429);
+    assert_eq!(d.relabel.len(), 1);
+    assert!(!d.follow_redirects);
+    assert!(d.enable_http2);
+    assert_eq!(d.start, Start::Newest);
+    assert!(matches!(
+        d.auth,
+        Some(http_client::ClientAuth::Basic { .. })
+    ));
+    let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        warned,
+        [
+            "remote_write[0].metadata_config",
+            "remote_write[0].send_exemplars"
+        ]
+    );
+}
+
+#[test]
+fn unknown_key_is_an_error_with_path_and_line() {
+    let e = err("remote_write:\n  - url: http://a/\n    queue_config:\n      max_retries: 3\n");
+    assert_eq!(e.path, "remote_write[0].queue_config.max_retries");
+    assert!(matches!(e.kind, ConfigErrorKind::Syntax(_)));
+    assert_eq!(e.location.map(|l| l.line), Some(4));
+    assert!(e.to_string().contains("max_retries"), "{e}");
+}
+
+#[test]
+fn unknown_top_level_key_is_an_error() {
+    let e = err("global:\n  scrape_interval: 15s\n");
+    assert!(matches!(e.kind, ConfigErrorKind::Syntax(_)));
+    assert!(e.to_string().contains("global"), "{e}");
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n  - url: http://b/\n    queue_config:\n      min_shards: many\n",
+    );
+    assert_eq!(e.path, "remote_write[1].queue_config.min_shards");
+    assert_eq!(e.location.map(|l| l.line), Some(5));
+}
+
+#[test]
+fn bad_duration_names_the_key() {
+    let e = err("remote_write:\n  - url: http://a/\n    remote_timeout: 30 seconds\n");
+    assert_eq!(e.path, "remote_write[0].remote_timeout");
+}
+
+#[test]
+fn queue_rule_error_names_the_indexed_key() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n  - url: http://b/\n    queue_config: {min_shards: 9, max_shards: 3}\n",
+    );
+    assert_eq!(e.path, "remote_write[1].queue_config.min_shards");
+}
+
+#[test]
+fn refused_keys_are_refused_by_name() {
+    for key in [
+        "sigv4",
+        "oauth2",
+        "azuread",
+        "google_iam",
+        "proxy_url",
+        "http_headers",
+    ] {
+        let e = err(&format!(
+            "remote_write:\n  - url: http://a/\n    {key}: {{}}\n"
+        ));
+        assert_eq!(e.path, format!("remote_write[0].{key}"));
+        assert!(matches!(e.kind, ConfigErrorKind::Refused(_)), "{key}: {e}");
+    }
+}
+
+#[test]
+fn hashmod_is_refused() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n    write_relabel_configs:\n      - {source_labels: [a], modulus: 4, target_label: b, action: hashmod}\n",
+    );
+    assert_eq!(e.path, "remote_write[0].write_relabel_configs[0].action");
+    assert!(matches!(e.kind, ConfigErrorKind::Refused(_)));
+}
+
+#[test]
+fn missing_url_is_an_error() {
+    let e = err("remote_write:\n  - name: a\n");
+    assert_eq!(e.path, "remote_write[0].url");
+}
+
+#[test]
+fn url_needs_http_scheme_and_host() {
+    for url in ["ftp://a/", "/api/v1/write", "http://"] {
+        let e = err(&format!("remote_write:\n  - url: {url}\n"));
+        assert_eq!(e.path, "remote_write[0].url", "{url}");
+    }
+}
+
+#[test]
+fn duplicate_names_are_an_error() {
+    let e = err("remote_write:\n  - {url: http://a/, name: x}\n  - {url: http://b/, name: x}\n");
+    assert_eq!(e.path, "remote_write[1].name");
+    assert!(matches!(e.kind, ConfigErrorKind::DuplicateName(ref n) if n == "x"));
+}
+
+#[test]
+fn identical_nameless_stanzas_are_duplicates() {
+    let e = err("remote_write:\n  - url: http://a/\n  - url: http://a/\n");
+    assert!(matches!(e.kind, ConfigErrorKind::DuplicateName(_)));
+}
+
+#[test]
+fn nameless_destination_gets_a_stable_derived_name() {
+    let a = ok("remote_write:\n  - url: http://a/\n");
+    let b = ok("remote_write:\n  - url: http://a/\n    start: oldest\n");
+    let (da, db) = (&a.config.destinations[0], &b.config.destinations[0]);
+    assert_eq!(da.name_source, NameSource::Derived);
+    assert_eq!(da.name, db.name);
+    assert_eq!(db.start, Start::Oldest);
+}
+
+#[test]
+fn reserved_and_authorization_headers_are_refused() {
+    let e = err("remote_write:\n  - url: http://a/\n    headers: {Authorization: x}\n");
+    assert_eq!(e.path, "remote_write[0].headers.Authorization");
+    let e = err("remote_write:\n  - url: http://a/\n    headers: {Content-Type: x}\n");
+    assert_eq!(e.path, "remote_write[0].headers.Content-Type");
+}
+
+#[test]
+fn two_auth_methods_are_an_error() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n    basic_auth: {username: u}\n    authorization: {credentials: t}\n",
+    );
+    assert_eq!(e.path, "remote_write[0].authorization");
+}
+
+#[test]
+fn unknown_protobuf_message_is_an_error() {
+    let e = err("remote_write:\n  - url: http://a/\n    protobuf_message: v2\n");
+    assert_eq!(e.path, "remote_write[0].protobuf_message");
+}
+
+#[test]
+fn bad_relabel_regex_names_the_key() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n    write_relabel_configs:\n      - {source_labels: [a], regex: '(', action: keep}\n",
+    );
+    assert_eq!(e.path, "remote_write[0].write_relabel_configs[0].regex");
+    assert!(matches!(e.kind, ConfigErrorKind::Regex(_)));
+}
+
+#[test]
+fn relay_sections_are_validated() {
+    assert_eq!(err("listen: {address: 'localhost'}").path, "listen.address");
+    assert_eq!(
+        err("listen: {tls: {cert_file: c}}").path,
+        "listen.tls.key_file"
+    );
+    assert_eq!(err("listen: {auth: {}}").path, "listen.auth");
+    assert_eq!(err("wal: {segment_bytes: 1KiB}").path, "wal.segment_bytes");
+    assert_eq!(
+        err("wal: {segment_bytes: 64MiB, max_bytes: 100MiB}").path,
+        "wal.max_bytes"
+    );
+    assert_eq!(err("wal: {sync_interval: 1s}").path, "wal.sync_interval");
+    assert_eq!(err("wal: {full_policy: panic}").path, "wal.full_policy");
+    assert_eq!(err("limits: {max_series: 0}").path, "limits.max_series");
+    assert_eq!(
+        err("wal: {max_record_bytes: 5GiB}").path,
+        "wal.max_record_bytes"
+    );
+    assert_eq!(err("wal: {recovery: yolo}").path, "wal.recovery");
+    assert_eq!(
+        err("forward_headers: [Content-Type]").path,
+        "forward_headers[0]"
+    );
+    assert_eq!(err("forward_headers: [a, A]").path, "forward_headers[1]");
+}
+
+#[test]
+fn relay_sections_are_read() {
+    let c = ok("listen:\n  address: 0.0.0.0:9300\n  auth: {bearer_token_file: /t}\n  tls: {cert_file: c.pem, key_file: k.pem}\nwal:\n  dir: /var/wal\n  segment_bytes: 8MiB\n  max_bytes: 1GiB\n  full_policy: drop_oldest\n  sync: interval\n  sync_interval: 200ms\nforward_headers: [X-Scope-OrgID, X-Tenant]\n").config;
+    assert_eq!(c.listen.address.port(), 9300);
+    assert_eq!(
+        c.listen.auth,
+        Some(ListenAuth::BearerTokenFile("/t".into()))
+    );
+    assert!(c.listen.tls.is_some());
+    assert_eq!(c.wal.segment_bytes, 8 << 20);
+    assert_eq!(c.wal.full_policy, FullPolicy::DropOldest);
+    assert_eq!(
+        c.wal.sync,
+        Sync::Interval(std::time::Duration::from_millis(200))
+    );
+    assert_eq!(c.forward_headers.len(), 2);
+}
+
+#[test]
+fn overrides_replace_listen_and_wal_dir_and_add_destinations() {
+    let overrides = Overrides {
+        listen: Some("127.0.0.1:0".into()),
+        wal_dir: Some("/tmp/w".into()),
+        remote_write_urls: vec!["http://x/api/v1/write".into()],
+    };
+    let c = parse("remote_write:\n  - {url: http://a/, name: a}\n", &overrides)
+        .unwrap()
+        .config;
+    assert_eq!(c.listen.address.port(), 0);
+    assert_eq!(c.wal.dir, std::path::PathBuf::from("/tmp/w"));
+    assert_eq!(c.destinations.len(), 2);
+    assert_eq!(c.destinations[1].name_source, NameSource::Derived);
+    assert_eq!(c.destinations[1].queue.max_shards, 50);
+}
+
+#[test]
+fn error_display_names_key_and_line() {
+    let e = err("remote_write:\n  - url: http://a/\n    queue_config:\n      capacity: x\n");
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("remote_write[0].queue_config.capacity: "),
+        "{shown}"
+    );
+    assert!(shown.contains("line 4"), "{shown}");
+}
+
+#[test]
+fn summary_shows_destinations_without_secrets() {
+    let loaded = ok(PROMETHEUS_STANZA);
+    let shown = loaded.config.to_string();
+    assert!(
+        shown.contains("mimir: https://mimir.example:9009/api/v1/push v2"),
+        "{shown}"
+    );
+    assert!(!shown.contains("/etc/secret"), "{shown}");
+}
+
+#[test]
+fn validation_errors_carry_the_line_of_the_key() {
+    let e = err(
+        "remote_write:\n  - url: http://a/\n  - url: http://b/\n    queue_config:\n      min_shards: 9\n      max_shards: 3\n",
+    );
+    assert_eq!(e.path, "remote_write[1].queue_config.min_shards");
+    assert_eq!(e.location.map(|l| l.line), Some(5));
+    let e = err("remote_write:\n  - name: a\n");
+    assert_eq!(e.path, "remote_write[0].url");
+    assert_eq!(e.location.map(|l| l.line), Some(2));
+}
+
+#[test]
+fn command_line_values_get_no_file_location() {
+    let overrides = Overrides {
+        remote_write_urls: vec!["ftp://x/".into()],
+        ..Overrides::default()
+    };
+    let e = parse("remote_write:\n  - url: http://a/\n", &overrides).unwrap_err();
+    assert_eq!(e.path, "remote_write[1].url");
+    assert_eq!(e.location, None);
+}
+
+#[test]
+fn bare_list_keys_mean_empty_lists() {
+    let c = ok("remote_write:\nforward_headers:\n").config;
+    assert!(c.destinations.is_empty());
+    assert!(c.forward_headers.is_empty());
+}
+
+#[test]
+fn destinations_compare_equal_only_when_every_setting_is_equal() {
+    let a = ok(
+        "remote_write:\n  - {url: http://a/, name: a, write_relabel_configs: [{source_labels: [x], action: drop}]}\n",
+    );
+    let same = ok(
+        "remote_write:\n  - name: a\n    url: http://a/\n    write_relabel_configs:\n      - {action: drop, source_labels: [x]}\n",
+    );
+    let other = ok(
+        "remote_write:\n  - {url: http://a/, name: a, write_relabel_configs: [{source_labels: [y], action: drop}]}\n",
+    );
+    assert_eq!(a.config.destinations, same.config.destinations);
+    assert_ne!(a.config.destinations, other.config.destinations);
+}

@@ -1,0 +1,54 @@
+//! Process signals: SIGTERM and SIGINT end the server (graceful shutdown), SIGHUP runs the
+//! reload hook and keeps going. Handlers are installed by [`Signals::install`] before the
+//! listener is bound, so a signal sent as soon as the address is logged is never lost to
+//! the default action.
+
+use std::sync::Arc;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use super::reload::Reload;
+
+/// Which signal ended [`Signals::until_terminated`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// SIGTERM.
+    Term,
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+}
+
+/// Installed SIGTERM, SIGINT and SIGHUP handlers.
+#[derive(Debug)]
+pub struct Signals {
+    term: Signal,
+    interrupt: Signal,
+    hangup: Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (needs a tokio runtime).
+    pub fn install() -> std::io::Result<Self> {
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT, running `reload` on each SIGHUP meanwhile.
+    pub async fn until_terminated(mut self, reload: Arc<dyn Reload>) -> Termination {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => return Termination::Term,
+                _ = self.interrupt.recv() => return Termination::Interrupt,
+                _ = self.hangup.recv() => {
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    if let Err(err) = reload.reload().await {
+                        tracing::error!(error = %err, "reload failed; keeping the running configuration");
+                    }
+                }
+            }
+        }
+    }
+}
