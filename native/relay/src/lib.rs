@@ -13,4 +13,6 @@
 pub mod config;
 pub mod relabel;
 pub mod server;
+pub mod queue;
 pub mod record;
+pub mod send;

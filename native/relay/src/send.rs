@@ -1,0 +1,28 @@
+//! The send side of a destination: from a batch of series items to the receiver's
+//! acknowledgement.
+//!
+//! - [`encode`]: `BatchEncoder` (v1 by hand-framing + snappy; the v2 seam).
+//! - [`headers`]: reserved, custom, auth and forwarded request headers.
+//! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
+//!   [`scripted`] the in-memory one for paused-time tests.
+//! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
+//! - [`age`]: the `sample_age_limit` filter.
+
+pub mod age;
+pub mod clock;
+pub mod encode;
+pub mod headers;
+pub mod http;
+pub(crate) mod proto_v1;
+pub mod retry;
+pub mod scripted;
+pub mod stats;
+pub mod transport;
+
+pub use clock::{Clock, SystemClock, TokioClock};
+pub use encode::{BatchEncoder, EncodeError, V1Encoder};
+pub use headers::{Auth, HeaderError, RequestHeaders};
+pub use http::{HttpTransport, TlsError, TlsOptions};
+pub use retry::{Batch, Encoders, JitterSource, Outcome, RetryPolicy, SendContext, deliver};
+pub use stats::{ProtocolState, SendStats};
+pub use transport::{OutgoingRequest, Response, Transport, TransportError};

@@ -1,0 +1,368 @@
+//! Delivering one batch: encode, send, classify the answer, and retry until it is acknowledged,
+//! dropped, or the destination is stopped.
+//!
+//! Rules (DESIGN.md status table, remote-write.md 4.5):
+//! - 2xx: delivered (v2 with fewer written than sent: the difference is counted failed, logged).
+//! - 5xx and transport errors: retried for ever, delays from the core [`Schedule`]
+//!   (`min_backoff` doubling to `max_backoff`, jittered), or exactly `Retry-After` when given.
+//! - 429: like 5xx when `retry_on_http_429`, otherwise dropped.
+//! - Any other status: dropped at once, never resent; counted by status, 1 KiB of body logged.
+//! - v2 answered 415 or 2xx without Written headers: the destination switches to v1 and the
+//!   same items are sent again at once as v1 (not a retry: no delay, no `Retry-Attempt`).
+//! - `sample_age_limit`: before every attempt, data older than the limit is removed from the
+//!   batch (counted dropped `too_old`); a batch left empty is finished.
+//!
+//! Invariant: a batch is never sent again after a drop decision or a 2xx, and never sent after
+//! the stop token fired (an attempt in flight at that moment is abandoned).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::http::Uri;
+use prw_core::Protocol;
+use prw_core::classify::{
+    Backoff, Jitter, NoJitter, RetryDecision, SplitMix64, WrittenCounts, classify,
+    classify_transport_error, parse_retry_after,
+};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::age::{AgeOutcome, drop_older_than};
+use super::clock::Clock;
+use super::encode::{BatchEncoder, V1Encoder};
+use super::headers::RequestHeaders;
+use super::stats::{ProtocolState, SendStats};
+use super::transport::{OutgoingRequest, Transport};
+use crate::queue::item::{ItemCounts, MetadataItem, SeriesItem};
+use crate::queue::metrics::DestinationMetrics;
+
+/// The retry settings of a destination (`queue_config`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// `min_backoff` .. `max_backoff`.
+    pub backoff: Backoff,
+    /// `retry_on_http_429`.
+    pub retry_on_http_429: bool,
+    /// `sample_age_limit` (`None`: off).
+    pub sample_age_limit: Option<Duration>,
+}
+
+/// Where the jitter of backoff delays comes from.
+#[derive(Debug, Clone)]
+pub enum JitterSource {
+    /// No jitter: Prometheus's exact schedule.
+    None,
+    /// Seeded pseudo-random jitter.
+    Seeded(SplitMix64),
+}
+
+impl Jitter for JitterSource {
+    fn unit(&mut self) -> f64 {
+        match self {
+            JitterSource::None => NoJitter.unit(),
+            JitterSource::Seeded(rng) => rng.unit(),
+        }
+    }
+}
+
+/// Everything a shard needs to deliver batches to one destination (shared by its shards).
+#[derive(Debug)]
+pub struct SendContext {
+    /// Where to POST.
+    pub url: Uri,
+    /// The network.
+    pub transport: Arc<dyn Transport>,
+    /// Custom headers and credentials.
+    pub headers: RequestHeaders,
+    /// Backoff, 429 and age settings.
+    pub policy: RetryPolicy,
+    /// v2 or v1 now.
+    pub protocol: Arc<ProtocolState>,
+    /// Metrics of this destination.
+    pub metrics: DestinationMetrics,
+    /// Facts for resharding.
+    pub stats: Arc<SendStats>,
+    /// Wall clock (age limit, `Retry-After` dates).
+    pub clock: Arc<dyn Clock>,
+    /// Fires at the shutdown deadline: stop retrying, abandon the attempt in flight.
+    pub stop: CancellationToken,
+}
+
+/// The encoders of one shard.
+#[derive(Debug, Default)]
+pub struct Encoders {
+    /// Always available.
+    pub v1: V1Encoder,
+    /// Present for v2 destinations.
+    pub v2: Option<Box<dyn BatchEncoder>>,
+}
+
+impl Encoders {
+    fn for_protocol(&mut self, protocol: Protocol) -> &mut dyn BatchEncoder {
+        match (protocol, self.v2.as_mut()) {
+            (Protocol::V2, Some(v2)) => v2.as_mut(),
+            _ => &mut self.v1,
+        }
+    }
+}
+
+/// What one request carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    /// Series with the same forwarded headers, in queue order.
+    Series(Vec<SeriesItem>),
+    /// One record's metadata.
+    Metadata(MetadataItem),
+}
+
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Acknowledged with a 2xx.
+    Delivered,
+    /// Given up on after a non-retryable answer (`None`: the batch could not be encoded).
+    Dropped {
+        /// The status that decided it.
+        status: Option<u16>,
+    },
+    /// Every item became older than `sample_age_limit` before it could be delivered.
+    TooOld,
+    /// Metadata to a v2 destination: v2 carries metadata inside series, nothing to send.
+    NotApplicable,
+    /// The stop token fired first: not acknowledged, the WAL replays it.
+    Aborted,
+}
+
+impl Outcome {
+    /// Whether the items count as acknowledged (their records may pass the cursor).
+    pub fn acknowledged(self) -> bool {
+        !matches!(self, Outcome::Aborted)
+    }
+}
+
+/// Delivers `batch` (see the module docs for the rules).
+pub async fn deliver(
+    ctx: &SendContext,
+    encoders: &mut Encoders,
+    jitter: &mut JitterSource,
+    mut batch: Batch,
+) -> Outcome {
+    let mut schedule = ctx.policy.backoff.schedule();
+    let mut body: Option<(Protocol, Bytes)> = None;
+    loop {
+        if ctx.stop.is_cancelled() {
+            return Outcome::Aborted;
+        }
+        if let Batch::Series(items) = &mut batch {
+            if apply_age_limit(ctx, items) {
+                body = None;
+            }
+            if items.is_empty() {
+                return Outcome::TooOld;
+            }
+        }
+        let protocol = ctx.protocol.current();
+        if let Batch::Metadata(_) = batch
+            && protocol == Protocol::V2
+        {
+            return Outcome::NotApplicable;
+        }
+        let payload = match &body {
+            Some((p, bytes)) if *p == protocol => bytes.clone(),
+            _ => {
+                let encoder = encoders.for_protocol(protocol);
+                let encoded = match &batch {
+                    Batch::Series(items) => encoder.encode_series(items),
+                    Batch::Metadata(item) => encoder.encode_metadata(item),
+                };
+                match encoded {
+                    Ok(bytes) => {
+                        body = Some((protocol, bytes.clone()));
+                        bytes
+                    }
+                    Err(error) => {
+                        tracing::error!(url = %ctx.url, %error, "batch could not be encoded; dropped");
+                        ctx.metrics.failed(counts_of(&batch));
+                        return Outcome::Dropped { status: None };
+                    }
+                }
+            }
+        };
+        let counts = counts_of(&batch);
+        let forwarded = match &batch {
+            Batch::Series(items) => items.first().map(|i| Arc::clone(&i.headers)),
+            Batch::Metadata(item) => Some(Arc::clone(&item.headers)),
+        };
+        let request = OutgoingRequest {
+            url: ctx.url.clone(),
+            headers: ctx.headers.build(
+                protocol,
+                schedule.retries(),
+                forwarded.as_deref().unwrap_or_default(),
+            ),
+            body: payload.clone(),
+        };
+        match &batch {
+            Batch::Series(_) => ctx.metrics.attempt(counts, payload.len()),
+            Batch::Metadata(item) => ctx.metrics.metadata_attempt(item.entries.len()),
+        }
+        let started = Instant::now();
+        let answer = tokio::select! {
+            biased;
+            () = ctx.stop.cancelled() => return Outcome::Aborted,
+            answer = ctx.transport.send(request) => answer,
+        };
+        let took = started.elapsed();
+        ctx.metrics.batch_duration(took.as_secs_f64());
+        ctx.stats.record_send(counts.total(), took);
+
+        let (decision, retry_after) = match &answer {
+            Err(error) => {
+                ctx.metrics.request(None);
+                tracing::warn!(url = %ctx.url, %error, "send failed; will retry");
+                (classify_transport_error(), None)
+            }
+            Ok(response) => {
+                ctx.metrics.request(Some(response.status));
+                let written = WrittenCounts::from_headers(|name| response.header(name));
+                let decision = classify(response.status, protocol, written);
+                let now_secs = ctx.clock.now_unix_ms().div_euclid(1000);
+                let retry_after = response
+                    .header("retry-after")
+                    .and_then(|v| parse_retry_after(v, now_secs).ok())
+                    .filter(|_| decision.honours_retry_after());
+                if decision == RetryDecision::Success
+                    && let Some(written) = written
+                {
+                    account_partial_write(ctx, counts, written);
+                }
+                (decision, retry_after)
+            }
+        };
+
+        match decision {
+            RetryDecision::Success => {
+                let newest = match &batch {
+                    Batch::Series(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
+                    Batch::Metadata(_) => None,
+                };
+                ctx.stats.record_success(newest.unwrap_or(i64::MIN));
+                if let Some(highest) = ctx.stats.highest_sent_ms() {
+                    ctx.metrics.highest_sent(highest);
+                }
+                return Outcome::Delivered;
+            }
+            RetryDecision::FallBackToV1 => {
+                if ctx.protocol.fall_back() {
+                    ctx.metrics.fallback();
+                    let status = answer.as_ref().map(|r| r.status).unwrap_or_default();
+                    tracing::warn!(
+                        url = %ctx.url,
+                        status,
+                        "destination does not take Remote Write 2.0; switching it to 1.0 and resending"
+                    );
+                }
+                continue;
+            }
+            decision if decision.resends(ctx.policy.retry_on_http_429) => {
+                let delay = schedule.next_delay(retry_after, jitter);
+                ctx.stats.record_backoff(delay);
+                tracing::debug!(url = %ctx.url, ?delay, attempt = schedule.retries(), "retrying");
+                tokio::select! {
+                    biased;
+                    () = ctx.stop.cancelled() => return Outcome::Aborted,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                ctx.metrics.retried(counts);
+            }
+            _ => {
+                ctx.metrics.failed(counts);
+                let (status, body) = match &answer {
+                    Ok(r) => (
+                        r.status,
+                        String::from_utf8_lossy(&r.body_prefix).into_owned(),
+                    ),
+                    Err(_) => (0, String::new()),
+                };
+                tracing::error!(
+                    url = %ctx.url,
+                    status,
+                    body = %body,
+                    samples = counts.samples,
+                    histograms = counts.histograms,
+                    exemplars = counts.exemplars,
+                    "non-recoverable answer; batch dropped"
+                );
+                return Outcome::Dropped {
+                    status: Some(status),
+                };
+            }
+        }
+    }
+}
+
+fn counts_of(batch: &Batch) -> ItemCounts {
+    let mut counts = ItemCounts::default();
+    if let Batch::Series(items) = batch {
+        for item in items {
+            counts.add(item.counts);
+        }
+    }
+    counts
+}
+
+/// Removes too-old data; true when the batch changed (so it must be re-encoded).
+fn apply_age_limit(ctx: &SendContext, items: &mut Vec<SeriesItem>) -> bool {
+    let Some(limit) = ctx.policy.sample_age_limit else {
+        return false;
+    };
+    let cutoff = cutoff_ms(ctx.clock.now_unix_ms(), limit);
+    let mut changed = false;
+    let mut kept = Vec::with_capacity(items.len());
+    for item in items.drain(..) {
+        match drop_older_than(&item, cutoff) {
+            AgeOutcome::Unchanged | AgeOutcome::Undecodable => kept.push(item),
+            AgeOutcome::Trimmed { item, dropped } => {
+                ctx.metrics.dropped("too_old", dropped);
+                ctx.stats.record_dropped(dropped.total());
+                kept.push(item);
+                changed = true;
+            }
+            AgeOutcome::AllTooOld => {
+                ctx.metrics.dropped("too_old", item.counts);
+                ctx.stats.record_dropped(item.counts.total());
+                changed = true;
+            }
+        }
+    }
+    *items = kept;
+    changed
+}
+
+/// `now - limit`, in ms, saturating.
+pub fn cutoff_ms(now_unix_ms: i64, limit: Duration) -> i64 {
+    now_unix_ms.saturating_sub(i64::try_from(limit.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// v2 2xx with fewer written than sent: Prometheus counts the difference failed and logs it.
+fn account_partial_write(ctx: &SendContext, sent: ItemCounts, written: WrittenCounts) {
+    let missing = ItemCounts {
+        samples: sent.samples.saturating_sub(written.samples),
+        histograms: sent.histograms.saturating_sub(written.histograms),
+        exemplars: sent.exemplars.saturating_sub(written.exemplars),
+    };
+    if missing.total() > 0 {
+        ctx.metrics.failed(missing);
+        tracing::error!(
+            url = %ctx.url,
+            samples = missing.samples,
+            histograms = missing.histograms,
+            exemplars = missing.exemplars,
+            "2xx from the receiver, yet its Written headers say some data was not written"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;
