@@ -2,9 +2,9 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
-mod wal;
 mod inspect;
 mod relay;
+mod wal;
 
 use clap::{Parser, Subcommand};
 

@@ -24,7 +24,10 @@ fn items() -> Vec<SeriesItem> {
                 ("instance", format!("10.0.{}.{}:10250", i / 250, i % 250)),
                 ("job", "kubelet".to_owned()),
                 ("namespace", format!("team-{}", i % 23)),
-                ("node", format!("ip-10-0-{}-{}.ec2.internal", i / 250, i % 250)),
+                (
+                    "node",
+                    format!("ip-10-0-{}-{}.ec2.internal", i / 250, i % 250),
+                ),
                 ("pod", format!("app-{}-7d9f8c6b5-{:05}", i % 17, i)),
             ];
             let series = TimeSeries {

@@ -11,8 +11,10 @@
 //! Crate features: none.
 
 pub mod config;
-pub mod relabel;
-pub mod server;
+pub mod delivery;
 pub mod queue;
 pub mod record;
+pub mod relabel;
 pub mod send;
+pub mod server;
+pub mod wal_setup;
