@@ -5,7 +5,12 @@
 
 // Test-only helpers outside `#[test]` functions: clippy.toml's in-test allowances do not
 // reach them, so allow the same lints for this test file.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
