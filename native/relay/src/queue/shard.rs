@@ -79,13 +79,14 @@ impl Shard {
                 return;
             }
             self.ctx.metrics.pending(counts, false);
-            let mut book = self.acks.lock().unwrap_or_else(PoisonError::into_inner);
-            for (seq, count) in acks {
-                if let Err(error) = book.ack(seq, self.index, count) {
-                    tracing::error!(shard = self.index, %error, "acknowledgement bookkeeping");
-                }
+            let acked = self
+                .acks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .ack_batch(self.index, &acks);
+            if let Err(error) = acked {
+                tracing::error!(shard = self.index, %error, "acknowledgement bookkeeping");
             }
-            drop(book);
             if closed {
                 return;
             }

@@ -111,9 +111,15 @@ struct Pending {
 }
 
 /// The acknowledgement bookkeeping of one destination.
+///
+/// Cost: registering a record is O(shards); acknowledging a batch is O(records in the batch)
+/// plus, while the shard still has items pending, a scan from the oldest pending record to the
+/// shard's first pending one.
 #[derive(Debug)]
 pub struct Acks {
     records: VecDeque<Pending>,
+    /// Per shard, items registered and not yet acknowledged.
+    outstanding: Vec<u64>,
     last_registered: Option<u64>,
     progress: ShardProgress,
     tx: watch::Sender<ShardProgress>,
@@ -134,6 +140,7 @@ impl Acks {
         let (tx, _) = watch::channel(progress.clone());
         Acks {
             records: VecDeque::new(),
+            outstanding: vec![0; shards],
             last_registered: low,
             progress,
             tx,
@@ -151,33 +158,63 @@ impl Acks {
     }
 
     /// Registers record `seq` with `per_shard[i]` items going to shard `i`.
-    pub fn register(&mut self, seq: u64, per_shard: Vec<u32>) -> Result<(), AckError> {
+    pub fn register(&mut self, seq: u64, mut per_shard: Vec<u32>) -> Result<(), AckError> {
         if let Some(last) = self.last_registered
             && seq <= last
         {
             return Err(AckError::OutOfOrder { seq, last });
         }
         self.last_registered = Some(seq);
+        per_shard.resize(self.outstanding.len(), 0);
+        let before = self.progress.clone();
+        for ((outstanding, count), mark) in self
+            .outstanding
+            .iter_mut()
+            .zip(&per_shard)
+            .zip(&mut self.progress.shards)
+        {
+            *outstanding = outstanding.saturating_add(u64::from(*count));
+            if *outstanding == 0 {
+                *mark = (*mark).max(Some(seq));
+            }
+        }
         self.records.push_back(Pending {
             seq,
             remaining: per_shard,
         });
-        self.advance();
+        self.pop_finished();
+        self.publish_if_changed(&before);
         Ok(())
     }
 
     /// `count` items of record `seq` that went to `shard` are acknowledged.
     pub fn ack(&mut self, seq: u64, shard: usize, count: u32) -> Result<(), AckError> {
-        let pending = self
-            .records
-            .iter_mut()
-            .find(|p| p.seq == seq)
-            .and_then(|p| p.remaining.get_mut(shard))
-            .filter(|r| **r >= count)
-            .ok_or(AckError::Unexpected { seq, shard })?;
-        *pending -= count;
-        self.advance();
-        Ok(())
+        self.ack_batch(shard, &[(seq, count)])
+    }
+
+    /// Acknowledges, for `shard`, `count` items of each `(seq, count)`.
+    pub fn ack_batch(&mut self, shard: usize, acks: &[(u64, u32)]) -> Result<(), AckError> {
+        let before = self.progress.clone();
+        let mut result = Ok(());
+        for &(seq, count) in acks {
+            let slot = self
+                .records
+                .iter_mut()
+                .find(|p| p.seq == seq)
+                .and_then(|p| p.remaining.get_mut(shard))
+                .filter(|r| **r >= count);
+            match (slot, self.outstanding.get_mut(shard)) {
+                (Some(remaining), Some(outstanding)) => {
+                    *remaining -= count;
+                    *outstanding = outstanding.saturating_sub(u64::from(count));
+                }
+                _ => result = Err(AckError::Unexpected { seq, shard }),
+            }
+        }
+        self.update_shard(shard);
+        self.pop_finished();
+        self.publish_if_changed(&before);
+        result
     }
 
     /// Whether every registered item is acknowledged.
@@ -189,14 +226,43 @@ impl Acks {
     pub fn reset_shards(&mut self, shards: usize) {
         let low = self.progress.low_watermark;
         self.progress.shards = vec![low; shards];
+        self.outstanding = vec![0; shards];
         for pending in &mut self.records {
             pending.remaining.resize(shards, 0);
+            for (outstanding, remaining) in self.outstanding.iter_mut().zip(&pending.remaining) {
+                *outstanding = outstanding.saturating_add(u64::from(*remaining));
+            }
+        }
+        for shard in 0..shards {
+            self.update_shard(shard);
         }
         self.tx.send_replace(self.progress.clone());
     }
 
-    fn advance(&mut self) {
-        let before = self.progress.clone();
+    /// Recomputes one shard's watermark: the last registered record when nothing of it is
+    /// pending, else the record before its first pending one.
+    fn update_shard(&mut self, shard: usize) {
+        let covered = if self.outstanding.get(shard).copied().unwrap_or(0) == 0 {
+            self.last_registered
+        } else {
+            let mut covered = self.progress.low_watermark;
+            for pending in &self.records {
+                if pending.remaining.get(shard).copied().unwrap_or(0) > 0 {
+                    break;
+                }
+                covered = Some(pending.seq);
+            }
+            covered
+        };
+        if let Some(mark) = self.progress.shards.get_mut(shard)
+            && covered > *mark
+        {
+            *mark = covered;
+        }
+    }
+
+    /// Pops fully acknowledged records off the front, advancing the low watermark.
+    fn pop_finished(&mut self) {
         while let Some(front) = self.records.front() {
             if front.remaining.iter().any(|r| *r > 0) {
                 break;
@@ -204,20 +270,10 @@ impl Acks {
             self.progress.low_watermark = Some(front.seq);
             self.records.pop_front();
         }
-        let low = self.progress.low_watermark;
-        for (shard, mark) in self.progress.shards.iter_mut().enumerate() {
-            let mut covered = low;
-            for pending in &self.records {
-                if pending.remaining.get(shard).copied().unwrap_or(0) > 0 {
-                    break;
-                }
-                covered = Some(pending.seq);
-            }
-            if covered > *mark {
-                *mark = covered;
-            }
-        }
-        if self.progress != before {
+    }
+
+    fn publish_if_changed(&self, before: &ShardProgress) {
+        if self.progress != *before {
             self.tx.send_replace(self.progress.clone());
         }
     }

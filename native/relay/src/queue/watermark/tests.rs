@@ -106,3 +106,26 @@ fn reset_after_drain_puts_every_shard_at_the_low_watermark() {
     acks.reset_shards(4);
     assert_eq!(acks.progress().shards, vec![Some(3); 4]);
 }
+
+#[test]
+fn batch_ack_with_an_unknown_record_still_applies_the_known_ones() {
+    let mut acks = Acks::new(1, None);
+    acks.register(1, vec![2]).unwrap();
+    assert_eq!(
+        acks.ack_batch(0, &[(1, 2), (9, 1)]),
+        Err(AckError::Unexpected { seq: 9, shard: 0 })
+    );
+    assert_eq!(acks.progress().low_watermark, Some(1));
+}
+
+#[test]
+fn idle_shard_follows_every_new_record() {
+    let mut acks = Acks::new(2, None);
+    acks.register(1, vec![1, 0]).unwrap();
+    acks.register(2, vec![1, 0]).unwrap();
+    // Shard 1 has nothing pending: it is done with everything registered.
+    assert_eq!(acks.progress().shards, vec![None, Some(2)]);
+    acks.ack_batch(0, &[(1, 1), (2, 1)]).unwrap();
+    assert_eq!(acks.progress().shards, vec![Some(2), Some(2)]);
+    assert_eq!(acks.progress().low_watermark, Some(2));
+}

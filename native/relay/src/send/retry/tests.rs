@@ -396,3 +396,30 @@ async fn metadata_is_sent_to_v1_and_skipped_for_v2() {
     );
     assert!(f2.transport.requests().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn seeded_jitter_shortens_delays_by_at_most_a_fifth_never_below_min_backoff() {
+    let f = fixture(Protocol::V1, 100, 800, false);
+    f.transport.push([500; 6].map(Answer::status));
+    let mut jitter = JitterSource::Seeded(SplitMix64::new(7));
+    let outcome = deliver(&f.ctx, &mut Encoders::default(), &mut jitter, batch()).await;
+    assert_eq!(outcome, Outcome::Delivered);
+    let starts = offsets_ms(&f);
+    let gaps: Vec<u128> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(gaps.len(), 6);
+    let mut prev_delay: Option<u128> = None;
+    for gap in &gaps {
+        // The next base is twice the previous (jittered) delay, capped at 800 ms.
+        let base = prev_delay.map_or(100, |d| (d * 2).clamp(100, 800));
+        assert!(
+            *gap <= base && *gap * 5 >= base * 4 - 5 && *gap >= 100,
+            "{gaps:?}"
+        );
+        prev_delay = Some(*gap);
+    }
+    assert_ne!(
+        gaps,
+        vec![100, 200, 400, 800, 800, 800],
+        "no jitter was applied"
+    );
+}
