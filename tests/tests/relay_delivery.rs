@@ -601,3 +601,48 @@ async fn metadata_only_records_are_forwarded() {
     assert_eq!(got.metadata, vec![meta]);
     assert!(got.timeseries.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_left_from_a_replaced_wal_never_skips_new_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = recording().await;
+    let dests = destinations(&stanza("a", &receiver.url("/api/v1/write"), ""));
+    {
+        let wal = open_wal(dir.path());
+        let delivery = Delivery::start(
+            wal.clone(),
+            &dests,
+            settings(dir.path()),
+            &mut Registry::default(),
+        )
+        .unwrap();
+        for t in 0..5 {
+            append_v1(&wal, &["old"], t);
+        }
+        wait_until("the old records were delivered", || {
+            cursor_of(&wal, "a") == 5
+        })
+        .await;
+        delivery.shutdown(GRACE).await;
+    }
+    // The WAL directory is replaced (wiped); the progress directory beside it is not.
+    std::fs::remove_dir_all(dir.path().join("wal")).unwrap();
+    let wal = open_wal(dir.path());
+    let delivery = Delivery::start(
+        wal.clone(),
+        &dests,
+        settings(dir.path()),
+        &mut Registry::default(),
+    )
+    .unwrap();
+    for t in 100..103 {
+        append_v1(&wal, &["new"], t);
+    }
+    wait_until("the new records were delivered", || {
+        cursor_of(&wal, "a") == 3
+    })
+    .await;
+    delivery.shutdown(GRACE).await;
+    let (pairs, _) = received(&receiver);
+    assert!((100..103).all(|t| pairs.contains(&pair("up", "new", t))));
+}
