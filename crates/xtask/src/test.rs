@@ -10,7 +10,8 @@
 //! 6. dist (every artifact, release built once);
 //! 7. `envoy --mode validate` on `envoy/*.yaml`;
 //! 8. the tests (nextest when installed, else `cargo test`), with the environment
-//!    [`env::for_tests`] builds, then doc tests (nextest does not run them).
+//!    [`env::for_tests`] builds, then doc tests (nextest does not run them);
+//! 9. the wasm crates' own tests: natively, and the inspector's in headless Chromium.
 //!
 //! The tests run over the default members: the wasm crates are tested on their own
 //! targets by their own suites, never linked natively.
@@ -68,6 +69,7 @@ fn run_stages(stages: &mut Stages) -> Result<(), StageError> {
                 .envs(env.iter().map(|(k, v)| (k, v))),
         )?;
     }
+    wasm_builds::tests(stages, &env)?;
     Ok(())
 }
 

@@ -85,3 +85,38 @@ pub fn core_builds(stages: &mut Stages) -> Result<(), StageError> {
     }
     Ok(())
 }
+
+/// The wasm crates' own tests: natively (`cargo test -p <crate>`: config parsing, report and
+/// edge-simulation logic), then the inspector's exported functions in headless Chromium
+/// (wasm-bindgen-test through `wasm-bindgen-test-runner` and chromedriver; the runner is set
+/// in `.cargo/config.toml`).
+pub fn tests(stages: &mut Stages, env: &[(String, std::path::PathBuf)]) -> Result<(), StageError> {
+    let present: Vec<WasmCrate> = present().collect();
+    if present.is_empty() {
+        return Ok(());
+    }
+    let mut native = workspace::cargo();
+    native.arg("test");
+    for krate in &present {
+        native.args(["-p", krate.package]);
+    }
+    stages.run(
+        "tests (wasm crates, native)",
+        native.envs(env.iter().map(|(k, v)| (k, v))),
+    )?;
+    if present.iter().any(|k| k.package == inspector::PACKAGE) {
+        stages.run(
+            "tests (inspector in headless Chromium)",
+            workspace::cargo()
+                .args([
+                    "test",
+                    "-p",
+                    inspector::PACKAGE,
+                    "--target",
+                    inspector::TARGET,
+                ])
+                .envs(env.iter().map(|(k, v)| (k, v))),
+        )?;
+    }
+    Ok(())
+}
