@@ -6,6 +6,8 @@
 //! UTF-8, so distinct label sets cannot collide by concatenation. v1 and v2 bodies carrying
 //! the same labels hash the same.
 
+use alloc::vec::Vec;
+
 use xxhash_rust::xxh3::Xxh3Default;
 
 const SEPARATOR: [u8; 1] = [0xFF];
@@ -50,6 +52,21 @@ impl LabelHasher {
     }
 }
 
+/// Appends one label to a hash input buffer (the separated concatenation above), for
+/// callers that hash many label sets and keep one reusable buffer: [`of_hash_input`] of the
+/// buffer equals [`LabelHasher`] fed the same labels.
+pub(crate) fn push_label(input: &mut Vec<u8>, name: &str, value: &str) {
+    input.extend_from_slice(name.as_bytes());
+    input.push(SEPARATOR[0]);
+    input.extend_from_slice(value.as_bytes());
+    input.push(SEPARATOR[0]);
+}
+
+/// The hash of a buffer built with [`push_label`].
+pub(crate) fn of_hash_input(input: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(input)
+}
+
 /// Hashes a whole label set.
 pub fn label_set_hash<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
     let mut h = LabelHasher::new();
@@ -78,6 +95,16 @@ mod tests {
     }
 
     const PINNED: u64 = 1_583_238_008_648_041_764;
+
+    #[test]
+    fn hash_input_buffer_hashes_like_the_streaming_hasher() {
+        let labels = [("__name__", "up"), ("job", "prometheus"), ("é", "")];
+        let mut input = Vec::new();
+        for (n, v) in labels {
+            push_label(&mut input, n, v);
+        }
+        assert_eq!(of_hash_input(&input), label_set_hash(labels));
+    }
 
     #[test]
     fn concatenation_does_not_collide() {

@@ -5,9 +5,11 @@
 //! kept in a fixed stack array. Beyond that many labels `limits.labels_per_series` has
 //! fired anyway (its default is 30).
 
+use alloc::vec::Vec;
+
 use super::{Collector, Halt, Rule};
 use crate::Limits;
-use crate::hash::LabelHasher;
+use crate::hash;
 
 /// How many names are remembered for duplicate detection in unsorted sets.
 const TRACKED: usize = 64;
@@ -17,7 +19,10 @@ pub(super) struct LabelState<'a> {
     count: usize,
     unsorted: bool,
     has_metric_name: bool,
-    hasher: Option<LabelHasher>,
+    /// The hash input of the series so far (see [`crate::hash`]), when facts are wanted.
+    /// Trick: one-shot XXH3 over a reused buffer costs a fraction of four streaming
+    /// `update` calls per label (each copies into the hasher's internal buffer).
+    hash_input: Option<Vec<u8>>,
 }
 
 impl<'a> LabelState<'a> {
@@ -27,7 +32,7 @@ impl<'a> LabelState<'a> {
             count: 0,
             unsorted: false,
             has_metric_name: false,
-            hasher: hash.then(LabelHasher::new),
+            hash_input: hash.then(|| Vec::with_capacity(1024)),
         }
     }
 
@@ -37,11 +42,12 @@ impl<'a> LabelState<'a> {
         self.count = 0;
         self.unsorted = false;
         self.has_metric_name = false;
-        if let Some(h) = self.hasher.as_mut() {
-            *h = LabelHasher::new();
+        if let Some(h) = self.hash_input.as_mut() {
+            h.clear();
         }
     }
 
+    #[inline]
     pub(super) fn push(
         &mut self,
         c: &mut Collector,
@@ -51,22 +57,16 @@ impl<'a> LabelState<'a> {
         value: &'a str,
     ) -> Result<(), Halt> {
         let at = Some(series);
-        if let Some(h) = self.hasher.as_mut() {
-            h.push(name, value);
+        if let Some(h) = self.hash_input.as_mut() {
+            hash::push_label(h, name, value);
         }
-        if name.is_empty() {
-            c.add(Rule::LabelsEmptyName, at, None, Some(name))?;
-        } else if !is_valid_label_name(name) {
-            c.add(Rule::LabelsInvalidName, at, None, Some(name))?;
-        }
-        if value.is_empty() {
-            c.add(Rule::LabelsEmptyValue, at, None, Some(name))?;
-        }
-        if name.len() > limits.max_label_name_bytes {
-            c.add(Rule::LimitsLabelNameLength, at, None, Some(name))?;
-        }
-        if value.len() > limits.max_label_value_bytes {
-            c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
+        // One branch for the common case where every per-label check passes.
+        let fine = is_valid_label_name(name)
+            && !value.is_empty()
+            && name.len() <= limits.max_label_name_bytes
+            && value.len() <= limits.max_label_value_bytes;
+        if !fine {
+            report_label(c, limits, at, name, value)?;
         }
         if is_metric_name_label(name) {
             self.has_metric_name = true;
@@ -112,8 +112,34 @@ impl<'a> LabelState<'a> {
     }
 
     pub(super) fn hash(&self) -> u64 {
-        self.hasher.as_ref().map_or(0, LabelHasher::finish)
+        self.hash_input.as_deref().map_or(0, hash::of_hash_input)
     }
+}
+
+/// The per-label findings of a label that failed the fast combined check, in rule order.
+#[cold]
+fn report_label(
+    c: &mut Collector,
+    limits: &Limits,
+    at: Option<usize>,
+    name: &str,
+    value: &str,
+) -> Result<(), Halt> {
+    if name.is_empty() {
+        c.add(Rule::LabelsEmptyName, at, None, Some(name))?;
+    } else if !is_valid_label_name(name) {
+        c.add(Rule::LabelsInvalidName, at, None, Some(name))?;
+    }
+    if value.is_empty() {
+        c.add(Rule::LabelsEmptyValue, at, None, Some(name))?;
+    }
+    if name.len() > limits.max_label_name_bytes {
+        c.add(Rule::LimitsLabelNameLength, at, None, Some(name))?;
+    }
+    if value.len() > limits.max_label_value_bytes {
+        c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
+    }
+    Ok(())
 }
 
 /// Whether `name` is `__name__` (one 8-byte compare, no memcmp call).
@@ -147,11 +173,56 @@ const NAME_TAIL: [bool; 256] = {
 };
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
+///
+/// Trick: names are short and almost always valid, so the tail is checked eight bytes at a
+/// time in a `u64` ([`word_is_name_tail`]); a partial last word is checked as the last
+/// eight bytes (overlapping), and names under eight bytes go byte by byte.
 #[inline]
 pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false))
+    let bytes = name.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    let head_ok = first.is_ascii_alphabetic() || first == b'_';
+    if bytes.len() < 8 {
+        return head_ok
+            && bytes
+                .iter()
+                .all(|&b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false));
+    }
+    // A zero word fails the check, so a chunk that is not eight bytes cannot pass.
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+    let chunks = bytes.chunks_exact(8);
+    let tail_ok = chunks.remainder().is_empty()
+        || word_is_name_tail(
+            bytes
+                .last_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w)),
+        );
+    head_ok && tail_ok && chunks.clone().all(|w| word_is_name_tail(word(w)))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// For a word of ASCII bytes: the high bit of each byte set where `lo <= byte <= hi`.
+/// (`byte + 0x80 - lo` reaches 0x80 exactly when `byte >= lo`, `byte + 0x7f - hi` exactly
+/// when `byte > hi`; neither sum carries into the next byte while bytes are below 0x80.)
+#[inline]
+const fn bytes_in_range(word: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = word.wrapping_add(ONES * (0x80 - lo as u64));
+    let above_hi = word.wrapping_add(ONES * (0x7f - hi as u64));
+    at_least_lo & !above_hi & HIGH
+}
+
+/// Whether all eight bytes of `word` are in `[a-zA-Z0-9_]`.
+#[inline]
+fn word_is_name_tail(word: u64) -> bool {
+    let ok = bytes_in_range(word, b'a', b'z')
+        | bytes_in_range(word, b'A', b'Z')
+        | bytes_in_range(word, b'0', b'9')
+        | bytes_in_range(word, b'_', b'_');
+    word & HIGH == 0 && ok == HIGH
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`

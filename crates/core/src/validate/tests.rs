@@ -563,3 +563,29 @@ fn facts_carry_range_hash_counts_and_max_timestamp() {
     .unwrap();
     assert_eq!(f2[0].hash, facts[0].hash);
 }
+
+proptest::proptest! {
+    #[test]
+    fn label_name_word_check_matches_the_byte_definition(name in "[a-zA-Z0-9_:\\- .é\\x00\\x7f]{0,20}") {
+        let bytes = name.as_bytes();
+        let expected = bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        proptest::prop_assert_eq!(labels::is_valid_label_name(&name), expected);
+    }
+}
+
+#[test]
+fn label_name_word_check_sees_every_byte_of_long_names() {
+    for len in 1..40 {
+        for at in 0..len {
+            for bad in [b'-', b'.', b':', b'`', b'{', b'@', b'[', b'/', 0x7f] {
+                let mut name = alloc::vec![b'a'; len];
+                name[at] = bad;
+                let name = core::str::from_utf8(&name).unwrap();
+                assert!(!labels::is_valid_label_name(name), "{name:?}");
+            }
+        }
+        let ok: alloc::string::String = "aZ_09".chars().cycle().take(len).collect();
+        assert!(labels::is_valid_label_name(&ok), "{ok:?}");
+    }
+}
