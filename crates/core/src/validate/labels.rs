@@ -19,6 +19,15 @@ pub(super) struct LabelState<'a> {
     count: usize,
     unsorted: bool,
     has_metric_name: bool,
+    /// Trick: series of one request mostly carry the same label names in the same order.
+    /// `clean` counts the leading names of the current series that are valid, within the
+    /// length limit and strictly increasing; `prev_clean` is that count for the previous
+    /// series, whose names `names` still holds. While every name so far equals the
+    /// previous series' name at the same position (`matching`), the next equal name needs
+    /// no charset, length, order or duplicate check: their results cannot differ.
+    clean: usize,
+    prev_clean: usize,
+    matching: bool,
     /// The hash input of the series so far (see [`crate::hash`]), when facts are wanted.
     /// Trick: one-shot XXH3 over a reused buffer costs a fraction of four streaming
     /// `update` calls per label (each copies into the hasher's internal buffer).
@@ -32,6 +41,9 @@ impl<'a> LabelState<'a> {
             count: 0,
             unsorted: false,
             has_metric_name: false,
+            clean: 0,
+            prev_clean: 0,
+            matching: true,
             hash_input: hash.then(|| Vec::with_capacity(1024)),
         }
     }
@@ -42,6 +54,9 @@ impl<'a> LabelState<'a> {
         self.count = 0;
         self.unsorted = false;
         self.has_metric_name = false;
+        self.prev_clean = self.clean;
+        self.clean = 0;
+        self.matching = true;
         if let Some(h) = self.hash_input.as_mut() {
             h.clear();
         }
@@ -60,45 +75,87 @@ impl<'a> LabelState<'a> {
         if let Some(h) = self.hash_input.as_mut() {
             hash::push_label(h, name, value);
         }
-        // One branch for the common case where every per-label check passes.
-        let fine = is_valid_label_name(name)
-            && !value.is_empty()
-            && name.len() <= limits.max_label_name_bytes
-            && value.len() <= limits.max_label_value_bytes;
-        if !fine {
-            report_label(c, limits, at, name, value)?;
-        }
-        if is_metric_name_label(name) {
-            self.has_metric_name = true;
-            if !value.is_empty() && !is_valid_metric_name(value) {
-                c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
+        let i = self.count;
+        let known = self.matching
+            && i < self.prev_clean
+            && self
+                .names
+                .get(i)
+                .is_some_and(|prev| same_bytes(prev.as_bytes(), name.as_bytes()));
+        if known {
+            // Only the value can break a rule here (see the struct docs).
+            if value.is_empty() || value.len() > limits.max_label_value_bytes {
+                report_label(c, limits, at, name, value)?;
             }
-        }
-        let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
-        if let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) {
-            match compare(name.as_bytes(), prev.as_bytes()) {
-                core::cmp::Ordering::Equal => {
-                    c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-                }
-                order => {
-                    if order == core::cmp::Ordering::Less && !self.unsorted {
-                        self.unsorted = true;
-                        c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
-                    }
-                    if self.unsorted && seen.contains(&name) {
-                        c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-                    }
-                }
+            self.check_metric_name(c, at, name, value)?;
+            self.clean += 1;
+        } else {
+            self.matching = false;
+            let name_ok = is_valid_label_name(name) && name.len() <= limits.max_label_name_bytes;
+            // One branch for the common case where every per-label check passes.
+            if !(name_ok && !value.is_empty() && value.len() <= limits.max_label_value_bytes) {
+                report_label(c, limits, at, name, value)?;
             }
-        }
-        if let Some(slot) = self.names.get_mut(self.count) {
-            *slot = name;
+            self.check_metric_name(c, at, name, value)?;
+            let increasing = self.check_order(c, at, name)?;
+            if name_ok && increasing && self.clean == i && i < TRACKED {
+                self.clean += 1;
+            }
+            if let Some(slot) = self.names.get_mut(i) {
+                *slot = name;
+            }
         }
         self.count += 1;
         if self.count == limits.max_labels_per_series.saturating_add(1) {
             c.add(Rule::LimitsLabelsPerSeries, at, None, None)?;
         }
         Ok(())
+    }
+
+    fn check_metric_name(
+        &mut self,
+        c: &mut Collector,
+        at: Option<usize>,
+        name: &str,
+        value: &str,
+    ) -> Result<(), Halt> {
+        if is_metric_name_label(name) {
+            self.has_metric_name = true;
+            if !value.is_empty() && !is_valid_metric_name(value) {
+                c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Order and duplicate checks against the names seen so far; whether `name` comes
+    /// strictly after the previous one (or is the first).
+    fn check_order(
+        &mut self,
+        c: &mut Collector,
+        at: Option<usize>,
+        name: &'a str,
+    ) -> Result<bool, Halt> {
+        let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
+        let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) else {
+            return Ok(self.count == 0);
+        };
+        match compare(name.as_bytes(), prev.as_bytes()) {
+            core::cmp::Ordering::Equal => {
+                c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                Ok(false)
+            }
+            order => {
+                if order == core::cmp::Ordering::Less && !self.unsorted {
+                    self.unsorted = true;
+                    c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
+                }
+                if self.unsorted && seen.contains(&name) {
+                    c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                }
+                Ok(order == core::cmp::Ordering::Greater && !self.unsorted)
+            }
+        }
     }
 
     /// Set-level checks once the series is read.
@@ -146,6 +203,22 @@ fn report_label(
 #[inline]
 fn is_metric_name_label(name: &str) -> bool {
     <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
+}
+
+/// Whether two (short) names are equal, inline: names of up to 16 bytes are compared as
+/// two overlapping 8-byte words instead of through a `memcmp` call.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 16 {
+        return a == b;
+    }
+    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
+        (Some(a0), Some(b0)) => a0 == b0 && a.last_chunk::<8>() == b.last_chunk::<8>(),
+        _ => a.iter().zip(b).all(|(x, y)| x == y),
+    }
 }
 
 /// Byte-wise order of two (short) strings, inline: label names usually differ early, where

@@ -589,3 +589,54 @@ fn label_name_word_check_sees_every_byte_of_long_names() {
         assert!(labels::is_valid_label_name(&ok), "{ok:?}");
     }
 }
+
+/// A v1 request whose series carry the given label sets and one sample each.
+fn request_with_label_sets(sets: &[Vec<(String, String)>]) -> Vec<u8> {
+    v1::WriteRequest {
+        timeseries: sets
+            .iter()
+            .map(|set| v1::TimeSeries {
+                labels: set
+                    .iter()
+                    .map(|(name, value)| v1::Label {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+                samples: alloc::vec![v1::Sample {
+                    value: 1.0,
+                    timestamp: 1
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        metadata: alloc::vec![],
+    }
+    .encode_to_vec()
+}
+
+use alloc::string::String;
+
+proptest::proptest! {
+    /// The "same names as the previous series" shortcut must not change any finding: each
+    /// series of a request gets exactly the findings it gets alone.
+    #[test]
+    fn series_get_the_findings_they_get_alone(
+        sets in proptest::collection::vec(
+            proptest::collection::vec(("(__name__|a|b|c|1x|b-c|)", "(|x|up|9z)"), 0..5),
+            1..6,
+        ),
+    ) {
+        let limits = Limits { max_label_name_bytes: 3, ..Limits::default() };
+        let together = validate(&request_with_label_sets(&sets), Protocol::V1, &limits, Mode::Report).unwrap();
+        let mut alone = Vec::new();
+        for (i, set) in sets.iter().enumerate() {
+            let one = validate(&request_with_label_sets(core::slice::from_ref(set)), Protocol::V1, &limits, Mode::Report).unwrap();
+            alone.extend(one.findings.into_iter().map(|mut f| {
+                f.series = f.series.map(|_| i);
+                f
+            }));
+        }
+        proptest::prop_assert_eq!(together.findings, alone);
+    }
+}
