@@ -205,19 +205,24 @@ fn is_metric_name_label(name: &str) -> bool {
     <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
 }
 
-/// Whether two (short) names are equal, inline: names of up to 16 bytes are compared as
-/// two overlapping 8-byte words instead of through a `memcmp` call.
+/// Whether two (short) names are equal, inline: names of 4 to 16 bytes are compared as
+/// two overlapping words (4 or 8 bytes) instead of through a `memcmp` call or a byte loop.
 #[inline]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    if a.len() > 16 {
-        return a == b;
-    }
-    match (a.first_chunk::<8>(), b.first_chunk::<8>()) {
-        (Some(a0), Some(b0)) => a0 == b0 && a.last_chunk::<8>() == b.last_chunk::<8>(),
-        _ => a.iter().zip(b).all(|(x, y)| x == y),
+    match a.len() {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => {
+            a.first_chunk::<4>() == b.first_chunk::<4>()
+                && a.last_chunk::<4>() == b.last_chunk::<4>()
+        }
+        8..=16 => {
+            a.first_chunk::<8>() == b.first_chunk::<8>()
+                && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        _ => a == b,
     }
 }
 
@@ -246,33 +251,45 @@ const NAME_TAIL: [bool; 256] = {
 };
 
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
-///
-/// Trick: names are short and almost always valid, so the tail is checked eight bytes at a
-/// time in a `u64` ([`word_is_name_tail`]); a partial last word is checked as the last
-/// eight bytes (overlapping), and names under eight bytes go byte by byte.
 #[inline]
 pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
+    is_identifier(name.as_bytes(), false)
+}
+
+/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+#[inline]
+pub(crate) fn is_valid_metric_name(name: &str) -> bool {
+    is_identifier(name.as_bytes(), true)
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, with `:` also allowed anywhere when `colon`.
+///
+/// Trick: names are short and almost always valid, so the tail is checked eight bytes at a
+/// time in a `u64` ([`word_in_charset`]); a partial last word is checked as the last
+/// eight bytes (overlapping), and names under eight bytes go byte by byte.
+#[inline]
+fn is_identifier(bytes: &[u8], colon: bool) -> bool {
     let Some(&first) = bytes.first() else {
         return false;
     };
-    let head_ok = first.is_ascii_alphabetic() || first == b'_';
+    let head_ok = first.is_ascii_alphabetic() || first == b'_' || (colon && first == b':');
     if bytes.len() < 8 {
         return head_ok
-            && bytes
-                .iter()
-                .all(|&b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false));
+            && bytes.iter().all(|&b| {
+                NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false) || (colon && b == b':')
+            });
     }
     // A zero word fails the check, so a chunk that is not eight bytes cannot pass.
     let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
     let chunks = bytes.chunks_exact(8);
     let tail_ok = chunks.remainder().is_empty()
-        || word_is_name_tail(
+        || word_in_charset(
             bytes
                 .last_chunk::<8>()
                 .map_or(0, |w| u64::from_le_bytes(*w)),
+            colon,
         );
-    head_ok && tail_ok && chunks.clone().all(|w| word_is_name_tail(word(w)))
+    head_ok && tail_ok && chunks.clone().all(|w| word_in_charset(word(w), colon))
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -288,19 +305,15 @@ const fn bytes_in_range(word: u64, lo: u8, hi: u8) -> u64 {
     at_least_lo & !above_hi & HIGH
 }
 
-/// Whether all eight bytes of `word` are in `[a-zA-Z0-9_]`.
+/// Whether all eight bytes of `word` are in `[a-zA-Z0-9_]` (plus `:` when `colon`).
 #[inline]
-fn word_is_name_tail(word: u64) -> bool {
-    let ok = bytes_in_range(word, b'a', b'z')
+fn word_in_charset(word: u64, colon: bool) -> bool {
+    let mut ok = bytes_in_range(word, b'a', b'z')
         | bytes_in_range(word, b'A', b'Z')
         | bytes_in_range(word, b'0', b'9')
         | bytes_in_range(word, b'_', b'_');
+    if colon {
+        ok |= bytes_in_range(word, b':', b':');
+    }
     word & HIGH == 0 && ok == HIGH
-}
-
-/// `[a-zA-Z_:][a-zA-Z0-9_:]*`
-pub(crate) fn is_valid_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
 }

@@ -640,3 +640,20 @@ proptest::proptest! {
         proptest::prop_assert_eq!(together.findings, alone);
     }
 }
+
+proptest::proptest! {
+    #[test]
+    fn word_wise_name_equality_matches_slice_equality(a in "[ab]{0,20}", b in "[ab]{0,20}") {
+        proptest::prop_assert_eq!(labels::same_bytes(a.as_bytes(), b.as_bytes()), a == b);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn metric_name_word_check_matches_the_byte_definition(name in "[a-zA-Z0-9_:\\- .é\\x00\\x7f]{0,24}") {
+        let bytes = name.as_bytes();
+        let expected = bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b':')
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b':');
+        proptest::prop_assert_eq!(labels::is_valid_metric_name(&name), expected);
+    }
+}
