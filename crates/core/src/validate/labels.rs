@@ -5,11 +5,9 @@
 //! kept in a fixed stack array. Beyond that many labels `limits.labels_per_series` has
 //! fired anyway (its default is 30).
 
-use alloc::vec::Vec;
-
 use super::{Collector, Halt, Rule};
 use crate::Limits;
-use crate::hash;
+use crate::hash::HashInput;
 
 /// How many names are remembered for duplicate detection in unsorted sets.
 const TRACKED: usize = 64;
@@ -28,10 +26,8 @@ pub(super) struct LabelState<'a> {
     clean: usize,
     prev_clean: usize,
     matching: bool,
-    /// The hash input of the series so far (see [`crate::hash`]), when facts are wanted.
-    /// Trick: one-shot XXH3 over a reused buffer costs a fraction of four streaming
-    /// `update` calls per label (each copies into the hasher's internal buffer).
-    hash_input: Option<Vec<u8>>,
+    /// The hash input of the series so far, when facts are wanted.
+    hash_input: Option<HashInput>,
 }
 
 impl<'a> LabelState<'a> {
@@ -44,7 +40,7 @@ impl<'a> LabelState<'a> {
             clean: 0,
             prev_clean: 0,
             matching: true,
-            hash_input: hash.then(|| Vec::with_capacity(1024)),
+            hash_input: hash.then(HashInput::new),
         }
     }
 
@@ -74,7 +70,7 @@ impl<'a> LabelState<'a> {
     ) -> Result<(), Halt> {
         let at = Some(series);
         if let Some(h) = self.hash_input.as_mut() {
-            hash::push_label(h, name, value);
+            h.push(name, value);
         }
         let i = self.count;
         let known = self.matching
@@ -170,7 +166,7 @@ impl<'a> LabelState<'a> {
     }
 
     pub(super) fn hash(&self) -> u64 {
-        self.hash_input.as_deref().map_or(0, hash::of_hash_input)
+        self.hash_input.as_ref().map_or(0, HashInput::finish)
     }
 }
 
