@@ -5,11 +5,16 @@
 //!
 //! Group `bytes` reports decoded MB/s; group `samples` reports samples/s.
 //! Run: `cargo bench -p prw-core --bench decode -- --quick`.
+//!
+//! Profiling: with `PRW_PROFILE=validate|facts|snappy` set, the binary skips criterion and
+//! runs that step over `k8s_2000x1` 200 times, for
+//! `valgrind --tool=callgrind target/release/deps/decode-*` (instruction counts stay
+//! stable on a loaded machine, where timings do not).
 
 // Unwraps are fine on our own payloads.
 #![allow(clippy::unwrap_used)]
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use prost::Message;
 use prw_core::proto::v1;
 use prw_core::validate::{Mode, validate, validate_with_facts};
@@ -136,10 +141,44 @@ fn bench_payload(c: &mut Criterion, name: &str, req: &v1::WriteRequest) {
     }
 }
 
+/// The `PRW_PROFILE` loop (see the module docs).
+fn profile(step: &str) {
+    let req = k8s_2000x1();
+    let decoded = req.encode_to_vec();
+    let body = codec::compress(&decoded).unwrap();
+    let limits = Limits::default();
+    let mut out = Vec::with_capacity(decoded.len());
+    let mut facts = Vec::with_capacity(req.timeseries.len());
+    for _ in 0..200 {
+        codec::decompress_into(black_box(&body), &limits, &mut out).unwrap();
+        match step {
+            "validate" => {
+                black_box(validate(&out, Protocol::V1, &limits, Mode::Verdict).unwrap());
+            }
+            "facts" => {
+                facts.clear();
+                black_box(
+                    validate_with_facts(&out, Protocol::V1, &limits, Mode::Verdict, &mut facts)
+                        .unwrap(),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
 fn benches(c: &mut Criterion) {
     bench_payload(c, "k8s_2000x1", &k8s_2000x1());
     bench_payload(c, "batch_500x10", &batch_500x10());
 }
 
 criterion_group!(decode, benches);
-criterion_main!(decode);
+
+fn main() {
+    if let Ok(step) = std::env::var("PRW_PROFILE") {
+        profile(&step);
+        return;
+    }
+    decode();
+    Criterion::default().configure_from_args().final_summary();
+}

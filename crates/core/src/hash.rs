@@ -50,6 +50,117 @@ impl LabelHasher {
     }
 }
 
+/// Bytes of hash input kept in [`HashInput`]'s buffer before it streams.
+const INPUT_BUFFER: usize = 1024;
+
+/// The hash input of one label set, for callers that hash many label sets: equal to
+/// [`LabelHasher`] fed the same labels, and faster for the short names and values of
+/// real series.
+///
+/// Trick: the separated concatenation is built in a fixed buffer with inline fixed-width
+/// (overlapping) copies, and hashed with one-shot XXH3; four streaming `update` calls or
+/// four `memcpy` calls per label cost several times more. Label sets longer than the
+/// buffer continue in a streaming hasher (same digest by definition).
+#[derive(Clone)]
+pub(crate) struct HashInput {
+    buf: [u8; INPUT_BUFFER],
+    len: usize,
+    overflow: Option<Xxh3Default>,
+}
+
+impl HashInput {
+    pub(crate) fn new() -> Self {
+        HashInput {
+            buf: [0; INPUT_BUFFER],
+            len: 0,
+            overflow: None,
+        }
+    }
+
+    /// Starts a new (empty) label set.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+        self.overflow = None;
+    }
+
+    /// Adds one label.
+    #[inline(always)]
+    pub(crate) fn push(&mut self, name: &str, value: &str) {
+        let (name, value) = (name.as_bytes(), value.as_bytes());
+        let value_at = self.len + name.len() + 1;
+        let end = value_at + value.len() + 1;
+        if self.overflow.is_none() && end <= INPUT_BUFFER {
+            self.put(self.len, name);
+            self.put(value_at - 1, &SEPARATOR);
+            self.put(value_at, value);
+            self.put(end - 1, &SEPARATOR);
+            self.len = end;
+            return;
+        }
+        let state = self.spill();
+        for part in [name, &SEPARATOR, value, &SEPARATOR] {
+            state.update(part);
+        }
+    }
+
+    /// Copies `src` to `buf[at..]` (callers checked it fits).
+    #[inline(always)]
+    fn put(&mut self, at: usize, src: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(at..at + src.len()) {
+            copy_short(dst, src);
+        }
+    }
+
+    /// The streaming state, holding everything buffered so far.
+    #[cold]
+    fn spill(&mut self) -> &mut Xxh3Default {
+        let buffered = self.buf.get(..self.len).unwrap_or(&[]);
+        self.overflow.get_or_insert_with(|| {
+            let mut state = Xxh3Default::new();
+            state.update(buffered);
+            state
+        })
+    }
+
+    /// The hash of the label set.
+    pub(crate) fn finish(&self) -> u64 {
+        match &self.overflow {
+            Some(state) => state.digest(),
+            None => xxhash_rust::xxh3::xxh3_64(self.buf.get(..self.len).unwrap_or(&[])),
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for slices of equal length, without a `memcpy` call for up
+/// to 16 bytes: two overlapping 4- or 8-byte moves cover every length from 4 to 16.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    match src.len() {
+        4..8 => {
+            if let (Some(d), Some(s)) = (dst.first_chunk_mut::<4>(), src.first_chunk::<4>()) {
+                *d = *s;
+            }
+            if let (Some(d), Some(s)) = (dst.last_chunk_mut::<4>(), src.last_chunk::<4>()) {
+                *d = *s;
+            }
+        }
+        8..=16 => {
+            if let (Some(d), Some(s)) = (dst.first_chunk_mut::<8>(), src.first_chunk::<8>()) {
+                *d = *s;
+            }
+            if let (Some(d), Some(s)) = (dst.last_chunk_mut::<8>(), src.last_chunk::<8>()) {
+                *d = *s;
+            }
+        }
+        17.. => dst.copy_from_slice(src),
+        _ => {
+            for (d, s) in dst.iter_mut().zip(src) {
+                *d = *s;
+            }
+        }
+    }
+}
+
 /// Hashes a whole label set.
 pub fn label_set_hash<'a>(labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> u64 {
     let mut h = LabelHasher::new();
@@ -78,6 +189,31 @@ mod tests {
     }
 
     const PINNED: u64 = 1_583_238_008_648_041_764;
+
+    #[test]
+    fn hash_input_hashes_like_the_streaming_hasher_at_every_length() {
+        // Names and values of every short length, and sets running past the buffer.
+        for len in 0..40 {
+            let name: alloc::string::String = "abcdefghij".chars().cycle().take(len).collect();
+            let value: alloc::string::String = "é0123".chars().cycle().take(len).collect();
+            for count in [1, 3, 30, 80] {
+                let labels: alloc::vec::Vec<(&str, &str)> = (0..count)
+                    .map(|_| (name.as_str(), value.as_str()))
+                    .collect();
+                let mut input = HashInput::new();
+                input.push("stale", "x");
+                input.clear();
+                for (n, v) in &labels {
+                    input.push(n, v);
+                }
+                assert_eq!(
+                    input.finish(),
+                    label_set_hash(labels.iter().copied()),
+                    "{len} {count}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn concatenation_does_not_collide() {

@@ -7,7 +7,7 @@
 
 use super::{Collector, Halt, Rule};
 use crate::Limits;
-use crate::hash::LabelHasher;
+use crate::hash::HashInput;
 
 /// How many names are remembered for duplicate detection in unsorted sets.
 const TRACKED: usize = 64;
@@ -17,7 +17,17 @@ pub(super) struct LabelState<'a> {
     count: usize,
     unsorted: bool,
     has_metric_name: bool,
-    hasher: Option<LabelHasher>,
+    /// Trick: series of one request mostly carry the same label names in the same order.
+    /// `clean` counts the leading names of the current series that are valid, within the
+    /// length limit and strictly increasing; `prev_clean` is that count for the previous
+    /// series, whose names `names` still holds. While every name so far equals the
+    /// previous series' name at the same position (`matching`), the next equal name needs
+    /// no charset, length, order or duplicate check: their results cannot differ.
+    clean: usize,
+    prev_clean: usize,
+    matching: bool,
+    /// The hash input of the series so far, when facts are wanted.
+    hash_input: Option<HashInput>,
 }
 
 impl<'a> LabelState<'a> {
@@ -27,7 +37,10 @@ impl<'a> LabelState<'a> {
             count: 0,
             unsorted: false,
             has_metric_name: false,
-            hasher: hash.then(LabelHasher::new),
+            clean: 0,
+            prev_clean: 0,
+            matching: true,
+            hash_input: hash.then(HashInput::new),
         }
     }
 
@@ -37,11 +50,16 @@ impl<'a> LabelState<'a> {
         self.count = 0;
         self.unsorted = false;
         self.has_metric_name = false;
-        if let Some(h) = self.hasher.as_mut() {
-            *h = LabelHasher::new();
+        self.prev_clean = self.clean;
+        self.clean = 0;
+        self.matching = true;
+        if let Some(h) = self.hash_input.as_mut() {
+            h.clear();
         }
     }
 
+    // Called once per label from one loop per schema: inlining saves a call frame per label.
+    #[inline(always)]
     pub(super) fn push(
         &mut self,
         c: &mut Collector,
@@ -51,54 +69,90 @@ impl<'a> LabelState<'a> {
         value: &'a str,
     ) -> Result<(), Halt> {
         let at = Some(series);
-        if let Some(h) = self.hasher.as_mut() {
+        if let Some(h) = self.hash_input.as_mut() {
             h.push(name, value);
         }
-        if name.is_empty() {
-            c.add(Rule::LabelsEmptyName, at, None, Some(name))?;
-        } else if !is_valid_label_name(name) {
-            c.add(Rule::LabelsInvalidName, at, None, Some(name))?;
-        }
-        if value.is_empty() {
-            c.add(Rule::LabelsEmptyValue, at, None, Some(name))?;
-        }
-        if name.len() > limits.max_label_name_bytes {
-            c.add(Rule::LimitsLabelNameLength, at, None, Some(name))?;
-        }
-        if value.len() > limits.max_label_value_bytes {
-            c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
-        }
-        if is_metric_name_label(name) {
-            self.has_metric_name = true;
-            if !value.is_empty() && !is_valid_metric_name(value) {
-                c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
+        let i = self.count;
+        let known = self.matching
+            && i < self.prev_clean
+            && self
+                .names
+                .get(i)
+                .is_some_and(|prev| same_bytes(prev.as_bytes(), name.as_bytes()));
+        if known {
+            // Only the value can break a rule here (see the struct docs).
+            if value.is_empty() || value.len() > limits.max_label_value_bytes {
+                report_label(c, limits, at, name, value)?;
             }
-        }
-        let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
-        if let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) {
-            match compare(name.as_bytes(), prev.as_bytes()) {
-                core::cmp::Ordering::Equal => {
-                    c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-                }
-                order => {
-                    if order == core::cmp::Ordering::Less && !self.unsorted {
-                        self.unsorted = true;
-                        c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
-                    }
-                    if self.unsorted && seen.contains(&name) {
-                        c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
-                    }
-                }
+            self.check_metric_name(c, at, name, value)?;
+            self.clean += 1;
+        } else {
+            self.matching = false;
+            let name_ok = is_valid_label_name(name) && name.len() <= limits.max_label_name_bytes;
+            // One branch for the common case where every per-label check passes.
+            if !(name_ok && !value.is_empty() && value.len() <= limits.max_label_value_bytes) {
+                report_label(c, limits, at, name, value)?;
             }
-        }
-        if let Some(slot) = self.names.get_mut(self.count) {
-            *slot = name;
+            self.check_metric_name(c, at, name, value)?;
+            let increasing = self.check_order(c, at, name)?;
+            if name_ok && increasing && self.clean == i && i < TRACKED {
+                self.clean += 1;
+            }
+            if let Some(slot) = self.names.get_mut(i) {
+                *slot = name;
+            }
         }
         self.count += 1;
         if self.count == limits.max_labels_per_series.saturating_add(1) {
             c.add(Rule::LimitsLabelsPerSeries, at, None, None)?;
         }
         Ok(())
+    }
+
+    fn check_metric_name(
+        &mut self,
+        c: &mut Collector,
+        at: Option<usize>,
+        name: &str,
+        value: &str,
+    ) -> Result<(), Halt> {
+        if is_metric_name_label(name) {
+            self.has_metric_name = true;
+            if !value.is_empty() && !is_valid_metric_name(value) {
+                c.add(Rule::MetricNameInvalid, at, None, Some(name))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Order and duplicate checks against the names seen so far; whether `name` comes
+    /// strictly after the previous one (or is the first).
+    fn check_order(
+        &mut self,
+        c: &mut Collector,
+        at: Option<usize>,
+        name: &'a str,
+    ) -> Result<bool, Halt> {
+        let seen = self.names.get(..self.count.min(TRACKED)).unwrap_or(&[]);
+        let Some(prev) = seen.last().copied().filter(|_| self.count <= TRACKED) else {
+            return Ok(self.count == 0);
+        };
+        match compare(name.as_bytes(), prev.as_bytes()) {
+            core::cmp::Ordering::Equal => {
+                c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                Ok(false)
+            }
+            order => {
+                if order == core::cmp::Ordering::Less && !self.unsorted {
+                    self.unsorted = true;
+                    c.add(Rule::LabelsUnsorted, at, None, Some(name))?;
+                }
+                if self.unsorted && seen.contains(&name) {
+                    c.add(Rule::LabelsDuplicateName, at, None, Some(name))?;
+                }
+                Ok(order == core::cmp::Ordering::Greater && !self.unsorted)
+            }
+        }
     }
 
     /// Set-level checks once the series is read.
@@ -112,14 +166,61 @@ impl<'a> LabelState<'a> {
     }
 
     pub(super) fn hash(&self) -> u64 {
-        self.hasher.as_ref().map_or(0, LabelHasher::finish)
+        self.hash_input.as_ref().map_or(0, HashInput::finish)
     }
+}
+
+/// The per-label findings of a label that failed the fast combined check, in rule order.
+#[cold]
+fn report_label(
+    c: &mut Collector,
+    limits: &Limits,
+    at: Option<usize>,
+    name: &str,
+    value: &str,
+) -> Result<(), Halt> {
+    if name.is_empty() {
+        c.add(Rule::LabelsEmptyName, at, None, Some(name))?;
+    } else if !is_valid_label_name(name) {
+        c.add(Rule::LabelsInvalidName, at, None, Some(name))?;
+    }
+    if value.is_empty() {
+        c.add(Rule::LabelsEmptyValue, at, None, Some(name))?;
+    }
+    if name.len() > limits.max_label_name_bytes {
+        c.add(Rule::LimitsLabelNameLength, at, None, Some(name))?;
+    }
+    if value.len() > limits.max_label_value_bytes {
+        c.add(Rule::LimitsLabelValueLength, at, None, Some(name))?;
+    }
+    Ok(())
 }
 
 /// Whether `name` is `__name__` (one 8-byte compare, no memcmp call).
 #[inline]
 fn is_metric_name_label(name: &str) -> bool {
     <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
+}
+
+/// Whether two (short) names are equal, inline: names of 4 to 16 bytes are compared as
+/// two overlapping words (4 or 8 bytes) instead of through a `memcmp` call or a byte loop.
+#[inline]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    match a.len() {
+        0..4 => a.iter().zip(b).all(|(x, y)| x == y),
+        4..8 => {
+            a.first_chunk::<4>() == b.first_chunk::<4>()
+                && a.last_chunk::<4>() == b.last_chunk::<4>()
+        }
+        8..=16 => {
+            a.first_chunk::<8>() == b.first_chunk::<8>()
+                && a.last_chunk::<8>() == b.last_chunk::<8>()
+        }
+        _ => a == b,
+    }
 }
 
 /// Byte-wise order of two (short) strings, inline: label names usually differ early, where
@@ -149,14 +250,67 @@ const NAME_TAIL: [bool; 256] = {
 /// `[a-zA-Z_][a-zA-Z0-9_]*`
 #[inline]
 pub(crate) fn is_valid_label_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
-        && bytes.all(|b| NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false))
+    is_identifier(name.as_bytes(), false)
 }
 
 /// `[a-zA-Z_:][a-zA-Z0-9_:]*`
+#[inline]
 pub(crate) fn is_valid_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_' || b == b':')
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    is_identifier(name.as_bytes(), true)
+}
+
+/// `[a-zA-Z_][a-zA-Z0-9_]*`, with `:` also allowed anywhere when `colon`.
+///
+/// Trick: names are short and almost always valid, so the tail is checked eight bytes at a
+/// time in a `u64` ([`word_in_charset`]); a partial last word is checked as the last
+/// eight bytes (overlapping), and names under eight bytes go byte by byte.
+#[inline]
+fn is_identifier(bytes: &[u8], colon: bool) -> bool {
+    let Some(&first) = bytes.first() else {
+        return false;
+    };
+    let head_ok = first.is_ascii_alphabetic() || first == b'_' || (colon && first == b':');
+    if bytes.len() < 8 {
+        return head_ok
+            && bytes.iter().all(|&b| {
+                NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false) || (colon && b == b':')
+            });
+    }
+    // A zero word fails the check, so a chunk that is not eight bytes cannot pass.
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+    let chunks = bytes.chunks_exact(8);
+    let tail_ok = chunks.remainder().is_empty()
+        || word_in_charset(
+            bytes
+                .last_chunk::<8>()
+                .map_or(0, |w| u64::from_le_bytes(*w)),
+            colon,
+        );
+    head_ok && tail_ok && chunks.clone().all(|w| word_in_charset(word(w), colon))
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// For a word of ASCII bytes: the high bit of each byte set where `lo <= byte <= hi`.
+/// (`byte + 0x80 - lo` reaches 0x80 exactly when `byte >= lo`, `byte + 0x7f - hi` exactly
+/// when `byte > hi`; neither sum carries into the next byte while bytes are below 0x80.)
+#[inline]
+const fn bytes_in_range(word: u64, lo: u8, hi: u8) -> u64 {
+    let at_least_lo = word.wrapping_add(ONES * (0x80 - lo as u64));
+    let above_hi = word.wrapping_add(ONES * (0x7f - hi as u64));
+    at_least_lo & !above_hi & HIGH
+}
+
+/// Whether all eight bytes of `word` are in `[a-zA-Z0-9_]` (plus `:` when `colon`).
+#[inline]
+fn word_in_charset(word: u64, colon: bool) -> bool {
+    let mut ok = bytes_in_range(word, b'a', b'z')
+        | bytes_in_range(word, b'A', b'Z')
+        | bytes_in_range(word, b'0', b'9')
+        | bytes_in_range(word, b'_', b'_');
+    if colon {
+        ok |= bytes_in_range(word, b':', b':');
+    }
+    word & HIGH == 0 && ok == HIGH
 }

@@ -563,3 +563,97 @@ fn facts_carry_range_hash_counts_and_max_timestamp() {
     .unwrap();
     assert_eq!(f2[0].hash, facts[0].hash);
 }
+
+proptest::proptest! {
+    #[test]
+    fn label_name_word_check_matches_the_byte_definition(name in "[a-zA-Z0-9_:\\- .é\\x00\\x7f]{0,20}") {
+        let bytes = name.as_bytes();
+        let expected = bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        proptest::prop_assert_eq!(labels::is_valid_label_name(&name), expected);
+    }
+}
+
+#[test]
+fn label_name_word_check_sees_every_byte_of_long_names() {
+    for len in 1..40 {
+        for at in 0..len {
+            for bad in [b'-', b'.', b':', b'`', b'{', b'@', b'[', b'/', 0x7f] {
+                let mut name = alloc::vec![b'a'; len];
+                name[at] = bad;
+                let name = core::str::from_utf8(&name).unwrap();
+                assert!(!labels::is_valid_label_name(name), "{name:?}");
+            }
+        }
+        let ok: alloc::string::String = "aZ_09".chars().cycle().take(len).collect();
+        assert!(labels::is_valid_label_name(&ok), "{ok:?}");
+    }
+}
+
+/// A v1 request whose series carry the given label sets and one sample each.
+fn request_with_label_sets(sets: &[Vec<(String, String)>]) -> Vec<u8> {
+    v1::WriteRequest {
+        timeseries: sets
+            .iter()
+            .map(|set| v1::TimeSeries {
+                labels: set
+                    .iter()
+                    .map(|(name, value)| v1::Label {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+                samples: alloc::vec![v1::Sample {
+                    value: 1.0,
+                    timestamp: 1
+                }],
+                ..Default::default()
+            })
+            .collect(),
+        metadata: alloc::vec![],
+    }
+    .encode_to_vec()
+}
+
+use alloc::string::String;
+
+proptest::proptest! {
+    /// The "same names as the previous series" shortcut must not change any finding: each
+    /// series of a request gets exactly the findings it gets alone.
+    #[test]
+    fn series_get_the_findings_they_get_alone(
+        sets in proptest::collection::vec(
+            proptest::collection::vec(("(__name__|a|b|c|1x|b-c|)", "(|x|up|9z)"), 0..5),
+            1..6,
+        ),
+    ) {
+        let limits = Limits { max_label_name_bytes: 3, ..Limits::default() };
+        let together = validate(&request_with_label_sets(&sets), Protocol::V1, &limits, Mode::Report).unwrap();
+        let mut alone = Vec::new();
+        for (i, set) in sets.iter().enumerate() {
+            let one = validate(&request_with_label_sets(core::slice::from_ref(set)), Protocol::V1, &limits, Mode::Report).unwrap();
+            alone.extend(one.findings.into_iter().map(|mut f| {
+                f.series = f.series.map(|_| i);
+                f
+            }));
+        }
+        proptest::prop_assert_eq!(together.findings, alone);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn word_wise_name_equality_matches_slice_equality(a in "[ab]{0,20}", b in "[ab]{0,20}") {
+        proptest::prop_assert_eq!(labels::same_bytes(a.as_bytes(), b.as_bytes()), a == b);
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn metric_name_word_check_matches_the_byte_definition(name in "[a-zA-Z0-9_:\\- .é\\x00\\x7f]{0,24}") {
+        let bytes = name.as_bytes();
+        let expected = bytes.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_' || *b == b':')
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b':');
+        proptest::prop_assert_eq!(labels::is_valid_metric_name(&name), expected);
+    }
+}

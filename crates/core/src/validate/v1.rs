@@ -58,7 +58,11 @@ fn walk_series<'a>(
     };
     let mut last_sample: Option<i64> = None;
     let mut last_histogram: Option<i64> = None;
-    for field in series.fields() {
+    let (run, rest) = series.split_label_run();
+    for l in run {
+        labels.push(c, limits, index, l.name, l.value)?;
+    }
+    for field in rest {
         match field? {
             SeriesField::Label(l) => labels.push(c, limits, index, l.name, l.value)?,
             SeriesField::Sample(s) => {
