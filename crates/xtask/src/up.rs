@@ -281,7 +281,7 @@ fn print_urls(demo: bool, logs: &Path) {
         eprintln!("  sender Prometheus UI     http://{SENDER_ADDR}/graph");
     }
     eprintln!("  relay metrics            http://{RELAY_ADDR}/metrics");
-    eprintln!("  payload inspector        http://{RELAY_ADDR}/inspect");
+    eprintln!("  payload inspector        http://{RELAY_ADDR}/inspect/");
     eprintln!("  Envoy stats              http://{ENVOY_ADMIN_ADDR}/stats/prometheus");
     eprintln!("  write endpoint (edge)    http://{EDGE_ADDR}/api/v1/write");
     eprintln!("  logs                     {}\n", logs.display());

@@ -126,6 +126,7 @@ pub fn run(args: Args) -> ExitCode {
         );
         let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
         settings.limits = loaded.config.limits;
+        settings.newest_received_ms = ingest.newest_received();
         let delivery = match Delivery::start(
             Arc::clone(&wal),
             &loaded.config.destinations,

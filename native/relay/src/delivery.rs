@@ -67,6 +67,9 @@ pub struct DeliverySettings {
     pub limits: Limits,
     /// Time between cursor commits.
     pub commit_interval: Duration,
+    /// When the newest record was received (Unix ms), shared with ingest so the lag metric
+    /// sees records as soon as they are durable, even while a reader is held back.
+    pub newest_received_ms: Arc<AtomicI64>,
 }
 
 impl DeliverySettings {
@@ -76,6 +79,7 @@ impl DeliverySettings {
             progress_dir: default_progress_dir(wal_dir),
             limits: Limits::default(),
             commit_interval: DEFAULT_COMMIT_INTERVAL,
+            newest_received_ms: Arc::new(AtomicI64::new(0)),
         }
     }
 }
@@ -139,13 +143,14 @@ impl Delivery {
     ) -> Result<Self, DeliveryError> {
         let remote = RemoteStorageMetrics::register(registry);
         let metrics = DeliveryMetrics::register(registry);
+        let newest_received_ms = Arc::clone(&settings.newest_received_ms);
         let mut delivery = Delivery {
             shared: running::Shared {
                 wal,
                 settings,
                 remote,
                 metrics,
-                newest_received_ms: Arc::new(AtomicI64::new(0)),
+                newest_received_ms,
             },
             running: BTreeMap::new(),
         };

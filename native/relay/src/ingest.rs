@@ -28,7 +28,7 @@ mod rejection;
 mod tests;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Instant;
 
 use hyper::body::Incoming;
@@ -62,6 +62,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     shutting_down: AtomicBool,
     wal_failure_logged: AtomicBool,
+    /// `received_at_ms` of the newest durable record (for delivery's lag metric).
+    newest_received_ms: Arc<AtomicI64>,
 }
 
 impl WalIngest {
@@ -101,6 +103,7 @@ impl WalIngest {
                 clock,
                 shutting_down: AtomicBool::new(false),
                 wal_failure_logged: AtomicBool::new(false),
+                newest_received_ms: Arc::new(AtomicI64::new(0)),
             }),
         }
     }
@@ -109,6 +112,12 @@ impl WalIngest {
     /// check finish normally). Call when shutdown starts.
     pub fn begin_shutdown(&self) {
         self.inner.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// When the newest durable record was received (Unix ms, 0 before the first): hand it to
+    /// delivery (`DeliverySettings::newest_received_ms`) for the lag metric.
+    pub fn newest_received(&self) -> Arc<AtomicI64> {
+        Arc::clone(&self.inner.newest_received_ms)
     }
 
     /// The metrics handles.
@@ -229,6 +238,8 @@ impl Inner {
         .encode()
         .map_err(Rejection::Record)?;
         self.wal.append(&record).map_err(Rejection::from_wal)?;
+        self.newest_received_ms
+            .fetch_max(received_at_ms, Ordering::SeqCst);
         Ok(facts)
     }
 }

@@ -179,6 +179,25 @@ async fn forwarded_headers_are_stored_with_the_record() {
     relay.stop().await;
 }
 
+#[tokio::test]
+async fn durable_writes_advance_the_newest_received_time_and_rejections_do_not() {
+    let relay = Relay::start(Default::default()).await;
+    let newest = relay.ingest.newest_received();
+    let load = || newest.load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(load(), 0);
+    let rejected = relay
+        .post(&[("content-type", "text/plain")], fixture("v1/valid.bin"))
+        .await;
+    assert_eq!(rejected.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(load(), 0);
+    let answer = relay
+        .post(&[("content-type", V1)], fixture("v1/valid.bin"))
+        .await;
+    assert_eq!(answer.status, StatusCode::NO_CONTENT, "{}", answer.body);
+    assert_eq!(load(), FIXED_NOW_MS);
+    relay.stop().await;
+}
+
 struct Bad {
     what: &'static str,
     headers: Vec<(&'static str, &'static str)>,
