@@ -94,6 +94,34 @@ fn split_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     None
 }
 
+/// Reads one encoded `Sample` (v1 fields 1-2; v2 adds `start_timestamp` = 3, which a v1
+/// sample does not have and skips like any unknown field). Tries the canonical encoding
+/// first ([`canonical_sample`]), then the general field loop.
+pub(crate) fn read_sample(
+    f: &crate::wire::Field<'_>,
+    v2: bool,
+) -> Result<Sample, crate::wire::DecodeError> {
+    let bytes = f.bytes("TimeSeries.samples")?;
+    if let Some(sample) = canonical_sample(bytes, v2) {
+        return Ok(sample);
+    }
+    let mut r = crate::wire::Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
+    let mut s = Sample {
+        value: 0.0,
+        timestamp: 0,
+        start_timestamp: 0,
+    };
+    while let Some(f) = r.next_field()? {
+        match f.number {
+            1 => s.value = f.double("Sample.value")?,
+            2 => s.timestamp = f.int64("Sample.timestamp")?,
+            3 if v2 => s.start_timestamp = f.int64("Sample.start_timestamp")?,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
 /// Fast path for the sample encoding senders produce: `09 value(8) 10 timestamp` (value
 /// and timestamp both set, in field order), then for v2 optionally `18 start_timestamp`,
 /// and nothing else. Anything else (defaults omitted, other order, unknown fields) takes

@@ -214,7 +214,7 @@ impl<'a> Iterator for SeriesFields<'a> {
                 Ok(None) => return None,
                 Ok(Some(f)) => match f.number {
                     1 => break read_label(&f, "TimeSeries.labels", 2).map(SeriesField::Label),
-                    2 => break read_sample(&f).map(SeriesField::Sample),
+                    2 => break super::read_sample(&f, false).map(SeriesField::Sample),
                     3 => break Exemplar::read(&f).map(SeriesField::Exemplar),
                     4 => {
                         break f.bytes("TimeSeries.histograms").and_then(|b| {
@@ -278,27 +278,6 @@ fn canonical_label(bytes: &[u8]) -> Option<Label<'_>> {
         name: whole.get(2..name_end)?,
         value: whole.get(name_end + 2..)?,
     })
-}
-
-fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let bytes = f.bytes("TimeSeries.samples")?;
-    if let Some(sample) = super::canonical_sample(bytes, false) {
-        return Ok(sample);
-    }
-    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
-    let mut s = Sample {
-        value: 0.0,
-        timestamp: 0,
-        start_timestamp: 0,
-    };
-    while let Some(f) = r.next_field()? {
-        match f.number {
-            1 => s.value = f.double("Sample.value")?,
-            2 => s.timestamp = f.int64("Sample.timestamp")?,
-            _ => {}
-        }
-    }
-    Ok(s)
 }
 
 /// An encoded v1 `Exemplar` (scalars read, labels checked and available lazily).

@@ -117,7 +117,7 @@ impl<'a> Series<'a> {
                                 .varints("TimeSeries.labels_refs")
                                 .map(SeriesField::LabelsRefs);
                         }
-                        2 => break read_sample(&f).map(SeriesField::Sample),
+                        2 => break super::read_sample(&f, true).map(SeriesField::Sample),
                         3 => {
                             break f.bytes("TimeSeries.histograms").and_then(|b| {
                                 HistogramView::read(b, f.value_offset, true)
@@ -134,28 +134,6 @@ impl<'a> Series<'a> {
             Some(res)
         })
     }
-}
-
-fn read_sample(f: &Field<'_>) -> Result<Sample, DecodeError> {
-    let bytes = f.bytes("TimeSeries.samples")?;
-    if let Some(sample) = super::canonical_sample(bytes, true) {
-        return Ok(sample);
-    }
-    let mut r = Reader::new(bytes, f.value_offset, "Sample").at_depth(2);
-    let mut s = Sample {
-        value: 0.0,
-        timestamp: 0,
-        start_timestamp: 0,
-    };
-    while let Some(f) = r.next_field()? {
-        match f.number {
-            1 => s.value = f.double("Sample.value")?,
-            2 => s.timestamp = f.int64("Sample.timestamp")?,
-            3 => s.start_timestamp = f.int64("Sample.start_timestamp")?,
-            _ => {}
-        }
-    }
-    Ok(s)
 }
 
 /// An encoded v2 `Exemplar` (scalars read; label refs checked to decode).
