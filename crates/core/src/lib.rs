@@ -32,6 +32,7 @@ pub mod codec;
 pub mod convert;
 #[cfg(test)]
 mod fixtures;
+pub mod edge;
 pub mod hash;
 pub mod limits;
 pub mod negotiate;

@@ -1,0 +1,48 @@
+//! The Envoy edge filter's configuration and decisions, as pure functions.
+//!
+//! The proxy-wasm adapter (`prw-envoy-filter`) only moves bytes between Envoy and these
+//! functions; the inspector can run the same functions to show "what would the edge do".
+//! The flow for one request is:
+//!
+//! 1. [`decide_request_head`]: method + path -> [`HeadAction::Examine`] (a POST to a write
+//!    path) or [`HeadAction::Pass`] (everything else passes untouched, including its
+//!    response).
+//! 2. [`decide_headers`]: Content-Type / Content-Encoding (415), tenant header (401 or 400),
+//!    Content-Length over the body limit (413) -> a [`Verdict`], or [`HeadersDecision::NeedBody`].
+//! 3. [`decide_body`] (feature `std`, since snappy is std-only): size limits (413), snappy
+//!    preamble over the decoded limit (413, before decoding), decode + validate + optional
+//!    `max_sample_age` (400) -> a [`Verdict`].
+//! 4. [`decide_response`]: the status a sender sees -> an optional status rewrite and an
+//!    optional `Retry-After` to add ([`status_rewrite`]).
+//!
+//! Invariants: no function here panics on any input; every local reply's status is one of
+//! [`REPLY_STATUSES`]; in [`Mode::Observe`] no verdict carries a reply (the would-be reply
+//! is still described so it can be counted and logged); every reply to a v2 request carries
+//! the three `X-Prometheus-Remote-Write-*-Written: 0` headers. Stats names are fixed
+//! ([`Outcome::stat_name`], [`rule_stat_name`]).
+
+mod config;
+mod duration;
+mod outcome;
+mod reply;
+mod request;
+mod response;
+#[cfg(feature = "std")]
+mod series_text;
+
+#[cfg(feature = "std")]
+mod body;
+
+#[cfg(feature = "std")]
+pub use body::decide_body;
+pub use config::{ConfigError, EdgeConfig, Mode, RewriteKey, RewriteSource};
+pub use duration::{DurationError, parse_duration_ms};
+pub use outcome::{EdgeRule, Outcome, rule_stat_name};
+pub use reply::{LocalReply, REPLY_STATUSES, Rejection, Verdict, WRITTEN_HEADERS};
+pub use request::{
+    Examination, HeadAction, HeadersDecision, RequestHeaders, decide_headers, decide_request_head,
+};
+pub use response::{ResponseDecision, ResponseSource, decide_response};
+
+#[cfg(test)]
+mod tests;

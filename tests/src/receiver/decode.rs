@@ -1,0 +1,149 @@
+//! Decoding mode: decode each v1/v2 body with prw-core and count what arrived.
+//!
+//! Invariants: a (series, timestamp) pair is unique when its label-set hash
+//! (`prw_core::hash::label_set_hash`) and timestamp were not seen before; a repeat counts as
+//! a duplicate; a timestamp lower than the newest one seen for the same series (in any
+//! earlier request) counts as out of order. A body that does not decode counts as a decode
+//! error and nothing else.
+
+use std::collections::{HashMap, HashSet};
+
+use prw_core::Protocol;
+use prw_core::hash::label_set_hash;
+use serde::Serialize;
+
+/// What the decoding receiver has seen so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DecodeStats {
+    /// Requests decoded without error.
+    pub requests: u64,
+    /// Requests whose body did not decode (bad snappy or protobuf).
+    pub decode_errors: u64,
+    /// Series entries (one per TimeSeries message, repeats included).
+    pub series: u64,
+    /// Float samples plus histograms.
+    pub samples: u64,
+    /// Distinct (series, timestamp) pairs.
+    pub unique_pairs: u64,
+    /// Pairs seen again.
+    pub duplicates: u64,
+    /// Samples older than the newest already seen for their series.
+    pub out_of_order: u64,
+}
+
+/// Accumulates [`DecodeStats`].
+#[derive(Debug, Default)]
+pub struct Decoder {
+    stats: DecodeStats,
+    pairs: HashSet<(u64, i64)>,
+    newest: HashMap<u64, i64>,
+}
+
+/// Why a body could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Not snappy block data, or over the limits.
+    #[error("snappy: {0}")]
+    Snappy(#[from] prw_core::codec::CodecError),
+    /// Not protobuf of the schema.
+    #[error("protobuf: {0}")]
+    Protobuf(#[from] prw_core::DecodeError),
+}
+
+/// One series' hash and timestamps, read from a decoded body.
+fn series_of(decoded: &[u8], protocol: Protocol) -> Result<Vec<(u64, Vec<i64>)>, BodyError> {
+    let mut out = Vec::new();
+    match protocol {
+        Protocol::V1 => {
+            use prw_core::view::v1::{Item, SeriesField, WriteRequest};
+            for item in WriteRequest::new(decoded).items() {
+                let Item::Series(series) = item? else {
+                    continue;
+                };
+                let mut labels = Vec::new();
+                let mut stamps = Vec::new();
+                for field in series.fields() {
+                    match field? {
+                        SeriesField::Label(l) => labels.push((l.name, l.value)),
+                        SeriesField::Sample(s) => stamps.push(s.timestamp),
+                        SeriesField::Histogram(h) => stamps.push(h.timestamp),
+                        SeriesField::Exemplar(_) => {}
+                    }
+                }
+                out.push((label_set_hash(labels), stamps));
+            }
+        }
+        Protocol::V2 => {
+            use prw_core::view::v2::{Request, SeriesField};
+            let request = Request::new(decoded);
+            let mut symbols = Vec::new();
+            request.symbols_into(&mut symbols)?;
+            for series in request.series() {
+                let series = series?;
+                let mut refs = Vec::new();
+                let mut stamps = Vec::new();
+                for field in series.fields() {
+                    match field? {
+                        SeriesField::LabelsRefs(values) => {
+                            for v in values {
+                                refs.push(v?);
+                            }
+                        }
+                        SeriesField::Sample(s) => stamps.push(s.timestamp),
+                        SeriesField::Histogram(h) => stamps.push(h.timestamp),
+                        _ => {}
+                    }
+                }
+                let symbol = |r: &u64| {
+                    usize::try_from(*r)
+                        .ok()
+                        .and_then(|i| symbols.get(i))
+                        .copied()
+                        .unwrap_or("")
+                };
+                let labels = refs
+                    .chunks(2)
+                    .map(|p| (p.first().map_or("", symbol), p.get(1).map_or("", symbol)));
+                out.push((label_set_hash(labels), stamps));
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Decoder {
+    /// Decodes one snappy-compressed body of `protocol` and counts it.
+    pub fn add(&mut self, body: &[u8], protocol: Protocol) -> Result<(), BodyError> {
+        let limits = prw_core::Limits::default();
+        let decoded = prw_core::codec::decompress(body, &limits).inspect_err(|_| {
+            self.stats.decode_errors += 1;
+        })?;
+        let series = series_of(&decoded, protocol).inspect_err(|_| {
+            self.stats.decode_errors += 1;
+        })?;
+        self.stats.requests += 1;
+        for (hash, stamps) in series {
+            self.stats.series += 1;
+            for t in stamps {
+                self.stats.samples += 1;
+                if self.pairs.insert((hash, t)) {
+                    self.stats.unique_pairs += 1;
+                } else {
+                    self.stats.duplicates += 1;
+                }
+                let newest = self.newest.entry(hash).or_insert(t);
+                if t < *newest {
+                    self.stats.out_of_order += 1;
+                } else {
+                    *newest = t;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> &DecodeStats {
+        &self.stats
+    }
+}

@@ -1,0 +1,31 @@
+//! prw-envoy-filter: a proxy-wasm HTTP filter that validates Prometheus Remote Write at the
+//! edge and keeps the status codes senders see spec-correct.
+//!
+//! This crate is a thin adapter: every decision is made by `prw_core::edge` (pure, tested
+//! there); here we only move bytes between Envoy and those functions and count outcomes.
+//!
+//! Invariants:
+//! - Nothing here panics on the request path: only `proxy_wasm::hostcalls` functions are used
+//!   (they return `Result`), never the SDK's trait convenience methods (`get_http_request_header`,
+//!   `send_http_response`, `get_property`, ... which `unwrap()` the host's answer).
+//! - A failed host call is logged and the request continues untouched (fail open per
+//!   request); a bad plugin config fails closed (`on_configure` returns false, Envoy refuses
+//!   the config with a log line naming the field).
+//! - Only POSTs to the configured write paths are examined; their headers are held back
+//!   until the body is decided, so a rejected request never reaches the upstream.
+
+mod config;
+mod http;
+mod metrics;
+mod root;
+
+/// The module's entry point (`_initialize`, exported by the SDK's macro): logging and the
+/// root context factory.
+mod entry {
+    proxy_wasm::main! {{
+        proxy_wasm::set_log_level(proxy_wasm::types::LogLevel::Info);
+        proxy_wasm::set_root_context(|_| -> Box<dyn proxy_wasm::traits::RootContext> {
+            Box::new(crate::root::Root::default())
+        });
+    }}
+}

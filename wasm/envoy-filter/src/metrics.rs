@@ -1,0 +1,79 @@
+//! Counters and the body-size histogram, defined through proxy-wasm metrics.
+//!
+//! Invariants: the names are fixed (`prw_core::edge::Outcome::stat_name`, `rule_stat_name`,
+//! [`BODY_BYTES`]); Envoy shows them unprefixed in `/stats/prometheus`. Every counter is
+//! defined in `on_configure`, so a counter that never fired still reads 0. A metric whose
+//! definition failed is skipped (logged once), never a panic.
+
+use std::collections::HashMap;
+
+use log::warn;
+use proxy_wasm::hostcalls;
+use proxy_wasm::types::MetricType;
+use prw_core::edge::{EdgeRule, Outcome, rule_stat_name};
+use prw_core::validate::Rule;
+
+/// Histogram of examined request body sizes (compressed bytes).
+pub const BODY_BYTES: &str = "prw_edge_request_body_bytes";
+
+/// The metric ids of one VM.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    outcomes: HashMap<Outcome, u32>,
+    rules: HashMap<&'static str, u32>,
+    body_bytes: Option<u32>,
+}
+
+fn define(kind: MetricType, name: &str) -> Option<u32> {
+    match hostcalls::define_metric(kind, name) {
+        Ok(id) => Some(id),
+        Err(status) => {
+            warn!("cannot define metric {name}: {status:?}");
+            None
+        }
+    }
+}
+
+impl Metrics {
+    /// Defines every counter and the histogram.
+    pub fn define_all() -> Metrics {
+        let mut metrics = Metrics::default();
+        for outcome in Outcome::ALL {
+            if let Some(id) = define(MetricType::Counter, outcome.stat_name()) {
+                metrics.outcomes.insert(outcome, id);
+            }
+        }
+        let rule_ids = EdgeRule::ALL
+            .iter()
+            .map(|r| r.id())
+            .chain(Rule::ALL.iter().map(|r| r.id()));
+        for id in rule_ids {
+            if let Some(metric) = define(MetricType::Counter, &rule_stat_name(id)) {
+                metrics.rules.insert(id, metric);
+            }
+        }
+        metrics.body_bytes = define(MetricType::Histogram, BODY_BYTES);
+        metrics
+    }
+
+    /// Counts one outcome.
+    pub fn outcome(&self, outcome: Outcome) {
+        if let Some(id) = self.outcomes.get(&outcome) {
+            let _ = hostcalls::increment_metric(*id, 1);
+        }
+    }
+
+    /// Counts one rule firing.
+    pub fn rule(&self, rule: &str) {
+        if let Some(id) = self.rules.get(rule) {
+            let _ = hostcalls::increment_metric(*id, 1);
+        }
+    }
+
+    /// Records one examined body size.
+    pub fn body_size(&self, bytes: usize) {
+        if let Some(id) = self.body_bytes {
+            let _ = hostcalls::record_metric(id, u64::try_from(bytes).unwrap_or(u64::MAX));
+        }
+    }
+}
