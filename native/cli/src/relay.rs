@@ -1,10 +1,14 @@
 //! `prw relay`: load and validate the configuration (file and/or flags), print a summary,
 //! and serve HTTP until SIGTERM/SIGINT; SIGHUP and `POST /-/reload` re-read the file.
-//! The pipeline (WAL, destinations) plugs in through `prw_relay::server::Ingest`; until then
-//! writes are answered 503 + Retry-After.
+//! Writes are validated and appended to the WAL (`wal:` section, opened with recovery before
+//! the listener binds; one cursor per destination) by `prw_relay::ingest::WalIngest` and
+//! acknowledged once durable. On SIGTERM/SIGINT new writes get 503 + Retry-After while
+//! in-flight ones finish, then the WAL is synced.
 //!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
-//! cannot be set up (address in use, unreadable auth/TLS file); 70 for an internal error.
+//! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
+//! cannot use as a cursor; 70 for an internal error, including a WAL that cannot be opened
+//! (I/O error, or damage under `recovery: strict`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +16,10 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
-use prw_relay::server::{PipelineNotReady, Server, Signals, ValidateFile};
+use prw_relay::ingest::WalIngest;
+use prw_relay::server::{Server, Signals, ValidateFile};
+use prw_relay::wal_setup;
+use prw_wal::{RecoveryReport, WalError};
 
 use crate::exit;
 
@@ -72,6 +79,22 @@ pub fn run(args: Args) -> ExitCode {
     if args.check_config {
         return ExitCode::from(exit::OK);
     }
+    let wal = match wal_setup::open(&loaded.config.wal, &loaded.config.destinations) {
+        Ok((wal, report)) => {
+            log_recovery(&report, &loaded.config.wal.dir);
+            wal
+        }
+        Err(err) => {
+            eprintln!(
+                "prw relay: cannot open the WAL in {}: {err}",
+                loaded.config.wal.dir.display()
+            );
+            return ExitCode::from(match err {
+                WalError::InvalidConfig { .. } | WalError::InvalidConsumerName(_) => exit::USAGE,
+                _ => exit::INTERNAL,
+            });
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,11 +117,18 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(exit::INTERNAL);
             }
         };
+        let mut registry = Registry::default();
+        let ingest = WalIngest::new(
+            Arc::clone(&wal),
+            loaded.config.limits,
+            loaded.config.forward_headers.clone(),
+            &mut registry,
+        );
         let server = match Server::bind(
             &loaded.config.listen,
-            Arc::new(PipelineNotReady),
+            Arc::new(ingest.clone()),
             reload.clone(),
-            Registry::default(),
+            registry,
         )
         .await
         {
@@ -112,9 +142,47 @@ pub fn run(args: Args) -> ExitCode {
             .run(async move {
                 let signal = signals.until_terminated(reload).await;
                 tracing::info!(?signal, "shutdown requested");
+                ingest.begin_shutdown();
             })
             .await;
+        match tokio::task::spawn_blocking(move || wal.sync()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => tracing::error!(error = %err, "final WAL sync failed"),
+            Err(err) => tracing::error!(error = %err, "final WAL sync did not run"),
+        }
         tracing::info!(?drained, "stopped");
         ExitCode::from(exit::OK)
     })
+}
+
+/// Logs what WAL recovery found: one info line when clean, a warning per repair otherwise.
+fn log_recovery(report: &RecoveryReport, dir: &std::path::Path) {
+    tracing::info!(
+        dir = %dir.display(),
+        segments = report.segments,
+        records = report.records,
+        "WAL opened"
+    );
+    if report.torn_tail_bytes > 0 {
+        tracing::warn!(
+            bytes = report.torn_tail_bytes,
+            "WAL recovery cut a torn tail (a partial last write; never acknowledged)"
+        );
+    }
+    for q in &report.quarantined {
+        tracing::warn!(
+            source = %q.source.display(),
+            offset = q.offset,
+            bytes = q.bytes,
+            moved_to = %q.moved_to.display(),
+            reason = ?q.reason,
+            "WAL recovery quarantined damaged data"
+        );
+    }
+    for name in &report.cursors_reset {
+        tracing::warn!(consumer = %name, "WAL cursor unreadable: reset to the oldest record");
+    }
+    for name in &report.cursors_clamped {
+        tracing::warn!(consumer = %name, "WAL cursor outside the log: moved to its nearest end");
+    }
 }

@@ -7,13 +7,17 @@
 //!   dispatching write requests to an [`server::Ingest`] implementation;
 //! - [`record`]: the WAL record (one accepted request as stored);
 //! - [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding;
-//! - [`send`]: encoding, the HTTP transport, retries with backoff and `Retry-After`.
+//! - [`send`]: encoding, the HTTP transport, retries with backoff and `Retry-After`;
+//! - [`ingest`]: the receive path (check order, validation, durable append to the WAL);
+//! - [`wal_setup`]: opening the WAL from the config, one cursor per destination.
 //!
 //! Crate features: none.
 
 pub mod config;
+pub mod ingest;
 pub mod queue;
 pub mod record;
 pub mod relabel;
 pub mod send;
 pub mod server;
+pub mod wal_setup;

@@ -1,5 +1,5 @@
-//! `limits:` what one request may contain. Placeholder with the field names of prw-core's
-//! `Limits` (DESIGN.md "Core"); the lead swaps in `prw_core::Limits` at merge time.
+//! `limits:` what one request may contain. Read with byte-size syntax (`32MiB`) and validated
+//! here (every limit above 0), then handed on as [`prw_core::Limits`].
 
 use serde::Deserialize;
 
@@ -37,23 +37,8 @@ impl Default for LimitsConfig {
     }
 }
 
-/// Validated limits (placeholder for `prw_core::Limits`: same field names and types, so the
-/// swap is `pub use prw_core::Limits;` plus a struct literal here).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Compressed body cap.
-    pub max_body_bytes: usize,
-    /// Decoded size cap.
-    pub max_decoded_bytes: usize,
-    /// Series per request.
-    pub max_series: usize,
-    /// Labels per series.
-    pub max_labels_per_series: usize,
-    /// Label name length.
-    pub max_label_name_bytes: usize,
-    /// Label value length.
-    pub max_label_value_bytes: usize,
-}
+/// Validated limits: prw-core's, so the relay enforces exactly what core validates.
+pub use prw_core::Limits;
 
 fn positive(path: &KeyPath, key: &str, value: u64) -> Result<usize, ConfigError> {
     let path = path.key(key);

@@ -1,0 +1,228 @@
+//! The receive path: [`WalIngest`] answers `POST /api/v1/write` (and `/api/v1/push`).
+//!
+//! Order of checks (remote-write.md section 7; the server already answered 405 for other
+//! methods and 401 for failed listener auth): shutting down (503) -> Content-Type and
+//! Content-Encoding (415) -> forwarded header values (400) -> Content-Length over
+//! `max_body_bytes` (413, body not read) -> body read with a hard cap (413) -> snappy preamble
+//! over `max_decoded_bytes` (413, nothing allocated) -> snappy (400) -> protobuf (400) ->
+//! validation, verdict mode (400 with the findings) -> WAL append -> 204.
+//!
+//! Invariants:
+//! - 204 is answered only after `Wal::append` returned `Ok`: the record is durable (under
+//!   `sync: always`; group commit lets concurrent requests share one fsync). Decoding,
+//!   validation and the append run on the blocking pool, never on a runtime worker.
+//! - A rejected request writes nothing to the WAL.
+//! - Every answer to a v2 request carries the three Written headers (0 unless 2xx); v1
+//!   answers carry none ([`answer`]).
+//! - The stored record holds the body exactly as received (snappy), the counts, the newest
+//!   timestamp and the configured forwarded headers.
+
+mod answer;
+mod body;
+mod check;
+mod clock;
+mod metrics;
+mod rejection;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use hyper::body::Incoming;
+use hyper::header::HeaderName;
+use hyper::{Request, Response};
+use prometheus_client::registry::Registry;
+use prw_core::{Limits, Protocol};
+use prw_wal::Wal;
+
+pub use check::{BodyFacts, check_body};
+pub use clock::{Clock, SystemClock};
+pub use metrics::{IngestMetrics, RejectLabels, RequestLabels};
+pub use rejection::{RETRY_AFTER_SECS, Rejection, finding_line};
+
+use crate::record::{ForwardedHeader, Record};
+use crate::server::{BoxFuture, Ingest, ResponseBody};
+
+/// The relay's [`Ingest`]: validates write requests and appends them to the WAL.
+/// Cheap to clone (shared state); keep a clone to call [`WalIngest::begin_shutdown`].
+#[derive(Clone, Debug)]
+pub struct WalIngest {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    wal: Arc<Wal>,
+    limits: Limits,
+    forward_headers: Vec<HeaderName>,
+    metrics: IngestMetrics,
+    clock: Arc<dyn Clock>,
+    shutting_down: AtomicBool,
+    wal_failure_logged: AtomicBool,
+}
+
+impl WalIngest {
+    /// A pipeline appending to `wal`, enforcing `limits`, storing the `forward_headers`
+    /// (config order) with each record; its metrics go into `registry`. Stamps records with
+    /// the system clock.
+    pub fn new(
+        wal: Arc<Wal>,
+        limits: Limits,
+        forward_headers: Vec<HeaderName>,
+        registry: &mut Registry,
+    ) -> Self {
+        Self::with_clock(wal, limits, forward_headers, registry, Arc::new(SystemClock))
+    }
+
+    /// Like [`WalIngest::new`], with the clock that stamps `received_at_ms`.
+    pub fn with_clock(
+        wal: Arc<Wal>,
+        limits: Limits,
+        forward_headers: Vec<HeaderName>,
+        registry: &mut Registry,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let metrics = IngestMetrics::register(registry, Arc::clone(&wal));
+        Self {
+            inner: Arc::new(Inner {
+                wal,
+                limits,
+                forward_headers,
+                metrics,
+                clock,
+                shutting_down: AtomicBool::new(false),
+                wal_failure_logged: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// From now on every write is answered 503 + `Retry-After` (requests already past this
+    /// check finish normally). Call when shutdown starts.
+    pub fn begin_shutdown(&self) {
+        self.inner.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// The metrics handles.
+    pub fn metrics(&self) -> &IngestMetrics {
+        &self.inner.metrics
+    }
+}
+
+impl Ingest for WalIngest {
+    fn ready(&self) -> bool {
+        !self.inner.shutting_down.load(Ordering::SeqCst) && !self.inner.wal.stats().poisoned
+    }
+
+    fn ingest(&self, request: Request<Incoming>) -> BoxFuture<Response<ResponseBody>> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { inner.answer(request).await })
+    }
+}
+
+fn protocol_label(protocol: Option<Protocol>) -> &'static str {
+    match protocol {
+        Some(Protocol::V1) => "v1",
+        Some(Protocol::V2) => "v2",
+        None => "unknown",
+    }
+}
+
+impl Inner {
+    async fn answer(self: Arc<Self>, request: Request<Incoming>) -> Response<ResponseBody> {
+        let started = Instant::now();
+        let claimed = check::claimed_protocol(request.headers());
+        let response = match Arc::clone(&self).receive(request).await {
+            Ok(facts) => {
+                let m = &self.metrics;
+                m.samples.inc_by(u64::from(facts.samples));
+                m.histograms.inc_by(u64::from(facts.histograms));
+                m.exemplars.inc_by(u64::from(facts.exemplars));
+                answer::acknowledged(claimed, &facts)
+            }
+            Err(rejection) => {
+                self.log(&rejection);
+                self.metrics
+                    .rejected
+                    .get_or_create(&RejectLabels {
+                        reason: rejection.reason(),
+                    })
+                    .inc();
+                answer::rejected(claimed, &rejection)
+            }
+        };
+        self.metrics
+            .requests
+            .get_or_create(&RequestLabels {
+                status: response.status().as_u16(),
+                protocol: protocol_label(claimed),
+            })
+            .inc();
+        self.metrics
+            .duration
+            .observe(started.elapsed().as_secs_f64());
+        response
+    }
+
+    fn log(&self, rejection: &Rejection) {
+        match rejection {
+            Rejection::WalUnavailable(err) => {
+                if self.wal_failure_logged.swap(true, Ordering::SeqCst) {
+                    tracing::debug!(error = %err, "write refused: WAL unavailable");
+                } else {
+                    tracing::error!(
+                        error = %err,
+                        "WAL failed: writes are answered 503 until the relay is restarted"
+                    );
+                }
+            }
+            Rejection::WalFull => tracing::debug!("write refused: WAL full"),
+            other => tracing::debug!(status = %other.status(), reason = other.reason(), "write rejected"),
+        }
+    }
+
+    async fn receive(self: Arc<Self>, request: Request<Incoming>) -> Result<BodyFacts, Rejection> {
+        if self.shutting_down.load(Ordering::SeqCst) {
+            return Err(Rejection::ShuttingDown);
+        }
+        let protocol = check::negotiate_headers(request.headers())?;
+        let headers = check::forwarded_headers(request.headers(), &self.forward_headers)?;
+        check::check_declared_length(request.headers(), &self.limits)?;
+        let body = body::read_capped(request.into_body(), self.limits.max_body_bytes).await?;
+        self.metrics.body_bytes.observe(body.len() as f64);
+        let received_at_ms = self.clock.now_ms();
+        let this = Arc::clone(&self);
+        tokio::task::spawn_blocking(move || {
+            this.store(&body, protocol, headers, received_at_ms)
+        })
+        .await
+        .map_err(|_| Rejection::Internal)?
+    }
+
+    /// Decodes, validates and appends; returns once the record is durable.
+    fn store(
+        &self,
+        body: &[u8],
+        protocol: Protocol,
+        headers: Vec<ForwardedHeader>,
+        received_at_ms: i64,
+    ) -> Result<BodyFacts, Rejection> {
+        let facts = check_body(body, protocol, &self.limits)?;
+        let record = Record {
+            protocol,
+            received_at_ms,
+            max_timestamp_ms: facts.max_timestamp_ms,
+            samples: facts.samples,
+            histograms: facts.histograms,
+            exemplars: facts.exemplars,
+            headers,
+            body: body.to_vec(),
+        }
+        .encode()
+        .map_err(Rejection::Record)?;
+        self.wal.append(&record).map_err(Rejection::from_wal)?;
+        Ok(facts)
+    }
+}
