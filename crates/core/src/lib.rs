@@ -30,9 +30,9 @@ pub mod classify;
 #[cfg(feature = "std")]
 pub mod codec;
 pub mod convert;
+pub mod edge;
 #[cfg(test)]
 mod fixtures;
-pub mod edge;
 pub mod hash;
 pub mod limits;
 pub mod negotiate;

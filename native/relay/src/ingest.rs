@@ -74,7 +74,13 @@ impl WalIngest {
         forward_headers: Vec<HeaderName>,
         registry: &mut Registry,
     ) -> Self {
-        Self::with_clock(wal, limits, forward_headers, registry, Arc::new(SystemClock))
+        Self::with_clock(
+            wal,
+            limits,
+            forward_headers,
+            registry,
+            Arc::new(SystemClock),
+        )
     }
 
     /// Like [`WalIngest::new`], with the clock that stamps `received_at_ms`.
@@ -179,7 +185,9 @@ impl Inner {
                 }
             }
             Rejection::WalFull => tracing::debug!("write refused: WAL full"),
-            other => tracing::debug!(status = %other.status(), reason = other.reason(), "write rejected"),
+            other => {
+                tracing::debug!(status = %other.status(), reason = other.reason(), "write rejected")
+            }
         }
     }
 
@@ -194,11 +202,9 @@ impl Inner {
         self.metrics.body_bytes.observe(body.len() as f64);
         let received_at_ms = self.clock.now_ms();
         let this = Arc::clone(&self);
-        tokio::task::spawn_blocking(move || {
-            this.store(&body, protocol, headers, received_at_ms)
-        })
-        .await
-        .map_err(|_| Rejection::Internal)?
+        tokio::task::spawn_blocking(move || this.store(&body, protocol, headers, received_at_ms))
+            .await
+            .map_err(|_| Rejection::Internal)?
     }
 
     /// Decodes, validates and appends; returns once the record is durable.

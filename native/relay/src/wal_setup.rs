@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use prw_wal::{FullPolicy, RecoveryMode, RecoveryReport, StartAt, SyncPolicy, Wal, WalConfig, WalError};
+use prw_wal::{
+    FullPolicy, RecoveryMode, RecoveryReport, StartAt, SyncPolicy, Wal, WalConfig, WalError,
+};
 
 use crate::config::{self, Destination, Start};
 

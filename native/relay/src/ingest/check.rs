@@ -29,7 +29,11 @@ pub struct BodyFacts {
 }
 
 fn header_str(headers: &HeaderMap, name: HeaderName) -> Result<Option<&str>, ()> {
-    headers.get(name).map(|v| v.to_str()).transpose().map_err(|_| ())
+    headers
+        .get(name)
+        .map(|v| v.to_str())
+        .transpose()
+        .map_err(|_| ())
 }
 
 /// Content-Type and Content-Encoding -> the body's schema, or 415.
@@ -87,7 +91,11 @@ fn saturating_u32(n: u64) -> u32 {
 }
 
 /// Decompresses, decodes and validates a body of `protocol` (verdict mode).
-pub fn check_body(body: &[u8], protocol: Protocol, limits: &Limits) -> Result<BodyFacts, Rejection> {
+pub fn check_body(
+    body: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Result<BodyFacts, Rejection> {
     let decoded = prw_core::codec::decompress(body, limits).map_err(Rejection::Snappy)?;
     let mut facts = Vec::new();
     let validation = validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut facts)

@@ -103,7 +103,12 @@ pub fn finding_line(finding: &Finding) -> String {
     if place.is_empty() {
         format!("{}: {}", rule.id(), rule.explanation())
     } else {
-        format!("{}: {}: {}", rule.id(), place.join(", "), rule.explanation())
+        format!(
+            "{}: {}: {}",
+            rule.id(),
+            place.join(", "),
+            rule.explanation()
+        )
     }
 }
 

@@ -1,0 +1,16 @@
+//! Percent-encoding of query parameters (PromQL selectors in URLs).
+//!
+//! Hand-written: ten lines, and the e2e crate otherwise needs no URL crate.
+
+/// Percent-encodes everything outside `[A-Za-z0-9-._~]`.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
