@@ -177,9 +177,69 @@ fn listens_on_a_free_port_and_exits_0_on_sigterm() {
     assert_eq!(guard.0.wait().unwrap().code(), Some(0));
 }
 
+fn http_post(addr: SocketAddr, content_type: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /api/v1/write HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_dir = dir.path().join("wal");
+    let (mut guard, lines, addr) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--wal-dir",
+        wal_dir.to_str().unwrap(),
+        "--remote-write-url",
+        "http://127.0.0.1:9/api/v1/write",
+    ]);
+    let body = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/core/testdata/v1/valid.bin"
+    ))
+    .unwrap();
+    let answer = http_post(addr, "application/x-protobuf", &body);
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    let bad = http_post(addr, "application/json", &body);
+    assert!(bad.starts_with("HTTP/1.1 415"), "{bad}");
+    assert!(http_get(addr, "/metrics").contains("prw_ingest_samples_total 1"));
+    signal(&guard.0, "TERM");
+    wait_for(&lines, "shutdown requested");
+    assert_eq!(guard.0.wait().unwrap().code(), Some(0));
+
+    let (wal, _) = prw_wal::Wal::open(&wal_dir, prw_wal::WalConfig::default()).unwrap();
+    assert_eq!(wal.consumers().len(), 1, "one cursor per destination");
+    wal.add_consumer("check", prw_wal::StartAt::Oldest).unwrap();
+    let mut reader = wal.reader("check").unwrap();
+    let record = reader.try_next().unwrap().unwrap();
+    let record = prw_relay::record::Record::decode(&record.data).unwrap();
+    assert_eq!(record.body, body);
+    assert!(
+        reader.try_next().unwrap().is_none(),
+        "the 415 stored nothing"
+    );
+}
+
 #[test]
 fn sigint_also_exits_0() {
-    let (mut guard, _lines, _addr) = start(&["--listen", "127.0.0.1:0"]);
+    let dir = tempfile::tempdir().unwrap();
+    let wal = dir.path().join("wal");
+    let (mut guard, _lines, _addr) = start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--wal-dir",
+        wal.to_str().unwrap(),
+    ]);
     signal(&guard.0, "INT");
     assert_eq!(guard.0.wait().unwrap().code(), Some(0));
 }
@@ -193,11 +253,14 @@ fn sighup_reloads_and_a_bad_file_keeps_the_relay_running() {
         "remote_write:\n  - {url: http://127.0.0.1:9/, name: a}\n",
     )
     .unwrap();
+    let wal = dir.path().join("wal");
     let (mut guard, lines, addr) = start(&[
         "--config",
         file.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
+        "--wal-dir",
+        wal.to_str().unwrap(),
     ]);
     signal(&guard.0, "HUP");
     wait_for(&lines, "configuration reloaded");

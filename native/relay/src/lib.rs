@@ -9,13 +9,16 @@
 //! - [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding;
 //! - [`send`]: encoding, the HTTP transport, retries with backoff and `Retry-After`;
 //! - [`ingest`]: the receive path (check order, validation, durable append to the WAL);
-//! - [`wal_setup`]: opening the WAL from the config, one cursor per destination.
+//! - [`wal_setup`]: opening the WAL from the config, one cursor per destination;
+//! - [`delivery`]: per destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor
+//!   commits, progress files, reload and shutdown.
 //!
 //! Crate features: none.
 
 pub mod config;
-pub mod ingest;
+pub mod delivery;
 pub mod queue;
+pub mod ingest;
 pub mod record;
 pub mod relabel;
 pub mod send;

@@ -54,3 +54,51 @@ pub fn open(
     }
     Ok((Arc::new(log), report))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Overrides;
+
+    fn relay_config(dir: &std::path::Path) -> crate::config::RelayConfig {
+        let yaml = format!(
+            "wal: {{dir: {}, segment_bytes: 1MiB, max_bytes: 4MiB, sync: interval}}\n\
+             remote_write:\n  - {{url: http://a/, name: old, start: oldest}}\n  - {{url: http://b/, name: new}}\n",
+            dir.display()
+        );
+        crate::config::parse(&yaml, &Overrides::default())
+            .unwrap()
+            .config
+    }
+
+    #[test]
+    fn wal_settings_come_from_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = relay_config(dir.path());
+        let wal = wal_config(&config.wal);
+        assert_eq!(wal.segment_bytes, 1 << 20);
+        assert_eq!(wal.max_bytes, 4 << 20);
+        assert_eq!(wal.full, FullPolicy::Block);
+        assert_eq!(wal.recovery, RecoveryMode::TolerateTail);
+        assert_eq!(
+            wal.sync,
+            SyncPolicy::Interval(std::time::Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn each_destination_gets_a_cursor_starting_where_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = relay_config(&dir.path().join("wal"));
+        {
+            let (wal, _) = Wal::open(&config.wal.dir, wal_config(&config.wal)).unwrap();
+            wal.append(b"before the destinations existed").unwrap();
+            wal.sync().unwrap();
+        }
+        let (wal, report) = open(&config.wal, &config.destinations).unwrap();
+        assert_eq!(report.records, 1);
+        assert_eq!(wal.consumers(), vec!["new".to_owned(), "old".to_owned()]);
+        assert!(wal.reader("old").unwrap().try_next().unwrap().is_some());
+        assert!(wal.reader("new").unwrap().try_next().unwrap().is_none());
+    }
+}

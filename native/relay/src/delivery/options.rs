@@ -1,0 +1,171 @@
+//! From a validated `remote_write` stanza ([`config::Destination`]) to what the send side
+//! runs: [`DestinationOptions`] and an [`HttpTransport`].
+//!
+//! Invariants: secrets and PEM files are read here, once per (re)start of the destination;
+//! TLS settings the transport cannot honour yet (`server_name`, `insecure_skip_verify`,
+//! version bounds) are logged as ignored, never silently dropped.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use prw_core::Protocol;
+use prw_core::classify::Backoff;
+
+use crate::config::http_client::{ClientAuth, PemSource};
+use crate::config::{self, ProtobufMessage};
+use crate::queue::{BatchSettings, DestinationOptions, QueueSettings};
+use crate::send::{Auth, HttpTransport, RetryPolicy, TlsError, TlsOptions, Transport};
+
+/// Why a destination's settings could not be turned into a running sender.
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    /// A credentials file could not be read.
+    #[error("destination {name}: reading credentials: {source}")]
+    Secret {
+        /// Destination.
+        name: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// A PEM file could not be read.
+    #[error("destination {name}: reading {path}: {source}")]
+    Pem {
+        /// Destination.
+        name: String,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// TLS settings refused.
+    #[error("destination {name}: {source}")]
+    Tls {
+        /// Destination.
+        name: String,
+        /// The error.
+        source: TlsError,
+    },
+    /// Backoff bounds refused (the config layer validates them; kept for completeness).
+    #[error("destination {name}: {source}")]
+    Backoff {
+        /// Destination.
+        name: String,
+        /// The error.
+        source: prw_core::classify::BackoffError,
+    },
+}
+
+/// The send-side options of `destination`.
+pub fn destination_options(
+    destination: &config::Destination,
+) -> Result<DestinationOptions, OptionsError> {
+    let name = destination.name.clone();
+    let q = &destination.queue;
+    let backoff =
+        Backoff::new(q.min_backoff, q.max_backoff).map_err(|source| OptionsError::Backoff {
+            name: name.clone(),
+            source,
+        })?;
+    let queue = QueueSettings {
+        capacity: q.capacity,
+        min_shards: q.min_shards,
+        max_shards: q.max_shards,
+        batch: BatchSettings {
+            max_samples_per_send: u64::try_from(q.max_samples_per_send).unwrap_or(u64::MAX),
+            batch_send_deadline: q.batch_send_deadline,
+        },
+        retry: RetryPolicy {
+            backoff,
+            retry_on_http_429: q.retry_on_http_429,
+            sample_age_limit: q.sample_age_limit,
+        },
+        dynamic_resharding: q.min_shards != q.max_shards,
+    };
+    let headers = destination
+        .headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let secret = |source: &config::secret::SecretSource| {
+        source.read().map_err(|e| OptionsError::Secret {
+            name: name.clone(),
+            source: e,
+        })
+    };
+    let auth = match &destination.auth {
+        None => None,
+        Some(ClientAuth::Basic { username, password }) => Some(Auth::Basic {
+            username: secret(username)?,
+            password: secret(password)?,
+        }),
+        Some(ClientAuth::Authorization {
+            scheme,
+            credentials,
+        }) => Some(Auth::Authorization {
+            scheme: scheme.clone(),
+            credentials: secret(credentials)?,
+        }),
+    };
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default();
+    Ok(DestinationOptions {
+        name: name.clone(),
+        url: destination.url.clone(),
+        protocol: match destination.protobuf_message {
+            ProtobufMessage::V1 => Protocol::V1,
+            ProtobufMessage::V2 => Protocol::V2,
+        },
+        queue,
+        headers,
+        auth,
+        jitter_seed: Some(seed ^ prw_core::hash::label_set_hash([("name", name.as_str())])),
+        v2_encoder: None,
+    })
+}
+
+/// The HTTP transport of `destination` (`remote_timeout`, `tls_config`).
+pub fn http_transport(
+    destination: &config::Destination,
+) -> Result<Arc<dyn Transport>, OptionsError> {
+    let name = &destination.name;
+    let tls = &destination.tls;
+    if tls.server_name.is_some()
+        || tls.insecure_skip_verify
+        || tls.min_version.is_some()
+        || tls.max_version.is_some()
+    {
+        tracing::warn!(destination = %name, "tls_config: server_name, insecure_skip_verify and min/max_version are not applied yet");
+    }
+    let pem = |source: &PemSource| -> Result<Vec<u8>, OptionsError> {
+        match source {
+            PemSource::Inline(text) => Ok(text.clone().into_bytes()),
+            PemSource::File(path) => std::fs::read(path).map_err(|source| OptionsError::Pem {
+                name: name.clone(),
+                path: path.clone(),
+                source,
+            }),
+        }
+    };
+    let options = TlsOptions {
+        ca_pem: tls.ca.as_ref().map(&pem).transpose()?,
+        client_identity: match &tls.client_cert {
+            Some((cert, key)) => Some((pem(cert)?, pem(key)?)),
+            None => None,
+        },
+    };
+    let transport = HttpTransport::new(destination.remote_timeout, &options).map_err(|source| {
+        OptionsError::Tls {
+            name: name.clone(),
+            source,
+        }
+    })?;
+    Ok(Arc::new(transport))
+}
