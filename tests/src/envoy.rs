@@ -65,6 +65,8 @@ pub struct EnvoyParams {
     pub plugin_config: String,
     /// HCM `request_timeout` (Envoy's 408), e.g. `"60s"`.
     pub request_timeout: String,
+    /// Keep the prw filter in the chain (false: the same Envoy without it, for benchmarks).
+    pub with_filter: bool,
 }
 
 impl EnvoyParams {
@@ -75,6 +77,7 @@ impl EnvoyParams {
             wasm,
             plugin_config: "{}".to_string(),
             request_timeout: "60s".to_string(),
+            with_filter: true,
         }
     }
 }
@@ -109,6 +112,11 @@ impl Template {
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
         };
         let config = format!("value: '{}'", params.plugin_config.replace('\'', "''"));
+        let text = if params.with_filter {
+            text
+        } else {
+            without_filter(&text)
+        };
         Ok(text
             .replace(listen, "port_value: 0")
             .replace(admin, "port_value: 0")
@@ -123,6 +131,27 @@ impl Template {
                 &format!("request_timeout: {}", params.request_timeout),
             ))
     }
+}
+
+/// The config with the wasm filter's entry removed from `http_filters`.
+fn without_filter(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut skipping = false;
+    for line in text.lines() {
+        if line
+            .trim_start()
+            .starts_with("- name: envoy.filters.http.wasm")
+        {
+            skipping = true;
+        } else if skipping && line.trim_start().starts_with("- name: ") {
+            skipping = false;
+        }
+        if !skipping {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// A private scratch directory, removed on drop.

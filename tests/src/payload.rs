@@ -107,25 +107,21 @@ pub fn v2(series: &[Series]) -> Vec<u8> {
     )
 }
 
-/// `n` valid series `{__name__="test_metric", instance="i<k>"}` with one sample each at `t`,
-/// padded so the decoded v1 body is at least `decoded_bytes` long.
+/// Valid series `{__name__="test_metric", instance="instance-<k>", job="bench"}` with one
+/// sample each at `t`, enough that the decoded v1 body is at least `decoded_bytes` long.
 pub fn series_of_size(decoded_bytes: usize, t: i64) -> Vec<Series> {
-    let mut out = Vec::new();
-    let mut size = 0usize;
-    let mut k = 0u64;
-    while size < decoded_bytes {
+    let make = |k: usize| {
         let instance = format!("instance-{k:08}");
-        let s = Series::new(
+        Series::new(
             &[
                 ("__name__", "test_metric"),
                 ("instance", &instance),
                 ("job", "bench"),
             ],
             &[(t, 1.0)],
-        );
-        size += 64;
-        out.push(s);
-        k += 1;
-    }
-    out
+        )
+    };
+    // Every series encodes to the same length (fixed-width instance numbers).
+    let one = v1_raw(&[make(0)]).len().max(1);
+    (0..decoded_bytes.div_ceil(one).max(1)).map(make).collect()
 }

@@ -432,3 +432,38 @@ fn the_shipped_envoy_configs_pass_envoy_validate() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn samples_older_than_max_sample_age_get_400_by_envoys_clock() {
+    let receiver = Receiver::start(ReceiverConfig::default().recording())
+        .await
+        .unwrap();
+    let Some(envoy) = start_envoy(&receiver, r#"{"max_sample_age": "1h"}"#, "60s") else {
+        return;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let fresh = Series::new(&[("__name__", "up")], &[(now_ms, 1.0)]);
+    // NOW is in 2023: far older than an hour.
+    let old = Series::new(&[("__name__", "up")], &[(NOW, 1.0)]);
+    let accepted = post_write(envoy.listener(), false, v1(&[fresh]), &[])
+        .await
+        .unwrap();
+    let rejected = post_write(envoy.listener(), false, v1(&[old]), &[])
+        .await
+        .unwrap();
+    assert_eq!(accepted.status, 204, "{accepted:?}");
+    assert_eq!(rejected.status, 400, "{rejected:?}");
+    assert!(
+        rejected.body.contains("edge.sample_too_old"),
+        "{}",
+        rejected.body
+    );
+    assert_eq!(receiver.requests(), 1);
+    assert_eq!(
+        counter(&envoy, "prw_edge_rule_edge_sample_too_old_total"),
+        1
+    );
+}

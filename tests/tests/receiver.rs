@@ -259,3 +259,14 @@ fn binary_rejects_a_bad_script_with_exit_64() {
     assert_eq!(output.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&output.stderr).contains("abc"));
 }
+
+#[test]
+fn series_of_size_reaches_the_requested_decoded_size_closely() {
+    for size in [10_240, 102_400] {
+        let decoded = prw_e2e::payload::v1_raw(&prw_e2e::payload::series_of_size(size, 0)).len();
+        assert!(
+            decoded >= size && decoded < size + 100,
+            "{size} -> {decoded}"
+        );
+    }
+}

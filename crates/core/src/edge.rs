@@ -35,14 +35,17 @@ mod body;
 
 #[cfg(feature = "std")]
 pub use body::decide_body;
-pub use config::{ConfigError, EdgeConfig, Mode, RewriteKey, RewriteSource};
+pub use config::{
+    ConfigError, ConfigProblem, DEFAULT_RETRY_AFTER_SECONDS, EdgeConfig, Mode, RewriteKey,
+    RewriteKeyError, RewriteSource, default_status_rewrites,
+};
 pub use duration::{DurationError, parse_duration_ms};
 pub use outcome::{EdgeRule, Outcome, rule_stat_name};
 pub use reply::{LocalReply, REPLY_STATUSES, Rejection, Verdict, WRITTEN_HEADERS};
 pub use request::{
     Examination, HeadAction, HeadersDecision, RequestHeaders, decide_headers, decide_request_head,
 };
-pub use response::{ResponseDecision, ResponseSource, decide_response};
+pub use response::{ResponseDecision, ResponseSource, decide_response, status_rewrite};
 
 #[cfg(test)]
 mod tests;

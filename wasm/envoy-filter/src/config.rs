@@ -41,3 +41,34 @@ pub fn parse(bytes: &[u8]) -> Result<EdgeConfig, PluginConfigError> {
     config.check().map_err(PluginConfigError::Check)?;
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(json: &str) -> String {
+        parse(json.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_and_blank_configs_are_the_defaults() {
+        assert_eq!(parse(b"").unwrap(), EdgeConfig::default());
+        assert_eq!(parse(b" \n").unwrap(), EdgeConfig::default());
+        assert_eq!(parse(b"{}").unwrap(), EdgeConfig::default());
+    }
+
+    #[test]
+    fn type_errors_name_the_nested_field() {
+        let err = error(r#"{"limits": {"max_series": "many"}}"#);
+        assert!(err.contains("`limits.max_series`"), "{err}");
+        let err = error(r#"{"mode": "loud"}"#);
+        assert!(err.contains("`mode`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_and_semantic_errors_name_the_field() {
+        assert!(error(r#"{"tenant_heder": "x"}"#).contains("tenant_heder"));
+        assert!(error(r#"{"missing_tenant_status": 403}"#).contains("`missing_tenant_status`"));
+        assert!(error("not json").starts_with("invalid config"));
+    }
+}

@@ -149,6 +149,9 @@ fn text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
+/// Envoy's clock in Unix ms (0 if unreadable). Only called with `max_sample_age` set: the
+/// SDK panics if the host answers this call with an unexpected status (a host-contract
+/// violation Envoy never commits), so it stays off the path of every other request.
 fn now_ms() -> i64 {
     hostcalls::get_current_time()
         .ok()
@@ -190,7 +193,8 @@ impl HttpContext for Filter {
         match edge::decide_headers(config, &headers) {
             HeadersDecision::Decided(verdict) => self.apply(verdict),
             HeadersDecision::NeedBody(exam) if end_of_stream => {
-                let verdict = edge::decide_body(config, &exam, &[], now_ms());
+                // No body: nothing to date, so no clock call.
+                let verdict = edge::decide_body(config, &exam, &[], 0);
                 self.apply(verdict)
             }
             HeadersDecision::NeedBody(exam) => {
@@ -228,9 +232,10 @@ impl HttpContext for Filter {
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
         // Forwarded: the upstream's (or Envoy's) answer. Examining: Envoy answered itself
-        // while the body was still arriving. Unseen: Envoy answered before the request
-        // reached this filter (408 request timeout, buffer filter 413): decide from the
-        // request's method and path properties whether it was a write.
+        // while the body was still arriving (408 request timeout, 413 buffer limit).
+        // Unseen: Envoy answered before the request reached this filter (a filter in front
+        // of it replied or held it): decide from the request's method and path properties
+        // whether it was a write.
         let examined = match self.state {
             State::Forwarded | State::Examining(_) => true,
             State::Unseen => self.unseen_was_write(),

@@ -531,3 +531,19 @@ fn edge_statuses_agree_with_the_shared_retry_table() {
     let d = decide_response(&EdgeConfig::default(), 408, ResponseSource::Local, false);
     assert_eq!(retry_advice(d.status.unwrap_or(408)), RetryAdvice::Yes);
 }
+
+#[test]
+fn configured_limits_get_400_naming_the_limit_rule() {
+    let mut c = EdgeConfig::default();
+    c.limits.max_labels_per_series = 1;
+    let r = body_rejection(decide_body(&c, &exam(Protocol::V1), &valid_v1(), NOW));
+    assert_eq!((r.reply.status, r.rule), (400, "limits.labels_per_series"));
+    let mut c = EdgeConfig::default();
+    c.limits.max_series = 1;
+    let two = v1_body(vec![
+        v1_series(&[("__name__", "a")], &[(NOW, 1.0)]),
+        v1_series(&[("__name__", "b")], &[(NOW, 1.0)]),
+    ]);
+    let r = body_rejection(decide_body(&c, &exam(Protocol::V1), &two, NOW));
+    assert_eq!((r.reply.status, r.rule), (400, "limits.series"));
+}
