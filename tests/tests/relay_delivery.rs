@@ -5,7 +5,12 @@
 
 // Test-only helpers outside `#[test]` functions: clippy.toml's in-test allowances do not
 // reach them, so allow the same lints for this test file.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -489,4 +494,36 @@ async fn reload_adds_and_removes_a_destination() {
         [pair("up", "x", 1), pair("up", "x", 2)].into(),
         "a got nothing after it was removed"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_record_is_counted_and_acknowledged_and_lag_metrics_are_exposed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = open_wal(dir.path());
+    let receiver = recording().await;
+    let dests = destinations(&stanza("a", &receiver.url("/api/v1/write"), ""));
+    let mut registry = Registry::default();
+    let delivery =
+        Delivery::start(wal.clone(), &dests, settings(dir.path()), &mut registry).unwrap();
+    wal.append(b"not a relay record").unwrap();
+    append_v1(&wal, &["x"], 5);
+    wait_until("both records are acknowledged", || {
+        cursor_of(&wal, "a") == 2
+    })
+    .await;
+    assert_eq!(delivery.metrics().undecodable_total("a"), 1);
+    assert_eq!(received(&receiver).0, [pair("up", "x", 5)].into());
+    let exposition = || {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    };
+    wait_until("lag metrics show the destination caught up", || {
+        let text = exposition();
+        text.contains("prw_delivery_lag_records{remote_name=\"a\"} 0")
+            && text.contains("prw_delivery_lag_seconds{remote_name=\"a\"} 0")
+            && text.contains("prw_delivery_undecodable_records_total{remote_name=\"a\"} 1")
+    })
+    .await;
+    delivery.shutdown(GRACE).await;
 }

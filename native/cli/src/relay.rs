@@ -2,8 +2,11 @@
 //! and serve HTTP until SIGTERM/SIGINT; SIGHUP and `POST /-/reload` re-read the file.
 //! Writes are validated and appended to the WAL (`wal:` section, opened with recovery before
 //! the listener binds; one cursor per destination) by `prw_relay::ingest::WalIngest` and
-//! acknowledged once durable. On SIGTERM/SIGINT new writes get 503 + Retry-After while
-//! in-flight ones finish, then the WAL is synced.
+//! acknowledged once durable. `prw_relay::delivery::Delivery` reads the WAL for every
+//! destination (one cursor each) and sends. SIGHUP and `POST /-/reload` re-read the file and
+//! apply its `remote_write` list (add, remove, restart destinations). On SIGTERM/SIGINT new
+//! writes get 503 + Retry-After while in-flight ones finish, then every destination drains
+//! for up to `--drain-timeout`, commits its cursor, and the WAL is synced.
 //!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
 //! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
@@ -16,8 +19,9 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
+use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
 use prw_relay::ingest::WalIngest;
-use prw_relay::server::{Server, Signals, ValidateFile};
+use prw_relay::server::{Server, Signals};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
 
@@ -105,10 +109,6 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
-    let reload = Arc::new(ValidateFile {
-        path: args.config.clone(),
-        overrides,
-    });
     runtime.block_on(async move {
         let signals = match Signals::install() {
             Ok(signals) => signals,
@@ -124,6 +124,27 @@ pub fn run(args: Args) -> ExitCode {
             loaded.config.forward_headers.clone(),
             &mut registry,
         );
+        let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
+        settings.limits = loaded.config.limits;
+        let delivery = match Delivery::start(
+            Arc::clone(&wal),
+            &loaded.config.destinations,
+            settings,
+            &mut registry,
+        ) {
+            Ok(delivery) => delivery,
+            Err(err) => {
+                eprintln!("prw relay: cannot start delivery: {err}");
+                return ExitCode::from(exit::INTERNAL);
+            }
+        };
+        let delivery = Arc::new(tokio::sync::Mutex::new(Some(delivery)));
+        let reload = Arc::new(DeliveryReload {
+            path: args.config.clone(),
+            overrides,
+            delivery: Arc::clone(&delivery),
+            grace: args.drain_timeout,
+        });
         let server = match Server::bind(
             &loaded.config.listen,
             Arc::new(ingest.clone()),
@@ -145,6 +166,17 @@ pub fn run(args: Args) -> ExitCode {
                 ingest.begin_shutdown();
             })
             .await;
+        let running = delivery.lock().await.take();
+        if let Some(running) = running {
+            for stopped in running.shutdown(args.drain_timeout).await {
+                tracing::info!(
+                    destination = %stopped.name,
+                    drained = stopped.drained,
+                    committed = ?stopped.committed,
+                    "destination shut down"
+                );
+            }
+        }
         match tokio::task::spawn_blocking(move || wal.sync()).await {
             Ok(Ok(())) => {}
             Ok(Err(err)) => tracing::error!(error = %err, "final WAL sync failed"),

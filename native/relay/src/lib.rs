@@ -17,8 +17,8 @@
 
 pub mod config;
 pub mod delivery;
-pub mod queue;
 pub mod ingest;
+pub mod queue;
 pub mod record;
 pub mod relabel;
 pub mod send;

@@ -49,6 +49,14 @@ impl Reload for DeliveryReload {
                 let report = delivery
                     .apply(&loaded.config.destinations, this.grace)
                     .await;
+                tracing::info!(
+                    destinations = loaded.config.destinations.len(),
+                    added = ?report.added,
+                    removed = ?report.removed,
+                    restarted = ?report.restarted,
+                    failed = ?report.failed,
+                    "configuration reloaded and applied"
+                );
                 if !report.failed.is_empty() {
                     return Err(ConfigError::at(
                         "remote_write",
