@@ -81,9 +81,16 @@ pub fn request(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes()).map_err(io)?;
-    stream.write_all(body).map_err(io)?;
+    // A server may answer (413) and close before reading the whole body: then the write
+    // fails, and the answer is still there to read.
+    let written = stream.write_all(body);
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).map_err(io)?;
+    let read = stream.read_to_end(&mut raw);
+    if let Some(answer) = parse(&raw) {
+        return Ok(answer);
+    }
+    written.map_err(io)?;
+    read.map_err(io)?;
     parse(&raw).ok_or(HttpError::Malformed {
         addr,
         path: path.to_string(),
