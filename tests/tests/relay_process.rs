@@ -153,10 +153,6 @@ fn a_destination_down_then_up_receives_every_acknowledged_sample() {
         0,
         "per-series order at the receiver"
     );
-    assert!(
-        seen.missing_from(&report.sent).0 == 0
-            || seen.unique_count() >= report.acked.unique_count()
-    );
     let (extra, examples) = report.sent.missing_from(&seen);
     assert_eq!(extra, 0, "pairs that were never sent arrived: {examples:?}");
 }
@@ -362,6 +358,10 @@ fn a_real_prometheus_receiver_ingests_everything_across_a_kill_9() {
     let failed = relay
         .metric("prometheus_remote_storage_samples_failed_total")
         .unwrap();
+    let sent = relay
+        .metric("prometheus_remote_storage_samples_total")
+        .unwrap();
+    assert!(sent > 0.0, "the restarted relay sent no sample");
     assert_eq!(
         failed, 0.0,
         "the relay counted failed samples (Prometheus answered 4xx)"
