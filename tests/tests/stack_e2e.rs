@@ -89,6 +89,17 @@ fn scrapes(target: &ScrapeTarget, n: u64, during: &str) {
     .unwrap();
 }
 
+/// Envoy: `$ENVOY_BIN`, else `<repository root>/.venv/bin/envoy` (what `cargo xtask`
+/// installs); outside CI also the other well-known paths of `prw_e2e::tools::envoy`.
+fn envoy_bin() -> Result<Option<std::path::PathBuf>, tools::ToolError> {
+    let local = tools::workspace_root().join(".venv/bin/envoy");
+    if tools::in_ci() || local.exists() {
+        let local = local.to_string_lossy().into_owned();
+        return tools::find_tool("envoy", "ENVOY_BIN", &[&local]);
+    }
+    tools::envoy()
+}
+
 fn tool<T>(found: Result<Option<T>, tools::ToolError>) -> Option<T> {
     found.unwrap()
 }
@@ -202,7 +213,7 @@ fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults
     let Some(prw) = tool(relay::bin()) else {
         return;
     };
-    let Some(envoy_bin) = tool(tools::envoy()) else {
+    let Some(envoy_bin) = tool(envoy_bin()) else {
         return;
     };
     let Some(prom_bin) = tool(prometheus::bin()) else {
