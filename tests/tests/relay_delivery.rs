@@ -285,11 +285,12 @@ async fn a_destination_down_then_up_gets_everything() {
     let wal = open_wal(dir.path());
     let addr = refused_addr();
     let url = format!("http://{addr}/api/v1/write");
+    let mut registry = Registry::default();
     let delivery = Delivery::start(
         wal.clone(),
         &destinations(&stanza("a", &url, "")),
         settings(dir.path()),
-        &mut Registry::default(),
+        &mut registry,
     )
     .unwrap();
     let mut expected = BTreeSet::new();
@@ -298,8 +299,13 @@ async fn a_destination_down_then_up_gets_everything() {
         expected.insert(pair("up", "x", t));
         expected.insert(pair("up", "y", t));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(cursor_of(&wal, "a"), 0);
+    wait_until("a send attempt failed to connect", || {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text.contains("status=\"transport_error\"")
+    })
+    .await;
+    assert_eq!(cursor_of(&wal, "a"), 0, "nothing acknowledged while down");
     let receiver = Receiver::start_on(addr, ReceiverConfig::default().recording())
         .await
         .unwrap();

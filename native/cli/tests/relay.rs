@@ -195,6 +195,7 @@ fn http_post(addr: SocketAddr, content_type: &str, body: &[u8]) -> String {
 fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
     let dir = tempfile::tempdir().unwrap();
     let wal_dir = dir.path().join("wal");
+    // The destination is down: shutdown waits --drain-timeout for it, keep that short.
     let (mut guard, lines, addr) = start(&[
         "--listen",
         "127.0.0.1:0",
@@ -202,6 +203,8 @@ fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
         wal_dir.to_str().unwrap(),
         "--remote-write-url",
         "http://127.0.0.1:9/api/v1/write",
+        "--drain-timeout",
+        "1s",
     ]);
     let body = std::fs::read(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -158,3 +158,80 @@ fn posted_writes_reach_destinations_reload_adds_one_and_sigterm_commits_cursors(
         vec![("first".to_owned(), 2), ("second".to_owned(), 2)]
     );
 }
+
+fn spawn_relay(file: &Path) -> (Guard, Receiver<String>, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_prw"))
+        .args(["relay", "--listen", "127.0.0.1:0", "--config"])
+        .arg(file)
+        .env("PRW_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let guard = Guard(child);
+    let line = wait_for(&lines, "listening on ");
+    let addr = line
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    (guard, lines, addr)
+}
+
+#[test]
+fn writes_accepted_while_the_destination_is_down_survive_a_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_dir = dir.path().join("wal");
+    let file = dir.path().join("relay.yaml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    write_config(
+        &file,
+        &wal_dir,
+        &[("down", format!("http://{port}/api/v1/write"))],
+    );
+
+    let (mut relay, _lines, addr) = spawn_relay(&file);
+    for t in 0..5 {
+        assert!((200..300).contains(&post(addr, 1000 + t)));
+    }
+    relay.0.kill().unwrap();
+    relay.0.wait().unwrap();
+
+    let receiver = BlockingReceiver::start_on(port, ReceiverConfig::default().recording()).unwrap();
+    let (_relay, _lines, _addr) = spawn_relay(&file);
+    wait_until("every write accepted before the crash arrived", || {
+        samples(&receiver) >= 5
+    });
+    assert_eq!(samples(&receiver), 5);
+}
+
+fn samples(receiver: &BlockingReceiver) -> usize {
+    receiver
+        .recorded()
+        .iter()
+        .map(|r| {
+            let body = prw_core::codec::decompress(&r.body, &prw_core::Limits::default()).unwrap();
+            let req =
+                <prw_core::proto::v1::WriteRequest as prost::Message>::decode(body.as_slice())
+                    .unwrap();
+            req.timeseries
+                .iter()
+                .map(|s| s.samples.len())
+                .sum::<usize>()
+        })
+        .sum()
+}

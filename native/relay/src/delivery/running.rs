@@ -52,6 +52,24 @@ pub struct RunningDestination {
     stop: CancellationToken,
     progress: watch::Receiver<ShardProgress>,
     committer: Arc<Committer>,
+    _abandon: AbandonOnDrop,
+}
+
+/// Stops the tasks of a destination dropped without [`RunningDestination::shutdown`] (an
+/// error path): nothing more is acknowledged or committed; the WAL keeps the rest.
+#[derive(Debug)]
+struct AbandonOnDrop {
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::AbortHandle>,
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 /// What every destination shares.
@@ -143,6 +161,10 @@ impl RunningDestination {
             stop.clone(),
         ));
         tracing::info!(destination = %name, url = %destination.url, "destination started");
+        let abandon = AbandonOnDrop {
+            stop: stop.clone(),
+            tasks: vec![dispatcher.abort_handle(), cursor.abort_handle()],
+        };
         Ok(RunningDestination {
             config: destination.clone(),
             reader,
@@ -151,6 +173,7 @@ impl RunningDestination {
             stop,
             progress,
             committer,
+            _abandon: abandon,
         })
     }
 
