@@ -234,6 +234,26 @@ fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
 }
 
 #[test]
+fn destination_name_unusable_as_a_wal_cursor_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("relay.yaml");
+    std::fs::write(
+        &file,
+        "remote_write:\n  - {url: http://127.0.0.1:9/, name: my mimir}\n",
+    )
+    .unwrap();
+    let output = prw()
+        .args(["relay", "--config", file.to_str().unwrap(), "--wal-dir"])
+        .arg(dir.path().join("wal"))
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(64));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"my mimir\""), "{stderr}");
+}
+
+#[test]
 fn sigint_also_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let wal = dir.path().join("wal");
