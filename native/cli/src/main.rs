@@ -2,7 +2,10 @@
 //! struct and a `run` function returning an [`exit::Code`].
 
 mod exit;
+// Served by the relay's /inspect route.
 mod inspect;
+#[allow(dead_code, reason = "used once the relay serves /inspect")]
+mod inspector_assets;
 mod relay;
 mod wal;
 
