@@ -295,6 +295,7 @@ fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults
     // Fault 3: Envoy restarted on the same listener port.
     let fault = Instant::now();
     envoy.take();
+    scrapes(&target, 2, "Envoy down");
     let restarted = Envoy::start(Path::new(&envoy_bin), &yaml).unwrap();
     println!("fault 3 (Envoy restart): {:?}", fault.elapsed());
     scrapes(&target, 3, "after fault 3");
@@ -336,6 +337,16 @@ fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults
     println!("sender: failed {failed}, dropped {dropped}, retried {retried}");
     assert_eq!(failed, 0.0, "the sender counted failed samples");
     assert_eq!(dropped, 0.0, "the sender counted dropped samples");
+    for name in [
+        "prometheus_remote_storage_samples_failed_total",
+        "prometheus_remote_storage_samples_dropped_total",
+    ] {
+        let value = relay.metric(name).unwrap();
+        assert_eq!(
+            value, 0.0,
+            "the relay (since its restart): {name} = {value}"
+        );
+    }
     let out_of_order = receiver
         .metric("prometheus_tsdb_out_of_order_samples_total")
         .unwrap();
