@@ -203,12 +203,13 @@ fn kill_9_under_load_three_times_loses_no_acknowledged_sample() {
 }
 
 #[test]
-fn a_400_batch_is_never_resent_and_5xx_batches_are_resent() {
+fn a_400_batch_is_never_resent_and_5xx_and_429_batches_are_resent() {
     let Some(bin) = relay_bin() else { return };
     let receiver = BlockingReceiver::start(ReceiverConfig::default().recording().with_script([
         Answer::status(400),
         Answer::status(503),
         Answer::status(500),
+        Answer::retry_after(429, 1),
     ]))
     .unwrap();
     let url = receiver.url("/api/v1/write");
@@ -251,7 +252,22 @@ fn a_400_batch_is_never_resent_and_5xx_batches_are_resent() {
         )
         .unwrap();
     expected.extend(&batch_two);
-    let seen = wait_for_all(&receiver, &expected, "the destination");
+    // The script has 4 answers; requests after them are answered 204.
+    let scripted = 4;
+    let seen = wait::until("batch two answered 204", CATCH_UP, || {
+        let records = receiver.recorded();
+        let accepted = of_recorded(records.get(scripted..).unwrap_or_default())?;
+        let (missing, _) = accepted.missing_from(&expected);
+        if missing == 0 {
+            Ok(accepted)
+        } else {
+            Err(format!(
+                "{} requests, {missing} pairs of batch two not yet accepted",
+                records.len()
+            ))
+        }
+    })
+    .unwrap();
     let records = receiver.recorded();
     // Request 0 was answered 400: none of its pairs may appear in a later request.
     let rejected = of_request(&records[0]).unwrap();
@@ -262,19 +278,20 @@ fn a_400_batch_is_never_resent_and_5xx_batches_are_resent() {
         rejected.unique_count(),
         "pairs of the 400-answered batch were sent again"
     );
-    // Requests 1 and 2 were answered 503 and 500: their pairs were sent again after them.
-    for i in 1..=2 {
+    // Requests 1, 2 and 3 were answered 503, 500 and 429 + Retry-After: 1: their pairs were
+    // sent again after them.
+    for i in 1..=3 {
         let retried = of_request(&records[i]).unwrap();
         let after = of_recorded(&records[i + 1..]).unwrap();
         assert_eq!(
             after.missing_from(&retried).0,
             0,
-            "request {i} (5xx) was not resent; {} requests in all",
+            "request {i} (5xx or 429 with Retry-After) was not resent; {} requests in all",
             records.len()
         );
     }
     println!(
-        "{} requests: 400 dropped {} pairs, 5xx resent, {} distinct pairs delivered",
+        "{} requests: 400 dropped {} pairs, 5xx and 429 resent, {} distinct pairs delivered",
         records.len(),
         rejected.unique_count(),
         seen.unique_count()
