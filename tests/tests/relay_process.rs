@@ -613,3 +613,56 @@ fn bad_input_gets_its_status_and_nothing_is_forwarded() {
     let seen = wait_for_all(&receiver, &expected, "the destination");
     seen.same_set_as(&expected, "the destination").unwrap();
 }
+
+/// Issue 4's "done when", shortened: the receiver Prometheus is down, the relay is killed
+/// with `kill -9` during the outage and restarted, the receiver comes back: nothing
+/// acknowledged is lost.
+#[test]
+fn kill_9_while_the_prometheus_receiver_is_down_loses_nothing() {
+    let Some(bin) = relay_bin() else { return };
+    let Some(prom_bin) = prometheus::bin().unwrap() else {
+        return;
+    };
+    let mut receiver = Prometheus::start(&prom_bin, &Role::Receiver).unwrap();
+    let mut relay = Relay::start(
+        &bin,
+        &config(&[destination("prometheus", &receiver.write_url(), "")]),
+    )
+    .unwrap();
+    let start = wait::now_ms();
+    let load = Load::start(relay.addr(), "outage", 200, Duration::from_millis(100));
+    acked_some(&load, 200 * 10);
+    receiver.stop();
+    let before = load.batches();
+    wait_batches(&load, before + 20);
+    relay.kill9();
+    relay.restart().unwrap();
+    let before = load.batches();
+    wait_batches(&load, before + 20);
+    receiver.restart().unwrap();
+    let before = load.batches();
+    wait_batches(&load, before + 10);
+    let report = load.stop();
+    let end = wait::now_ms();
+    let selector = r#"{__name__="prw_e2e_load",job="outage"}"#;
+    let seen = wait::until("every acknowledged pair in Prometheus", CATCH_UP, || {
+        let seen = receiver
+            .pairs(selector, start - 1, end)
+            .map_err(|e| e.to_string())?;
+        let (missing, examples) = seen.missing_from(&report.acked);
+        if missing == 0 {
+            Ok(seen)
+        } else {
+            Err(format!("{missing} missing, e.g. {examples:?}"))
+        }
+    })
+    .unwrap();
+    println!(
+        "outage with a kill -9 inside: Prometheus holds {} distinct pairs (acknowledged {}), statuses {:?}",
+        seen.unique_count(),
+        report.acked.unique_count(),
+        report.statuses
+    );
+    let (extra, examples) = report.sent.missing_from(&seen);
+    assert_eq!(extra, 0, "Prometheus holds pairs never sent: {examples:?}");
+}
