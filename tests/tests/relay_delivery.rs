@@ -533,3 +533,116 @@ async fn an_undecodable_record_is_counted_and_acknowledged_and_lag_metrics_are_e
     .await;
     delivery.shutdown(GRACE).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_keeps_the_persisted_shard_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = open_wal(dir.path());
+    let receiver = recording().await;
+    let url = receiver.url("/api/v1/write");
+    let two = format!(
+        "  - name: a\n    url: {url}\n    queue_config: {{min_shards: 2, max_shards: 2, batch_send_deadline: 50ms}}\n"
+    );
+    let delivery = Delivery::start(
+        wal.clone(),
+        &destinations(&two),
+        settings(dir.path()),
+        &mut Registry::default(),
+    )
+    .unwrap();
+    append_v1(&wal, &["x", "y", "z", "w"], 1);
+    wait_until("the record is acknowledged", || cursor_of(&wal, "a") == 1).await;
+    delivery.shutdown(GRACE).await;
+
+    let one = format!(
+        "  - name: a\n    url: {url}\n    queue_config: {{min_shards: 1, max_shards: 4, batch_send_deadline: 50ms}}\n"
+    );
+    let delivery = Delivery::start(
+        wal.clone(),
+        &destinations(&one),
+        settings(dir.path()),
+        &mut Registry::default(),
+    )
+    .unwrap();
+    assert_eq!(delivery.progress("a").unwrap().shards.len(), 2);
+    delivery.shutdown(GRACE).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_records_are_forwarded() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal = open_wal(dir.path());
+    let receiver = recording().await;
+    let dests = destinations(&stanza("a", &receiver.url("/api/v1/write"), ""));
+    let delivery = Delivery::start(
+        wal.clone(),
+        &dests,
+        settings(dir.path()),
+        &mut Registry::default(),
+    )
+    .unwrap();
+    let meta = v1::MetricMetadata {
+        r#type: 1,
+        metric_family_name: "up".into(),
+        help: "1 if the target is up".into(),
+        unit: String::new(),
+    };
+    let body = v1::WriteRequest {
+        timeseries: vec![],
+        metadata: vec![meta.clone()],
+    }
+    .encode_to_vec();
+    append(&wal, Protocol::V1, &body);
+    wait_until("the metadata request arrived", || receiver.requests() == 1).await;
+    delivery.shutdown(GRACE).await;
+    let request = &receiver.recorded()[0];
+    let body = prw_core::codec::decompress(&request.body, &prw_core::Limits::default()).unwrap();
+    let got = v1::WriteRequest::decode(body.as_slice()).unwrap();
+    assert_eq!(got.metadata, vec![meta]);
+    assert!(got.timeseries.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_left_from_a_replaced_wal_never_skips_new_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = recording().await;
+    let dests = destinations(&stanza("a", &receiver.url("/api/v1/write"), ""));
+    {
+        let wal = open_wal(dir.path());
+        let delivery = Delivery::start(
+            wal.clone(),
+            &dests,
+            settings(dir.path()),
+            &mut Registry::default(),
+        )
+        .unwrap();
+        for t in 0..5 {
+            append_v1(&wal, &["old"], t);
+        }
+        wait_until("the old records were delivered", || {
+            cursor_of(&wal, "a") == 5
+        })
+        .await;
+        delivery.shutdown(GRACE).await;
+    }
+    // The WAL directory is replaced (wiped); the progress directory beside it is not.
+    std::fs::remove_dir_all(dir.path().join("wal")).unwrap();
+    let wal = open_wal(dir.path());
+    let delivery = Delivery::start(
+        wal.clone(),
+        &dests,
+        settings(dir.path()),
+        &mut Registry::default(),
+    )
+    .unwrap();
+    for t in 100..103 {
+        append_v1(&wal, &["new"], t);
+    }
+    wait_until("the new records were delivered", || {
+        cursor_of(&wal, "a") == 3
+    })
+    .await;
+    delivery.shutdown(GRACE).await;
+    let (pairs, _) = received(&receiver);
+    assert!((100..103).all(|t| pairs.contains(&pair("up", "new", t))));
+}

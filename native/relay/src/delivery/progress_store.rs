@@ -3,8 +3,8 @@
 //! Format: `{"version":1,"low_watermark":N|null,"shards":[N|null,...]}`.
 //! Invariants: a save is atomic (temp file, fsync, rename over the old file, fsync of the
 //! directory), so a crash leaves the old or the new progress, never a mix; a missing file
-//! loads as "no progress"; an unreadable file is an error naming the path (the destination
-//! then does not start, rather than silently replaying with a wrong shard count).
+//! loads as "no progress"; an unreadable file is an error naming the path (delivery then
+//! discards it and replays without skipping: more may be resent, nothing is skipped).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

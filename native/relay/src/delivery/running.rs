@@ -99,6 +99,8 @@ impl RunningDestination {
             name: name.clone(),
             source,
         };
+        let store = FileProgressStore::new(&shared.settings.progress_dir, &name);
+        discard_stale_progress(&shared.wal, &name, &store);
         shared
             .wal
             .add_consumer(&name, start_at(destination.start))
@@ -108,7 +110,7 @@ impl RunningDestination {
         let remote_metrics: DestinationMetrics = shared
             .remote
             .destination(&name, &destination.url.to_string());
-        let store = Arc::new(FileProgressStore::new(&shared.settings.progress_dir, &name));
+        let store = Arc::new(store);
         let sender = Destination::start(
             options,
             transport,
@@ -223,6 +225,36 @@ impl RunningDestination {
             name,
             drained,
             committed,
+        }
+    }
+}
+
+/// Progress only describes the cursor it was saved beside: when the WAL has no cursor for
+/// `name` (a new destination, or a WAL directory that was replaced) or the saved watermark is
+/// past the end of the WAL, replaying with it would skip records never delivered. Such
+/// progress, and progress that cannot be read, is deleted (at worst more is resent; nothing
+/// is skipped).
+fn discard_stale_progress(wal: &Wal, name: &str, store: &FileProgressStore) {
+    if !store.path().exists() {
+        return;
+    }
+    let stats = wal.stats();
+    let has_cursor = stats.consumers.iter().any(|c| c.name == name);
+    let saved = match crate::queue::ShardProgressStore::load(store) {
+        Ok(saved) => saved,
+        Err(error) => {
+            tracing::warn!(destination = %name, %error, "unreadable shard progress");
+            None
+        }
+    };
+    let past_end = saved
+        .as_ref()
+        .and_then(|p| p.low_watermark)
+        .is_some_and(|low| low >= stats.next.0);
+    if !has_cursor || past_end || saved.is_none() {
+        tracing::warn!(destination = %name, has_cursor, past_end, "shard progress does not match the WAL cursor; discarded");
+        if let Err(error) = store.remove() {
+            tracing::error!(destination = %name, %error, "removing stale shard progress failed");
         }
     }
 }
