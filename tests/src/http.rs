@@ -179,3 +179,28 @@ pub fn metric_sum_where(text: &str, name: &str, keep: impl Fn(&str) -> bool) -> 
     }
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_chunked_answer_is_decoded() {
+        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        let answer = parse(raw).unwrap();
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.body, b"abcde");
+    }
+
+    #[test]
+    fn metric_sums_add_every_label_set_and_filter_by_labels() {
+        let text = "# HELP x\nx_total{status=\"204\"} 3\nx_total{status=\"400\"} 2\nx_total_other 9\ny 1\n";
+        assert_eq!(metric_sum(text, "x_total"), Some(5.0));
+        assert_eq!(
+            metric_sum_where(text, "x_total", |l| l.contains("status=\"4")),
+            Some(2.0)
+        );
+        assert_eq!(metric_sum(text, "y"), Some(1.0));
+        assert_eq!(metric_sum(text, "z"), None);
+    }
+}

@@ -316,3 +316,84 @@ pub fn of_request(record: &crate::receiver::Recorded) -> Result<Pairs, String> {
         .map_err(|e| e.to_string())?;
     Ok(pairs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, i64)]) -> Pairs {
+        let mut p = Pairs::new();
+        for (k, t) in items {
+            p.push((*k).to_string(), *t);
+        }
+        p
+    }
+
+    #[test]
+    fn series_key_sorts_labels_so_every_source_agrees() {
+        assert_eq!(
+            series_key([("job", "a"), ("__name__", "up")]),
+            series_key([("__name__", "up"), ("job", "a")])
+        );
+        assert_eq!(series_key([("a", "x\"y")]), r#"{a="x\"y"}"#);
+    }
+
+    #[test]
+    fn a_replayed_duplicate_is_not_a_new_out_of_order_sample() {
+        let p = pairs(&[("s", 1), ("s", 2), ("s", 2), ("s", 1), ("s", 3)]);
+        assert_eq!(p.duplicates(), 2);
+        assert_eq!(p.out_of_order(), 1);
+        assert_eq!(p.new_out_of_order(), 0);
+        let late = pairs(&[("s", 2), ("s", 1)]);
+        assert_eq!(late.new_out_of_order(), 1);
+    }
+
+    #[test]
+    fn same_set_ignores_repeats_and_names_what_is_missing_and_extra() {
+        let expected = pairs(&[("a", 1), ("a", 2), ("b", 1)]);
+        assert!(
+            pairs(&[("b", 1), ("a", 2), ("a", 1), ("a", 1)])
+                .same_set_as(&expected, "x")
+                .is_ok()
+        );
+        let err = pairs(&[("a", 1), ("c", 9)])
+            .same_set_as(&expected, "x")
+            .unwrap_err();
+        assert!(
+            err.contains("2 missing") && err.contains("1 extra"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn window_keeps_from_exclusive_to_inclusive() {
+        let p = pairs(&[("a", 1), ("a", 2), ("a", 3)]).window(1, 2);
+        assert_eq!(p.unique(), [("a".to_string(), 2)].into_iter().collect());
+    }
+
+    #[test]
+    fn prometheus_matrix_and_victoria_export_read_to_the_same_pairs() {
+        let matrix = r#"{"status":"success","data":{"resultType":"matrix","result":[
+            {"metric":{"__name__":"m","job":"j"},"values":[[1700000000.123,"1"],[1700000001,"2"]]}]}}"#;
+        let export = r#"{"metric":{"job":"j","__name__":"m"},"values":[1,2],"timestamps":[1700000000123,1700000001000]}"#;
+        let a = Pairs::from_prometheus_matrix(matrix).unwrap();
+        let b = Pairs::from_victoria_export(export).unwrap();
+        assert_eq!(a.unique_count(), 2);
+        assert!(a.same_set_as(&b, "victoria").is_ok());
+    }
+
+    #[test]
+    fn a_v1_and_a_v2_body_of_the_same_series_give_the_same_pairs() {
+        use crate::payload::{Series, v1, v2};
+        let series = [Series::new(
+            &[("__name__", "m"), ("job", "j")],
+            &[(5, 1.0), (6, 2.0)],
+        )];
+        let mut a = Pairs::new();
+        a.add_body(&v1(&series), Protocol::V1).unwrap();
+        let mut b = Pairs::new();
+        b.add_body(&v2(&series), Protocol::V2).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.total(), 2);
+    }
+}

@@ -158,3 +158,16 @@ pub fn listening_address(log: &str) -> Option<SocketAddr> {
         rest.split_whitespace().next()?.parse().ok()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_listening_line_gives_the_address() {
+        let log = "2026 INFO prw_relay::server: listening on 127.0.0.1:1 address=127.0.0.1:1\n\
+                   2026 INFO prw_relay::server: listening on 127.0.0.1:2 address=127.0.0.1:2 scheme=http\n";
+        assert_eq!(listening_address(log), "127.0.0.1:2".parse().ok());
+        assert_eq!(listening_address("nothing here"), None);
+    }
+}

@@ -14,3 +14,14 @@ pub fn encode(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_selector_is_encoded_for_a_query_string() {
+        assert_eq!(
+            super::encode(r#"{job="gen"}[5ms]"#),
+            "%7Bjob%3D%22gen%22%7D%5B5ms%5D"
+        );
+    }
+}
