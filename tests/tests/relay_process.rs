@@ -581,6 +581,19 @@ fn bad_input_gets_its_status_and_nothing_is_forwarded() {
         }
     }
     assert!(wrong.is_empty(), "wrong statuses:\n{}", wrong.join("\n"));
+    let posts = bad_inputs(t).iter().filter(|b| b.method == "POST").count();
+    // The relay counted each refused write by status (the stack test relies on this counter to
+    // show that what the edge refuses never reaches the relay).
+    let refused = http::metric_sum_where(
+        &relay.metrics().unwrap(),
+        "prw_ingest_requests_total",
+        |labels| labels.contains("status=\"4"),
+    )
+    .unwrap_or(0.0);
+    assert_eq!(
+        refused, posts as f64,
+        "4xx answers to writes counted by the relay"
+    );
     let acked = relay.metric("prw_ingest_samples_total").unwrap();
     assert_eq!(
         acked, 0.0,
