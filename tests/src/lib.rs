@@ -6,9 +6,28 @@
 //! - [`envoy`]: find, configure, start and stop a real Envoy (Drop guard) for tests.
 //! - [`payload`]: building v1/v2 bodies.
 //! - [`tools`]: finding external tools and artifacts (`CI=true` makes a missing one fail).
+//! - [`child`]: a supervised child process (log file, SIGKILL/SIGTERM, restart, Drop kills).
+//! - [`relay`]: `prw relay` as a process (restart on the same address and WAL).
+//! - [`prometheus`], [`victoria`]: real Prometheus 2.42 (sender or receiver) and
+//!   VictoriaMetrics, and the (series, timestamp) pairs they hold.
+//! - [`target`]: a scrape target with thousands of generated series.
+//! - [`pairs`]: (series, timestamp) pair sets and their comparison.
+//! - [`http`], [`url`]: blocking HTTP for process APIs; query-string encoding.
+//! - [`load`]: a load generator remembering acknowledged pairs.
+//! - [`wait`]: bounded polling with clear failure messages.
 
+pub mod child;
 pub mod client;
 pub mod envoy;
+pub mod http;
+pub mod load;
+pub mod pairs;
 pub mod payload;
+pub mod prometheus;
 pub mod receiver;
+pub mod relay;
+pub mod target;
 pub mod tools;
+pub mod url;
+pub mod victoria;
+pub mod wait;
