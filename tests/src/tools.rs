@@ -78,16 +78,12 @@ pub fn find_tool(
     Ok(None)
 }
 
-/// Envoy 1.40: `$ENVOY_BIN`, else `/work/main/.venv/bin/envoy`, else `.venv/bin/envoy` in the
-/// workspace root.
+/// Envoy 1.40: `$ENVOY_BIN`, else `.venv/bin/envoy` in the workspace root (where
+/// `cargo xtask test` installs it).
 pub fn envoy() -> Result<Option<PathBuf>, ToolError> {
     let local = workspace_root().join(".venv/bin/envoy");
     let local = local.to_string_lossy().into_owned();
-    find_tool(
-        "envoy",
-        "ENVOY_BIN",
-        &["/work/main/.venv/bin/envoy", &local],
-    )
+    find_tool("envoy", "ENVOY_BIN", &[&local])
 }
 
 /// The edge filter: `$PRW_ENVOY_FILTER_WASM` (what `cargo xtask dist` builds as

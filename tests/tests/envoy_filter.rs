@@ -1,6 +1,6 @@
 //! The edge filter in a real Envoy 1.40 (V8), in front of the scriptable test receiver.
 //!
-//! Envoy: `$ENVOY_BIN` or /work/main/.venv/bin/envoy (with `CI=true` a missing Envoy fails
+//! Envoy: `$ENVOY_BIN` or `.venv/bin/envoy` in the workspace root (with `CI=true` a missing Envoy fails
 //! the test, otherwise it is skipped with a printed reason). The filter: `$PRW_ENVOY_FILTER_WASM`
 //! (set by `cargo xtask`), else built once by the test (`prw_e2e::tools::filter_wasm`).
 
