@@ -349,6 +349,22 @@ impl RemoteWriteConfig {
                     .warning("not implemented; the system resolver is used"),
             );
         }
+        let tls = &self.tls_config;
+        let not_applied = [
+            ("server_name", tls.server_name.is_some()),
+            ("insecure_skip_verify", tls.insecure_skip_verify),
+            ("min_version", tls.min_version.is_some()),
+            ("max_version", tls.max_version.is_some()),
+        ];
+        for (key, present) in not_applied {
+            if present {
+                warnings.push(
+                    path.key("tls_config")
+                        .key(key)
+                        .warning("accepted but not applied yet by the relay's TLS client"),
+                );
+            }
+        }
         warnings
     }
 

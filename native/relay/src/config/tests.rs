@@ -93,7 +93,23 @@ fn prometheus_stanza_is_accepted_unchanged() {
         warned,
         [
             "remote_write[0].metadata_config",
-            "remote_write[0].send_exemplars"
+            "remote_write[0].send_exemplars",
+            "remote_write[0].tls_config.server_name"
+        ]
+    );
+}
+
+#[test]
+fn tls_options_the_client_cannot_apply_are_warned_about_by_key() {
+    let loaded = ok(
+        "remote_write:\n  - url: https://a/\n    tls_config:\n      server_name: b\n      insecure_skip_verify: true\n",
+    );
+    let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        warned,
+        [
+            "remote_write[0].tls_config.server_name",
+            "remote_write[0].tls_config.insecure_skip_verify"
         ]
     );
 }
