@@ -12,6 +12,7 @@
 pub mod finding;
 mod histogram;
 mod labels;
+mod points;
 pub mod rule;
 mod v1;
 mod v2;

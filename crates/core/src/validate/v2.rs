@@ -3,7 +3,8 @@
 use alloc::vec::Vec;
 
 use super::labels::LabelState;
-use super::{Collector, Counts, Halt, Rule, histogram, is_damaged_stale_marker};
+use super::points::Points;
+use super::{Collector, Counts, Halt, Rule};
 use crate::view::SeriesFacts;
 use crate::view::v2::{Request, Series, SeriesField};
 use crate::{Limits, Protocol};
@@ -60,8 +61,7 @@ fn walk_series<'a>(
         exemplars: 0,
         max_timestamp: None,
     };
-    let mut last_sample: Option<i64> = None;
-    let mut last_histogram: Option<i64> = None;
+    let mut points = Points::default();
     let symbol = |r: u32| symbols.get(r as usize).copied();
     for field in series.fields() {
         match field? {
@@ -80,28 +80,9 @@ fn walk_series<'a>(
                     }
                 }
             }
-            SeriesField::Sample(s) => {
-                let i = f.samples as usize;
-                f.samples = f.samples.saturating_add(1);
-                if last_sample.is_some_and(|t| s.timestamp < t) {
-                    c.add(Rule::SamplesOutOfOrder, at, Some(i), None)?;
-                }
-                if is_damaged_stale_marker(s.value) {
-                    c.add(Rule::StaleMarkerReservedBits, at, Some(i), None)?;
-                }
-                last_sample = Some(s.timestamp);
-                f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
-            }
+            SeriesField::Sample(s) => points.sample(&s, at, c, &mut f)?,
             SeriesField::Histogram(h) => {
-                let h = h.summary()?;
-                let i = f.histograms as usize;
-                f.histograms = f.histograms.saturating_add(1);
-                if last_histogram.is_some_and(|t| h.timestamp < t) {
-                    c.add(Rule::HistogramsOutOfOrder, at, Some(i), None)?;
-                }
-                histogram::check(&h, Protocol::V2, c, index, i)?;
-                last_histogram = Some(h.timestamp);
-                f.max_timestamp = Some(f.max_timestamp.map_or(h.timestamp, |m| m.max(h.timestamp)));
+                points.histogram(&h.summary()?, Protocol::V2, index, c, &mut f)?
             }
             SeriesField::Exemplar(e) => {
                 let i = f.exemplars as usize;
