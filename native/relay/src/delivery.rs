@@ -37,7 +37,8 @@ use prw_core::Limits;
 use prw_wal::{Wal, WalError};
 
 use crate::config;
-use crate::queue::{DestinationError, RemoteStorageMetrics, ShardProgress};
+use crate::queue::{DestinationError, ShardProgress};
+use crate::send::RemoteStorageMetrics;
 
 pub use items::{RecordItems, UndecodableRecord, record_items};
 pub use metrics::DeliveryMetrics;

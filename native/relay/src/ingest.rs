@@ -43,8 +43,8 @@ pub use clock::{Clock, SystemClock};
 pub use metrics::{IngestMetrics, RejectLabels, RequestLabels};
 pub use rejection::{RETRY_AFTER_SECS, Rejection, finding_line};
 
+use crate::handler::{BoxFuture, Ingest, ResponseBody};
 use crate::record::{ForwardedHeader, Record};
-use crate::server::{BoxFuture, Ingest, ResponseBody};
 
 /// The relay's [`Ingest`]: validates write requests and appends them to the WAL.
 /// Cheap to clone (shared state); keep a clone to call [`WalIngest::begin_shutdown`].

@@ -1,6 +1,8 @@
 //! The send side of a destination: from a batch of series items to the receiver's
 //! acknowledgement.
 //!
+//! - [`batch`]: what a batch is made of (series and metadata items, their counts).
+//! - [`metrics`]: `prometheus_remote_storage_*` and `prw_remote_*` per destination.
 //! - [`encode`]: `BatchEncoder` (v1 by hand-framing + snappy; the v2 seam).
 //! - [`headers`]: reserved, custom, auth and forwarded request headers.
 //! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
@@ -9,20 +11,24 @@
 //! - [`age`]: the `sample_age_limit` filter.
 
 pub mod age;
+pub mod batch;
 pub mod clock;
 pub mod encode;
 pub mod headers;
 pub mod http;
+pub mod metrics;
 pub(crate) mod proto_v1;
 pub mod retry;
 pub mod scripted;
 pub mod stats;
 pub mod transport;
 
+pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
 pub use headers::{Auth, HeaderError, RequestHeaders};
 pub use http::{HttpTransport, TlsError, TlsOptions};
-pub use retry::{Batch, Encoders, JitterSource, Outcome, RetryPolicy, SendContext, deliver};
+pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
+pub use retry::{Encoders, JitterSource, Outcome, RetryPolicy, SendContext, deliver};
 pub use stats::{ProtocolState, SendStats};
 pub use transport::{OutgoingRequest, Response, Transport, TransportError};

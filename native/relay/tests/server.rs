@@ -15,9 +15,8 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, ConfigError, Listen, ListenAuth, ListenTls, Overrides};
-use prw_relay::server::{
-    BoxFuture, Drained, Ingest, PipelineNotReady, Reload, ResponseBody, Server,
-};
+use prw_relay::handler::{BoxFuture, Ingest, Reload, ResponseBody};
+use prw_relay::server::{Drained, PipelineNotReady, Server};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;

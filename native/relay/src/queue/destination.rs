@@ -22,15 +22,16 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::item::{ItemCounts, QueueItem};
-use super::metrics::DestinationMetrics;
+use super::item::QueueItem;
 use super::reshard::{Ewma, SHARD_UPDATE_INTERVAL, ShardingInputs, desired_shards, should_reshard};
 use super::shard::{BatchSettings, Shard, ShardHandle};
 use super::watermark::{AckError, Acks, ReplaySkip, ShardProgress, ShardProgressStore, StoreError};
 use crate::send::age::{AgeOutcome, drop_older_than};
+use crate::send::batch::ItemCounts;
 use crate::send::clock::Clock;
 use crate::send::encode::{BatchEncoder, V2Encoder};
 use crate::send::headers::{Auth, HeaderError, RequestHeaders};
+use crate::send::metrics::DestinationMetrics;
 use crate::send::retry::{Encoders, JitterSource, RetryPolicy, SendContext, cutoff_ms};
 use crate::send::stats::{ProtocolState, SendStats};
 use crate::send::transport::Transport;

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use prost::Message;
 
-use crate::queue::item::{ItemCounts, SeriesItem};
+use crate::send::batch::{ItemCounts, SeriesItem};
 use crate::send::proto_v1::{ExemplarTimestamp, HistogramTimestamp, RawSeries};
 
 /// What the age limit did to one item.

@@ -29,13 +29,13 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::age::{AgeOutcome, drop_older_than};
+use super::batch::{Batch, ItemCounts, SeriesItem};
 use super::clock::Clock;
 use super::encode::{BatchEncoder, V1Encoder};
 use super::headers::RequestHeaders;
+use super::metrics::DestinationMetrics;
 use super::stats::{ProtocolState, SendStats};
 use super::transport::{OutgoingRequest, Transport};
-use crate::queue::item::{ItemCounts, MetadataItem, SeriesItem};
-use crate::queue::metrics::DestinationMetrics;
 
 /// The retry settings of a destination (`queue_config`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,15 +107,6 @@ impl Encoders {
     }
 }
 
-/// What one request carries.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Batch {
-    /// Series with the same forwarded headers, in queue order.
-    Series(Vec<SeriesItem>),
-    /// One record's metadata.
-    Metadata(MetadataItem),
-}
-
 /// How a batch ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -183,23 +174,19 @@ pub async fn deliver(
                     }
                     Err(error) => {
                         tracing::error!(url = %ctx.url, %error, "batch could not be encoded; dropped");
-                        ctx.metrics.failed(counts_of(&batch));
+                        ctx.metrics.failed(batch.counts());
                         return Outcome::Dropped { status: None };
                     }
                 }
             }
         };
-        let counts = counts_of(&batch);
-        let forwarded = match &batch {
-            Batch::Series(items) => items.first().map(|i| Arc::clone(&i.headers)),
-            Batch::Metadata(item) => Some(Arc::clone(&item.headers)),
-        };
+        let counts = batch.counts();
         let request = OutgoingRequest {
             url: ctx.url.clone(),
             headers: ctx.headers.build(
                 protocol,
                 schedule.retries(),
-                forwarded.as_deref().unwrap_or_default(),
+                batch.headers().map(|h| &**h).unwrap_or_default(),
             ),
             body: payload.clone(),
         };
@@ -300,16 +287,6 @@ pub async fn deliver(
             }
         }
     }
-}
-
-fn counts_of(batch: &Batch) -> ItemCounts {
-    let mut counts = ItemCounts::default();
-    if let Batch::Series(items) = batch {
-        for item in items {
-            counts.add(item.counts);
-        }
-    }
-    counts
 }
 
 /// Removes too-old data; true when the batch changed (so it must be re-encoded).

@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
 use hyper::{Method, Response, StatusCode};
 
-use super::ingest::ResponseBody;
+use crate::handler::ResponseBody;
 
 /// The page's mount point.
 pub const PREFIX: &str = "/inspect";

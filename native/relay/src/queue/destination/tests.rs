@@ -8,8 +8,8 @@ use prost::Message;
 use tokio::time::Instant;
 
 use super::*;
-use crate::queue::item::{HeaderSet, MetadataItem, SeriesItem};
 use crate::record::ForwardedHeader;
+use crate::send::batch::{HeaderSet, MetadataItem, SeriesItem};
 use crate::send::clock::TokioClock;
 use crate::send::scripted::{Answer, ScriptedTransport, Step};
 use crate::send::transport::{OutgoingRequest, TransportFuture};

@@ -9,9 +9,9 @@ use prost::Message;
 use tokio::time::Instant;
 
 use super::*;
-use crate::queue::item::ItemCounts;
-use crate::queue::metrics::RemoteStorageMetrics;
+use crate::send::batch::{ItemCounts, MetadataItem};
 use crate::send::clock::TokioClock;
+use crate::send::metrics::RemoteStorageMetrics;
 use crate::send::scripted::{Answer, ScriptedTransport};
 use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 

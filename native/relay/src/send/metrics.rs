@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::item::ItemCounts;
+use super::batch::ItemCounts;
 
 /// Prometheus's `DefBuckets` plus 25, 60, 120 and 300 seconds.
 const DURATION_BUCKETS: [f64; 15] = [
