@@ -20,7 +20,6 @@
 mod answer;
 mod body;
 mod check;
-mod clock;
 mod metrics;
 mod rejection;
 
@@ -39,10 +38,10 @@ use prw_core::{Limits, Protocol};
 use prw_wal::Wal;
 
 pub use check::{BodyFacts, check_body};
-pub use clock::{Clock, SystemClock};
 pub use metrics::{IngestMetrics, RejectLabels, RequestLabels};
 pub use rejection::{RETRY_AFTER_SECS, Rejection, finding_line};
 
+use crate::clock::{Clock, SystemClock};
 use crate::handler::{BoxFuture, Ingest, ResponseBody};
 use crate::record::{ForwardedHeader, Record};
 
@@ -209,7 +208,7 @@ impl Inner {
         check::check_declared_length(request.headers(), &self.limits)?;
         let body = body::read_capped(request.into_body(), self.limits.max_body_bytes).await?;
         self.metrics.body_bytes.observe(body.len() as f64);
-        let received_at_ms = self.clock.now_ms();
+        let received_at_ms = self.clock.now_unix_ms();
         let this = Arc::clone(&self);
         tokio::task::spawn_blocking(move || this.store(&body, protocol, headers, received_at_ms))
             .await

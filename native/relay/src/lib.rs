@@ -5,16 +5,17 @@
 //!
 //! 1. [`record`] (the WAL record: one accepted request as stored) and [`relabel`]
 //!    (`write_relabel_configs` with Prometheus semantics): no other module of the crate;
-//! 2. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
+//! 2. [`clock`]: the wall clock (one trait for the whole crate);
+//! 3. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
 //!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
-//! 3. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
+//! 4. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
 //!    the pipeline implements;
-//! 4. [`send`]: one batch to one destination: batch items, encoding, request headers, the
+//! 5. [`send`]: one batch to one destination: batch items, encoding, request headers, the
 //!    HTTP transport, retries with backoff and `Retry-After`, per-destination metrics;
-//! 5. [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding
+//! 6. [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding
 //!    (uses [`send`]);
-//! 6. [`wal_setup`]: opening the WAL from the config, one cursor per destination;
-//! 7. the top, three modules that do not import each other: [`ingest`] (the receive path:
+//! 7. [`wal_setup`]: opening the WAL from the config, one cursor per destination;
+//! 8. the top, three modules that do not import each other: [`ingest`] (the receive path:
 //!    check order, validation, durable append to the WAL), [`server`] (the hyper 1 HTTP
 //!    server: routes, listener auth, TLS, graceful shutdown) and [`delivery`] (per
 //!    destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor commits,
@@ -22,6 +23,7 @@
 //!
 //! Crate features: none.
 
+pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod handler;

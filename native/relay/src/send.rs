@@ -12,7 +12,6 @@
 
 pub mod age;
 pub mod batch;
-pub mod clock;
 pub mod encode;
 pub mod headers;
 pub mod http;
@@ -24,7 +23,6 @@ pub mod stats;
 pub mod transport;
 
 pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
-pub use clock::{Clock, SystemClock, TokioClock};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
 pub use headers::{Auth, HeaderError, RequestHeaders};
 pub use http::{HttpTransport, TlsError, TlsOptions};

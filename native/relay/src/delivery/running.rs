@@ -23,9 +23,9 @@ use super::options::{destination_options, http_transport};
 use super::progress_store::FileProgressStore;
 use super::reader::{CutSettings, ReadRecord, ReaderThread};
 use super::{DeliveryError, DeliverySettings};
+use crate::clock::SystemClock;
 use crate::config;
 use crate::queue::{Destination, ShardProgress};
-use crate::send::SystemClock;
 use crate::send::{DestinationMetrics, RemoteStorageMetrics};
 use crate::wal_setup::start_at;
 

@@ -30,12 +30,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::age::{AgeOutcome, drop_older_than};
 use super::batch::{Batch, ItemCounts, SeriesItem};
-use super::clock::Clock;
 use super::encode::{BatchEncoder, V1Encoder};
 use super::headers::RequestHeaders;
 use super::metrics::DestinationMetrics;
 use super::stats::{ProtocolState, SendStats};
 use super::transport::{OutgoingRequest, Transport};
+use crate::clock::Clock;
 
 /// The retry settings of a destination (`queue_config`).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -8,9 +8,9 @@ use prost::Message;
 use tokio::time::Instant;
 
 use super::*;
+use crate::clock::TokioClock;
 use crate::record::ForwardedHeader;
 use crate::send::batch::{HeaderSet, MetadataItem, SeriesItem};
-use crate::send::clock::TokioClock;
 use crate::send::scripted::{Answer, ScriptedTransport, Step};
 use crate::send::transport::{OutgoingRequest, TransportFuture};
 use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};

@@ -9,8 +9,8 @@ use prost::Message;
 use tokio::time::Instant;
 
 use super::*;
+use crate::clock::TokioClock;
 use crate::send::batch::{ItemCounts, MetadataItem};
-use crate::send::clock::TokioClock;
 use crate::send::metrics::RemoteStorageMetrics;
 use crate::send::scripted::{Answer, ScriptedTransport};
 use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};

@@ -1,5 +1,6 @@
-//! Wall-clock time for decisions that compare with sample timestamps and HTTP dates
-//! (`sample_age_limit`, `Retry-After: <date>`), injectable so paused-time tests stay exact.
+//! The relay's one wall clock, injectable so tests stay exact: ingest stamps records'
+//! `received_at_ms` with it; the send side compares sample timestamps and HTTP dates with it
+//! (`sample_age_limit`, `Retry-After: <date>`).
 
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,7 +13,7 @@ pub trait Clock: Send + Sync + fmt::Debug {
     fn now_unix_ms(&self) -> i64;
 }
 
-/// The system clock.
+/// The system clock. A clock set before 1970 reads as 0.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
