@@ -5,7 +5,10 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use tokio::time::Instant;
+#[cfg(any(test, feature = "test-util"))]
+mod tokio_clock;
+#[cfg(any(test, feature = "test-util"))]
+pub use tokio_clock::TokioClock;
 
 /// Tells the wall-clock time.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -23,30 +26,5 @@ impl Clock for SystemClock {
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
             .unwrap_or(0)
-    }
-}
-
-/// A wall clock that starts at a given time and advances with tokio's clock: under
-/// `start_paused` tests it moves only when tokio's time does.
-#[derive(Debug, Clone, Copy)]
-pub struct TokioClock {
-    base_unix_ms: i64,
-    start: Instant,
-}
-
-impl TokioClock {
-    /// A clock reading `base_unix_ms` now.
-    pub fn starting_at(base_unix_ms: i64) -> Self {
-        TokioClock {
-            base_unix_ms,
-            start: Instant::now(),
-        }
-    }
-}
-
-impl Clock for TokioClock {
-    fn now_unix_ms(&self) -> i64 {
-        let elapsed = i64::try_from(self.start.elapsed().as_millis()).unwrap_or(i64::MAX);
-        self.base_unix_ms.saturating_add(elapsed)
     }
 }

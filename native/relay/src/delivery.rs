@@ -174,7 +174,7 @@ impl Delivery {
             .map(running::RunningDestination::progress)
     }
 
-    /// The delivery metric families (for tests and the lead's wiring).
+    /// The delivery metric families.
     pub fn metrics(&self) -> &DeliveryMetrics {
         &self.shared.metrics
     }

@@ -13,7 +13,7 @@
 //!   validation and the append run on the blocking pool, never on a runtime worker.
 //! - A rejected request writes nothing to the WAL.
 //! - Every answer to a v2 request carries the three Written headers (0 unless 2xx); v1
-//!   answers carry none ([`answer`]).
+//!   answers carry none (`answer`).
 //! - The stored record holds the body exactly as received (snappy), the counts, the newest
 //!   timestamp and the configured forwarded headers.
 

@@ -21,7 +21,9 @@
 //!    destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor commits,
 //!    progress files, reload and shutdown).
 //!
-//! Crate features: none.
+//! Crate features: `test-util` compiles the test doubles of the send side
+//! (`send::scripted`, `clock::TokioClock`, `DestinationMetrics::unregistered`) for other
+//! crates' tests; nothing else, and never needed at run time.
 
 pub mod clock;
 pub mod config;

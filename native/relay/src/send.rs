@@ -6,7 +6,7 @@
 //! - [`encode`]: `BatchEncoder` (v1 by hand-framing + snappy; the v2 seam).
 //! - [`headers`]: reserved, custom, auth and forwarded request headers.
 //! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
-//!   [`scripted`] the in-memory one for paused-time tests.
+//!   `scripted` (feature `test-util`) the in-memory one for paused-time tests.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
 //! - [`age`]: the `sample_age_limit` filter.
 
@@ -18,6 +18,7 @@ pub mod http;
 pub mod metrics;
 pub(crate) mod proto_v1;
 pub mod retry;
+#[cfg(any(test, feature = "test-util"))]
 pub mod scripted;
 pub mod stats;
 pub mod transport;

@@ -221,7 +221,8 @@ pub struct DestinationMetrics {
 }
 
 impl DestinationMetrics {
-    /// Metrics registered nowhere (for tests and tools).
+    /// Metrics registered nowhere (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn unregistered(remote_name: &str, url: &str) -> Self {
         RemoteStorageMetrics::register(&mut Registry::default()).destination(remote_name, url)
     }

@@ -3,7 +3,7 @@
 //!
 //! Rules (DESIGN.md status table, remote-write.md 4.5):
 //! - 2xx: delivered (v2 with fewer written than sent: the difference is counted failed, logged).
-//! - 5xx and transport errors: retried for ever, delays from the core [`Schedule`]
+//! - 5xx and transport errors: retried for ever, delays from the core [`Schedule`](prw_core::classify::Schedule)
 //!   (`min_backoff` doubling to `max_backoff`, jittered), or exactly `Retry-After` when given.
 //! - 429: like 5xx when `retry_on_http_429`, otherwise dropped.
 //! - Any other status: dropped at once, never resent; counted by status, 1 KiB of body logged.

@@ -21,7 +21,7 @@ pub const PREFIX: &str = "/inspect";
 /// type.
 pub type AssetLookup = fn(&str) -> Option<(&'static [u8], &'static str)>;
 
-/// A static page served under [`PREFIX`].
+/// A static page served under `/inspect/`.
 #[derive(Clone, Copy)]
 pub struct StaticPage {
     /// Finds a file.
