@@ -7,15 +7,21 @@
 //! - [`headers`]: reserved, custom, auth and forwarded request headers.
 //! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
 //!   `scripted` (feature `test-util`) the in-memory one for paused-time tests.
+//! - [`decorate`]: the `RequestDecorator` seam (request signing, tokens), run last on every
+//!   attempt.
+//! - [`observe`]: the `AttemptObserver` seam: every attempt's outcome, body and answer.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
 //! - [`age`]: the `sample_age_limit` filter.
 
 pub mod age;
+mod attempt;
 pub mod batch;
+pub mod decorate;
 pub mod encode;
 pub mod headers;
 pub mod http;
 pub mod metrics;
+pub mod observe;
 pub(crate) mod proto_v1;
 pub mod retry;
 #[cfg(any(test, feature = "test-util"))]
@@ -24,10 +30,12 @@ pub mod stats;
 pub mod transport;
 
 pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
+pub use decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
 pub use headers::{Auth, HeaderError, RequestHeaders};
 pub use http::{HttpTransport, TlsError, TlsOptions};
 pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
+pub use observe::{AttemptObserver, AttemptOutcome, AttemptReport};
 pub use retry::{Encoders, JitterSource, Outcome, RetryPolicy, SendContext, deliver};
 pub use stats::{ProtocolState, SendStats};
 pub use transport::{OutgoingRequest, Response, Transport, TransportError};

@@ -29,9 +29,11 @@ use super::watermark::{AckError, Acks, ReplaySkip, ShardProgress, ShardProgressS
 use crate::clock::Clock;
 use crate::send::age::{AgeOutcome, drop_older_than};
 use crate::send::batch::ItemCounts;
+use crate::send::decorate::RequestDecorator;
 use crate::send::encode::{BatchEncoder, V2Encoder};
 use crate::send::headers::{Auth, HeaderError, RequestHeaders};
 use crate::send::metrics::DestinationMetrics;
+use crate::send::observe::AttemptObserver;
 use crate::send::retry::{Encoders, JitterSource, RetryPolicy, SendContext, cutoff_ms};
 use crate::send::stats::{ProtocolState, SendStats};
 use crate::send::transport::Transport;
@@ -103,6 +105,10 @@ pub struct DestinationOptions {
     pub jitter_seed: Option<u64>,
     /// The v2 encoder to use (`None`: [`V2Encoder`], prw-core's conversion).
     pub v2_encoder: Option<V2EncoderFactory>,
+    /// Finishes every attempt's request (request signing, tokens); `None`: none.
+    pub decorator: Option<Arc<dyn RequestDecorator>>,
+    /// See the outcome of every attempt (refused batches, auditing); empty: none.
+    pub observers: Vec<Arc<dyn AttemptObserver>>,
 }
 
 /// Why a destination could not start or take more items.
@@ -196,6 +202,7 @@ impl Destination {
         let persister = tokio::spawn(persist(Arc::clone(&store), acks.subscribe()));
         let stats = Arc::new(SendStats::new());
         let ctx = Arc::new(SendContext {
+            name: name.clone(),
             url: options.url.clone(),
             transport,
             headers,
@@ -205,6 +212,8 @@ impl Destination {
             stats: Arc::clone(&stats),
             clock,
             stop: CancellationToken::new(),
+            decorator: options.decorator,
+            observers: options.observers,
         });
         let shard_count = Arc::new(AtomicUsize::new(shards));
         let (desired_tx, desired) = watch::channel(shards);

@@ -115,6 +115,7 @@ pub struct RemoteStorageMetrics {
     bytes: Counters,
     requests: Family<StatusLabels, Counter>,
     fallbacks: Counters,
+    decorate_errors: Counters,
 }
 
 impl RemoteStorageMetrics {
@@ -134,6 +135,7 @@ impl RemoteStorageMetrics {
             bytes: Counters::default(),
             requests: Family::default(),
             fallbacks: Counters::default(),
+            decorate_errors: Counters::default(),
         };
         metrics.samples.register(registry, "samples");
         metrics.histograms.register(registry, "histograms");
@@ -187,6 +189,11 @@ impl RemoteStorageMetrics {
             "prw_remote_fallbacks",
             "Times a Remote Write 2.0 destination was switched to 1.0 (415, or 2xx without Written headers).",
             metrics.fallbacks.clone(),
+        );
+        registry.register(
+            "prw_remote_decorate_errors",
+            "Attempts whose request decorator (request signing, token refresh) failed; the request was not sent and is retried.",
+            metrics.decorate_errors.clone(),
         );
         Arc::new(metrics)
     }
@@ -318,6 +325,14 @@ impl DestinationMetrics {
     /// A v2 -> v1 fallback.
     pub fn fallback(&self) {
         self.families.fallbacks.get_or_create(&self.labels).inc();
+    }
+
+    /// The request decorator failed (the request was not sent).
+    pub fn decorate_error(&self) {
+        self.families
+            .decorate_errors
+            .get_or_create(&self.labels)
+            .inc();
     }
 
     /// How long one send call took.

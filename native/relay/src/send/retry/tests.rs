@@ -30,6 +30,7 @@ fn fixture(protocol: Protocol, min: u64, max: u64, retry_on_http_429: bool) -> F
     let mut registry = Registry::default();
     let metrics = RemoteStorageMetrics::register(&mut registry).destination("dest", "http://x/");
     let ctx = SendContext {
+        name: "dest".to_owned(),
         url: "http://receiver.test/api/v1/write".parse().unwrap(),
         transport: transport.clone(),
         headers: RequestHeaders::new(&[], None).unwrap(),
@@ -43,6 +44,8 @@ fn fixture(protocol: Protocol, min: u64, max: u64, retry_on_http_429: bool) -> F
         stats: Arc::new(SendStats::new()),
         clock: Arc::new(TokioClock::starting_at(BASE_MS)),
         stop: CancellationToken::new(),
+        decorator: None,
+        observers: Vec::new(),
     };
     Fixture {
         transport,
@@ -423,3 +426,5 @@ async fn seeded_jitter_shortens_delays_by_at_most_a_fifth_never_below_min_backof
         "no jitter was applied"
     );
 }
+
+mod hooks;
