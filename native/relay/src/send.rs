@@ -10,12 +10,14 @@
 //! - [`decorate`]: the `RequestDecorator` seam (request signing, tokens), run last on every
 //!   attempt.
 //! - [`observe`]: the `AttemptObserver` seam: every attempt's outcome, body and answer.
+//! - [`context`]: a destination's `SendContext` and `RetryPolicy`.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
 //! - [`age`]: the `sample_age_limit` filter.
 
 pub mod age;
 mod attempt;
 pub mod batch;
+pub mod context;
 pub mod decorate;
 pub mod encode;
 pub mod headers;
@@ -30,12 +32,13 @@ pub mod stats;
 pub mod transport;
 
 pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
+pub use context::{RetryPolicy, SendContext};
 pub use decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
 pub use headers::{Auth, HeaderError, RequestHeaders};
 pub use http::{HttpTransport, TlsError, TlsOptions};
 pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
 pub use observe::{AttemptObserver, AttemptOutcome, AttemptReport};
-pub use retry::{Encoders, JitterSource, Outcome, RetryPolicy, SendContext, deliver};
+pub use retry::{Encoders, JitterSource, Outcome, deliver};
 pub use stats::{ProtocolState, SendStats};
 pub use transport::{OutgoingRequest, Response, Transport, TransportError};

@@ -29,12 +29,13 @@ use super::watermark::{AckError, Acks, ReplaySkip, ShardProgress, ShardProgressS
 use crate::clock::Clock;
 use crate::send::age::{AgeOutcome, drop_older_than};
 use crate::send::batch::ItemCounts;
+use crate::send::context::{RetryPolicy, SendContext};
 use crate::send::decorate::RequestDecorator;
 use crate::send::encode::{BatchEncoder, V2Encoder};
 use crate::send::headers::{Auth, HeaderError, RequestHeaders};
 use crate::send::metrics::DestinationMetrics;
 use crate::send::observe::AttemptObserver;
-use crate::send::retry::{Encoders, JitterSource, RetryPolicy, SendContext, cutoff_ms};
+use crate::send::retry::{Encoders, JitterSource, cutoff_ms};
 use crate::send::stats::{ProtocolState, SendStats};
 use crate::send::transport::Transport;
 

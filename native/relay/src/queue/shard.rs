@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use super::item::QueueItem;
 use super::watermark::Acks;
 use crate::send::batch::{Batch, SeriesItem};
-use crate::send::retry::{Encoders, JitterSource, SendContext, deliver};
+use crate::send::context::SendContext;
+use crate::send::retry::{Encoders, JitterSource, deliver};
 
 /// How a shard cuts batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

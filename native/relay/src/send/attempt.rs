@@ -11,8 +11,8 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::batch::{Batch, ItemCounts};
+use super::context::SendContext;
 use super::decorate::DecorateError;
-use super::retry::SendContext;
 use super::transport::{OutgoingRequest, Response, TransportError};
 
 /// Why an attempt got no HTTP answer.

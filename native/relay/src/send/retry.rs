@@ -20,40 +20,23 @@
 //! Invariant: a batch is never sent again after a drop decision or a 2xx, and never sent after
 //! the stop token fired (an attempt in flight at that moment is abandoned).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::http::Uri;
 use prw_core::Protocol;
 use prw_core::classify::{
-    Backoff, Jitter, NoJitter, RetryDecision, SplitMix64, WrittenCounts, classify,
-    classify_transport_error, parse_retry_after,
+    Jitter, NoJitter, RetryDecision, SplitMix64, WrittenCounts, classify, classify_transport_error,
+    parse_retry_after,
 };
-use tokio_util::sync::CancellationToken;
 
 use super::age::{AgeOutcome, drop_older_than};
 use super::attempt::{AttemptError, Attempted, attempt};
 use super::batch::{Batch, ItemCounts, SeriesItem};
-use super::decorate::{AfterAnswer, RequestDecorator};
+use super::context::SendContext;
+use super::decorate::AfterAnswer;
 use super::encode::{BatchEncoder, V1Encoder};
-use super::headers::RequestHeaders;
-use super::metrics::DestinationMetrics;
-use super::observe::{AttemptFacts, AttemptObserver, AttemptOutcome};
-use super::stats::{ProtocolState, SendStats};
-use super::transport::{OutgoingRequest, Response, Transport};
-use crate::clock::Clock;
-
-/// The retry settings of a destination (`queue_config`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// `min_backoff` .. `max_backoff`.
-    pub backoff: Backoff,
-    /// `retry_on_http_429`.
-    pub retry_on_http_429: bool,
-    /// `sample_age_limit` (`None`: off).
-    pub sample_age_limit: Option<Duration>,
-}
+use super::observe::{AttemptFacts, AttemptOutcome};
+use super::transport::{OutgoingRequest, Response};
 
 /// Where the jitter of backoff delays comes from.
 #[derive(Debug, Clone)]
@@ -71,35 +54,6 @@ impl Jitter for JitterSource {
             JitterSource::Seeded(rng) => rng.unit(),
         }
     }
-}
-
-/// Everything a shard needs to deliver batches to one destination (shared by its shards).
-#[derive(Debug)]
-pub struct SendContext {
-    /// The destination's `name` (for attempt reports).
-    pub name: String,
-    /// Where to POST.
-    pub url: Uri,
-    /// The network.
-    pub transport: Arc<dyn Transport>,
-    /// Custom headers and credentials.
-    pub headers: RequestHeaders,
-    /// Backoff, 429 and age settings.
-    pub policy: RetryPolicy,
-    /// v2 or v1 now.
-    pub protocol: Arc<ProtocolState>,
-    /// Metrics of this destination.
-    pub metrics: DestinationMetrics,
-    /// Facts for resharding.
-    pub stats: Arc<SendStats>,
-    /// Wall clock (age limit, `Retry-After` dates).
-    pub clock: Arc<dyn Clock>,
-    /// Fires at the shutdown deadline: stop retrying, abandon the attempt in flight.
-    pub stop: CancellationToken,
-    /// Finishes every attempt's request (`None`: requests go out as built).
-    pub decorator: Option<Arc<dyn RequestDecorator>>,
-    /// See every attempt's outcome (empty: nothing is reported).
-    pub observers: Vec<Arc<dyn AttemptObserver>>,
 }
 
 /// The encoders of one shard.

@@ -6,14 +6,19 @@ use std::time::Duration;
 use bytes::Bytes;
 use prometheus_client::registry::Registry;
 use prost::Message;
+use prw_core::classify::Backoff;
+use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::clock::TokioClock;
 use crate::send::batch::{ItemCounts, MetadataItem};
+use crate::send::context::RetryPolicy;
+use crate::send::headers::RequestHeaders;
 use crate::send::metrics::RemoteStorageMetrics;
 use crate::send::scripted::{Answer, ScriptedTransport};
-use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
+use crate::send::stats::{ProtocolState, SendStats};
 
 /// 2023-11-14T22:13:20Z.
 const BASE_MS: i64 = 1_700_000_000_000;
