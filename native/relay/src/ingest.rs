@@ -14,7 +14,7 @@
 //! - A rejected request writes nothing to the WAL.
 //! - Every answer to a v2 request carries the three Written headers (0 unless 2xx); v1
 //!   answers carry none (`answer`).
-//! - Every 4xx answer is shown to the [`RejectionObserver`], if one is set ([`observe`]).
+//! - Every 4xx answer is shown to the [`RejectionObserver`], if one is set (`ingest/observe.rs`).
 //! - The stored record holds the body exactly as received (snappy), the counts, the newest
 //!   timestamp and the configured forwarded headers.
 

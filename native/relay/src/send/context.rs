@@ -1,5 +1,5 @@
 //! What a shard delivers with: the destination's [`SendContext`] (shared by its shards) and
-//! its [`RetryPolicy`]. Built by the queue, read by one attempt ([`super::attempt`]) and the
+//! its [`RetryPolicy`]. Built by the queue, read by one attempt (`send::attempt`) and the
 //! retry loop ([`super::retry`]).
 
 use std::sync::Arc;
