@@ -67,7 +67,7 @@ const METADATA_TAG: u8 = 0x1A;
 /// The v1 encoder: framing by hand (see the module docs), snappy block format.
 pub struct V1Encoder {
     raw: Vec<u8>,
-    snappy: snap::raw::Encoder,
+    out: Compressor,
 }
 
 impl fmt::Debug for V1Encoder {
@@ -89,24 +89,48 @@ impl V1Encoder {
     pub fn new() -> Self {
         V1Encoder {
             raw: Vec::new(),
-            snappy: snap::raw::Encoder::new(),
+            out: Compressor::default(),
         }
     }
 
     fn compress(&mut self) -> Result<Bytes, EncodeError> {
-        compress(&mut self.snappy, &self.raw)
+        self.out.compress(&self.raw)
     }
 }
 
-/// Snappy block format of `raw`, in a buffer of its own (it becomes the request body).
-fn compress(snappy: &mut snap::raw::Encoder, raw: &[u8]) -> Result<Bytes, EncodeError> {
-    let len = raw.len();
-    let mut out = vec![0u8; snap::raw::max_compress_len(len)];
-    let written = snappy
-        .compress(raw, &mut out)
-        .map_err(|source| EncodeError::Snappy { len, source })?;
-    out.truncate(written);
-    Ok(Bytes::from(out))
+/// Snappy block compression into a buffer kept between batches: the worst-case output
+/// buffer is zero-filled only when it grows, never per batch; only the compressed bytes are
+/// copied out (they become the request body).
+pub(crate) struct Compressor {
+    snappy: snap::raw::Encoder,
+    buffer: Vec<u8>,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Compressor {
+            snappy: snap::raw::Encoder::new(),
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl Compressor {
+    /// The snappy block format of `raw`.
+    pub(crate) fn compress(&mut self, raw: &[u8]) -> Result<Bytes, EncodeError> {
+        let len = raw.len();
+        let max = snap::raw::max_compress_len(len);
+        if self.buffer.len() < max {
+            self.buffer.resize(max, 0);
+        }
+        let written = self
+            .snappy
+            .compress(raw, &mut self.buffer)
+            .map_err(|source| EncodeError::Snappy { len, source })?;
+        Ok(Bytes::copy_from_slice(
+            self.buffer.get(..written).unwrap_or_default(),
+        ))
+    }
 }
 
 impl BatchEncoder for V1Encoder {
@@ -116,6 +140,9 @@ impl BatchEncoder for V1Encoder {
 
     fn encode_series(&mut self, series: &[SeriesItem]) -> Result<Bytes, EncodeError> {
         self.raw.clear();
+        // Tag byte and at most a 5-byte length per series for bodies under 4 GiB.
+        let framed: usize = series.iter().map(|i| i.series.len() + 6).sum();
+        self.raw.reserve(framed);
         for item in series {
             write_field(&mut self.raw, TIMESERIES_TAG, &item.series);
         }

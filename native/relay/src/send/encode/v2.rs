@@ -13,13 +13,13 @@ use prw_core::Protocol;
 use prw_core::convert::v1_to_v2;
 use prw_core::proto::v1;
 
-use super::{BatchEncoder, EncodeError, compress};
+use super::{BatchEncoder, Compressor, EncodeError};
 use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Encodes `io.prometheus.write.v2.Request` bodies.
 pub struct V2Encoder {
     raw: Vec<u8>,
-    snappy: snap::raw::Encoder,
+    out: Compressor,
 }
 
 impl Default for V2Encoder {
@@ -41,7 +41,7 @@ impl V2Encoder {
     pub fn new() -> Self {
         V2Encoder {
             raw: Vec::new(),
-            snappy: snap::raw::Encoder::new(),
+            out: Compressor::default(),
         }
     }
 }
@@ -67,7 +67,7 @@ impl BatchEncoder for V2Encoder {
         }
         self.raw.clear();
         v1_to_v2(&request).encode(&mut self.raw)?;
-        compress(&mut self.snappy, &self.raw)
+        self.out.compress(&self.raw)
     }
 
     fn encode_metadata(&mut self, _: &MetadataItem) -> Result<Bytes, EncodeError> {
