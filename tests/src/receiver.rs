@@ -237,6 +237,12 @@ impl Receiver {
         lock(&self.state).script.extend(answers);
     }
 
+    /// Replaces the answer given once the script is used up (e.g. a receiver "paused" with
+    /// 503 until the test lets it accept again).
+    pub fn set_default_answer(&self, answer: Answer) {
+        lock(&self.state).config.default_answer = answer;
+    }
+
     /// Stops the server and waits for the accept loop to end (open connections are
     /// dropped).
     pub async fn shutdown(mut self) {
@@ -442,6 +448,11 @@ impl BlockingReceiver {
     /// See [`Receiver::stats`].
     pub fn stats(&self) -> ReceiverStats {
         self.receiver.stats()
+    }
+
+    /// See [`Receiver::set_default_answer`].
+    pub fn set_default_answer(&self, answer: Answer) {
+        self.receiver.set_default_answer(answer);
     }
 
     /// Stops the server and waits for it.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
 use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
-use prw_relay::ingest::WalIngest;
+use prw_relay::ingest::{IngestOptions, WalIngest};
 use prw_relay::server::{Server, Signals, StaticPage};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
@@ -118,15 +118,19 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let mut registry = Registry::default();
-        let ingest = WalIngest::new(
+        let ingest = WalIngest::with_options(
             Arc::clone(&wal),
-            loaded.config.limits,
-            loaded.config.forward_headers.clone(),
+            IngestOptions {
+                tail_max_bytes: loaded.config.tail.max_bytes,
+                max_record_bytes: loaded.config.wal.max_record_bytes,
+                ..IngestOptions::new(loaded.config.limits, loaded.config.forward_headers.clone())
+            },
             &mut registry,
         );
         let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
         settings.limits = loaded.config.limits;
         settings.newest_received_ms = ingest.newest_received();
+        settings.tail = Some(ingest.tail());
         let delivery = match Delivery::start(
             Arc::clone(&wal),
             &loaded.config.destinations,

@@ -10,6 +10,7 @@
 //! wal: {dir: ./data/wal, segment_bytes: 64MiB, max_bytes: 10GiB, full_policy: block, sync: always}
 //! limits: {max_body_bytes: 32MiB, ...}
 //! forward_headers: [X-Scope-OrgID]
+//! tail: {max_bytes: 16MiB}
 //! remote_write:            # Prometheus's stanza, unchanged
 //!   - url: http://mimir:9009/api/v1/push
 //!     name: mimir
@@ -26,6 +27,7 @@ pub mod queue;
 pub mod relabel_config;
 pub mod remote_write;
 pub mod secret;
+pub mod tail;
 pub mod wal;
 
 mod document;
@@ -43,4 +45,5 @@ pub use listen::{Listen, ListenAuth, ListenConfig, ListenTls};
 pub use queue::{Queue, QueueConfig};
 pub use relabel_config::RelabelConfig;
 pub use remote_write::{Destination, NameSource, ProtobufMessage, RemoteWriteConfig, Start};
+pub use tail::{Tail, TailConfig};
 pub use wal::{FullPolicy, Recovery, Sync, Wal, WalConfig};

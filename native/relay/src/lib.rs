@@ -3,9 +3,11 @@
 //! Modules, bottom to top; a module imports only modules on lower lines (none imports its
 //! caller):
 //!
-//! 1. [`record`] (the WAL record: one accepted request as stored) and [`relabel`]
-//!    (`write_relabel_configs` with Prometheus semantics): no other module of the crate;
-//! 2. [`clock`]: the wall clock (one trait for the whole crate);
+//! 1. [`record`] (the WAL record: one accepted request as stored, and decoded once) and
+//!    [`relabel`] (`write_relabel_configs` with Prometheus semantics): no other module of
+//!    the crate;
+//! 2. [`clock`]: the wall clock (one trait for the whole crate); [`tail`]: the decoded
+//!    records ingest hands to delivery in memory (uses [`record`]);
 //! 3. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
 //!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
 //! 4. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
@@ -35,4 +37,5 @@ pub mod record;
 pub mod relabel;
 pub mod send;
 pub mod server;
+pub mod tail;
 pub mod wal_setup;

@@ -11,6 +11,7 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Locatio
 use super::limits::{Limits, LimitsConfig};
 use super::listen::{Listen, ListenConfig};
 use super::remote_write::{Destination, RemoteWriteConfig};
+use super::tail::{Tail, TailConfig};
 use super::wal::{Wal, WalConfig};
 
 /// Headers forwarded by default: the tenant header of Mimir/Cortex/Loki.
@@ -49,6 +50,8 @@ pub struct RelayConfigFile {
     /// Destinations, Prometheus's stanza. A bare `remote_write:` (null) means none.
     #[serde(deserialize_with = "null_as_empty")]
     pub remote_write: Vec<RemoteWriteConfig>,
+    /// The in-memory tail of decoded records.
+    pub tail: TailConfig,
 }
 
 /// Reads a YAML null (a key with nothing after it) as an empty list, as Prometheus does.
@@ -71,6 +74,7 @@ impl Default for RelayConfigFile {
                 .map(|h| (*h).to_owned())
                 .collect(),
             remote_write: Vec::new(),
+            tail: TailConfig::default(),
         }
     }
 }
@@ -99,6 +103,8 @@ pub struct RelayConfig {
     pub forward_headers: Vec<HeaderName>,
     /// Destinations, names unique.
     pub destinations: Vec<Destination>,
+    /// The in-memory tail of decoded records.
+    pub tail: Tail,
 }
 
 /// A validated configuration and the warnings to log.
@@ -196,6 +202,7 @@ impl RelayConfigFile {
                 limits,
                 forward_headers,
                 destinations,
+                tail: self.tail.build(&root.key("tail"))?,
             },
             warnings,
         })

@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use prost::Message;
 
-use crate::send::batch::{ItemCounts, SeriesItem};
+use crate::send::batch::{ItemCounts, SeriesItem, TimestampBounds};
 use crate::send::proto_v1::{ExemplarTimestamp, HistogramTimestamp, RawSeries};
 
 /// What the age limit did to one item.
@@ -43,15 +43,15 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
     let Ok(mut series) = RawSeries::decode(item.series.clone()) else {
         return AgeOutcome::Undecodable;
     };
-    let mut bounds = Bounds::default();
+    let mut bounds = TimestampBounds::default();
     series
         .samples
-        .retain(|s| bounds.keep(s.timestamp, cutoff_ms));
+        .retain(|s| keep(&mut bounds, s.timestamp, cutoff_ms));
     let mut undecodable = false;
     series
         .histograms
         .retain(|h| match HistogramTimestamp::decode(h.clone()) {
-            Ok(h) => bounds.keep(h.timestamp, cutoff_ms),
+            Ok(h) => keep(&mut bounds, h.timestamp, cutoff_ms),
             Err(_) => {
                 undecodable = true;
                 true
@@ -60,7 +60,7 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
     series
         .exemplars
         .retain(|e| match ExemplarTimestamp::decode(e.clone()) {
-            Ok(e) => bounds.keep(e.timestamp, cutoff_ms),
+            Ok(e) => keep(&mut bounds, e.timestamp, cutoff_ms),
             Err(_) => {
                 undecodable = true;
                 true
@@ -98,30 +98,13 @@ fn len_u64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
-/// The timestamp range of what was kept.
-struct Bounds {
-    min: i64,
-    max: i64,
-}
-
-impl Default for Bounds {
-    fn default() -> Self {
-        Bounds {
-            min: i64::MAX,
-            max: i64::MIN,
-        }
+/// Keeps `timestamp` (widening `bounds`) unless it is older than `cutoff_ms`.
+fn keep(bounds: &mut TimestampBounds, timestamp: i64, cutoff_ms: i64) -> bool {
+    if timestamp < cutoff_ms {
+        return false;
     }
-}
-
-impl Bounds {
-    fn keep(&mut self, timestamp: i64, cutoff_ms: i64) -> bool {
-        if timestamp < cutoff_ms {
-            return false;
-        }
-        self.min = self.min.min(timestamp);
-        self.max = self.max.max(timestamp);
-        true
-    }
+    bounds.add(timestamp);
+    true
 }
 
 #[cfg(test)]

@@ -40,6 +40,33 @@ impl ItemCounts {
     }
 }
 
+/// The oldest and newest timestamps of what an item holds (`i64::MAX`/`i64::MIN` when it
+/// holds nothing yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampBounds {
+    /// Oldest.
+    pub min: i64,
+    /// Newest.
+    pub max: i64,
+}
+
+impl Default for TimestampBounds {
+    fn default() -> Self {
+        TimestampBounds {
+            min: i64::MAX,
+            max: i64::MIN,
+        }
+    }
+}
+
+impl TimestampBounds {
+    /// Widens the bounds to `timestamp`.
+    pub fn add(&mut self, timestamp: i64) {
+        self.min = self.min.min(timestamp);
+        self.max = self.max.max(timestamp);
+    }
+}
+
 /// The forwarded headers of a record, shared by all the items cut from it. Items whose header
 /// sets differ never share a request.
 pub type HeaderSet = Arc<[ForwardedHeader]>;

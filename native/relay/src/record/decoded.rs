@@ -1,0 +1,285 @@
+//! A record decoded once: the decompressed body and the per-series facts of ingest's single
+//! validation pass (byte range, label-set hash, counts, newest timestamp), shared by every
+//! destination through the tail (`crate::tail`) instead of being decoded again per
+//! destination.
+//!
+//! Two ways in, one shape out:
+//! - at ingest, [`DecodedRecord::new`] from what validation produced (no second pass);
+//! - from the WAL, [`DecodedRecord::from_stored`]: decompress, then the same facts pass
+//!   (`validate_with_facts`, report mode so that every series gets its facts even if the
+//!   rules changed since the record was accepted).
+//!
+//! A v2 record also has a v1 form for v1 destinations ([`DecodedRecord::as_v1`]): converted
+//! once, on first use, and cached, whatever the number of v1 destinations.
+//!
+//! Invariants: `series` holds one entry per series of `body`, in body order, each range a
+//! whole encoded `TimeSeries` field of `body`; `metadata` holds the payload range of every
+//! v1 `metadata` field (empty for v2); a record built from stored bytes never panics on
+//! them (an [`UndecodableRecord`] names what failed).
+
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use prost::Message;
+use prw_core::proto::v2;
+use prw_core::validate::{Mode, validate_with_facts};
+use prw_core::view::SeriesFacts;
+use prw_core::wire::Reader as WireReader;
+use prw_core::{Limits, Protocol};
+
+use super::{ForwardedHeader, Record, RecordError};
+
+/// `WriteRequest.timeseries` (v1) key: field 1, wire type 2.
+const V1_TIMESERIES_KEY: u32 = 1;
+/// `WriteRequest.metadata` (v1) key: field 3.
+const V1_METADATA_FIELD: u32 = 3;
+
+/// Why a stored record could not be turned into a [`DecodedRecord`] (or its v1 form).
+#[derive(Debug, thiserror::Error)]
+pub enum UndecodableRecord {
+    /// The record framing (version, protocol, headers) is not readable.
+    #[error("record framing: {0}")]
+    Record(#[from] RecordError),
+    /// The body is not snappy block data within the limits.
+    #[error("record body (snappy): {0}")]
+    Codec(#[from] prw_core::codec::CodecError),
+    /// The decompressed body is not a valid protobuf message of its protocol.
+    #[error("record body (protobuf): {0}")]
+    Protobuf(#[from] prw_core::DecodeError),
+    /// The body (v2, or a v1 series being relabelled) does not prost-decode.
+    #[error("record body (protobuf, prost): {0}")]
+    Prost(#[from] prost::DecodeError),
+    /// The v2 body refers to symbols it does not have.
+    #[error("record body (v2 to v1 conversion): {0}")]
+    Convert(#[from] prw_core::convert::ConvertError),
+}
+
+/// The v1 form of a v2 record, once computed.
+type V1Form = Result<Arc<DecodedRecord>, Arc<UndecodableRecord>>;
+
+/// One accepted request, decoded, with its per-series facts.
+#[derive(Debug)]
+pub struct DecodedRecord {
+    seq: u64,
+    protocol: Protocol,
+    received_at_ms: i64,
+    headers: Arc<[ForwardedHeader]>,
+    body: Bytes,
+    series: Vec<SeriesFacts>,
+    metadata: Vec<Range<usize>>,
+    v1: OnceLock<V1Form>,
+}
+
+/// What a record is besides its decoded body and facts.
+#[derive(Debug, Clone)]
+pub struct RecordInfo {
+    /// WAL position.
+    pub seq: u64,
+    /// The body's schema.
+    pub protocol: Protocol,
+    /// When the relay accepted it (Unix ms).
+    pub received_at_ms: i64,
+    /// The forwarded headers.
+    pub headers: Arc<[ForwardedHeader]>,
+}
+
+impl DecodedRecord {
+    /// A record from ingest's validation pass: `body` decoded, `series` its facts (complete:
+    /// the body passed validation), `metadata_entries` the metadata count validation saw
+    /// (the v1 metadata fields are located only when there are some).
+    pub fn new(
+        info: RecordInfo,
+        body: Bytes,
+        series: Vec<SeriesFacts>,
+        metadata_entries: u64,
+    ) -> Result<Self, prw_core::DecodeError> {
+        let metadata = if info.protocol == Protocol::V1 && metadata_entries > 0 {
+            v1_metadata_ranges(&body)?
+        } else {
+            Vec::new()
+        };
+        Ok(DecodedRecord {
+            seq: info.seq,
+            protocol: info.protocol,
+            received_at_ms: info.received_at_ms,
+            headers: info.headers,
+            body,
+            series,
+            metadata,
+            v1: OnceLock::new(),
+        })
+    }
+
+    /// Decodes the stored bytes of WAL record `seq`: decompress, then the facts pass.
+    pub fn from_stored(
+        seq: u64,
+        stored: &[u8],
+        limits: &Limits,
+    ) -> Result<Self, UndecodableRecord> {
+        let (head, compressed) = Record::decode_parts(stored)?;
+        let body = Bytes::from(prw_core::codec::decompress(compressed, limits)?);
+        let mut series = Vec::new();
+        // Report mode: a record accepted under other rules or limits still yields the facts
+        // of every series; findings are irrelevant here.
+        let validation =
+            validate_with_facts(&body, head.protocol, limits, Mode::Report, &mut series)?;
+        let info = RecordInfo {
+            seq,
+            protocol: head.protocol,
+            received_at_ms: head.received_at_ms,
+            headers: Arc::from(head.headers),
+        };
+        Ok(DecodedRecord::new(
+            info,
+            body,
+            series,
+            validation.counts.metadata,
+        )?)
+    }
+
+    /// The same record at WAL position `seq` (ingest learns it from the append).
+    pub fn at_seq(mut self, seq: u64) -> Self {
+        self.seq = seq;
+        self
+    }
+
+    /// WAL position.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+
+    /// The body's schema.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// When the relay accepted it (Unix ms).
+    pub fn received_at_ms(&self) -> i64 {
+        self.received_at_ms
+    }
+
+    /// The forwarded headers, shared by every item cut from the record.
+    pub fn headers(&self) -> &Arc<[ForwardedHeader]> {
+        &self.headers
+    }
+
+    /// The decoded (decompressed) body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// One entry per series, in body order.
+    pub fn series(&self) -> &[SeriesFacts] {
+        &self.series
+    }
+
+    /// Payload ranges of the v1 metadata entries, in body order.
+    pub fn metadata(&self) -> &[Range<usize>] {
+        &self.metadata
+    }
+
+    /// Bytes the record keeps in memory (body, facts, ranges, headers), for the tail's cap.
+    pub fn memory_bytes(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|h| h.name().len() + h.value().len() + 48)
+            .sum();
+        std::mem::size_of::<Self>()
+            + self.body.len()
+            + self.series.len() * std::mem::size_of::<SeriesFacts>()
+            + self.metadata.len() * std::mem::size_of::<Range<usize>>()
+            + headers
+    }
+
+    /// The record as v1: itself for a v1 record; for a v2 record its conversion, computed on
+    /// the first call and cached (also its failure).
+    pub fn as_v1(self: &Arc<Self>) -> Result<Arc<DecodedRecord>, Arc<UndecodableRecord>> {
+        if self.protocol == Protocol::V1 {
+            return Ok(Arc::clone(self));
+        }
+        self.v1
+            .get_or_init(|| self.convert_to_v1().map(Arc::new).map_err(Arc::new))
+            .clone()
+    }
+
+    /// v2 -> v1 (prw-core's conversion), encoded series by series so that each series'
+    /// range and facts are known without parsing the result again.
+    fn convert_to_v1(&self) -> Result<DecodedRecord, UndecodableRecord> {
+        let request = v2::Request::decode(self.body.as_ref())?;
+        let converted = prw_core::convert::v2_to_v1(&request)?;
+        let mut body = Vec::with_capacity(self.body.len().saturating_mul(2));
+        let mut series = Vec::with_capacity(converted.timeseries.len());
+        for ts in &converted.timeseries {
+            let start = body.len();
+            prost::encoding::encode_key(
+                V1_TIMESERIES_KEY,
+                prost::encoding::WireType::LengthDelimited,
+                &mut body,
+            );
+            prost::encoding::encode_varint(ts.encoded_len() as u64, &mut body);
+            ts.encode_raw(&mut body);
+            let newest = ts
+                .samples
+                .iter()
+                .map(|s| s.timestamp)
+                .chain(ts.histograms.iter().map(|h| h.timestamp))
+                .max();
+            series.push(SeriesFacts {
+                range: start..body.len(),
+                hash: prw_core::hash::label_set_hash(
+                    ts.labels
+                        .iter()
+                        .map(|l| (l.name.as_str(), l.value.as_str())),
+                ),
+                samples: len_u32(ts.samples.len()),
+                histograms: len_u32(ts.histograms.len()),
+                exemplars: len_u32(ts.exemplars.len()),
+                max_timestamp: newest,
+            });
+        }
+        let mut metadata = Vec::with_capacity(converted.metadata.len());
+        for entry in &converted.metadata {
+            prost::encoding::encode_key(
+                V1_METADATA_FIELD,
+                prost::encoding::WireType::LengthDelimited,
+                &mut body,
+            );
+            prost::encoding::encode_varint(entry.encoded_len() as u64, &mut body);
+            let start = body.len();
+            entry.encode_raw(&mut body);
+            metadata.push(start..body.len());
+        }
+        Ok(DecodedRecord {
+            seq: self.seq,
+            protocol: Protocol::V1,
+            received_at_ms: self.received_at_ms,
+            headers: Arc::clone(&self.headers),
+            body: Bytes::from(body),
+            series,
+            metadata,
+            v1: OnceLock::new(),
+        })
+    }
+}
+
+fn len_u32(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+/// The payload ranges of the top-level v1 `metadata` fields.
+fn v1_metadata_ranges(body: &[u8]) -> Result<Vec<Range<usize>>, prw_core::DecodeError> {
+    let mut out = Vec::new();
+    let mut top = WireReader::new(body, 0, "WriteRequest");
+    while let Some(field) = top.next_field()? {
+        if field.number == V1_METADATA_FIELD {
+            field.bytes("WriteRequest.metadata")?;
+            out.push(field.value_offset..field.end);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;
