@@ -24,7 +24,9 @@
 //! The same record decoded once (decompressed body and per-series facts) is a
 //! [`DecodedRecord`] ([`decoded`]).
 
+pub mod buffers;
 pub mod decoded;
+pub mod facts;
 mod header;
 
 pub use decoded::{DecodedRecord, RecordInfo, UndecodableRecord};

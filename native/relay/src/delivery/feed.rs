@@ -34,7 +34,7 @@ pub const POLL: Duration = Duration::from_millis(100);
 const READ_ERROR_PAUSE: Duration = Duration::from_secs(1);
 
 /// Most records read from the WAL in one trip to the blocking pool.
-const WAL_BATCH: usize = 16;
+const WAL_BATCH: usize = 4;
 
 /// What the feed hands out.
 #[derive(Debug)]

@@ -6,6 +6,7 @@
 //! Invariant: [`check_body`] returns `Ok` only for a body that decodes and has no error
 //! finding; the counts it returns are then complete (verdict mode stops only at an error).
 
+use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use prw_core::negotiate::{NegotiateError, negotiate};
@@ -14,7 +15,7 @@ use prw_core::view::SeriesFacts;
 use prw_core::{Limits, Protocol};
 
 use super::rejection::Rejection;
-use crate::record::ForwardedHeader;
+use crate::record::{ForwardedHeader, buffers};
 
 /// What a valid body holds (for the record, the Written headers and the metrics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,8 +97,8 @@ fn saturating_u32(n: u64) -> u32 {
 pub struct CheckedBody {
     /// Counts and newest timestamp.
     pub facts: BodyFacts,
-    /// The decompressed body.
-    pub decoded: Vec<u8>,
+    /// The decompressed body (a pooled buffer: `crate::record::buffers`).
+    pub decoded: Bytes,
     /// Validation's per-series facts (complete: the body has no error).
     pub series: Vec<SeriesFacts>,
     /// Metadata entries (v1 field 3; v2 series carrying metadata).
@@ -119,7 +120,7 @@ pub fn decode_body(
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<CheckedBody, Rejection> {
-    let decoded = prw_core::codec::decompress(body, limits).map_err(Rejection::Snappy)?;
+    let decoded = buffers::decompress(body, limits).map_err(Rejection::Snappy)?;
     let mut series = Vec::new();
     let validation = validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut series)
         .map_err(Rejection::Protobuf)?;

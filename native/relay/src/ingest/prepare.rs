@@ -67,13 +67,8 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         received_at_ms: settings.received_at_ms,
         headers: Arc::from(head.headers),
     };
-    let decoded = DecodedRecord::new(
-        info,
-        Bytes::from(checked.decoded),
-        checked.series,
-        checked.metadata,
-    )
-    .map_err(Rejection::Protobuf)?;
+    let decoded = DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
+        .map_err(Rejection::Protobuf)?;
     Ok(Prepared {
         facts,
         record,

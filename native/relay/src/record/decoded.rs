@@ -5,9 +5,9 @@
 //!
 //! Two ways in, one shape out:
 //! - at ingest, [`DecodedRecord::new`] from what validation produced (no second pass);
-//! - from the WAL, [`DecodedRecord::from_stored`]: decompress, then the same facts pass
-//!   (`validate_with_facts`, report mode so that every series gets its facts even if the
-//!   rules changed since the record was accepted).
+//! - from the WAL, [`DecodedRecord::from_stored`]: decompress, then the same facts without
+//!   the rule checks ([`super::facts`]; the record passed validation when it was accepted,
+//!   so every series gets its facts even if the rules or limits changed since).
 //!
 //! A v2 record also has a v1 form for v1 destinations ([`DecodedRecord::as_v1`]): converted
 //! once, on first use, and cached, whatever the number of v1 destinations.
@@ -23,11 +23,11 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use prost::Message;
 use prw_core::proto::v2;
-use prw_core::validate::{Mode, validate_with_facts};
 use prw_core::view::SeriesFacts;
 use prw_core::wire::Reader as WireReader;
 use prw_core::{Limits, Protocol};
 
+use super::facts::{FactsError, trusted_facts};
 use super::{ForwardedHeader, Record, RecordError};
 
 /// `WriteRequest.timeseries` (v1) key: field 1, wire type 2.
@@ -50,6 +50,9 @@ pub enum UndecodableRecord {
     /// The body (v2, or a v1 series being relabelled) does not prost-decode.
     #[error("record body (protobuf, prost): {0}")]
     Prost(#[from] prost::DecodeError),
+    /// The per-series facts could not be computed.
+    #[error("record body (series facts): {0}")]
+    Facts(#[from] FactsError),
     /// The v2 body refers to symbols it does not have.
     #[error("record body (v2 to v1 conversion): {0}")]
     Convert(#[from] prw_core::convert::ConvertError),
@@ -118,24 +121,16 @@ impl DecodedRecord {
         limits: &Limits,
     ) -> Result<Self, UndecodableRecord> {
         let (head, compressed) = Record::decode_parts(stored)?;
-        let body = Bytes::from(prw_core::codec::decompress(compressed, limits)?);
-        let mut series = Vec::new();
-        // Report mode: a record accepted under other rules or limits still yields the facts
-        // of every series; findings are irrelevant here.
-        let validation =
-            validate_with_facts(&body, head.protocol, limits, Mode::Report, &mut series)?;
+        let body = super::buffers::decompress(compressed, limits)?;
+        // Validated when it was accepted: only the facts are computed again.
+        let (series, metadata) = trusted_facts(&body, head.protocol)?;
         let info = RecordInfo {
             seq,
             protocol: head.protocol,
             received_at_ms: head.received_at_ms,
             headers: Arc::from(head.headers),
         };
-        Ok(DecodedRecord::new(
-            info,
-            body,
-            series,
-            validation.counts.metadata,
-        )?)
+        Ok(DecodedRecord::new(info, body, series, metadata)?)
     }
 
     /// The same record at WAL position `seq` (ingest learns it from the append).
