@@ -46,6 +46,7 @@ fn items() -> Vec<SeriesItem> {
             };
             SeriesItem {
                 series: Bytes::from(series.encode_to_vec()),
+                symbols: None,
                 hash: i,
                 counts: ItemCounts {
                     samples: 1,

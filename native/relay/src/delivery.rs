@@ -44,7 +44,7 @@ use crate::send::RemoteStorageMetrics;
 use crate::tail::Tail;
 
 pub use crate::record::UndecodableRecord;
-pub use items::{RecordItems, cut, record_items};
+pub use items::{RecordItems, cut, cut_for, record_items};
 pub use metrics::DeliveryMetrics;
 pub use options::OptionsError;
 pub use progress_store::FileProgressStore;

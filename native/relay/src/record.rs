@@ -28,9 +28,11 @@ pub mod buffers;
 pub mod decoded;
 pub mod facts;
 mod header;
+pub mod symbols;
 
 pub use decoded::{DecodedRecord, RecordInfo, UndecodableRecord};
 pub use header::ForwardedHeader;
+pub use symbols::V2Symbols;
 
 use prw_core::Protocol;
 

@@ -12,7 +12,7 @@ use prost::Message;
 use prw_core::proto::v1;
 use prw_core::{Limits, Protocol};
 use prw_relay::config::{Overrides, parse};
-use prw_relay::delivery::{RecordItems, cut};
+use prw_relay::delivery::{RecordItems, cut, cut_for};
 use prw_relay::ingest::{PrepareSettings, prepare};
 use prw_relay::queue::QueueItem;
 use prw_relay::record::{DecodedRecord, ForwardedHeader};
@@ -184,6 +184,20 @@ proptest! {
         prop_assert_eq!(
             batches(&mut V2Encoder::new(), &series, per_batch),
             batches(&mut V2Encoder::new(), &wal_series, per_batch)
+        );
+
+        // For a v2 destination: v2 records stay v2 (items share the record's symbols), and
+        // both paths still agree.
+        let memory_v2 = cut_for(&in_memory, &rules, Protocol::V2).unwrap();
+        let wal_v2 = cut_for(&from_wal, &rules, Protocol::V2).unwrap();
+        prop_assert_eq!(&memory_v2, &wal_v2);
+        let memory_v2 = series_items(&memory_v2);
+        if which_rules == 0 {
+            prop_assert!(memory_v2.iter().all(|i| i.symbols.is_some() == v2));
+        }
+        prop_assert_eq!(
+            batches(&mut V2Encoder::new(), &memory_v2, per_batch),
+            batches(&mut V2Encoder::new(), &series_items(&wal_v2), per_batch)
         );
     }
 }

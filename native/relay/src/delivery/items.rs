@@ -22,14 +22,15 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prost::Message;
-use prw_core::Limits;
 use prw_core::proto::v1;
 use prw_core::view::SeriesFacts;
 use prw_core::view::v1::{Item, SeriesField, WriteRequest};
 use prw_core::wire::Reader as WireReader;
+use prw_core::{Limits, Protocol};
 
 use crate::queue::QueueItem;
-use crate::record::{DecodedRecord, UndecodableRecord};
+use crate::record::facts::series_timestamps;
+use crate::record::{DecodedRecord, UndecodableRecord, V2Symbols};
 use crate::relabel::{Labels, RelabelRule, Verdict, relabel};
 use crate::send::batch::TimestampBounds;
 use crate::send::{HeaderSet, ItemCounts, MetadataItem, SeriesItem};
@@ -45,7 +46,7 @@ pub struct RecordItems {
     pub received_at_ms: i64,
 }
 
-/// Decodes `stored` (the bytes of WAL record `seq`) and cuts it into items, applying
+/// Decodes `stored` (the bytes of WAL record `seq`) and cuts it into v1 items, applying
 /// `rules`: the WAL path, for records not (or no longer) in the tail.
 pub fn record_items(
     seq: u64,
@@ -57,23 +58,50 @@ pub fn record_items(
     cut(&Arc::new(record), rules)
 }
 
-/// Cuts a decoded record into items, applying `rules`.
+/// Cuts a decoded record into v1 items, applying `rules`.
 pub fn cut(
     record: &Arc<DecodedRecord>,
     rules: &[RelabelRule],
 ) -> Result<RecordItems, Arc<UndecodableRecord>> {
-    let v1 = record.as_v1()?;
+    cut_for(record, rules, Protocol::V1)
+}
+
+/// Cuts a decoded record into items for a destination sending `protocol`: a v2 record
+/// without relabelling becomes v2 items for a v2 destination (its series as received, sharing
+/// the record's symbol table); everything else becomes v1 items.
+pub fn cut_for(
+    record: &Arc<DecodedRecord>,
+    rules: &[RelabelRule],
+    protocol: Protocol,
+) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    let v2_as_is =
+        protocol == Protocol::V2 && record.protocol() == Protocol::V2 && rules.is_empty();
+    let form = if v2_as_is {
+        Arc::clone(record)
+    } else {
+        record.as_v1()?
+    };
+    let symbols = if v2_as_is {
+        Some(
+            record
+                .v2_symbols()
+                .map_err(|e| Arc::new(UndecodableRecord::from(e)))?,
+        )
+    } else {
+        None
+    };
     let cutter = Cutter {
         seq: record.seq(),
         rules,
-        headers: Arc::clone(v1.headers()),
+        headers: Arc::clone(form.headers()),
+        symbols,
     };
     let mut out = RecordItems {
-        items: Vec::with_capacity(v1.series().len() + 1),
+        items: Vec::with_capacity(form.series().len() + 1),
         relabel_dropped: ItemCounts::default(),
         received_at_ms: record.received_at_ms(),
     };
-    cutter.v1(&v1, &mut out).map_err(Arc::new)?;
+    cutter.cut(&form, &mut out).map_err(Arc::new)?;
     Ok(out)
 }
 
@@ -81,10 +109,12 @@ struct Cutter<'r> {
     seq: u64,
     rules: &'r [RelabelRule],
     headers: HeaderSet,
+    /// The record's symbols when the items are v2 series.
+    symbols: Option<Arc<V2Symbols>>,
 }
 
 impl Cutter<'_> {
-    fn v1(&self, record: &DecodedRecord, out: &mut RecordItems) -> Result<(), UndecodableRecord> {
+    fn cut(&self, record: &DecodedRecord, out: &mut RecordItems) -> Result<(), UndecodableRecord> {
         let body = record.body();
         for facts in record.series() {
             let framed = body.get(facts.range.clone()).unwrap_or_default();
@@ -95,7 +125,7 @@ impl Cutter<'_> {
                 exemplars: u64::from(facts.exemplars),
             };
             if self.rules.is_empty() {
-                let bounds = bounds(framed, facts, counts)?;
+                let bounds = bounds(&payload, facts, counts, record.protocol())?;
                 out.items
                     .push(self.series_item(payload, facts.hash, counts, bounds));
                 continue;
@@ -139,6 +169,7 @@ impl Cutter<'_> {
     ) -> QueueItem {
         QueueItem::Series(SeriesItem {
             series,
+            symbols: self.symbols.clone(),
             hash,
             counts,
             min_timestamp_ms: bounds.min,
@@ -173,15 +204,19 @@ fn payload_of(body: &Bytes, facts: &SeriesFacts) -> Result<Bytes, prw_core::Deco
 /// The timestamp bounds of a series: from the facts when it holds one sample or histogram
 /// (the common case), else from one walk over its points.
 fn bounds(
-    framed: &[u8],
+    payload: &[u8],
     facts: &SeriesFacts,
     counts: ItemCounts,
-) -> Result<TimestampBounds, prw_core::DecodeError> {
+    protocol: Protocol,
+) -> Result<TimestampBounds, UndecodableRecord> {
     match facts.max_timestamp {
         Some(ts) if counts.total() == 1 && counts.exemplars == 0 => {
             Ok(TimestampBounds { min: ts, max: ts })
         }
-        _ => Ok(walk_series(framed, false)?.1),
+        _ => {
+            let (min, max) = series_timestamps(payload, protocol)?;
+            Ok(TimestampBounds { min, max })
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
 use super::feed::{Fed, Feed};
-use super::items::{RecordItems, cut};
+use super::items::{RecordItems, cut_for};
 use super::metrics::DeliveryMetrics;
 use super::options::{destination_options, http_transport};
 use super::progress_store::FileProgressStore;
@@ -269,7 +269,7 @@ async fn dispatch(mut d: Dispatch) -> Option<Destination> {
     while let Some(fed) = d.feed.next(&d.stop).await {
         let seq = fed.seq();
         let items = match fed {
-            Fed::Record(record) => cut_items(record, &d.rules, &d.name).await,
+            Fed::Record(record) => cut_items(record, &d.rules, d.sender.protocol(), &d.name).await,
             Fed::Undecodable { error, .. } => {
                 tracing::error!(destination = %d.name, seq, %error, "WAL record cannot be decoded; skipped");
                 None
@@ -297,20 +297,24 @@ async fn dispatch(mut d: Dispatch) -> Option<Destination> {
     Some(d.sender)
 }
 
-/// Cuts `record` into items: at once for a v1 record (slicing), on the blocking pool for a
-/// v2 one (its v1 form may have to be converted first, once per record). `None` (logged)
-/// when it cannot be cut.
+/// Cuts `record` into items for a destination sending `protocol`: at once when that is
+/// slicing (a v1 record, or a v2 record for a v2 destination without relabelling), on the
+/// blocking pool when the record's v1 form may have to be converted first (once per record,
+/// whatever the number of destinations). `None` (logged) when it cannot be cut.
 async fn cut_items(
     record: Arc<DecodedRecord>,
     rules: &[RelabelRule],
+    protocol: Protocol,
     name: &str,
 ) -> Option<RecordItems> {
     let seq = record.seq();
-    let result = if record.protocol() == Protocol::V1 {
-        cut(&record, rules)
+    let slicing =
+        record.protocol() == Protocol::V1 || (protocol == Protocol::V2 && rules.is_empty());
+    let result = if slicing {
+        cut_for(&record, rules, protocol)
     } else {
         let rules = rules.to_vec();
-        match tokio::task::spawn_blocking(move || cut(&record, &rules)).await {
+        match tokio::task::spawn_blocking(move || cut_for(&record, &rules, protocol)).await {
             Ok(result) => result,
             Err(error) => {
                 tracing::error!(destination = %name, seq, %error, "cutting task failed");

@@ -28,7 +28,7 @@ use prw_core::wire::Reader as WireReader;
 use prw_core::{Limits, Protocol};
 
 use super::facts::{FactsError, trusted_facts};
-use super::{ForwardedHeader, Record, RecordError};
+use super::{ForwardedHeader, Record, RecordError, V2Symbols};
 
 /// `WriteRequest.timeseries` (v1) key: field 1, wire type 2.
 const V1_TIMESERIES_KEY: u32 = 1;
@@ -72,6 +72,7 @@ pub struct DecodedRecord {
     series: Vec<SeriesFacts>,
     metadata: Vec<Range<usize>>,
     v1: OnceLock<V1Form>,
+    symbols: OnceLock<Result<Arc<V2Symbols>, FactsError>>,
 }
 
 /// What a record is besides its decoded body and facts.
@@ -111,6 +112,7 @@ impl DecodedRecord {
             series,
             metadata,
             v1: OnceLock::new(),
+            symbols: OnceLock::new(),
         })
     }
 
@@ -188,6 +190,17 @@ impl DecodedRecord {
             + headers
     }
 
+    /// The symbol table of a v2 record (located on the first call, then cached); empty for
+    /// a v1 record.
+    pub fn v2_symbols(&self) -> Result<Arc<V2Symbols>, FactsError> {
+        self.symbols
+            .get_or_init(|| match self.protocol {
+                Protocol::V2 => V2Symbols::parse(&self.body).map(Arc::new),
+                Protocol::V1 => Ok(Arc::new(V2Symbols::from_strings([]))),
+            })
+            .clone()
+    }
+
     /// The record as v1: itself for a v1 record; for a v2 record its conversion, computed on
     /// the first call and cached (also its failure).
     pub fn as_v1(self: &Arc<Self>) -> Result<Arc<DecodedRecord>, Arc<UndecodableRecord>> {
@@ -255,6 +268,7 @@ impl DecodedRecord {
             series,
             metadata,
             v1: OnceLock::new(),
+            symbols: OnceLock::new(),
         })
     }
 }

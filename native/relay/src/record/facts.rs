@@ -363,15 +363,25 @@ fn v1_label(label: &[u8], base: usize) -> Result<(&[u8], &[u8]), FactsError> {
     Ok((name, value))
 }
 
-fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
-    // Symbols may come after the series on the wire: collect them first.
-    let mut symbols: Vec<&[u8]> = Vec::new();
+/// The byte ranges of a v2 request's symbols in `decoded`, in table order (symbols may
+/// come anywhere on the wire).
+pub fn v2_symbols(decoded: &[u8]) -> Result<Vec<Range<usize>>, FactsError> {
+    let mut symbols = Vec::new();
     let mut top = Cursor::new(decoded, 0);
     while let Some(field) = top.next()? {
         if field.number == 4 {
-            symbols.push(top.payload(&field)?);
+            top.payload(&field)?;
+            symbols.push(field.value);
         }
     }
+    Ok(symbols)
+}
+
+fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
+    let symbols: Vec<&[u8]> = v2_symbols(decoded)?
+        .into_iter()
+        .map(|range| decoded.get(range).unwrap_or_default())
+        .collect();
     let mut out = Vec::new();
     let mut top = Cursor::new(decoded, 0);
     while let Some(field) = top.next()? {
@@ -418,6 +428,29 @@ fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
         out.push(series.finish(key));
     }
     Ok(out)
+}
+
+/// The oldest and newest timestamp of the samples, histograms and exemplars of one series
+/// payload (`TimeSeries` without tag and length), `(i64::MAX, i64::MIN)` when it has none.
+pub fn series_timestamps(payload: &[u8], protocol: Protocol) -> Result<(i64, i64), FactsError> {
+    let (histogram, exemplar) = match protocol {
+        Protocol::V1 => (4, 3),
+        Protocol::V2 => (3, 4),
+    };
+    let (mut min, mut max) = (i64::MAX, i64::MIN);
+    let mut fields = Cursor::new(payload, 0);
+    while let Some(field) = fields.next()? {
+        let at = fields.absolute(&field.value);
+        let timestamp = match field.number {
+            2 => sample_timestamp(fields.payload(&field)?, at)?,
+            n if n == histogram => int64_field(fields.payload(&field)?, at, 15)?,
+            n if n == exemplar => int64_field(fields.payload(&field)?, at, 3)?,
+            _ => continue,
+        };
+        min = min.min(timestamp);
+        max = max.max(timestamp);
+    }
+    Ok((min, max))
 }
 
 /// A sample's timestamp (field 2): the `09 value(8) 10 timestamp` encoding senders produce

@@ -11,13 +11,16 @@
 //! buffers are reused between batches of one shard.
 //!
 //! The v2 encoder ([`V2Encoder`], `io.prometheus.write.v2.Request` with a symbol table per
-//! request) decodes the series and converts them with `prw_core::convert::v1_to_v2`.
+//! request) translates series from borrowed views, interning symbols (see its module).
+//! A v2 series reaching the v1 encoder (a v2 destination that fell back to v1) is converted
+//! through prw-core's owned structs, once.
 
 use std::fmt;
 
 use bytes::Bytes;
 use prw_core::Protocol;
 
+use crate::record::V2Symbols;
 use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Why a batch could not be encoded.
@@ -37,13 +40,12 @@ pub enum EncodeError {
     /// This encoder cannot carry metadata-only requests (v2 carries metadata inside series).
     #[error("metadata-only requests are not supported by the {0:?} encoder")]
     MetadataUnsupported(Protocol),
-    /// The series bytes of an item are not a `prometheus.TimeSeries` (v2 conversion).
-    #[error("series item from record {record_seq} is not a valid TimeSeries: {source}")]
+    /// The series bytes of an item are not a valid series message of its protocol, or a v2
+    /// series refers to a symbol its record does not have.
+    #[error("series item from record {record_seq} is not a valid series")]
     BadSeries {
         /// Record the item came from.
         record_seq: u64,
-        /// The decoder's error.
-        source: prost::DecodeError,
     },
 }
 
@@ -144,7 +146,10 @@ impl BatchEncoder for V1Encoder {
         let framed: usize = series.iter().map(|i| i.series.len() + 6).sum();
         self.raw.reserve(framed);
         for item in series {
-            write_field(&mut self.raw, TIMESERIES_TAG, &item.series);
+            match &item.symbols {
+                None => write_field(&mut self.raw, TIMESERIES_TAG, &item.series),
+                Some(symbols) => v2_series_as_v1(item, symbols, &mut self.raw)?,
+            }
         }
         self.compress()
     }
@@ -156,6 +161,35 @@ impl BatchEncoder for V1Encoder {
         }
         self.compress()
     }
+}
+
+/// A v2 series item written as v1 `timeseries` (and `metadata`) fields: the rare case of a
+/// v2 destination that fell back to v1 with v2 items already queued. Goes through prw-core's
+/// owned conversion.
+fn v2_series_as_v1(
+    item: &SeriesItem,
+    symbols: &V2Symbols,
+    out: &mut Vec<u8>,
+) -> Result<(), EncodeError> {
+    use prost::Message;
+    let bad = || EncodeError::BadSeries {
+        record_seq: item.record_seq,
+    };
+    let series = prw_core::proto::v2::TimeSeries::decode(item.series.clone()).map_err(|_| bad())?;
+    let request = prw_core::proto::v2::Request {
+        symbols: (0..symbols.len() as u64)
+            .map(|r| String::from_utf8_lossy(symbols.get(r).unwrap_or_default()).into_owned())
+            .collect(),
+        timeseries: vec![series],
+    };
+    let converted = prw_core::convert::v2_to_v1(&request).map_err(|_| bad())?;
+    for ts in &converted.timeseries {
+        write_field(out, TIMESERIES_TAG, &ts.encode_to_vec());
+    }
+    for entry in &converted.metadata {
+        write_field(out, METADATA_TAG, &entry.encode_to_vec());
+    }
+    Ok(())
 }
 
 /// Appends one length-delimited field.
