@@ -46,32 +46,8 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
         undecodable: false,
     };
     let filtered = match &item.symbols {
-        None => RawSeries::decode(item.series.clone())
-            .ok()
-            .map(|mut series| {
-                series.samples.retain(|s| filter.keep(s.timestamp));
-                filter.raw(&mut series.histograms, histogram_timestamp);
-                filter.raw(&mut series.exemplars, exemplar_timestamp);
-                let kept = kept(
-                    series.samples.len(),
-                    series.histograms.len(),
-                    series.exemplars.len(),
-                );
-                (kept, series.encode_to_vec())
-            }),
-        Some(_) => RawSeriesV2::decode(item.series.clone())
-            .ok()
-            .map(|mut series| {
-                series.samples.retain(|s| filter.keep(s.timestamp));
-                filter.raw(&mut series.histograms, histogram_timestamp);
-                filter.raw(&mut series.exemplars, exemplar_timestamp);
-                let kept = kept(
-                    series.samples.len(),
-                    series.histograms.len(),
-                    series.exemplars.len(),
-                );
-                (kept, series.encode_to_vec())
-            }),
+        None => filter.trim::<RawSeries>(&item.series),
+        Some(_) => filter.trim::<RawSeriesV2>(&item.series),
     };
     let Some((kept, bytes)) = filtered.filter(|_| !filter.undecodable) else {
         return AgeOutcome::Undecodable;
@@ -100,8 +76,29 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
     }
 }
 
-/// What is kept, as counts.
-fn kept(samples: usize, histograms: usize, exemplars: usize) -> ItemCounts {
+/// A series whose points can be filtered by timestamp, everything else kept as is.
+trait Points: Message + Default {
+    /// Keeps the points `filter` keeps; what is left, as counts.
+    fn retain(&mut self, filter: &mut Filter) -> ItemCounts;
+}
+
+/// Both views name their point lists alike.
+macro_rules! points {
+    ($($series:ty),*) => {$(
+        impl Points for $series {
+            fn retain(&mut self, filter: &mut Filter) -> ItemCounts {
+                self.samples.retain(|s| filter.keep(s.timestamp));
+                filter.raw(&mut self.histograms, histogram_timestamp);
+                filter.raw(&mut self.exemplars, exemplar_timestamp);
+                counts_of(self.samples.len(), self.histograms.len(), self.exemplars.len())
+            }
+        }
+    )*};
+}
+
+points!(RawSeries, RawSeriesV2);
+
+fn counts_of(samples: usize, histograms: usize, exemplars: usize) -> ItemCounts {
     ItemCounts {
         samples: len_u64(samples),
         histograms: len_u64(histograms),
@@ -126,6 +123,14 @@ struct Filter {
 }
 
 impl Filter {
+    /// `series` decoded as `S`, filtered: what is kept and its encoding (`None`: it does not
+    /// decode).
+    fn trim<S: Points>(&mut self, series: &Bytes) -> Option<(ItemCounts, Vec<u8>)> {
+        let mut decoded = S::decode(series.clone()).ok()?;
+        let kept = decoded.retain(self);
+        Some((kept, decoded.encode_to_vec()))
+    }
+
     /// Keeps `timestamp` (widening the bounds) unless it is older than the cutoff.
     fn keep(&mut self, timestamp: i64) -> bool {
         if timestamp < self.cutoff_ms {

@@ -161,6 +161,22 @@ impl V2Encoder {
         }
     }
 
+    /// `self.refs` := the refs of a (packed or single) refs field, mapped into the request's
+    /// table; `None` when the field is malformed or a ref is past the record's table.
+    fn map_refs(
+        &mut self,
+        field: &Field<'_>,
+        symbols: &V2Symbols,
+        interner: &mut Interner,
+    ) -> Option<()> {
+        self.refs.clear();
+        for reference in field.varints("label refs").ok()? {
+            let mapped = self.map_ref(reference.ok()?, symbols, interner)?;
+            self.refs.push(mapped);
+        }
+        Some(())
+    }
+
     /// Starts using `symbols` as the record table (keeps the map if it is the same one).
     fn use_table(&mut self, symbols: &Arc<V2Symbols>) {
         if self
@@ -187,14 +203,8 @@ impl V2Encoder {
         while let Some(field) = fields.next_field().map_err(|_| bad(item))? {
             match field.number {
                 1 => {
-                    self.refs.clear();
-                    for reference in field.varints("labels_refs").map_err(|_| bad(item))? {
-                        let reference = reference.map_err(|_| bad(item))?;
-                        let mapped = self
-                            .map_ref(reference, symbols, interner)
-                            .ok_or_else(|| bad(item))?;
-                        self.refs.push(mapped);
-                    }
+                    self.map_refs(&field, symbols, interner)
+                        .ok_or_else(|| bad(item))?;
                     write_packed(&mut self.scratch, 0x0A, &self.refs);
                 }
                 4 => {
@@ -203,14 +213,8 @@ impl V2Encoder {
                     let mut parts = Reader::new(exemplar, 0, "Exemplar");
                     while let Some(part) = parts.next_field().map_err(|_| bad(item))? {
                         if part.number == 1 {
-                            self.refs.clear();
-                            for reference in part.varints("label_refs").map_err(|_| bad(item))? {
-                                let reference = reference.map_err(|_| bad(item))?;
-                                let mapped = self
-                                    .map_ref(reference, symbols, interner)
-                                    .ok_or_else(|| bad(item))?;
-                                self.refs.push(mapped);
-                            }
+                            self.map_refs(&part, symbols, interner)
+                                .ok_or_else(|| bad(item))?;
                             write_packed(&mut self.nested, 0x0A, &self.refs);
                         } else {
                             copy_field(&mut self.nested, exemplar, &part);
