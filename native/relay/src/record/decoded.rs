@@ -195,7 +195,7 @@ impl DecodedRecord {
     pub fn v2_symbols(&self) -> Result<Arc<V2Symbols>, FactsError> {
         self.symbols
             .get_or_init(|| match self.protocol {
-                Protocol::V2 => V2Symbols::parse(&self.body).map(Arc::new),
+                Protocol::V2 => V2Symbols::parse(&self.body, self.series.len()).map(Arc::new),
                 Protocol::V1 => Ok(Arc::new(V2Symbols::from_strings([]))),
             })
             .clone()

@@ -340,16 +340,26 @@ fn v1_series(
     Ok(series.finish(key))
 }
 
-/// A `Label`'s name and value: `0A len name 12 len value` directly, else field by field.
+/// A v1 `Label` encoded as senders encode it, `0A len name 12 len value` with one-byte
+/// lengths: its name and value (`None` for any other encoding: read it field by field).
 #[inline]
-fn v1_label(label: &[u8], base: usize) -> Result<(&[u8], &[u8]), FactsError> {
+pub fn canonical_label(label: &[u8]) -> Option<(&[u8], &[u8])> {
     if let [0x0A, name_len, rest @ ..] = label
         && *name_len < 0x80
         && let Some((name, rest)) = rest.split_at_checked(usize::from(*name_len))
         && let [0x12, value_len, value @ ..] = rest
         && usize::from(*value_len) == value.len()
     {
-        return Ok((name, value));
+        return Some((name, value));
+    }
+    None
+}
+
+/// A `Label`'s name and value.
+#[inline]
+fn v1_label(label: &[u8], base: usize) -> Result<(&[u8], &[u8]), FactsError> {
+    if let Some(parts) = canonical_label(label) {
+        return Ok(parts);
     }
     let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
     let mut parts = Cursor::new(label, base);

@@ -16,15 +16,23 @@ use super::facts::{FactsError, v2_symbols};
 pub struct V2Symbols {
     body: Bytes,
     ranges: Vec<Range<usize>>,
+    series: usize,
 }
 
 impl V2Symbols {
-    /// The symbols of the v2 request `body`.
-    pub fn parse(body: &Bytes) -> Result<Self, FactsError> {
+    /// The symbols of the v2 request `body`, which holds `series` series.
+    pub fn parse(body: &Bytes, series: usize) -> Result<Self, FactsError> {
         Ok(V2Symbols {
             ranges: v2_symbols(body)?,
             body: body.clone(),
+            series,
         })
+    }
+
+    /// How many series the record holds (an encoder reuses the whole table for a batch
+    /// holding most of them).
+    pub fn series(&self) -> usize {
+        self.series
     }
 
     /// Symbol `reference`.
@@ -56,6 +64,7 @@ impl V2Symbols {
         V2Symbols {
             body: Bytes::from(body),
             ranges,
+            series: 0,
         }
     }
 }

@@ -200,7 +200,12 @@ fn write_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 }
 
 /// Protobuf base-128 varint.
+#[inline]
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    if value < 0x80 {
+        out.push(value as u8);
+        return;
+    }
     while value >= 0x80 {
         out.push((value as u8 & 0x7F) | 0x80);
         value >>= 7;

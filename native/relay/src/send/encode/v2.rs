@@ -29,29 +29,26 @@ use prw_core::wire::{Field, Reader, WireValue};
 
 use super::{BatchEncoder, Compressor, EncodeError, write_varint};
 use crate::record::V2Symbols;
+use crate::record::facts::canonical_label;
 use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// `Request.symbols` key (field 4, wire type 2).
 const SYMBOLS_TAG: u8 = 0x22;
 /// `Request.timeseries` key (field 5, wire type 2).
 const TIMESERIES_TAG: u8 = 0x2A;
+/// `TimeSeries.labels_refs` / `Exemplar.label_refs` key (field 1, wire type 2).
+const REFS_TAG: u8 = 0x0A;
 
 /// Encodes `io.prometheus.write.v2.Request` bodies.
 pub struct V2Encoder {
-    /// The request's table: symbol bytes in ref order, and where each is.
-    table: Vec<u8>,
-    offsets: Vec<(u32, u32)>,
-    /// The encoded series (field 5 each), then the whole request.
+    table: Table,
+    /// The encoded series (field 5 each).
     series: Vec<u8>,
-    /// One series (or exemplar) being rewritten.
+    /// One series being rewritten, and a nested message (exemplar, metadata) in it.
     scratch: Vec<u8>,
     nested: Vec<u8>,
     histograms: Vec<u8>,
-    refs: Vec<u32>,
-    /// Record ref -> request ref for the record table in use (`u32::MAX`: not yet mapped).
-    remap: Vec<u32>,
-    remap_of: Option<Arc<V2Symbols>>,
-    interner: Interner,
+    /// The whole request before compression.
     raw: Vec<u8>,
     out: Compressor,
 }
@@ -81,16 +78,11 @@ impl V2Encoder {
     /// A new encoder with empty buffers.
     pub fn new() -> Self {
         V2Encoder {
-            table: Vec::new(),
-            offsets: Vec::new(),
+            table: Table::default(),
             series: Vec::new(),
             scratch: Vec::new(),
             nested: Vec::new(),
             histograms: Vec::new(),
-            refs: Vec::new(),
-            remap: Vec::new(),
-            remap_of: None,
-            interner: Interner::default(),
             raw: Vec::new(),
             out: Compressor::default(),
         }
@@ -98,38 +90,31 @@ impl V2Encoder {
 
     fn encode(&mut self, items: &[SeriesItem]) -> Result<(), EncodeError> {
         self.table.clear();
-        self.offsets.clear();
         self.series.clear();
-        self.remap_of = None;
-        let mut interner = std::mem::take(&mut self.interner);
-        interner.clear();
-        interner.intern(b"", &mut self.table, &mut self.offsets);
-        let result = self.encode_all(items, &mut interner);
-        self.interner = interner;
-        result
-    }
-
-    fn encode_all(
-        &mut self,
-        items: &[SeriesItem],
-        interner: &mut Interner,
-    ) -> Result<(), EncodeError> {
+        if let Some(main) = most_items_from(items) {
+            self.table.seed(main);
+        }
         for item in items {
-            self.scratch.clear();
             match &item.symbols {
+                Some(symbols) if self.table.is_identity(symbols) => {
+                    // Same table, same refs: the series as received.
+                    write_message(&mut self.series, TIMESERIES_TAG, &item.series);
+                }
                 Some(symbols) => {
-                    self.translate_v2(item, symbols, interner)?;
+                    self.scratch.clear();
+                    self.translate_v2(item, symbols)?;
                     write_message(&mut self.series, TIMESERIES_TAG, &self.scratch);
                 }
-                None => self.translate_v1(item, interner)?,
+                None => self.translate_v1(item)?,
             }
         }
         self.raw.clear();
         self.raw
-            .reserve(self.table.len() + 3 * self.offsets.len() + self.series.len());
-        for &(start, end) in &self.offsets {
+            .reserve(self.table.bytes.len() + 3 * self.table.offsets.len() + self.series.len());
+        for &(start, end) in &self.table.offsets {
             let symbol = self
                 .table
+                .bytes
                 .get(start as usize..end as usize)
                 .unwrap_or_default();
             self.raw.push(SYMBOLS_TAG);
@@ -140,82 +125,29 @@ impl V2Encoder {
         Ok(())
     }
 
-    /// The request ref of record symbol `reference` (`symbols` is the item's table).
-    fn map_ref(
-        &mut self,
-        reference: u64,
-        symbols: &V2Symbols,
-        interner: &mut Interner,
-    ) -> Option<u32> {
-        let slot = usize::try_from(reference).ok()?;
-        match self.remap.get(slot) {
-            Some(&mapped) if mapped != u32::MAX => Some(mapped),
-            _ => {
-                let symbol = symbols.get(reference)?;
-                let mapped = interner.intern(symbol, &mut self.table, &mut self.offsets);
-                if let Some(entry) = self.remap.get_mut(slot) {
-                    *entry = mapped;
-                }
-                Some(mapped)
-            }
-        }
-    }
-
-    /// `self.refs` := the refs of a (packed or single) refs field, mapped into the request's
-    /// table; `None` when the field is malformed or a ref is past the record's table.
-    fn map_refs(
-        &mut self,
-        field: &Field<'_>,
-        symbols: &V2Symbols,
-        interner: &mut Interner,
-    ) -> Option<()> {
-        self.refs.clear();
-        for reference in field.varints("label refs").ok()? {
-            let mapped = self.map_ref(reference.ok()?, symbols, interner)?;
-            self.refs.push(mapped);
-        }
-        Some(())
-    }
-
-    /// Starts using `symbols` as the record table (keeps the map if it is the same one).
-    fn use_table(&mut self, symbols: &Arc<V2Symbols>) {
-        if self
-            .remap_of
-            .as_ref()
-            .is_some_and(|current| Arc::ptr_eq(current, symbols))
-        {
-            return;
-        }
-        self.remap.clear();
-        self.remap.resize(symbols.len(), u32::MAX);
-        self.remap_of = Some(Arc::clone(symbols));
-    }
-
     /// A v2 series as received, its refs mapped into the request's table.
     fn translate_v2(
         &mut self,
         item: &SeriesItem,
         symbols: &Arc<V2Symbols>,
-        interner: &mut Interner,
     ) -> Result<(), EncodeError> {
-        self.use_table(symbols);
+        self.table.use_record(symbols);
         let mut fields = Reader::new(&item.series, 0, "TimeSeries");
         while let Some(field) = fields.next_field().map_err(|_| bad(item))? {
             match field.number {
-                1 => {
-                    self.map_refs(&field, symbols, interner)
-                        .ok_or_else(|| bad(item))?;
-                    write_packed(&mut self.scratch, 0x0A, &self.refs);
-                }
+                1 => self
+                    .table
+                    .write_refs(&mut self.scratch, &field, symbols)
+                    .ok_or_else(|| bad(item))?,
                 4 => {
                     let exemplar = field.bytes("exemplars").map_err(|_| bad(item))?;
                     self.nested.clear();
                     let mut parts = Reader::new(exemplar, 0, "Exemplar");
                     while let Some(part) = parts.next_field().map_err(|_| bad(item))? {
                         if part.number == 1 {
-                            self.map_refs(&part, symbols, interner)
+                            self.table
+                                .write_refs(&mut self.nested, &part, symbols)
                                 .ok_or_else(|| bad(item))?;
-                            write_packed(&mut self.nested, 0x0A, &self.refs);
                         } else {
                             copy_field(&mut self.nested, exemplar, &part);
                         }
@@ -230,7 +162,8 @@ impl V2Encoder {
                         match (part.number, part.value) {
                             (3 | 4, WireValue::Varint(reference)) => {
                                 let mapped = self
-                                    .map_ref(reference, symbols, interner)
+                                    .table
+                                    .map(reference, symbols)
                                     .ok_or_else(|| bad(item))?;
                                 self.nested.push(if part.number == 3 { 0x18 } else { 0x20 });
                                 write_varint(&mut self.nested, u64::from(mapped));
@@ -250,46 +183,14 @@ impl V2Encoder {
     /// histograms copied, exemplars rewritten with label refs. A series with both samples
     /// and histograms becomes two v2 series (samples and exemplars, then histograms), as
     /// prw-core's conversion does: a v2 series holds one kind.
-    fn translate_v1(
-        &mut self,
-        item: &SeriesItem,
-        interner: &mut Interner,
-    ) -> Result<(), EncodeError> {
-        let mut fields = Reader::new(&item.series, 0, "TimeSeries");
-        self.refs.clear();
-        self.nested.clear();
-        self.histograms.clear();
-        let mut samples = false;
-        while let Some(field) = fields.next_field().map_err(|_| bad(item))? {
-            match field.number {
-                1 => {
-                    let label = field.bytes("labels").map_err(|_| bad(item))?;
-                    let (name, value) = label_parts(label).ok_or_else(|| bad(item))?;
-                    self.refs
-                        .push(interner.intern(name, &mut self.table, &mut self.offsets));
-                    self.refs
-                        .push(interner.intern(value, &mut self.table, &mut self.offsets));
-                }
-                // Sample: same fields in v1 and v2.
-                2 => {
-                    samples = true;
-                    copy_field(&mut self.nested, &item.series, &field);
-                }
-                3 => {
-                    let exemplar = field.bytes("exemplars").map_err(|_| bad(item))?;
-                    let message = self.v1_exemplar(exemplar, item, interner)?;
-                    write_message(&mut self.nested, 0x22, &message);
-                }
-                // Histogram: v1 field 4 is v2 field 3, same message.
-                4 => {
-                    let histogram = field.bytes("histograms").map_err(|_| bad(item))?;
-                    write_message(&mut self.histograms, 0x1A, histogram);
-                }
-                _ => {}
-            }
-        }
+    fn translate_v1(&mut self, item: &SeriesItem) -> Result<(), EncodeError> {
+        let mut refs = std::mem::take(&mut self.table.refs);
+        refs.clear();
+        let samples = self.v1_fields(item, &mut refs);
         self.scratch.clear();
-        write_packed(&mut self.scratch, 0x0A, &self.refs);
+        write_packed(&mut self.scratch, REFS_TAG, &refs);
+        self.table.refs = refs;
+        let samples = samples?;
         let labels = self.scratch.len();
         self.scratch.extend_from_slice(&self.nested);
         if samples && !self.histograms.is_empty() {
@@ -301,13 +202,44 @@ impl V2Encoder {
         Ok(())
     }
 
+    /// Reads a v1 series: its label refs into `refs`, samples and exemplars into `nested`,
+    /// histograms into `histograms`; whether it has samples.
+    fn v1_fields(&mut self, item: &SeriesItem, refs: &mut Vec<u32>) -> Result<bool, EncodeError> {
+        self.nested.clear();
+        self.histograms.clear();
+        let mut samples = false;
+        let mut fields = Reader::new(&item.series, 0, "TimeSeries");
+        while let Some(field) = fields.next_field().map_err(|_| bad(item))? {
+            match field.number {
+                1 => {
+                    let label = field.bytes("labels").map_err(|_| bad(item))?;
+                    let (name, value) = label_parts(label).ok_or_else(|| bad(item))?;
+                    refs.push(self.table.intern(name));
+                    refs.push(self.table.intern(value));
+                }
+                // Sample: same fields in v1 and v2.
+                2 => {
+                    samples = true;
+                    copy_field(&mut self.nested, &item.series, &field);
+                }
+                3 => {
+                    let exemplar = field.bytes("exemplars").map_err(|_| bad(item))?;
+                    let message = self.v1_exemplar(exemplar, item)?;
+                    write_message(&mut self.nested, 0x22, &message);
+                }
+                // Histogram: v1 field 4 is v2 field 3, same message.
+                4 => {
+                    let histogram = field.bytes("histograms").map_err(|_| bad(item))?;
+                    write_message(&mut self.histograms, 0x1A, histogram);
+                }
+                _ => {}
+            }
+        }
+        Ok(samples)
+    }
+
     /// A v1 `Exemplar` as a v2 one: its labels interned into `label_refs`.
-    fn v1_exemplar(
-        &mut self,
-        exemplar: &[u8],
-        item: &SeriesItem,
-        interner: &mut Interner,
-    ) -> Result<Vec<u8>, EncodeError> {
+    fn v1_exemplar(&mut self, exemplar: &[u8], item: &SeriesItem) -> Result<Vec<u8>, EncodeError> {
         let mut rest = Vec::new();
         let mut refs = Vec::new();
         let mut parts = Reader::new(exemplar, 0, "Exemplar");
@@ -315,14 +247,14 @@ impl V2Encoder {
             if part.number == 1 {
                 let label = part.bytes("labels").map_err(|_| bad(item))?;
                 let (name, value) = label_parts(label).ok_or_else(|| bad(item))?;
-                refs.push(interner.intern(name, &mut self.table, &mut self.offsets));
-                refs.push(interner.intern(value, &mut self.table, &mut self.offsets));
+                refs.push(self.table.intern(name));
+                refs.push(self.table.intern(value));
             } else {
                 copy_field(&mut rest, exemplar, &part);
             }
         }
         let mut message = Vec::with_capacity(rest.len() + 2 * refs.len() + 2);
-        write_packed(&mut message, 0x0A, &refs);
+        write_packed(&mut message, REFS_TAG, &refs);
         message.extend_from_slice(&rest);
         Ok(message)
     }
@@ -343,57 +275,245 @@ impl BatchEncoder for V2Encoder {
     }
 }
 
-/// The request's symbols: string -> ref, by a 64-bit hash of the string (the table bytes
-/// are compared, so a collision costs an entry in `collided`, never a wrong ref). Cleared,
-/// not freed, between requests.
+/// The request's symbol table being built: the symbols' bytes in ref order, string -> ref
+/// by a 64-bit hash of the string (the bytes are compared, so a collision costs an entry in
+/// `collided`, never a wrong ref), and the map from the current record's refs to the
+/// request's, kept while consecutive items share the record's table. Cleared, not freed,
+/// between requests.
 #[derive(Default)]
-struct Interner {
-    refs: HashMap<u64, u32, foldhash::fast::FixedState>,
+struct Table {
+    bytes: Vec<u8>,
+    offsets: Vec<(u32, u32)>,
+    by_hash: HashMap<u64, u32, KeyIsHash>,
     collided: HashMap<Vec<u8>, u32, foldhash::fast::FixedState>,
+    /// Record ref -> request ref (`u32::MAX`: not mapped yet).
+    remap: Vec<u32>,
+    remap_of: Option<Arc<V2Symbols>>,
+    /// A record table copied whole as the start of this table (refs unchanged).
+    identity: Option<Arc<V2Symbols>>,
+    /// Scratch refs of a v1 series.
+    refs: Vec<u32>,
 }
 
-impl Interner {
+impl Table {
+    /// Empty but for symbol 0, the empty string.
     fn clear(&mut self) {
-        self.refs.clear();
+        self.bytes.clear();
+        self.offsets.clear();
+        self.by_hash.clear();
         self.collided.clear();
+        self.remap_of = None;
+        self.identity = None;
+        self.intern(b"");
+    }
+
+    /// Starts the (empty but for `""`) table with the whole of `symbols`, in order. When
+    /// that keeps every ref (the record's table starts with `""` and has no duplicate), the
+    /// record's series are sent with their refs as they are.
+    fn seed(&mut self, symbols: &Arc<V2Symbols>) {
+        let mut identity = symbols.get(0) == Some(b"".as_slice());
+        for reference in 1..symbols.len() as u64 {
+            let Some(symbol) = symbols.get(reference) else {
+                identity = false;
+                break;
+            };
+            identity &= u64::from(self.intern(symbol)) == reference;
+        }
+        if identity {
+            self.identity = Some(Arc::clone(symbols));
+        }
+    }
+
+    /// Whether `symbols` is the table this one started as (its refs need no mapping).
+    fn is_identity(&self, symbols: &Arc<V2Symbols>) -> bool {
+        self.identity
+            .as_ref()
+            .is_some_and(|identity| Arc::ptr_eq(identity, symbols))
     }
 
     /// The ref of `symbol`, appended to the table if new.
-    fn intern(&mut self, symbol: &[u8], table: &mut Vec<u8>, offsets: &mut Vec<(u32, u32)>) -> u32 {
-        let key = self.refs.hasher().hash_one(symbol);
-        if let Some(&candidate) = self.refs.get(&key) {
-            let same = offsets
-                .get(candidate as usize)
-                .and_then(|&(start, end)| table.get(start as usize..end as usize))
-                == Some(symbol);
-            if same {
+    fn intern(&mut self, symbol: &[u8]) -> u32 {
+        let key = foldhash::fast::FixedState::default().hash_one(symbol);
+        if let Some(&candidate) = self.by_hash.get(&key) {
+            if self.symbol(candidate) == Some(symbol) {
                 return candidate;
             }
             if let Some(&reference) = self.collided.get(symbol) {
                 return reference;
             }
-            let reference = append(symbol, table, offsets);
+            let reference = self.append(symbol);
             self.collided.insert(symbol.to_vec(), reference);
             return reference;
         }
-        let reference = append(symbol, table, offsets);
-        self.refs.insert(key, reference);
+        let reference = self.append(symbol);
+        self.by_hash.insert(key, reference);
         reference
+    }
+
+    fn symbol(&self, reference: u32) -> Option<&[u8]> {
+        let &(start, end) = self.offsets.get(reference as usize)?;
+        self.bytes.get(start as usize..end as usize)
+    }
+
+    fn append(&mut self, symbol: &[u8]) -> u32 {
+        let reference = u32::try_from(self.offsets.len()).unwrap_or(u32::MAX);
+        let start = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        self.bytes.extend_from_slice(symbol);
+        let end = u32::try_from(self.bytes.len()).unwrap_or(u32::MAX);
+        self.offsets.push((start, end));
+        reference
+    }
+
+    /// Starts mapping refs of `symbols` (keeps the map if it is the same table).
+    fn use_record(&mut self, symbols: &Arc<V2Symbols>) {
+        if self
+            .remap_of
+            .as_ref()
+            .is_some_and(|current| Arc::ptr_eq(current, symbols))
+        {
+            return;
+        }
+        self.remap.clear();
+        self.remap.resize(symbols.len(), u32::MAX);
+        self.remap_of = Some(Arc::clone(symbols));
+    }
+
+    /// The request ref of record symbol `reference` (`None`: past the record's table).
+    #[inline]
+    fn map(&mut self, reference: u64, symbols: &V2Symbols) -> Option<u32> {
+        let slot = usize::try_from(reference).ok()?;
+        match self.remap.get(slot) {
+            Some(&mapped) if mapped != u32::MAX => Some(mapped),
+            _ => {
+                let mapped = self.intern(symbols.get(reference)?);
+                if let Some(entry) = self.remap.get_mut(slot) {
+                    *entry = mapped;
+                }
+                Some(mapped)
+            }
+        }
+    }
+
+    /// Writes the refs field `field` (packed or single) to `out` as a packed field 1, its
+    /// refs mapped; `None` when it is malformed or a ref is past the record's table.
+    fn write_refs(
+        &mut self,
+        out: &mut Vec<u8>,
+        field: &Field<'_>,
+        symbols: &V2Symbols,
+    ) -> Option<()> {
+        let packed: &[u8] = match field.value {
+            WireValue::Len(bytes) => bytes,
+            WireValue::Varint(reference) => {
+                let mapped = self.map(reference, symbols)?;
+                out.push(REFS_TAG);
+                out.push(u8::try_from(varint_len(u64::from(mapped))).ok()?);
+                write_varint(out, u64::from(mapped));
+                return Some(());
+            }
+            _ => return None,
+        };
+        if packed.is_empty() {
+            return Some(());
+        }
+        out.push(REFS_TAG);
+        // Length placeholder: one byte holds the length of up to 63 two-byte refs.
+        let len_at = out.len();
+        out.push(0);
+        let mut rest = packed;
+        while !rest.is_empty() {
+            let (reference, used) = read_varint(rest)?;
+            rest = rest.get(used..)?;
+            let mapped = self.map(reference, symbols)?;
+            write_varint(out, u64::from(mapped));
+        }
+        let len = out.len() - len_at - 1;
+        match u8::try_from(len) {
+            Ok(byte) if byte < 0x80 => {
+                if let Some(slot) = out.get_mut(len_at) {
+                    *slot = byte;
+                }
+            }
+            _ => {
+                let mut prefix = Vec::with_capacity(3);
+                write_varint(&mut prefix, len as u64);
+                out.splice(len_at..=len_at, prefix);
+            }
+        }
+        Some(())
     }
 }
 
-/// Appends `symbol` to the table; its ref.
-fn append(symbol: &[u8], table: &mut Vec<u8>, offsets: &mut Vec<(u32, u32)>) -> u32 {
-    let reference = u32::try_from(offsets.len()).unwrap_or(u32::MAX);
-    let start = u32::try_from(table.len()).unwrap_or(u32::MAX);
-    table.extend_from_slice(symbol);
-    let end = u32::try_from(table.len()).unwrap_or(u32::MAX);
-    offsets.push((start, end));
-    reference
+/// The record table most of the batch's v2 items share, when those items are at least half
+/// of its record's series: sending that whole table costs less than mapping every ref.
+fn most_items_from(items: &[SeriesItem]) -> Option<&Arc<V2Symbols>> {
+    let first = items.iter().find_map(|i| i.symbols.as_ref())?;
+    let from_first = items
+        .iter()
+        .filter(|i| i.symbols.as_ref().is_some_and(|s| Arc::ptr_eq(s, first)))
+        .count();
+    (from_first.saturating_mul(2) >= first.series().max(1)).then_some(first)
 }
 
-/// A `Label`'s name and value.
+/// A varint at the start of `bytes`: its value and length.
+#[inline]
+fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
+    match bytes {
+        [b, ..] if *b < 0x80 => Some((u64::from(*b), 1)),
+        [b0, b1, ..] if *b1 < 0x80 => Some((u64::from(b0 & 0x7F) | (u64::from(*b1) << 7), 2)),
+        _ => {
+            let mut value = 0u64;
+            for (i, byte) in bytes.iter().take(10).enumerate() {
+                value |= u64::from(byte & 0x7F) << (7 * i);
+                if byte & 0x80 == 0 {
+                    return Some((value, i + 1));
+                }
+            }
+            None
+        }
+    }
+}
+
+/// The hasher of a map whose keys are already hashes: it passes them through (hashing a
+/// hash again would only cost time).
+#[derive(Clone, Copy, Default)]
+struct KeyIsHash;
+
+/// See [`KeyIsHash`].
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl std::hash::Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `u64` keys; anything else is folded in.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+impl BuildHasher for KeyIsHash {
+    type Hasher = PassThrough;
+
+    fn build_hasher(&self) -> PassThrough {
+        PassThrough::default()
+    }
+}
+
+/// A `Label`'s name and value: `0A len name 12 len value` directly, else field by field.
+#[inline]
 fn label_parts(label: &[u8]) -> Option<(&[u8], &[u8])> {
+    if let Some(parts) = canonical_label(label) {
+        return Some(parts);
+    }
     let (mut name, mut value): (&[u8], &[u8]) = (&[], &[]);
     let mut parts = Reader::new(label, 0, "Label");
     while let Some(part) = parts.next_field().ok()? {

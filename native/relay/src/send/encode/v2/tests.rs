@@ -76,8 +76,8 @@ fn decode(body: &[u8]) -> v2::Request {
 
 /// The v2 items of a v2 request body: each series' payload, sharing the request's table.
 fn v2_items(body: &Bytes, seq: u64) -> Vec<SeriesItem> {
-    let symbols = Arc::new(V2Symbols::parse(body).unwrap());
     let (facts, _) = trusted_facts(body, Protocol::V2).unwrap();
+    let symbols = Arc::new(V2Symbols::parse(body, facts.len()).unwrap());
     facts
         .iter()
         .map(|f| {
@@ -198,12 +198,70 @@ fn a_ref_past_the_record_table_is_refused_naming_the_record() {
             ..Default::default()
         }],
     };
+    // The batch is mostly another record's (whose table is sent whole), so this item's refs
+    // are mapped, and the bad one is found.
+    let good = v2::TimeSeries {
+        labels_refs: vec![1, 1],
+        ..Default::default()
+    };
+    let other = Arc::new(V2Symbols::from_strings(["", "up"]));
     let symbols = Arc::new(V2Symbols::from_strings(["", "__name__"]));
     let series = Bytes::from(request.timeseries[0].encode_to_vec());
-    let items = vec![item(series, Some(symbols), 9)];
+    let items = vec![
+        item(Bytes::from(good.encode_to_vec()), Some(other), 8),
+        item(series, Some(symbols), 9),
+    ];
     let err = V2Encoder::new().encode_series(&items).unwrap_err();
     assert!(
         matches!(err, EncodeError::BadSeries { record_seq: 9 }),
         "{err}"
     );
+}
+
+#[test]
+fn a_refs_field_longer_than_127_bytes_keeps_every_ref() {
+    let series = v1::TimeSeries {
+        labels: (0..90)
+            .map(|i| label(&format!("l{i:03}"), &format!("v{i}")))
+            .collect(),
+        samples: vec![v1::Sample {
+            value: 1.0,
+            timestamp: 5,
+        }],
+        ..Default::default()
+    };
+    let request = prw_core::convert::v1_to_v2(&v1::WriteRequest {
+        timeseries: vec![series],
+        metadata: vec![],
+    });
+    let body = Bytes::from(request.encode_to_vec());
+    let got = decode(&V2Encoder::new().encode_series(&v2_items(&body, 1)).unwrap());
+    assert_eq!(as_v1(&got), as_v1(&request));
+}
+
+#[test]
+fn a_record_table_with_a_duplicate_is_not_sent_as_is() {
+    let series = v2::TimeSeries {
+        labels_refs: vec![1, 2, 3, 4],
+        samples: vec![v2::Sample {
+            value: 1.0,
+            timestamp: 7,
+            start_timestamp: 0,
+        }],
+        ..Default::default()
+    };
+    let record = v2::Request {
+        symbols: vec![
+            "".into(),
+            "__name__".into(),
+            "up".into(),
+            "job".into(),
+            "up".into(),
+        ],
+        timeseries: vec![series],
+    };
+    let body = Bytes::from(record.encode_to_vec());
+    let got = decode(&V2Encoder::new().encode_series(&v2_items(&body, 1)).unwrap());
+    assert_minimal_table(&got);
+    assert_eq!(as_v1(&got), as_v1(&record));
 }
