@@ -15,6 +15,10 @@
 //!   exceed `max_bytes` (oldest first; counted `prw_tail_evicted_total`): its readers then
 //!   get [`Lookup::Behind`] and read it from the WAL, so nothing is lost, only re-decoded;
 //! - with no reader registered nothing is held;
+//! - records a destination decoded from the WAL are shared with the other destinations still
+//!   behind them ([`WalShare`]): N destinations catching up read the WAL N times but decode
+//!   each record about once; such a record is dropped once every reader passed it, and
+//!   first when the cap is hit;
 //! - a gap in the seqs inserted (appends that failed part-way) moves `first` past it, so
 //!   readers fetch the gap from the WAL; the tail knows nothing of WAL segments, so segment
 //!   rotation does not affect it.
@@ -55,6 +59,9 @@ struct State {
     end: u64,
     records: VecDeque<Arc<DecodedRecord>>,
     bytes: usize,
+    /// Records decoded from the WAL by one reader, kept for the readers behind it.
+    shared: BTreeMap<u64, Arc<DecodedRecord>>,
+    shared_bytes: usize,
     /// Per reader, the next seq it wants.
     readers: BTreeMap<u64, u64>,
     next_reader: u64,
@@ -88,6 +95,8 @@ impl Tail {
                 end: next_seq,
                 records: VecDeque::new(),
                 bytes: 0,
+                shared: BTreeMap::new(),
+                shared_bytes: 0,
                 readers: BTreeMap::new(),
                 next_reader: 0,
             }),
@@ -161,12 +170,20 @@ impl Tail {
         }
     }
 
-    /// Drops what every reader passed, then the oldest records while over the cap.
+    /// Drops what every reader passed, then, while over the cap, the shared WAL records
+    /// (oldest first) and the oldest records.
     fn trim(&self, st: &mut State) {
         let wanted_from = st.readers.values().copied().min().unwrap_or(u64::MAX);
+        while let Some(entry) = st.shared.first_entry() {
+            if *entry.key() >= wanted_from && st.bytes + st.shared_bytes <= self.max_bytes {
+                break;
+            }
+            let record = entry.remove();
+            st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
+        }
         while let Some(front) = st.records.front() {
             let taken = front.seq() < wanted_from;
-            if !taken && st.bytes <= self.max_bytes {
+            if !taken && st.bytes + st.shared_bytes <= self.max_bytes {
                 break;
             }
             if !taken {
@@ -182,7 +199,7 @@ impl Tail {
     fn publish(&self, st: &State) {
         self.metrics
             .bytes
-            .set(i64::try_from(st.bytes).unwrap_or(i64::MAX));
+            .set(i64::try_from(st.bytes + st.shared_bytes).unwrap_or(i64::MAX));
         self.metrics
             .records
             .set(i64::try_from(st.records.len()).unwrap_or(i64::MAX));
@@ -247,6 +264,14 @@ impl TailReader {
         }
     }
 
+    /// The handle the reader's WAL reads share decoded records through.
+    pub fn wal_share(&self) -> WalShare {
+        WalShare {
+            tail: Arc::clone(&self.tail),
+            id: self.id,
+        }
+    }
+
     /// Counts `records` read from the WAL instead of the tail.
     pub fn read_from_wal(&self, records: u64) {
         self.wal_reads.inc_by(records);
@@ -264,6 +289,43 @@ impl TailReader {
             }
             notified.await;
         }
+    }
+}
+
+/// One reader's side of the records decoded from the WAL: take what another reader already
+/// decoded, offer what this one decoded to the readers behind it. Cheap to clone; usable
+/// from a blocking thread.
+#[derive(Debug, Clone)]
+pub struct WalShare {
+    tail: Arc<Tail>,
+    id: u64,
+}
+
+impl WalShare {
+    /// Record `seq`, if another reader decoded it from the WAL and kept it.
+    pub fn decoded(&self, seq: u64) -> Option<Arc<DecodedRecord>> {
+        let found = self.tail.lock().shared.get(&seq).cloned();
+        if found.is_some() {
+            self.tail.metrics.shared.inc();
+        }
+        found
+    }
+
+    /// Offers `record`, just decoded from the WAL, to the other readers: kept if one of them
+    /// has not passed it yet (within the cap).
+    pub fn offer(&self, record: &Arc<DecodedRecord>) {
+        let mut st = self.tail.lock();
+        let seq = record.seq();
+        let wanted = st
+            .readers
+            .iter()
+            .any(|(id, next)| *id != self.id && *next <= seq);
+        if !wanted || st.shared.contains_key(&seq) {
+            return;
+        }
+        st.shared_bytes = st.shared_bytes.saturating_add(record.memory_bytes());
+        st.shared.insert(seq, Arc::clone(record));
+        self.tail.trim(&mut st);
     }
 }
 

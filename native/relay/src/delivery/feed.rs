@@ -8,6 +8,9 @@
 //! tail records do ([`DecodedRecord::from_stored`] gives what ingest gave), so both paths
 //! yield the same items.
 //!
+//! Destinations behind the tail at the same time share the decoding: a record one of them
+//! decoded from the WAL is kept for the others still behind it (`crate::tail::WalShare`).
+//!
 //! Invariants: records come out in seq order, each once per run; a record that cannot be
 //! decoded comes out as [`Fed::Undecodable`] (it is acknowledged, not retried for ever); the
 //! WAL reader is re-created at the committed cursor whenever the feed goes back to the WAL,
@@ -25,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cursor::NOTHING_COMMITTED;
 use crate::record::{DecodedRecord, UndecodableRecord};
-use crate::tail::{Lookup, Tail, TailReader};
+use crate::tail::{Lookup, Tail, TailReader, WalShare};
 
 /// How long one wait for a new WAL record lasts before the feed looks again.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -171,6 +174,7 @@ impl Feed {
             }
         };
         let job = WalRead {
+            share: self.tail.as_ref().map(TailReader::wal_share),
             name: self.name.clone(),
             from: self.next,
             upto,
@@ -197,6 +201,8 @@ impl Feed {
 
 /// One trip to the blocking pool.
 struct WalRead {
+    /// Decoded records shared with the other destinations.
+    share: Option<WalShare>,
     name: String,
     from: u64,
     upto: Option<u64>,
@@ -205,6 +211,23 @@ struct WalRead {
 }
 
 impl WalRead {
+    /// WAL record `seq`, decoded (or taken from another destination that just decoded it).
+    fn decode(&self, seq: u64, stored: &[u8]) -> Fed {
+        if let Some(record) = self.share.as_ref().and_then(|s| s.decoded(seq)) {
+            return Fed::Record(record);
+        }
+        match DecodedRecord::from_stored(seq, stored, &self.limits) {
+            Ok(decoded) => {
+                let record = Arc::new(decoded);
+                if let Some(share) = &self.share {
+                    share.offer(&record);
+                }
+                Fed::Record(record)
+            }
+            Err(error) => Fed::Undecodable { seq, error },
+        }
+    }
+
     fn run(&self, reader: &mut Reader) -> Vec<Fed> {
         if self.committed != NOTHING_COMMITTED
             && let Err(error) = reader.commit(Position(self.committed))
@@ -229,12 +252,7 @@ impl WalRead {
                 // Handed out from the tail already (the reader restarted at the cursor).
                 continue;
             }
-            out.push(
-                match DecodedRecord::from_stored(seq, &record.data, &self.limits) {
-                    Ok(decoded) => Fed::Record(Arc::new(decoded)),
-                    Err(error) => Fed::Undecodable { seq, error },
-                },
-            );
+            out.push(self.decode(seq, &record.data));
             if self.upto.is_some_and(|upto| seq.saturating_add(1) >= upto) {
                 break;
             }

@@ -6,7 +6,9 @@
 //!   because they were not (or no longer) in the tail: a replay, or a destination that fell
 //!   behind;
 //! - `prw_tail_evicted_total`: records dropped at the cap before every destination took them
-//!   (the slow destinations read them from the WAL).
+//!   (the slow destinations read them from the WAL);
+//! - `prw_tail_wal_decodes_shared_total`: records read from the WAL that a destination did
+//!   not decode itself because another one had just done it.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +30,7 @@ pub struct TailMetrics {
     pub(super) hits: Family<NameLabel, Counter>,
     pub(super) wal_reads: Family<NameLabel, Counter>,
     pub(super) evicted: Counter,
+    pub(super) shared: Counter,
 }
 
 impl TailMetrics {
@@ -62,6 +65,11 @@ impl TailMetrics {
             "prw_tail_evicted",
             "Records dropped from the tail at its cap before every destination took them",
             self.evicted.clone(),
+        );
+        registry.register(
+            "prw_tail_wal_decodes_shared",
+            "Records read from the WAL whose decoding another destination had already done",
+            self.shared.clone(),
         );
     }
 

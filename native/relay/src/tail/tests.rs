@@ -112,3 +112,31 @@ async fn arrival_waits_for_the_record_to_be_inserted() {
         1
     );
 }
+
+#[test]
+fn a_record_decoded_from_the_wal_is_shared_with_the_readers_behind_it_only() {
+    let tail = Arc::new(Tail::new(1 << 20, 100));
+    let first = tail.reader("a", 10);
+    let second = tail.reader("b", 10);
+    let alone = tail.reader("c", 50);
+    let record = record(20, 100);
+    // "a" decoded record 20; "b" (at 10) still needs it.
+    first.wal_share().offer(&record);
+    let shared = second.wal_share().decoded(20).map(|r| r.seq());
+    assert_eq!(shared, Some(20));
+    assert_eq!(tail.metrics().shared.get(), 1);
+    // Once both passed it, it is gone; nobody behind 60 means it is not even kept.
+    first.advance(21);
+    second.advance(21);
+    drop(alone);
+    assert!(second.wal_share().decoded(20).is_none());
+    let late = self::record(60, 100);
+    first.wal_share().offer(&late);
+    assert!(
+        second.wal_share().decoded(60).is_some(),
+        "b at 21 is behind 60"
+    );
+    second.advance(61);
+    first.advance(61);
+    assert_eq!(tail.metrics().bytes.get(), 0);
+}
