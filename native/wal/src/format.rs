@@ -95,18 +95,34 @@ pub fn decode_cursor(bytes: &[u8]) -> Result<u64, CorruptKind> {
 
 /// CRC32C of a record: over the length and sequence fields of its header, then the payload.
 pub fn record_crc(len: u32, seq: u64, payload: &[u8]) -> u32 {
+    record_crc_parts(len, seq, &[payload])
+}
+
+/// [`record_crc`] of a payload given as consecutive parts (one CRC over all of them).
+pub fn record_crc_parts(len: u32, seq: u64, parts: &[&[u8]]) -> u32 {
     let mut fields = [0u8; 12];
     fields[..4].copy_from_slice(&len.to_le_bytes());
     fields[4..].copy_from_slice(&seq.to_le_bytes());
-    crc32c::crc32c_append(crc32c::crc32c(&fields), payload)
+    parts.iter().fold(crc32c::crc32c(&fields), |crc, part| {
+        crc32c::crc32c_append(crc, part)
+    })
 }
 
 /// The 16-byte record header: `len: u32, crc: u32, seq: u64`.
 pub fn encode_record_header(seq: u64, payload: &[u8]) -> Option<[u8; 16]> {
-    let len = u32::try_from(payload.len()).ok()?;
+    encode_record_header_parts(seq, &[payload])
+}
+
+/// The record header of a payload given as consecutive parts; `None` when their total length
+/// does not fit the `u32` length field.
+pub fn encode_record_header_parts(seq: u64, parts: &[&[u8]]) -> Option<[u8; 16]> {
+    let total = parts
+        .iter()
+        .try_fold(0usize, |sum, part| sum.checked_add(part.len()))?;
+    let len = u32::try_from(total).ok()?;
     let mut out = [0u8; 16];
     out[..4].copy_from_slice(&len.to_le_bytes());
-    out[4..8].copy_from_slice(&record_crc(len, seq, payload).to_le_bytes());
+    out[4..8].copy_from_slice(&record_crc_parts(len, seq, parts).to_le_bytes());
     out[8..].copy_from_slice(&seq.to_le_bytes());
     Some(out)
 }

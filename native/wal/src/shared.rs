@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
-use std::io::Write;
+use std::io::{IoSlice, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
@@ -48,7 +48,6 @@ pub(crate) struct State {
     pub(crate) consumers: BTreeMap<String, Consumer>,
     pub(crate) unconsumed_dropped_records: u64,
     pub(crate) unconsumed_dropped_bytes: u64,
-    pub(crate) scratch: Vec<u8>,
 }
 
 impl State {
@@ -268,66 +267,73 @@ impl Shared {
         st: &mut State,
         records: &[&[u8]],
     ) -> Result<Vec<Position>, WalError> {
+        let mut out = Vec::with_capacity(records.len());
+        for data in records {
+            out.push(self.write_record(st, std::slice::from_ref(data))?);
+        }
+        Ok(out)
+    }
+
+    /// Writes one record whose payload is the concatenation of `parts`, with one vectored
+    /// write (header and parts, no intermediate buffer). Does not sync.
+    pub(crate) fn write_record(
+        &self,
+        st: &mut State,
+        parts: &[&[u8]],
+    ) -> Result<Position, WalError> {
         if st.poisoned {
             return Err(WalError::Poisoned);
         }
-        let mut out = Vec::with_capacity(records.len());
-        for data in records {
-            let len = data.len() as u64;
-            if len > self.config.max_record_bytes {
-                return Err(WalError::RecordTooLarge {
-                    len,
-                    max: self.config.max_record_bytes,
-                });
-            }
-            let rec_bytes = RECORD_HEADER_LEN + len;
-            let rotate = st
-                .segments
-                .back()
-                .is_some_and(|s| s.records > 0 && s.len + rec_bytes > self.config.segment_bytes);
-            let needed = rec_bytes + if rotate { SEGMENT_HEADER_LEN } else { 0 };
-            self.ensure_room(st, needed, len)?;
-            let rotate = st
-                .segments
-                .back()
-                .is_some_and(|s| s.records > 0 && s.len + rec_bytes > self.config.segment_bytes);
-            if rotate {
-                self.rotate(st)?;
-            }
-            let seq = st.next_seq;
-            let header =
-                format::encode_record_header(seq, data).ok_or(WalError::RecordTooLarge {
-                    len,
-                    max: u64::from(u32::MAX),
-                })?;
-            let mut buf = std::mem::take(&mut st.scratch);
-            buf.clear();
-            buf.extend_from_slice(&header);
-            buf.extend_from_slice(data);
-            let result = (&*st.active).write_all(&buf);
-            st.scratch = buf;
-            if let Err(source) = result {
-                st.poisoned = true;
-                self.synced.notify_all();
-                let path = st
-                    .segments
-                    .back()
-                    .map(|s| s.path.clone())
-                    .unwrap_or_default();
-                return Err(WalError::Io {
-                    op: "write",
-                    path,
-                    source,
-                });
-            }
-            if let Some(seg) = st.segments.back_mut() {
-                seg.records += 1;
-                seg.len += rec_bytes;
-            }
-            st.next_seq += 1;
-            out.push(Position(seq));
+        let len = parts.iter().map(|p| p.len() as u64).sum::<u64>();
+        if len > self.config.max_record_bytes {
+            return Err(WalError::RecordTooLarge {
+                len,
+                max: self.config.max_record_bytes,
+            });
         }
-        Ok(out)
+        let rec_bytes = RECORD_HEADER_LEN + len;
+        let rotate = st
+            .segments
+            .back()
+            .is_some_and(|s| s.records > 0 && s.len + rec_bytes > self.config.segment_bytes);
+        let needed = rec_bytes + if rotate { SEGMENT_HEADER_LEN } else { 0 };
+        self.ensure_room(st, needed, len)?;
+        let rotate = st
+            .segments
+            .back()
+            .is_some_and(|s| s.records > 0 && s.len + rec_bytes > self.config.segment_bytes);
+        if rotate {
+            self.rotate(st)?;
+        }
+        let seq = st.next_seq;
+        let header =
+            format::encode_record_header_parts(seq, parts).ok_or(WalError::RecordTooLarge {
+                len,
+                max: u64::from(u32::MAX),
+            })?;
+        let mut slices = Vec::with_capacity(parts.len() + 1);
+        slices.push(IoSlice::new(&header));
+        slices.extend(parts.iter().map(|p| IoSlice::new(p)));
+        if let Err(source) = write_all_vectored(&st.active, &mut slices) {
+            st.poisoned = true;
+            self.synced.notify_all();
+            let path = st
+                .segments
+                .back()
+                .map(|s| s.path.clone())
+                .unwrap_or_default();
+            return Err(WalError::Io {
+                op: "write",
+                path,
+                source,
+            });
+        }
+        if let Some(seg) = st.segments.back_mut() {
+            seg.records += 1;
+            seg.len += rec_bytes;
+        }
+        st.next_seq += 1;
+        Ok(Position(seq))
     }
 
     /// Where record `seq` starts: `(segment first seq, byte offset)`, by scanning headers.
@@ -413,6 +419,20 @@ impl Shared {
         self.apply_retention(&mut st);
         Ok(())
     }
+}
+
+/// Writes every byte of `slices` (short writes continue where they stopped).
+fn write_all_vectored(file: &File, mut slices: &mut [IoSlice<'_>]) -> std::io::Result<()> {
+    let mut file = file;
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Where a record is, as far as the in-memory state tells without I/O.

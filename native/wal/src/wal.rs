@@ -99,7 +99,6 @@ impl Wal {
             consumers,
             unconsumed_dropped_records: 0,
             unconsumed_dropped_bytes: 0,
-            scratch: Vec::new(),
         };
         let shared = Arc::new(Shared {
             dir,
@@ -133,8 +132,17 @@ impl Wal {
 
     /// Appends one record; under `SyncPolicy::Always` returns once it is durable.
     pub fn append(&self, data: &[u8]) -> Result<Position, WalError> {
-        let positions = self.append_batch(&[data])?;
-        positions.last().copied().ok_or(WalError::Poisoned)
+        self.append_parts(&[data])
+    }
+
+    /// Appends one record whose payload is the concatenation of `parts` (one CRC over all of
+    /// them), written without copying the parts into an intermediate buffer (vectored write);
+    /// returns once durable under `sync: always`, like `append`.
+    pub fn append_parts(&self, parts: &[&[u8]]) -> Result<Position, WalError> {
+        let mut st = self.shared.lock();
+        let position = self.shared.write_record(&mut st, parts)?;
+        self.finish_append(st)?;
+        Ok(position)
     }
 
     /// Appends records in order with one durability wait; returns their positions. On error
@@ -142,6 +150,12 @@ impl Wal {
     pub fn append_batch(&self, records: &[&[u8]]) -> Result<Vec<Position>, WalError> {
         let mut st = self.shared.lock();
         let positions = self.shared.write_records(&mut st, records)?;
+        self.finish_append(st)?;
+        Ok(positions)
+    }
+
+    /// Waits for durability (`Always`) or wakes readers (`Interval`) after a write.
+    fn finish_append(&self, st: std::sync::MutexGuard<'_, State>) -> Result<(), WalError> {
         match self.shared.config.sync {
             SyncPolicy::Always => {
                 let target = st.next_seq;
@@ -152,7 +166,7 @@ impl Wal {
                 self.shared.appended.notify_all();
             }
         }
-        Ok(positions)
+        Ok(())
     }
 
     /// Makes every record appended so far durable (useful under `Interval` before shutdown).

@@ -10,4 +10,5 @@ mod wal {
     pub mod fsync_faults;
     pub mod harness;
     pub mod model;
+    pub mod parts;
 }
