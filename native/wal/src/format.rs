@@ -108,13 +108,8 @@ pub fn record_crc_parts(len: u32, seq: u64, parts: &[&[u8]]) -> u32 {
     })
 }
 
-/// The 16-byte record header: `len: u32, crc: u32, seq: u64`.
-pub fn encode_record_header(seq: u64, payload: &[u8]) -> Option<[u8; 16]> {
-    encode_record_header_parts(seq, &[payload])
-}
-
-/// The record header of a payload given as consecutive parts; `None` when their total length
-/// does not fit the `u32` length field.
+/// The 16-byte record header (`len: u32, crc: u32, seq: u64`) of a payload given as
+/// consecutive parts; `None` when their total length does not fit the `u32` length field.
 pub fn encode_record_header_parts(seq: u64, parts: &[&[u8]]) -> Option<[u8; 16]> {
     let total = parts
         .iter()
@@ -189,7 +184,7 @@ mod tests {
 
     #[test]
     fn record_crc_covers_sequence_and_length() {
-        let h = decode_record_header(&encode_record_header(5, b"abc").unwrap());
+        let h = decode_record_header(&encode_record_header_parts(5, &[b"ab", b"c"]).unwrap());
         assert_eq!(h.len, 3);
         assert_eq!(h.seq, 5);
         assert_eq!(h.crc, record_crc(3, 5, b"abc"));
