@@ -165,8 +165,7 @@ impl Shared {
             // instead of waiting for a segment that can no longer grow.
             if self.seal_active(st).is_ok() {
                 tracing::warn!(path = %path.display(), "WAL disk full: segment sealed; writes resume when delivery frees space");
-                let removals = self.retention_plan(st);
-                st.pending_removals.extend(removals);
+                self.apply_retention(st);
             }
         } else {
             tracing::warn!(path = %path.display(), error = %source, "WAL write failed; the record was cut off and not acknowledged");

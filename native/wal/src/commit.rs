@@ -55,8 +55,7 @@ impl Shared {
                 (c.segment, c.offset) = location;
             }
         }
-        let removals = self.retention_plan(&mut st);
-        st.pending_removals.extend(removals);
+        self.apply_retention(&mut st);
         self.appended.notify_all();
         self.unlock(st);
         Ok(())

@@ -63,6 +63,8 @@ impl Fault {
 
 #[derive(Debug, Default)]
 struct Plan {
+    /// A full disk: creating files and writing past a file's end fail with `ENOSPC`.
+    disk_full: bool,
     /// Faults that stay on until cleared: `(op, fault)`.
     always: Vec<(Op, Fault)>,
     /// One-shot faults: `(op, operations of that kind to let pass first, fault)`.
@@ -145,16 +147,19 @@ impl FaultyStorage {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A full disk while `full`: every write and file creation fails with `ENOSPC`; truncating,
-    /// deleting, renaming and syncing still work (they need no new space).
+    /// A full disk while `full`: creating a file and every write that would grow a file fail
+    /// with `ENOSPC`; overwriting bytes a file already has, truncating, deleting, renaming and
+    /// syncing still work (they need no new space on ext4, XFS or tmpfs).
     pub fn set_disk_full(&self, full: bool) {
-        let mut plan = self.plan();
-        plan.always
-            .retain(|(op, f)| !(matches!(op, Op::Write | Op::Create) && *f == Fault::NoSpace));
-        if full {
-            plan.always.push((Op::Write, Fault::NoSpace));
-            plan.always.push((Op::Create, Fault::NoSpace));
+        self.plan().disk_full = full;
+    }
+
+    fn no_space(&self) -> io::Result<()> {
+        if self.plan().disk_full {
+            self.core.injected.fetch_add(1, Ordering::SeqCst);
+            return Err(Fault::NoSpace.error());
         }
+        Ok(())
     }
 
     /// Every operation of kind `op` fails with `fault` until [`FaultyStorage::clear`].
@@ -216,6 +221,7 @@ impl FaultyStorage {
 
 impl Storage for FaultyStorage {
     fn create(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
+        self.no_space()?;
         self.fail(Op::Create)?;
         let file = self.core.inner.create(path)?;
         Ok(self.wrap(path, file))
@@ -319,6 +325,7 @@ impl FaultyFile {
 impl StorageFile for FaultyFile {
     fn append(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
         let offset = self.storage.core.inner.len(&self.path)?;
+        self.storage.no_space()?;
         let written = match self.storage.check(Op::Write) {
             Some(Fault::ShortWrite) => {
                 let total: usize = bufs.iter().map(|b| b.len()).sum();
@@ -338,6 +345,9 @@ impl StorageFile for FaultyFile {
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> io::Result<usize> {
+        if offset + buf.len() as u64 > self.storage.core.inner.len(&self.path)? {
+            self.storage.no_space()?;
+        }
         let written = match self.storage.check(Op::Write) {
             Some(Fault::ShortWrite) => {
                 let half = buf.get(..(buf.len() / 2).max(1)).unwrap_or(buf);

@@ -117,7 +117,7 @@ pub(crate) fn open(dir: &Path, config: WalConfig) -> Result<(Shared, RecoveryRep
         consumers,
         unconsumed_dropped_records: 0,
         unconsumed_dropped_bytes: 0,
-        pending_removals: Vec::new(),
+        pending_removals: std::collections::VecDeque::new(),
     };
     let shared = Shared {
         dir,
@@ -128,6 +128,7 @@ pub(crate) fn open(dir: &Path, config: WalConfig) -> Result<(Shared, RecoveryRep
         synced: Condvar::new(),
         appended: Condvar::new(),
         cursor_io: Mutex::new(()),
+        removal_io: Mutex::new(()),
         _lock: lock,
     };
     {
@@ -143,8 +144,7 @@ pub(crate) fn open(dir: &Path, config: WalConfig) -> Result<(Shared, RecoveryRep
                 (c.segment, c.offset) = loc;
             }
         }
-        let removals = shared.retention_plan(&mut st);
-        st.pending_removals.extend(removals);
+        shared.apply_retention(&mut st);
         shared.unlock(st);
     }
     Ok((shared, report))

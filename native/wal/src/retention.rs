@@ -15,6 +15,7 @@
 use crate::config::FullPolicy;
 use crate::error::WalError;
 use crate::failpoint::failpoint;
+
 use crate::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 use crate::shared::{Shared, State};
 
@@ -27,27 +28,25 @@ pub(crate) enum Room {
     Freed(DropWork),
 }
 
-/// The I/O of a drop, done without the state lock.
+/// The I/O of a drop, done without the state lock: the file is queued for deletion, these
+/// consumers' cursors must be stored.
 #[derive(Debug)]
 pub(crate) struct DropWork {
-    path: std::path::PathBuf,
     moved: Vec<String>,
 }
 
 impl Shared {
-    /// Takes every sealed segment all consumers have passed out of the list; returns the files
-    /// to delete once the lock is released.
-    pub(crate) fn retention_plan(&self, st: &mut State) -> Vec<std::path::PathBuf> {
+    /// Takes every sealed segment all consumers have passed out of the list and queues its
+    /// file for deletion once the lock is released ([`Shared::unlock`]).
+    pub(crate) fn apply_retention(&self, st: &mut State) {
         let Some(min) = st.consumers.values().map(|c| c.next_seq).min() else {
-            return Vec::new();
+            return;
         };
-        let mut out = Vec::new();
         while st.sealed_count() > 0 && st.segments.front().is_some_and(|s| s.end_seq() <= min) {
             if let Some(seg) = st.segments.pop_front() {
-                out.push(seg.path);
+                st.pending_removals.push_back(seg.path);
             }
         }
-        out
     }
 
     /// Bytes the records of lengths `lens` add to the log, new segment headers included.
@@ -104,10 +103,7 @@ impl Shared {
     /// [`Shared::finish_drop`] after the lock is released.
     fn drop_front(&self, st: &mut State) -> DropWork {
         let Some(seg) = st.segments.pop_front() else {
-            return DropWork {
-                path: std::path::PathBuf::new(),
-                moved: Vec::new(),
-            };
+            return DropWork { moved: Vec::new() };
         };
         let next_first = st.segments.front().map_or(st.next_seq, |s| s.first_seq);
         let mut moved = Vec::new();
@@ -133,23 +129,17 @@ impl Shared {
             st.unconsumed_dropped_bytes += seg.payload_from(SEGMENT_HEADER_LEN, seg.records);
         }
         tracing::warn!(segment = %seg.path.display(), records = seg.records, consumers_moved = moved.len(), "WAL at max_bytes with full_policy drop_oldest: oldest segment dropped");
+        st.pending_removals.push_back(seg.path);
         self.appended.notify_all();
-        DropWork {
-            path: seg.path,
-            moved,
-        }
+        DropWork { moved }
     }
 
     /// Deletes the dropped file and stores the moved cursors (without the state lock). A
-    /// failure is logged: the consumers are already moved in memory, and on reopen a cursor
-    /// left behind is clamped to the oldest segment left.
+    /// failure is logged: the file stays queued, the consumers are already moved in memory,
+    /// and on reopen a cursor left behind is clamped to the oldest segment left.
     pub(crate) fn finish_drop(&self, work: DropWork) {
         failpoint("wal-drop-oldest");
-        if !work.path.as_os_str().is_empty() {
-            if let Err(error) = self.storage.remove(&work.path) {
-                tracing::warn!(path = %work.path.display(), %error, "deleting a dropped WAL segment failed");
-            }
-        }
+        self.remove_pending();
         for name in work.moved {
             if let Err(error) = self.persist_cursor(&name) {
                 tracing::warn!(consumer = %name, %error, "storing a cursor moved by drop_oldest failed");

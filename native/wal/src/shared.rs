@@ -124,8 +124,10 @@ pub(crate) struct State {
     pub(crate) consumers: BTreeMap<String, Consumer>,
     pub(crate) unconsumed_dropped_records: u64,
     pub(crate) unconsumed_dropped_bytes: u64,
-    /// Segment files taken out of `segments` by retention; deleted once the lock is released.
-    pub(crate) pending_removals: Vec<PathBuf>,
+    /// Segment files taken out of `segments` by retention or drop-oldest, oldest first;
+    /// deleted in that order once the lock is released (a failed delete stays queued, so the
+    /// files left on disk are always a contiguous run of the log).
+    pub(crate) pending_removals: VecDeque<PathBuf>,
 }
 
 impl State {
@@ -176,6 +178,8 @@ pub(crate) struct Shared {
     pub(crate) appended: Condvar,
     /// Serialises cursor file writes.
     pub(crate) cursor_io: Mutex<()>,
+    /// Serialises segment deletes (so they happen in log order).
+    pub(crate) removal_io: Mutex<()>,
     /// Held while the WAL is open; the kernel releases it when the process dies.
     pub(crate) _lock: DirLock,
 }
@@ -187,15 +191,38 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Releases the lock, then deletes the segment files retention took out of the list (a
-    /// failed delete only wastes space until the next open, which deletes it again).
-    pub(crate) fn unlock(&self, mut st: MutexGuard<'_, State>) {
-        let removals = std::mem::take(&mut st.pending_removals);
+    /// Releases the lock, then deletes the segment files queued for removal.
+    pub(crate) fn unlock(&self, st: MutexGuard<'_, State>) {
+        let pending = !st.pending_removals.is_empty();
         drop(st);
-        for path in removals {
+        if pending {
+            self.remove_pending();
+        }
+    }
+
+    /// Deletes queued segment files, oldest first, without the state lock. Stops at a failed
+    /// delete (it stays queued and is retried by the next caller; a later file is never
+    /// deleted before an earlier one). When another thread is deleting, it does the work.
+    pub(crate) fn remove_pending(&self) {
+        let Ok(_removing) = self.removal_io.try_lock() else {
+            return;
+        };
+        loop {
+            let Some(path) = self.lock().pending_removals.front().cloned() else {
+                return;
+            };
             failpoint("wal-retention");
-            if let Err(error) = self.storage.remove(&path) {
-                tracing::warn!(path = %path.display(), %error, "deleting a delivered WAL segment failed");
+            match self.storage.remove(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "deleting a delivered WAL segment failed; retrying later");
+                    return;
+                }
+            }
+            let mut st = self.lock();
+            if st.pending_removals.front() == Some(&path) {
+                st.pending_removals.pop_front();
             }
         }
     }

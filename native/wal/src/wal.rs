@@ -112,8 +112,7 @@ impl Wal {
         if st.consumers.remove(name).is_none() {
             return Err(WalError::UnknownConsumer(name.to_owned()));
         }
-        let removals = self.shared.retention_plan(&mut st);
-        st.pending_removals.extend(removals);
+        self.shared.apply_retention(&mut st);
         self.shared.appended.notify_all();
         self.shared.unlock(st);
         Ok(())
@@ -197,6 +196,10 @@ impl Drop for Wal {
         {
             let mut st = self.shared.lock();
             st.shutdown = true;
+            // Best effort: leave no bytes in doubt for the next open to find.
+            if let Err(error) = self.shared.repair(&mut st) {
+                tracing::warn!(%error, "WAL repair at close failed; the next open recovers");
+            }
         }
         self.shared.appended.notify_all();
         if let Some(handle) = self.syncer.take() {
@@ -211,10 +214,16 @@ fn spawn_syncer(shared: Arc<Shared>, every: Duration) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut st = shared.lock();
         loop {
-            if !st.shutdown {
+            // Sleep a full interval (the condvar also wakes on every append and commit).
+            let deadline = std::time::Instant::now() + every;
+            while !st.shutdown {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    break;
+                }
                 let (guard, _) = shared
                     .appended
-                    .wait_timeout(st, every)
+                    .wait_timeout(st, deadline - now)
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
                 st = guard;
             }
