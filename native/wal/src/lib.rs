@@ -44,5 +44,8 @@ pub use position::Position;
 pub use reader::{Reader, Record};
 pub use recovery::{QUARANTINE_DIR, Quarantined, RecoveryReport};
 pub use stats::{ConsumerStats, WalStats};
-pub use storage::{ReadFile, RealStorage, Storage, StorageFile, is_out_of_space};
+pub use storage::{
+    ReadFile, RealStorage, Storage, StorageFile, append_all, is_out_of_space, read_all,
+    write_all_at,
+};
 pub use wal::Wal;
