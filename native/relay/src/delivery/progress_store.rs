@@ -18,8 +18,9 @@
 //! `fdatasync`s it, so a crash or a failed write leaves the old or the new progress, never a
 //! mix, and a full disk never stops a save (the slots exist from the first save on; only a
 //! save whose JSON outgrows them, after the shard count grew, replaces the file atomically with
-//! larger slots, which needs a little space); a missing file loads as "no progress"; an
-//! unreadable file is an error naming the path (delivery then discards it and replays without
+//! larger slots, which needs a little space); a missing file loads as "no progress" and is
+//! created then (holding `null`, also "no progress"), so the first save after a start needs
+//! no space either (best effort: a full disk at start only delays that); an unreadable file is an error naming the path (delivery then discards it and replays without
 //! skipping: more may be resent, nothing is skipped). A file in the older format (plain JSON)
 //! still loads.
 
@@ -134,8 +135,10 @@ impl FileProgressStore {
         }
     }
 
-    /// The newest progress in the file and where it is; `None` for a missing file.
-    fn read(&self) -> Result<Option<(ShardProgress, Option<Slots>)>, ProgressFileError> {
+    /// The newest progress in the file (`None`: no progress) and where it is; `None` for a
+    /// missing file.
+    #[allow(clippy::type_complexity)]
+    fn read(&self) -> Result<Option<(Option<ShardProgress>, Option<Slots>)>, ProgressFileError> {
         let bytes = match read_all(self.storage.as_ref(), &self.path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -172,19 +175,22 @@ impl FileProgressStore {
         Ok(Some((self.parse_json(json)?, Some(slots))))
     }
 
-    fn parse_json(&self, json: &[u8]) -> Result<ShardProgress, ProgressFileError> {
-        let disk: OnDisk =
+    fn parse_json(&self, json: &[u8]) -> Result<Option<ShardProgress>, ProgressFileError> {
+        let disk: Option<OnDisk> =
             serde_json::from_slice(json).map_err(|e| self.format_err(e.to_string()))?;
+        let Some(disk) = disk else {
+            return Ok(None);
+        };
         if disk.version != VERSION {
             return Err(self.format_err(format!(
                 "version {} (this relay reads {VERSION})",
                 disk.version
             )));
         }
-        Ok(ShardProgress {
+        Ok(Some(ShardProgress {
             low_watermark: disk.low_watermark,
             shards: disk.shards,
-        })
+        }))
     }
 
     fn write(&self, progress: &ShardProgress) -> Result<(), ProgressFileError> {
@@ -194,6 +200,10 @@ impl FileProgressStore {
             shards: progress.shards.clone(),
         })
         .map_err(|e| self.format_err(e.to_string()))?;
+        self.write_json(&json)
+    }
+
+    fn write_json(&self, json: &[u8]) -> Result<(), ProgressFileError> {
         let mut known = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if known.is_none() {
             // A file that cannot be read is replaced (at worst more is resent).
@@ -202,13 +212,13 @@ impl FileProgressStore {
         match *known {
             Some(slots) if SLOT_HEADER + json.len() <= slots.slot_len => {
                 let generation = slots.generation.wrapping_add(1);
-                self.overwrite_slot(&json, generation, slots.slot_len)?;
+                self.overwrite_slot(json, generation, slots.slot_len)?;
                 *known = Some(Slots {
                     generation,
                     slot_len: slots.slot_len,
                 });
             }
-            _ => *known = Some(self.create(&json)?),
+            _ => *known = Some(self.create(json)?),
         }
         Ok(())
     }
@@ -300,7 +310,16 @@ fn newer(a: u32, b: u32) -> bool {
 
 impl ShardProgressStore for FileProgressStore {
     fn load(&self) -> Result<Option<ShardProgress>, StoreError> {
-        Ok(self.read()?.map(|(progress, _)| progress))
+        match self.read()? {
+            Some((progress, _)) => Ok(progress),
+            None => {
+                // Allocate the file now, while there is space, so saves never need any.
+                if let Err(error) = self.write_json(b"null") {
+                    tracing::warn!(path = %self.path.display(), %error, "cannot create the shard progress file yet; the first save will");
+                }
+                Ok(None)
+            }
+        }
     }
 
     fn save(&self, progress: &ShardProgress) -> Result<(), StoreError> {
@@ -324,6 +343,8 @@ mod tests {
     fn saved_progress_loads_back_and_a_missing_file_is_no_progress() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileProgressStore::new(&dir.path().join("delivery"), "a");
+        assert_eq!(store.load().unwrap(), None);
+        assert!(store.path().exists(), "allocated by the first load");
         assert_eq!(store.load().unwrap(), None);
         let first = ShardProgress {
             low_watermark: Some(7),
@@ -349,8 +370,9 @@ mod tests {
         let faults = FaultyStorage::new();
         let storage = Arc::new(faults.clone()) as Arc<dyn Storage>;
         let store = FileProgressStore::with_storage(dir.path(), "a", storage);
-        store.save(&progress(1, 4)).unwrap();
+        assert_eq!(store.load().unwrap(), None);
         faults.set_disk_full(true);
+        store.save(&progress(1, 4)).unwrap();
         for low in 2..6 {
             store.save(&progress(low, 4)).unwrap();
         }
