@@ -280,7 +280,7 @@ fn render(o: &Options, r: &SoakResult) -> String {
     let _ = writeln!(s, "{START}");
     let _ = writeln!(
         s,
-        "### Reliability: `cargo xtask soak` (SIGKILL under load, restart on the same WAL)\n"
+        "## Reliability: `cargo xtask soak` (SIGKILL under load, restart on the same WAL)\n"
     );
     let _ = writeln!(
         s,
