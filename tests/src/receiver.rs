@@ -12,7 +12,9 @@
 //!
 //! Use it from async tests ([`Receiver`]), from blocking tests ([`BlockingReceiver`]) or
 //! from shell scripts and benchmarks (the `prw-test-receiver` binary). `GET /-/stats` returns
-//! [`ReceiverStats`] as JSON and is itself never counted or recorded.
+//! [`ReceiverStats`] as JSON; `GET /-/pairs` (decoding) the exact set of distinct (series,
+//! timestamp) pairs seen, as `{"<label-set hash>": [timestamps...]}`; neither is counted or
+//! recorded.
 //!
 //! Invariants: it listens on the address given (127.0.0.1:0 by default: the OS picks a free
 //! port, read it with [`Receiver::addr`]); it stops when its handle is dropped or
@@ -308,6 +310,12 @@ async fn handle(
     if request.method() == hyper::Method::GET && request.uri().path() == "/-/stats" {
         let stats = stats_of(&lock(&state));
         let json = serde_json::to_string(&stats).unwrap_or_default();
+        let headers = [("content-type".to_string(), "application/json".to_string())];
+        return Ok(response(200, &headers, json));
+    }
+    if request.method() == hyper::Method::GET && request.uri().path() == "/-/pairs" {
+        let pairs = lock(&state).decoder.pairs();
+        let json = serde_json::to_string(&pairs).unwrap_or_default();
         let headers = [("content-type".to_string(), "application/json".to_string())];
         return Ok(response(200, &headers, json));
     }

@@ -47,12 +47,27 @@ pub struct Relay {
     addr: SocketAddr,
     config: PathBuf,
     dir: tempfile::TempDir,
+    /// Where `wal/` (and so `delivery/`) live when not under `dir` (e.g. a small filesystem).
+    data: Option<PathBuf>,
 }
 
 impl Relay {
     /// Writes `config_yaml` (its `remote_write`, `limits`, ... sections; listen address and
     /// WAL dir are given as flags) and starts the relay on a free port.
     pub fn start(bin: &Path, config_yaml: &str) -> Result<Relay, RelayError> {
+        Relay::start_with_data(bin, config_yaml, None)
+    }
+
+    /// Like [`Relay::start`], with the WAL in `data/wal` (progress files in `data/delivery`).
+    pub fn start_in(bin: &Path, config_yaml: &str, data: &Path) -> Result<Relay, RelayError> {
+        Relay::start_with_data(bin, config_yaml, Some(data.to_path_buf()))
+    }
+
+    fn start_with_data(
+        bin: &Path,
+        config_yaml: &str,
+        data: Option<PathBuf>,
+    ) -> Result<Relay, RelayError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-relay-")
             .tempdir()?;
@@ -64,13 +79,14 @@ impl Relay {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             config,
             dir,
+            data,
         };
         relay.launch()?;
         Ok(relay)
     }
 
-    fn launch(&mut self) -> Result<(), RelayError> {
-        let args = vec![
+    fn launch_args(&self) -> Vec<String> {
+        vec![
             "relay".to_string(),
             "--config".to_string(),
             self.config.to_string_lossy().into_owned(),
@@ -80,7 +96,11 @@ impl Relay {
             self.wal_dir().to_string_lossy().into_owned(),
             "--drain-timeout".to_string(),
             "5s".to_string(),
-        ];
+        ]
+    }
+
+    fn launch(&mut self) -> Result<(), RelayError> {
+        let args = self.launch_args();
         self.process.set_args(args);
         let log_start = self.process.log().len();
         self.process.spawn()?;
@@ -111,7 +131,12 @@ impl Relay {
 
     /// Its WAL directory.
     pub fn wal_dir(&self) -> PathBuf {
-        self.dir.path().join("wal")
+        self.data.as_deref().unwrap_or(self.dir.path()).join("wal")
+    }
+
+    /// The arguments it runs with (to start a second relay on the same directory).
+    pub fn args(&self) -> Vec<String> {
+        self.launch_args()
     }
 
     /// `kill -9`.

@@ -19,14 +19,14 @@
 //! `--concurrency 8`, `--no-durability`, `--no-build` (reuse `dist/prw` and
 //! `target/release/prw-test-receiver`), `--out BENCHMARKS.md`.
 
-mod error;
+pub(crate) mod error;
 mod generator;
 mod machine;
-mod process;
+pub(crate) mod process;
 mod procfs;
-mod receiver;
+pub(crate) mod receiver;
 mod relay;
-mod report;
+pub(crate) mod report;
 mod scenario;
 
 use std::path::PathBuf;

@@ -81,6 +81,11 @@ pub struct Args {
     /// (`--concurrency` appenders; the directory is removed afterwards).
     #[arg(long, value_name = "DIR")]
     wal_append: Option<std::path::PathBuf>,
+    /// Write the number of every request answered 2xx (0-based, in issue order; request `k`
+    /// carries payload `k % --payloads`) to FILE, one per line: with `--payloads N
+    /// --requests N` it names exactly which timestamps were acknowledged.
+    #[arg(long, value_name = "FILE")]
+    acked_log: Option<std::path::PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -218,6 +223,15 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    if let Some(path) = &args.acked_log {
+        let mut acked = outcome.acked.clone();
+        acked.sort_unstable();
+        let text: String = acked.iter().map(|k| format!("{k}\n")).collect();
+        if let Err(err) = std::fs::write(path, text) {
+            eprintln!("prw bench: cannot write {}: {err}", path.display());
+            return ExitCode::from(exit::INTERNAL);
+        }
+    }
     let summary = LoadSummary::new(
         url.to_string(),
         workload,

@@ -10,7 +10,8 @@
 //!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
 //! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
-//! cannot use as a cursor; 70 for an internal error, including a WAL that cannot be opened
+//! cannot use as a cursor, or a WAL directory another process has open (the message names
+//! it and the holder's pid; nothing was touched); 70 for an internal error, including a WAL that cannot be opened
 //! (I/O error, or damage under `recovery: strict`).
 
 use std::path::PathBuf;
@@ -94,7 +95,9 @@ pub fn run(args: Args) -> ExitCode {
                 loaded.config.wal.dir.display()
             );
             return ExitCode::from(match err {
-                WalError::InvalidConfig { .. } | WalError::InvalidConsumerName(_) => exit::USAGE,
+                WalError::InvalidConfig { .. }
+                | WalError::InvalidConsumerName(_)
+                | WalError::Locked { .. } => exit::USAGE,
                 _ => exit::INTERNAL,
             });
         }

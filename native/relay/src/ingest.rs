@@ -269,7 +269,7 @@ impl Inner {
                 } else {
                     tracing::error!(
                         error = %err,
-                        "WAL failed: writes are answered 503 until the relay is restarted"
+                        "WAL append failed: answered 503 + Retry-After; the WAL repairs itself on the next append"
                     );
                 }
             }

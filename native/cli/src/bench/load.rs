@@ -77,6 +77,8 @@ pub struct Outcome {
     pub in_flight_errors: u64,
     /// Latency of 2xx answers in microseconds.
     pub latency_us: Histogram<u64>,
+    /// The numbers of the requests answered 2xx (unordered).
+    pub acked: Vec<u64>,
 }
 
 /// Runs the plan; `live` is updated as answers arrive.
@@ -117,6 +119,7 @@ pub async fn run(
         connect_errors: 0,
         in_flight_errors: 0,
         latency_us: histogram,
+        acked: Vec::new(),
     };
     while let Some(done) = workers.join_next().await {
         let Ok(part) = done else { continue };
@@ -128,6 +131,7 @@ pub async fn run(
         }
         outcome.connect_errors += part.connect_errors;
         outcome.in_flight_errors += part.in_flight_errors;
+        outcome.acked.extend(part.acked);
         let _ = outcome.latency_us.add(&part.latency_us);
     }
     outcome.elapsed = start.elapsed();
@@ -161,6 +165,7 @@ impl Worker {
             connect_errors: 0,
             in_flight_errors: 0,
             latency_us: self.histogram.clone(),
+            acked: Vec::new(),
         };
         let (content_type, version) = match self.plan.protocol {
             Protocol::V1 => ("application/x-protobuf", "0.1.0"),
@@ -212,6 +217,7 @@ impl Worker {
                             u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
                         out.latency_us.saturating_record(micros.max(1));
                         out.ok += 1;
+                        out.acked.push(k);
                         out.ok_samples += payload.samples;
                         self.live.ok.fetch_add(1, Ordering::Relaxed);
                         self.live

@@ -62,10 +62,10 @@ pub enum Rejection {
         /// The WAL's limit.
         max: u64,
     },
-    /// The WAL is at its disk cap under the `block` policy (503).
+    /// The WAL is at its disk cap under the `block` policy, or its disk is full (503).
     #[error("WAL full: retry later")]
     WalFull,
-    /// The WAL failed (poisoned by a write or fsync error, or an I/O error) (503).
+    /// A WAL write or fsync failed (503); the WAL repairs itself on the next append.
     #[error("WAL unavailable: {0}")]
     WalUnavailable(WalError),
     /// The relay is shutting down (503).
@@ -171,10 +171,11 @@ impl Rejection {
         (self.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS)
     }
 
-    /// Maps a failed append: full -> 503, too large -> 413, anything else -> 503.
+    /// Maps a failed append: full (the cap, or a full disk) -> 503, too large -> 413, anything
+    /// else -> 503. All pass: the WAL repairs itself on the next append.
     pub fn from_wal(err: WalError) -> Self {
         match err {
-            WalError::Full { .. } => Rejection::WalFull,
+            err if err.is_out_of_space() => Rejection::WalFull,
             WalError::RecordTooLarge { len, max } => Rejection::RecordTooLarge { len, max },
             other => Rejection::WalUnavailable(other),
         }
