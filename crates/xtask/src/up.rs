@@ -20,16 +20,18 @@
 //! SIGTERM) xtask stops them layer by layer in reverse order: sender, Envoy, the relays
 //! together (each persists its cursors), receiver.
 
-mod envoy_config;
-mod http;
 mod ports;
 mod process;
 mod stack_config;
 mod summary;
 
 use crate::stage::{StageError, Stages};
-use crate::{dist, setup, workspace};
-use ports::{MAX_RELAYS, Ports};
+use crate::{dist, envoy_config, http, setup, workspace};
+use ports::MAX_RELAYS;
+#[cfg(test)]
+pub use ports::Ports;
+#[cfg(not(test))]
+use ports::Ports;
 use process::Managed;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpListener};
@@ -225,7 +227,11 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
     let template_path = workspace::path("envoy").join(template);
     let text = std::fs::read_to_string(&template_path)
         .map_err(|source| io("read", &template_path, source))?;
-    let yaml = envoy_config::render(&text, ports, &relay_addrs, &wasm).map_err(|err| {
+    let listen = envoy_config::Listen {
+        edge: ports.edge(),
+        admin: ports.admin(),
+    };
+    let yaml = envoy_config::render(&text, listen, &relay_addrs, &wasm).map_err(|err| {
         StageError::Missing {
             what: format!("a usable envoy/{template} ({err})"),
             hint: "keep the template strings listed at the top of the file",

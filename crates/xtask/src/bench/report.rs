@@ -42,7 +42,8 @@ pub struct Results {
     pub failures: Vec<String>,
 }
 
-fn si(x: f64) -> String {
+/// `1.23 M`, `45.6 k`, `789`.
+pub fn si(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2} M", x / 1e6)
     } else if x >= 1e3 {
@@ -371,8 +372,14 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 /// Writes `section` into `path` between the markers, replacing a previous one; creates the
 /// file with a title when missing.
 pub fn write_section(path: &Path, section: &str) -> Result<(), BenchError> {
+    write_between(path, START, END, section)
+}
+
+/// [`write_section`] for a section with its own `start` and `end` markers (`section`
+/// begins and ends with them).
+pub fn write_between(path: &Path, start: &str, end: &str, section: &str) -> Result<(), BenchError> {
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = replace_section(&old, section);
+    let new = replace_between(&old, start, end, section);
     std::fs::write(path, new).map_err(|source| BenchError::Io {
         what: "write",
         path: path.into(),
@@ -380,11 +387,16 @@ pub fn write_section(path: &Path, section: &str) -> Result<(), BenchError> {
     })
 }
 
+#[cfg(test)]
 fn replace_section(old: &str, section: &str) -> String {
-    match (old.find(START), old.find(END)) {
+    replace_between(old, START, END, section)
+}
+
+fn replace_between(old: &str, start: &str, end: &str, section: &str) -> String {
+    match (old.find(start), old.find(end)) {
         (Some(a), Some(b)) if b > a => {
             let (before, rest) = old.split_at(a);
-            let after = rest.split_once(END).map_or("", |(_, after)| after);
+            let after = rest.split_once(end).map_or("", |(_, after)| after);
             format!("{before}{}{}", section.trim_end_matches('\n'), after)
         }
         _ => {

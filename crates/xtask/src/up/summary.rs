@@ -2,32 +2,7 @@
 //! `/stats/prometheus` (Prometheus text format): one line with one relay, one line per relay
 //! plus one for Envoy with several.
 
-/// Sums every sample of the metrics whose name is `name` (any labels).
-pub fn sum(text: &str, name: &str) -> f64 {
-    sum_where(text, |metric| metric == name)
-}
-
-/// Sums every sample of the metrics whose name starts with `prefix` and ends with `_total`.
-pub fn sum_prefixed(text: &str, prefix: &str) -> f64 {
-    sum_where(text, |metric| {
-        metric.starts_with(prefix) && metric.ends_with("_total")
-    })
-}
-
-fn sum_where(text: &str, wanted: impl Fn(&str) -> bool) -> f64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let name_end = line.find(['{', ' '])?;
-            let name = line.get(..name_end)?;
-            if !wanted(name) {
-                return None;
-            }
-            line.rsplit(' ').next()?.parse::<f64>().ok()
-        })
-        .filter(|v| v.is_finite())
-        .sum()
-}
+use crate::prom_text::{sum, sum_prefixed};
 
 /// What the summary line shows.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]

@@ -1,4 +1,4 @@
-//! Envoy's configuration for the stack, rendered from the shipped templates
+//! Envoy's configuration for `up` and `bench --relays`, rendered from the shipped templates
 //! (`envoy/edge.yaml`, `envoy/cluster.yaml`) by substituting their documented strings, line
 //! by line: the listener (`port_value: 9201`), the admin (`port_value: 9901`), the upstream
 //! relay (`port_value: 9202`, edge.yaml) or the relay endpoints (`port_value: 9211`, `9212`,
@@ -10,8 +10,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-
-use super::ports::Ports;
 
 /// The endpoint ports of `envoy/cluster.yaml`.
 const CLUSTER_RELAY_PORTS: [&str; 3] = ["port_value: 9211", "port_value: 9212", "port_value: 9213"];
@@ -26,11 +24,20 @@ impl std::fmt::Display for RenderError {
     }
 }
 
-/// Renders `template` (edge.yaml or cluster.yaml) for `ports`, the `relays` behind it and
+/// Where Envoy listens.
+#[derive(Clone, Copy, Debug)]
+pub struct Listen {
+    /// The edge listener (the template's 9201).
+    pub edge: SocketAddr,
+    /// The admin interface (the template's 9901).
+    pub admin: SocketAddr,
+}
+
+/// Renders `template` (edge.yaml or cluster.yaml) for `listen`, the `relays` behind it and
 /// the filter at `wasm`.
 pub fn render(
     template: &str,
-    ports: Ports,
+    listen: Listen,
     relays: &[SocketAddr],
     wasm: &Path,
 ) -> Result<String, RenderError> {
@@ -43,10 +50,10 @@ pub fn render(
             out.push_str(line);
         } else if line.contains("port_value: 9201") {
             listener += 1;
-            out.push_str(&line.replace("port_value: 9201", &port(ports.edge())));
+            out.push_str(&line.replace("port_value: 9201", &port(listen.edge)));
         } else if line.contains("port_value: 9901") {
             admin += 1;
-            out.push_str(&line.replace("port_value: 9901", &port(ports.admin())));
+            out.push_str(&line.replace("port_value: 9901", &port(listen.admin)));
         } else if line.contains("port_value: 9202") {
             let [relay] = relays else {
                 return Err(RenderError(format!(
@@ -86,6 +93,10 @@ pub fn render(
 mod tests {
     use super::*;
 
+    fn at(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
     fn template(name: &str) -> String {
         std::fs::read_to_string(crate::workspace::path("envoy").join(name)).unwrap()
     }
@@ -100,13 +111,16 @@ mod tests {
 
     #[test]
     fn cluster_yaml_gets_one_endpoint_per_relay_on_moved_ports() {
-        // Offset 10 moves the listener to 9211, a port the template uses for a relay.
-        let ports = Ports::with_offset(10).unwrap();
+        // The listener moves to 9211, a port the template uses for a relay.
+        let listen = Listen {
+            edge: at(9211),
+            admin: at(9911),
+        };
         for n in 1..=5 {
-            let relays: Vec<SocketAddr> = (1..=n).map(|k| ports.cluster_relay(k)).collect();
+            let relays: Vec<SocketAddr> = (1..=n).map(|k| at(9220 + k)).collect();
             let yaml = render(
                 &template("cluster.yaml"),
-                ports,
+                listen,
                 &relays,
                 Path::new("/abs/filter.wasm"),
             )
@@ -121,22 +135,15 @@ mod tests {
 
     #[test]
     fn edge_yaml_takes_exactly_one_relay() {
-        let ports = Ports::default();
-        let yaml = render(
-            &template("edge.yaml"),
-            ports,
-            &[ports.relay()],
-            Path::new("/w.wasm"),
-        )
-        .unwrap();
+        let listen = Listen {
+            edge: at(9201),
+            admin: at(9901),
+        };
+        let yaml = render(&template("edge.yaml"), listen, &[at(9202)], Path::new("/w")).unwrap();
         assert_eq!(endpoint_ports(&yaml), ["9202"]);
-        let two = [ports.cluster_relay(1), ports.cluster_relay(2)];
-        assert!(render(&template("edge.yaml"), ports, &two, Path::new("/w")).is_err());
-    }
-
-    #[test]
-    fn a_template_without_its_ports_is_refused() {
-        let err = render("admin: {}\n", Ports::default(), &[], Path::new("/w")).unwrap_err();
+        let two = [at(9211), at(9212)];
+        assert!(render(&template("edge.yaml"), listen, &two, Path::new("/w")).is_err());
+        let err = render("admin: {}\n", listen, &[], Path::new("/w")).unwrap_err();
         assert!(err.0.contains("found 0, 0 and 0"), "{err}");
     }
 }
