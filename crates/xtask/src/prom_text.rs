@@ -26,5 +26,17 @@ fn sum_where(text: &str, wanted: impl Fn(&str) -> bool) -> f64 {
             line.rsplit(' ').next()?.parse::<f64>().ok()
         })
         .filter(|v| v.is_finite())
-        .sum()
+        .sum::<f64>()
+        // An empty sum is -0.0, which would print as "-0".
+        + 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metric_that_is_absent_sums_to_a_plain_zero() {
+        assert_eq!(format!("{:.0}", sum("other 1\n", "wanted")), "0");
+    }
 }

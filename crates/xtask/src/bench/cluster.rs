@@ -73,6 +73,8 @@ pub struct Row {
     pub envoy_cpu: Option<f64>,
     /// Write requests each relay acknowledged (how the load spread).
     pub per_relay_requests: Vec<f64>,
+    /// [`ENVOY_STATS`] at the end of the row (empty without Envoy).
+    pub envoy_stats: Vec<f64>,
 }
 
 impl Row {
@@ -142,7 +144,7 @@ pub fn run(
             .join(" "),
         relays,
         tenants,
-        concurrency: o.concurrency,
+        concurrency: per_generator(o.concurrency, relays) * relays as u32,
         load_seconds: o.load.as_secs_f64(),
         machine: Some(super::machine::describe(&work)),
         rows,
@@ -186,7 +188,16 @@ pub fn measure(setup: &Setup, relays: usize) -> Result<(Vec<String>, Vec<Row>), 
 struct RunningEnvoy {
     guard: Guard,
     edge: SocketAddr,
+    admin: SocketAddr,
 }
+
+/// Envoy's cluster stats a row reports (summed over label sets).
+pub const ENVOY_STATS: [&str; 4] = [
+    "envoy_cluster_health_check_failure",
+    "envoy_cluster_outlier_detection_ejections_enforced_total",
+    "envoy_cluster_upstream_rq_retry",
+    "envoy_cluster_upstream_rq_5xx",
+];
 
 fn start_envoy(
     setup: &Setup,
@@ -246,6 +257,7 @@ fn start_envoy(
     Ok(RunningEnvoy {
         guard,
         edge: listen.edge,
+        admin: listen.admin,
     })
 }
 
@@ -313,9 +325,11 @@ fn choose_tenants(
     let mut found: Vec<Option<String>> = vec![None; relays.len()];
     for k in 0..TENANT_CANDIDATES {
         let tenant = format!("tenant-{k}");
-        if let Some(slot @ None) =
-            route_of(setup, edge, relays, &tenant).and_then(|r| found.get_mut(r))
-        {
+        let Some(relay) = route_of(setup, edge, relays, &tenant) else {
+            continue;
+        };
+        if let Some(slot @ None) = found.get_mut(relay) {
+            eprintln!("    {tenant} -> relay {relay}");
             *slot = Some(tenant);
         }
         if found.iter().all(Option::is_some) {
@@ -329,6 +343,11 @@ fn choose_tenants(
             relays.len()
         ),
     })
+}
+
+/// Concurrent requests of each of `generators` generators sharing `total` (at least 1).
+fn per_generator(total: u32, generators: usize) -> u32 {
+    (total / generators.max(1) as u32).max(1)
 }
 
 /// Waits until the receiver's request count stops moving.
@@ -361,12 +380,14 @@ fn row(
     let receiver = NullReceiver::start(&setup.bins.receiver, false)?;
     let mut running = Vec::new();
     for k in 0..relays {
+        // One parent per relay: a relay keeps its delivery progress beside its WAL
+        // (`<wal>/../delivery`), so siblings would share it.
         let dir = fresh_dir(&setup.work.join(format!("{name}-relay-{k}")))?;
         running.push(Relay::start(
             Kind::Prw,
             setup.bins,
             free_port()?,
-            &dir,
+            &dir.join("wal"),
             &receiver.write_url(),
         )?);
     }
@@ -396,7 +417,7 @@ fn row(
             .and_then(|e| procfs::cpu_seconds(e.guard.pid()))
     };
     let (relays_before, envoy_before) = (relay_cpu(&running), envoy_cpu());
-    let per_generator = (setup.concurrency / tenants.len() as u32).max(1);
+    let per_generator = per_generator(setup.concurrency, tenants.len());
     let load = |tenant: &String| {
         Load {
             url: format!("http://{url_addr}/api/v1/write"),
@@ -422,6 +443,16 @@ fn row(
         .zip(&before)
         .map(|(a, b)| a - b)
         .collect();
+    let envoy_stats = envoy
+        .as_ref()
+        .and_then(|e| http::get(e.admin, "/stats/prometheus"))
+        .map(|(_, text)| {
+            ENVOY_STATS
+                .iter()
+                .map(|n| prom_text::sum(&text, n))
+                .collect()
+        })
+        .unwrap_or_default();
     drop(envoy);
     for relay in running {
         relay.kill();
@@ -435,6 +466,7 @@ fn row(
             relay_cpu,
             envoy_cpu,
             per_relay_requests,
+            envoy_stats,
         },
     ))
 }
@@ -461,6 +493,7 @@ mod tests {
             relay_cpu: Some(6.0),
             envoy_cpu: Some(1.5),
             per_relay_requests: vec![1.0, 1.0, 1.0],
+            envoy_stats: Vec::new(),
         };
         assert_eq!(row.samples_ok(), 3_000_000);
         assert_eq!(row.samples_per_second(), 150e3);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::cluster::{Front, Row, SHAPE};
+use super::cluster::{ENVOY_STATS, Front, Row, SHAPE};
 use super::machine::Machine;
 use super::report::si;
 
@@ -143,6 +143,18 @@ impl ClusterResults {
                 "\nWrite requests per relay behind Envoy ({n} relays): {} (the tenants' streams, one relay each).",
                 spread.join(" / ")
             );
+            let stats: Vec<String> = ENVOY_STATS
+                .iter()
+                .zip(&row.envoy_stats)
+                .map(|(name, v)| format!("`{}` {v:.0}", name.trim_start_matches("envoy_cluster_")))
+                .collect();
+            if !stats.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "Envoy's cluster stats after that row: {}.",
+                    stats.join(", ")
+                );
+            }
         }
         s.push('\n');
         self.render_reading(&mut s, one, many);
@@ -162,6 +174,30 @@ impl ClusterResults {
              spreading the load, not a speed-up: the figures are limited by the cores, not by the relays.",
             self.relays
         );
+        let relays_ratio = many
+            .and_then(|r| r.per_million(r.relay_cpu))
+            .zip(relay)
+            .map(|(m, o)| m / o.max(1e-9));
+        match relays_ratio {
+            Some(ratio) if ratio > 1.05 => {
+                let _ = writeln!(
+                    s,
+                    "Per sample, the {n} relays together used {ratio:.2}x the CPU of the single relay: \
+                     each gets 1/{n} of the concurrent requests, so each WAL fsync covers fewer of them \
+                     (group commit), and every process pays its own fixed costs.",
+                    n = self.relays
+                );
+            }
+            Some(ratio) => {
+                let _ = writeln!(
+                    s,
+                    "Per sample, the {} relays together used {ratio:.2}x the CPU of the single relay: \
+                     about the same, within this machine's noise.",
+                    self.relays
+                );
+            }
+            None => {}
+        }
         if let (Some(envoy), Some(relay)) = (envoy, relay) {
             let _ = writeln!(
                 s,
@@ -197,6 +233,7 @@ mod tests {
             relay_cpu: Some(relay_cpu),
             envoy_cpu: (front == Front::Envoy).then_some(0.5),
             per_relay_requests: vec![10.0; relays],
+            envoy_stats: vec![0.0, 0.0, 2.0, 0.0],
         }
     }
 
@@ -232,6 +269,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("10 / 10 / 10"), "{text}");
+        assert!(text.contains("`upstream_rq_retry` 2"), "{text}");
         assert!(
             text.contains("one core of Envoy feeds about 3.0 relay cores"),
             "{text}"
