@@ -25,8 +25,9 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
 use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
+use prw_relay::handler::Reload;
 use prw_relay::ingest::WalIngest;
-use prw_relay::server::{GraceEnd, Reload, Server, Signals, StaticPage};
+use prw_relay::server::{GraceEnd, Server, Signals, StaticPage};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
 
