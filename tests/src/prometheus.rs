@@ -1,7 +1,10 @@
 //! A real Prometheus 2.42 for tests: a sender (scrapes one target every second and
-//! remote-writes to a URL) or a receiver (`--web.enable-remote-write-receiver`, no
-//! out-of-order window), with a generated config, a private data dir and a free port; the
-//! (series, timestamp) pairs it holds are read back through its query API.
+//! remote-writes to a URL) or a receiver (`--web.enable-remote-write-receiver`, without or
+//! with an out-of-order window), with a generated config, a private data dir and a free
+//! port; the (series, timestamp) pairs it holds are read back through its query API.
+//!
+//! Debian's Prometheus 2.42 (`2.42.0+ds`) ignores `remote_write.headers` (checked: no
+//! configured header reaches the wire), so a sender here cannot set a tenant header.
 //!
 //! Invariants: the process is killed when the guard drops; a restart keeps the port and the
 //! data dir (a receiver that was down comes back with what it had).
@@ -62,12 +65,21 @@ pub enum Role {
     },
     /// Accepts Remote Write at `/api/v1/write`; scrapes nothing.
     Receiver,
+    /// A [`Role::Receiver`] that also accepts samples up to `window` (a Prometheus duration)
+    /// older than the newest of their series (`storage.tsdb.out_of_order_time_window`).
+    OutOfOrderReceiver {
+        /// The window, e.g. `"10m"`.
+        window: String,
+    },
 }
 
 impl Role {
     fn config(&self) -> String {
         match self {
             Role::Receiver => "global:\n  scrape_interval: 1m\n".to_string(),
+            Role::OutOfOrderReceiver { window } => format!(
+                "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: {window}\n"
+            ),
             Role::Sender { target, job, url } => format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
                  scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n\
@@ -103,11 +115,11 @@ impl Prometheus {
             "--storage.tsdb.retention.time=1d".to_string(),
             "--log.level=info".to_string(),
         ];
-        if matches!(role, Role::Receiver) {
+        if !matches!(role, Role::Sender { .. }) {
             args.push("--web.enable-remote-write-receiver".to_string());
         }
         let name = match role {
-            Role::Receiver => "prometheus (receiver)",
+            Role::Receiver | Role::OutOfOrderReceiver { .. } => "prometheus (receiver)",
             Role::Sender { .. } => "prometheus (sender)",
         };
         let process = ChildProcess::new(name, bin, args, dir.path().join("prometheus.log"));

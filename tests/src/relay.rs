@@ -46,6 +46,7 @@ pub struct Relay {
     process: ChildProcess,
     addr: SocketAddr,
     config: PathBuf,
+    shutdown_grace: Option<Duration>,
     dir: tempfile::TempDir,
     /// Where `wal/` (and so `delivery/`) live when not under `dir` (e.g. a small filesystem).
     data: Option<PathBuf>,
@@ -55,18 +56,29 @@ impl Relay {
     /// Writes `config_yaml` (its `remote_write`, `limits`, ... sections; listen address and
     /// WAL dir are given as flags) and starts the relay on a free port.
     pub fn start(bin: &Path, config_yaml: &str) -> Result<Relay, RelayError> {
-        Relay::start_with_data(bin, config_yaml, None)
+        Relay::start_inner(bin, config_yaml, None, None)
     }
 
     /// Like [`Relay::start`], with the WAL in `data/wal` (progress files in `data/delivery`).
     pub fn start_in(bin: &Path, config_yaml: &str, data: &Path) -> Result<Relay, RelayError> {
-        Relay::start_with_data(bin, config_yaml, Some(data.to_path_buf()))
+        Relay::start_inner(bin, config_yaml, Some(data.to_path_buf()), None)
     }
 
-    fn start_with_data(
+    /// [`Relay::start`] with `--shutdown-grace` (how long `/-/ready` answers 503 while writes
+    /// are still accepted after SIGTERM; the relay's default is 5 s).
+    pub fn start_with_shutdown_grace(
+        bin: &Path,
+        config_yaml: &str,
+        grace: Duration,
+    ) -> Result<Relay, RelayError> {
+        Relay::start_inner(bin, config_yaml, None, Some(grace))
+    }
+
+    fn start_inner(
         bin: &Path,
         config_yaml: &str,
         data: Option<PathBuf>,
+        shutdown_grace: Option<Duration>,
     ) -> Result<Relay, RelayError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-relay-")
@@ -78,6 +90,7 @@ impl Relay {
             process,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             config,
+            shutdown_grace,
             dir,
             data,
         };
@@ -86,7 +99,7 @@ impl Relay {
     }
 
     fn launch_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "relay".to_string(),
             "--config".to_string(),
             self.config.to_string_lossy().into_owned(),
@@ -96,7 +109,12 @@ impl Relay {
             self.wal_dir().to_string_lossy().into_owned(),
             "--drain-timeout".to_string(),
             "5s".to_string(),
-        ]
+        ];
+        if let Some(grace) = self.shutdown_grace {
+            args.push("--shutdown-grace".to_string());
+            args.push(format!("{}ms", grace.as_millis()));
+        }
+        args
     }
 
     fn launch(&mut self) -> Result<(), RelayError> {
@@ -174,6 +192,20 @@ impl Relay {
     pub fn log_tail(&self, n: usize) -> String {
         self.process.log_tail(n)
     }
+}
+
+/// A relay config forwarding to each `(name, url)` with the queue settings the e2e suites
+/// use: 5 s timeout, batches of up to 2,000 samples sent within 1 s, backoff 100 ms..1 s.
+pub fn forwarding_config(destinations: &[(&str, &str)]) -> String {
+    let mut yaml = "remote_write:\n".to_string();
+    for (name, url) in destinations {
+        yaml.push_str(&format!(
+            "  - name: {name}\n    url: {url}\n    remote_timeout: 5s\n    queue_config:\n      \
+             max_samples_per_send: 2000\n      batch_send_deadline: 1s\n      \
+             min_backoff: 100ms\n      max_backoff: 1s\n"
+        ));
+    }
+    yaml
 }
 
 /// The address of the last `listening on ADDR` line in `log`.

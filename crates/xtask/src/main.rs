@@ -6,7 +6,10 @@
 
 mod bench;
 mod dist;
+mod envoy_config;
+mod http;
 mod probe;
+mod prom_text;
 mod setup;
 mod soak;
 mod stage;
@@ -21,8 +24,10 @@ const USAGE: &str = "usage: cargo xtask <up|test|bench|dist|soak>
   test   everything CI runs: setup, fmt, clippy, no_std proof, dist, tests (README command 2)
   dist   build every artifact into dist/: prw, prw_envoy_filter.wasm, inspector/
   up     set up, build dist/ and run the edge + relay stack (README command 1)
-         [--config relay.yaml: your relay config, Envoy in front, no demo peers]
+         [--relays N: N relays behind envoy/cluster.yaml] [--config relay.yaml: your relay
+         config, Envoy in front, no demo peers] [--no-build] [--data DIR] [--port-offset N]
   bench  prw relay vs vmagent and the limits, into BENCHMARKS.md (see docs/bench.md)
+         [--relays N: 1 relay vs N relays behind Envoy instead (docs/scale-out.md)]
   soak   prw relay killed 100 times under load, 0 acknowledged samples lost (see docs/wal.md)";
 
 fn main() -> ExitCode {

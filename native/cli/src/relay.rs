@@ -4,9 +4,14 @@
 //! the listener binds; one cursor per destination) by `prw_relay::ingest::WalIngest` and
 //! acknowledged once durable. `prw_relay::delivery::Delivery` reads the WAL for every
 //! destination (one cursor each) and sends. SIGHUP and `POST /-/reload` re-read the file and
-//! apply its `remote_write` list (add, remove, restart destinations). On SIGTERM/SIGINT new
-//! writes get 503 + Retry-After while in-flight ones finish, then every destination drains
-//! for up to `--drain-timeout`, commits its cursor, and the WAL is synced.
+//! apply its `remote_write` list (add, remove, restart destinations).
+//!
+//! Shutdown on SIGTERM/SIGINT, in this order: `/-/ready` turns 503 while writes are still
+//! acknowledged for `--shutdown-grace` (default 5 s; a second signal ends it at once), so a
+//! load balancer that health-checks `/-/ready` moves senders away before any write is
+//! refused; then new writes get 503 + Retry-After while in-flight ones finish (up to
+//! `--drain-timeout`), every destination drains for up to `--drain-timeout` and commits its
+//! cursor, and the WAL is synced.
 //!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
 //! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
@@ -21,8 +26,9 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
 use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
+use prw_relay::handler::Reload;
 use prw_relay::ingest::WalIngest;
-use prw_relay::server::{Server, Signals, StaticPage};
+use prw_relay::server::{GraceEnd, Server, Signals, StaticPage};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
 
@@ -46,6 +52,10 @@ pub struct Args {
     /// How long in-flight requests may finish after SIGTERM/SIGINT (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     drain_timeout: std::time::Duration,
+    /// After SIGTERM/SIGINT, how long `/-/ready` answers 503 while writes are still accepted,
+    /// before the drain starts (`0s`: none; a second signal ends it early).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    shutdown_grace: std::time::Duration,
     /// Validate the configuration, print the summary and exit.
     #[arg(long)]
     check_config: bool,
@@ -113,7 +123,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let signals = match Signals::install() {
+        let mut signals = match Signals::install() {
             Ok(signals) => signals,
             Err(err) => {
                 eprintln!("prw relay: cannot install signal handlers: {err}");
@@ -168,10 +178,22 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(exit::USAGE);
             }
         };
+        let readiness = server.readiness();
+        let grace = args.shutdown_grace;
+        let reload: Arc<dyn Reload> = reload;
         let drained = server
             .run(async move {
-                let signal = signals.until_terminated(reload).await;
-                tracing::info!(?signal, "shutdown requested");
+                let signal = signals.until_terminated(&reload).await;
+                readiness.withdraw();
+                tracing::info!(
+                    ?signal,
+                    ?grace,
+                    "shutdown requested: /-/ready answers 503, writes are still accepted for the grace period"
+                );
+                if let GraceEnd::CutShort(again) = signals.grace_period(grace, &reload).await {
+                    tracing::info!(signal = ?again, "second signal: grace period cut short");
+                }
+                tracing::info!("grace period over: new writes get 503");
                 ingest.begin_shutdown();
             })
             .await;

@@ -216,3 +216,30 @@ fn wal_append_mode_makes_records_durable_and_cleans_up() {
     assert!(!dir.join("bench-wal").exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn header_flags_reach_every_request() {
+    let receiver = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
+    let url = receiver.url("/api/v1/write");
+    let output = prw_bench(&[
+        "--url",
+        &url,
+        "--series",
+        "10",
+        "--requests",
+        "3",
+        "--header",
+        "X-Scope-OrgID: team-a",
+        "--header",
+        "X-Extra:1",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let recorded = receiver.recorded();
+    assert_eq!(recorded.len(), 3);
+    for r in &recorded {
+        assert_eq!(r.header("x-scope-orgid"), Some("team-a"));
+        assert_eq!(r.header("x-extra"), Some("1"));
+    }
+    let bad = prw_bench(&["--url", &url, "--header", "no colon"]);
+    assert_eq!(bad.status.code(), Some(64));
+}

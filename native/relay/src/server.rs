@@ -7,11 +7,14 @@
 //! [`Server::bind`] binds first (so port 0 resolves to a real port, logged as
 //! `listening on ADDR`), [`Server::run`] serves until the shutdown future completes, then
 //! stops accepting, lets in-flight requests finish for up to the drain deadline, and returns.
+//! [`Server::readiness`] hands out the switch that turns `/-/ready` to 503 before that (the
+//! shutdown grace period, while writes are still served: see [`Readiness`]).
 
 mod auth;
 mod error;
 mod ingest;
 mod metrics;
+mod readiness;
 mod reload;
 mod routes;
 mod signals;
@@ -35,9 +38,10 @@ pub use auth::ListenerAuth;
 pub use error::ServeError;
 pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
 pub use metrics::HttpMetrics;
+pub use readiness::{IMMEDIATE_HEALTH_CHECK_FAIL, Readiness};
 pub use reload::ValidateFile;
 pub use routes::WRITE_PATHS;
-pub use signals::{Signals, Termination};
+pub use signals::{GraceEnd, Signals, Termination};
 pub use static_page::{AssetLookup, StaticPage};
 
 use crate::config::Listen;
@@ -117,6 +121,7 @@ impl Server {
                 registry: Arc::new(registry),
                 metrics,
                 inspector: None,
+                readiness: Readiness::default(),
             }),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
@@ -125,6 +130,12 @@ impl Server {
     /// The address actually bound (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The switch that turns `/-/ready` to 503 (writes are still served); withdraw it at the
+    /// start of a graceful shutdown, a grace period before `run`'s shutdown future completes.
+    pub fn readiness(&self) -> Readiness {
+        self.routes.readiness.clone()
     }
 
     /// Serves `page` under `/inspect/` (the `prw` binary passes the embedded inspector).

@@ -42,7 +42,8 @@ pub struct Results {
     pub failures: Vec<String>,
 }
 
-fn si(x: f64) -> String {
+/// `1.23 M`, `45.6 k`, `789`.
+pub fn si(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2} M", x / 1e6)
     } else if x >= 1e3 {

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -45,6 +45,8 @@ pub struct Plan {
     pub requests: Option<u64>,
     /// Requests per second over all workers; `None`: as fast as possible.
     pub rate: Option<f64>,
+    /// Extra headers on every request (`--header`, e.g. a tenant's `X-Scope-OrgID`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Live counters for the progress line.
@@ -193,15 +195,18 @@ impl Worker {
             let Some(payload) = self.payloads.get((k % len) as usize) else {
                 break;
             };
-            let request = Request::post(self.plan.url.clone())
+            let mut request = Request::post(self.plan.url.clone())
                 .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                 .header(CONTENT_ENCODING, HeaderValue::from_static("snappy"))
                 .header(
                     "X-Prometheus-Remote-Write-Version",
                     HeaderValue::from_static(version),
                 )
-                .header(USER_AGENT, HeaderValue::from_static("prw-bench"))
-                .body(Full::new(payload.body.clone()));
+                .header(USER_AGENT, HeaderValue::from_static("prw-bench"));
+            for (name, value) in &self.plan.headers {
+                request = request.header(name, value);
+            }
+            let request = request.body(Full::new(payload.body.clone()));
             let Ok(request) = request else { break };
             out.sent += 1;
             let sent_at = Instant::now();
