@@ -21,6 +21,8 @@
 //! the three `X-Prometheus-Remote-Write-*-Written: 0` headers. Stats names are fixed
 //! ([`Outcome::stat_name`], [`rule_stat_name`]).
 
+mod admission;
+pub mod bucket;
 mod config;
 mod duration;
 mod outcome;
@@ -29,23 +31,37 @@ mod request;
 mod response;
 #[cfg(feature = "std")]
 mod series_text;
+pub mod shared_bucket;
+mod tenants;
 
 #[cfg(feature = "std")]
 mod body;
-
 #[cfg(feature = "std")]
-pub use body::decide_body;
+mod bridge;
+
+pub use admission::{Admission, admission_verdict, cost, decide_admission};
+#[cfg(feature = "std")]
+pub use body::{BodyCheck, CheckedBody, check_body, decide_body};
+#[cfg(feature = "std")]
+pub use bridge::{Bridged, V1_VERSION, bridge_body};
 pub use config::{
     ConfigError, ConfigProblem, DEFAULT_RETRY_AFTER_SECONDS, EdgeConfig, Mode, RewriteKey,
-    RewriteKeyError, RewriteSource, default_status_rewrites,
+    RewriteKeyError, RewriteSource, UpstreamProtocol, default_status_rewrites,
 };
 pub use duration::{DurationError, parse_duration_ms};
-pub use outcome::{EdgeRule, Outcome, rule_stat_name};
+pub use outcome::{
+    DroppedStat, EdgeRule, Outcome, TenantOutcome, rule_stat_name, tenant_stat_name,
+};
 pub use reply::{LocalReply, REPLY_STATUSES, Rejection, Verdict, WRITTEN_HEADERS};
 pub use request::{
     Examination, HeadAction, HeadersDecision, RequestHeaders, decide_headers, decide_request_head,
+    limits_tenant, settle,
 };
 pub use response::{ResponseDecision, ResponseSource, decide_response, status_rewrite};
+pub use tenants::{
+    ANONYMOUS_TENANT, DEFAULT_MAX_TENANTS, DEFAULT_TENANT_HEADER, LimitSet, OTHER_TENANTS,
+    ResolvedTenant, TenantLimits, TenantsConfig, is_valid_tenant_id,
+};
 
 #[cfg(test)]
 mod tests;

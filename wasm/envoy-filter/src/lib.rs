@@ -14,10 +14,12 @@
 //! - Only POSTs to the configured write paths are examined; their headers are held back
 //!   until the body is decided, so a rejected request never reaches the upstream.
 
+mod bridge;
 mod config;
 mod http;
 mod metrics;
 mod root;
+mod store;
 
 /// The module's entry point (`_initialize`, exported by the SDK's macro): logging and the
 /// root context factory.

@@ -522,9 +522,15 @@ proptest! {
 #[test]
 fn edge_statuses_agree_with_the_shared_retry_table() {
     use crate::classify::{RetryAdvice, retry_advice};
-    // Every local reply is something a sender must not retry (it can never succeed)...
+    // Every local reply is something a sender must not retry (it can never succeed),
+    // except the rate limit's 429 (with Retry-After), retried by senders that retry 429s...
     for status in REPLY_STATUSES {
-        assert_eq!(retry_advice(status), RetryAdvice::No, "{status}");
+        let expected = if status == 429 {
+            RetryAdvice::If429Enabled
+        } else {
+            RetryAdvice::No
+        };
+        assert_eq!(retry_advice(status), expected, "{status}");
     }
     // ...while Envoy's own timeout, dropped as a 408, becomes retryable once rewritten.
     assert_eq!(retry_advice(408), RetryAdvice::No);
