@@ -111,7 +111,10 @@ impl Template {
             Template::Edge => ("port_value: 9201", "port_value: 9901"),
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
         };
-        let config = format!("value: '{}'", params.plugin_config.replace('\'', "''"));
+        // One line: the template's header comment names `value: '{}'` too, and a JSON
+        // line break (whitespace) would end that comment mid-config.
+        let one_line = params.plugin_config.replace(['\n', '\r'], " ");
+        let config = format!("value: '{}'", one_line.replace('\'', "''"));
         let text = if params.with_filter {
             text
         } else {
