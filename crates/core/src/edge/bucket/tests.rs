@@ -102,9 +102,10 @@ proptest! {
     ) {
         let r = rate(per_second, burst);
         let mut now = 1_700_000_000_000i64;
-        // The bucket starts full at the first request's time.
-        let first = now + steps.first().map_or(0, |(dt, _)| *dt);
-        let mut latest = first;
+        // No state is a full bucket at whatever time it is read: the bucket starts at the
+        // first admission.
+        let mut first: Option<i64> = None;
+        let mut latest = i64::MIN;
         let mut state = None;
         let mut admitted: u128 = 0;
         for (dt, cost) in steps {
@@ -112,6 +113,7 @@ proptest! {
             latest = latest.max(now);
             match take(&r, state, cost, now) {
                 Take::Admitted(s) => {
+                    first.get_or_insert(now);
                     prop_assert!(s.micro_tokens <= burst * MICRO);
                     prop_assert!(s.updated_ms >= state.map_or(i64::MIN, |p: BucketState| p.updated_ms));
                     admitted += u128::from(cost);
@@ -121,8 +123,9 @@ proptest! {
                 Take::TooLarge => prop_assert!(cost > burst),
             }
             // Micro-tokens handed out <= capacity + refill over the window seen so far.
+            let window = first.map_or(0, |f| latest - f);
             let bound = u128::from(burst) * u128::from(MICRO)
-                + (latest - first) as u128 * u128::from(r.micro_per_ms);
+                + window as u128 * u128::from(r.micro_per_ms);
             prop_assert!(admitted * u128::from(MICRO) <= bound, "{admitted} > {bound}");
         }
     }
