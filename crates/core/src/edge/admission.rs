@@ -126,7 +126,7 @@ pub fn decide_admission(
             let message = format!(
                 "tenant {:?} is over its ingestion_rate of {} samples and histograms per second (burst {}): this request has {cost}, {available} are available; retry after {retry_after_secs} s",
                 tenant.id,
-                rate.per_second(),
+                rate.per_second_text(),
                 rate.burst()
             );
             Admission::rejected(

@@ -13,6 +13,9 @@
 //! `burst + rate * d / 1000`; a request of `cost <= burst` that waits its `Retry-After`
 //! is admitted when nobody else took tokens meanwhile; nothing overflows or panics.
 
+use alloc::format;
+use alloc::string::String;
+
 /// Micro-tokens per token.
 pub const MICRO: u64 = 1_000_000;
 
@@ -44,6 +47,18 @@ impl Rate {
     /// Tokens per second.
     pub fn per_second(&self) -> f64 {
         self.micro_per_ms as f64 / 1000.0
+    }
+
+    /// Tokens per second as text (`500`, `0.5`, `12.125`), without formatting a float
+    /// (which would pull float printing into the Envoy module: about 10 KB).
+    pub fn per_second_text(&self) -> String {
+        let (whole, milli) = (self.micro_per_ms / 1000, self.micro_per_ms % 1000);
+        if milli == 0 {
+            format!("{whole}")
+        } else {
+            let fraction = format!("{milli:03}");
+            format!("{whole}.{}", fraction.trim_end_matches('0'))
+        }
     }
 
     /// Capacity in tokens.

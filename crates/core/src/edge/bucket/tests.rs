@@ -71,6 +71,10 @@ fn a_fractional_rate_refills_exactly() {
     assert_eq!(empty.refilled(&r, 1_999).tokens(), 0);
     assert_eq!(empty.refilled(&r, 2_000).tokens(), 1);
     assert!((r.per_second() - 0.5).abs() < 1e-12);
+    assert_eq!(r.per_second_text(), "0.5");
+    assert_eq!(rate(500.0, 1).per_second_text(), "500");
+    assert_eq!(rate(12.125, 1).per_second_text(), "12.125");
+    assert_eq!(rate(0.001, 1).per_second_text(), "0.001");
 }
 
 #[test]
