@@ -19,11 +19,13 @@ use prw_core::proto::{v1 as p1, v2 as p2};
 use prw_e2e::client::{Reply, post_write};
 use prw_e2e::envoy::{Envoy, EnvoyParams, Template};
 use prw_e2e::load::Load;
+use prw_e2e::pairs::Pairs;
 use prw_e2e::pairs::series_key;
 use prw_e2e::payload::{Series, v1, v2};
 use prw_e2e::prometheus::{self, Prometheus, Role};
 use prw_e2e::receiver::{Answer, Receiver, ReceiverConfig};
 use prw_e2e::relay::{self, Relay};
+use prw_e2e::victoria::{self, Victoria};
 use prw_e2e::{tools, wait};
 
 /// Envoy with the filter (plugin config `config`) in front of port `upstream`; None = skip.
@@ -295,6 +297,52 @@ async fn a_prometheus_2_receiver_stores_what_a_2_0_sender_sent_through_the_bridg
     for (name, value) in expected_counters {
         assert_eq!(counter(&envoy, name), value, "{name}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn victoria_metrics_stores_what_a_2_0_sender_sent_through_the_bridge() {
+    let Some(vm_bin) = victoria::bin().unwrap() else {
+        return;
+    };
+    let receiver = Victoria::start(&vm_bin).unwrap();
+    let Some(envoy) = start_envoy(receiver.addr().port(), r#"{"upstream_protocol": "v1"}"#) else {
+        return;
+    };
+    let t0 = wait::now_ms() - 10_000;
+    let series: Vec<Series> = (0..20)
+        .map(|k| {
+            let id = format!("{k:02}");
+            Series::new(
+                &[("__name__", "bridge_vm"), ("id", &id), ("job", "edge")],
+                &[(t0, k as f64), (t0 + 1000, k as f64 + 0.5)],
+            )
+        })
+        .collect();
+    let body = v2(&series);
+    let reply = post_write(envoy.listener(), true, body.clone(), &[])
+        .await
+        .unwrap();
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert_eq!(written(&reply), [Some("40"), Some("0"), Some("0")]);
+    let mut expected = Pairs::new();
+    expected.add_body(&body, prw_core::Protocol::V2).unwrap();
+    let stored = tokio::task::spawn_blocking(move || {
+        wait::until(
+            "every pair in VictoriaMetrics",
+            Duration::from_secs(30),
+            || {
+                let seen = receiver
+                    .pairs(r#"{__name__="bridge_vm"}"#, t0 - 1, t0 + 1000)
+                    .map_err(|e| e.to_string())?;
+                seen.same_set_as(&expected, "VictoriaMetrics")
+                    .map(|()| seen)
+            },
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(stored.unique_count(), 40);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
