@@ -24,7 +24,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::encoded_len_varint;
 use serde::{Deserialize, Serialize};
 
 use super::ConvertError;
@@ -119,11 +119,13 @@ struct Meta<'a> {
     unit: &'a str,
 }
 
-/// Buffers reused across series.
+/// Buffers reused across series (no allocation per series once they have grown).
 #[derive(Debug, Default)]
-struct Scratch {
+struct Scratch<'a> {
     refs: Vec<u32>,
+    labels: Vec<(&'a str, &'a str)>,
     exemplar_refs: Vec<u32>,
+    exemplar_labels: Vec<(&'a str, &'a str)>,
     points: Vec<u8>,
 }
 
@@ -177,8 +179,9 @@ pub fn v2_to_v1_bytes(
             result.dropped.exemplars += tally.exemplars;
             continue;
         }
-        let labels = resolve(&symbols, &scratch.refs, series_index)?;
-        write_series(&labels, &scratch.points, out);
+        resolve_into(&symbols, &scratch.refs, series_index, &mut scratch.labels)?;
+        let labels = &scratch.labels;
+        write_series(labels, &scratch.points, out);
         result.written.series += 1;
         result.written.samples += tally.samples;
         result.written.histograms += tally.histograms;
@@ -233,14 +236,14 @@ const EXEMPLAR_FIELDS: fn(u32) -> bool = |n| matches!(n, 2 | 3);
 
 /// Reads one v2 series: its label refs into `scratch.refs`, its samples, exemplars and
 /// histograms as v1 fields into `scratch.points`.
-fn read_series(
+fn read_series<'a>(
     decoded: &[u8],
-    symbols: &[&str],
+    symbols: &'a [&'a str],
     bytes: &[u8],
     base: usize,
     index: usize,
     custom: CustomBuckets,
-    scratch: &mut Scratch,
+    scratch: &mut Scratch<'a>,
 ) -> Result<SeriesTally, TranscodeError> {
     scratch.refs.clear();
     scratch.points.clear();
@@ -285,10 +288,11 @@ fn read_series(
                     }
                     Ok(())
                 })?;
-                let labels = resolve(symbols, &scratch.exemplar_refs, index)?;
+                let labels = &mut scratch.exemplar_labels;
+                resolve_into(symbols, &scratch.exemplar_refs, index, labels)?;
                 // v1 TimeSeries.exemplars = 3, with the labels (field 1) written out.
                 let fields = (3, kept, EXEMPLAR_FIELDS);
-                copy_message(decoded, &f, fields, &labels, &mut scratch.points)?;
+                copy_message(decoded, &f, fields, labels, &mut scratch.points)?;
                 tally.exemplars += 1;
             }
             5 => {
@@ -357,6 +361,19 @@ pub(super) fn resolve<'a, S: AsRef<str>>(
     refs: &[u32],
     series: usize,
 ) -> Result<Vec<(&'a str, &'a str)>, ConvertError> {
+    let mut out = Vec::with_capacity(refs.len() / 2);
+    resolve_into(symbols, refs, series, &mut out)?;
+    Ok(out)
+}
+
+/// [`resolve`] into `out` (cleared first).
+fn resolve_into<'a, S: AsRef<str>>(
+    symbols: &'a [S],
+    refs: &[u32],
+    series: usize,
+    out: &mut Vec<(&'a str, &'a str)>,
+) -> Result<(), ConvertError> {
+    out.clear();
     if refs.len() % 2 == 1 {
         return Err(ConvertError::OddRefs { series });
     }
@@ -366,12 +383,12 @@ pub(super) fn resolve<'a, S: AsRef<str>>(
             .map(AsRef::as_ref)
             .ok_or(ConvertError::RefOutOfRange { series, reference })
     };
-    refs.chunks_exact(2)
-        .map(|pair| match pair {
-            [name, value] => Ok((symbol(*name)?, symbol(*value)?)),
-            _ => Err(ConvertError::OddRefs { series }),
-        })
-        .collect()
+    for pair in refs.chunks_exact(2) {
+        if let [name, value] = pair {
+            out.push((symbol(*name)?, symbol(*value)?));
+        }
+    }
+    Ok(())
 }
 
 /// Walks the fields of the length-delimited message in `f`, calling `visit` on each, and
@@ -406,8 +423,8 @@ fn copy_message(
 ) -> Result<(), DecodeError> {
     let msg = f.bytes("message")?;
     let labels_len: usize = labels.iter().map(|(n, v)| label_field_len(n, v)).sum();
-    encode_key(number, WireType::LengthDelimited, out);
-    encode_varint((labels_len + kept) as u64, out);
+    put_len_tag(out, number);
+    put_varint(out, (labels_len + kept) as u64);
     for (name, value) in labels {
         write_label(name, value, out);
     }
@@ -431,6 +448,24 @@ fn copy_message(
     Ok(())
 }
 
+/// Appends `value` as a protobuf varint. Hand-written: prost's `encode_varint` goes through
+/// `BufMut` with a capacity check per byte, a measurable share of this hot loop.
+#[inline]
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Appends the tag of length-delimited field `number` (every number written here is below
+/// 16, so the tag is one byte).
+#[inline]
+fn put_len_tag(out: &mut Vec<u8>, number: u32) {
+    out.push(((number << 3) | 2) as u8);
+}
+
 /// Encoded length of a string field (0 when empty: proto3 omits it, as prost does).
 fn string_field_len(s: &str) -> usize {
     if s.is_empty() {
@@ -442,8 +477,8 @@ fn string_field_len(s: &str) -> usize {
 
 fn write_string_field(number: u32, s: &str, out: &mut Vec<u8>) {
     if !s.is_empty() {
-        encode_key(number, WireType::LengthDelimited, out);
-        encode_varint(s.len() as u64, out);
+        put_len_tag(out, number);
+        put_varint(out, s.len() as u64);
         out.extend_from_slice(s.as_bytes());
     }
 }
@@ -460,8 +495,8 @@ fn label_field_len(name: &str, value: &str) -> usize {
 }
 
 fn write_label(name: &str, value: &str, out: &mut Vec<u8>) {
-    encode_key(1, WireType::LengthDelimited, out);
-    encode_varint(label_len(name, value) as u64, out);
+    put_len_tag(out, 1);
+    put_varint(out, label_len(name, value) as u64);
     write_string_field(1, name, out);
     write_string_field(2, value, out);
 }
@@ -469,8 +504,8 @@ fn write_label(name: &str, value: &str, out: &mut Vec<u8>) {
 /// Appends one v1 `TimeSeries` (WriteRequest field 1): labels, then the copied points.
 fn write_series(labels: &[(&str, &str)], points: &[u8], out: &mut Vec<u8>) {
     let labels_len: usize = labels.iter().map(|(n, v)| label_field_len(n, v)).sum();
-    encode_key(1, WireType::LengthDelimited, out);
-    encode_varint((labels_len + points.len()) as u64, out);
+    put_len_tag(out, 1);
+    put_varint(out, (labels_len + points.len()) as u64);
     for (name, value) in labels {
         write_label(name, value, out);
     }
@@ -490,11 +525,12 @@ fn write_metadata(family: &str, meta: &Meta<'_>, out: &mut Vec<u8>) {
         + string_field_len(family)
         + string_field_len(meta.help)
         + string_field_len(meta.unit);
-    encode_key(3, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
+    put_len_tag(out, 3);
+    put_varint(out, len as u64);
     if meta.r#type != 0 {
-        encode_key(1, WireType::Varint, out);
-        encode_varint(type_value, out);
+        // Field 1, wire type 0 (varint).
+        out.push(1 << 3);
+        put_varint(out, type_value);
     }
     write_string_field(2, family, out);
     write_string_field(4, meta.help, out);
