@@ -1,5 +1,7 @@
 //! The per-request HTTP context: moves headers and body into `prw_core::edge` and applies
-//! the verdict.
+//! the verdict. A body that passed every check then meets the `tenants` limits (the bucket
+//! in shared data, [`crate::store`]) and, with `upstream_protocol: v1`, the conversion
+//! ([`crate::bridge`]); a converted request's Written headers are set on the upstream's 2xx.
 //!
 //! Invariants: every host call's `Result` is handled (a failure is logged and the request
 //! continues untouched); header values are read as bytes (`get_map_bytes`), because the

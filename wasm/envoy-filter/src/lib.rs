@@ -1,5 +1,7 @@
 //! prw-envoy-filter: a proxy-wasm HTTP filter that validates Prometheus Remote Write at the
-//! edge and keeps the status codes senders see spec-correct.
+//! edge, keeps the status codes senders see spec-correct, converts 2.0 requests to 1.0 for
+//! 1.0-only receivers (`upstream_protocol: v1`) and enforces per-tenant ingestion limits
+//! (`tenants`, token buckets in proxy-wasm shared data).
 //!
 //! This crate is a thin adapter: every decision is made by `prw_core::edge` (pure, tested
 //! there); here we only move bytes between Envoy and those functions and count outcomes.
