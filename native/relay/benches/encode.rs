@@ -9,8 +9,8 @@ use bytes::Bytes;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
 use prw_core::proto::v1::{Label, Sample, TimeSeries};
-use prw_relay::queue::{ItemCounts, SeriesItem};
 use prw_relay::send::{BatchEncoder, V1Encoder, encode::V2Encoder};
+use prw_relay::send::{ItemCounts, SeriesItem};
 
 fn items() -> Vec<SeriesItem> {
     (0..2000u64)

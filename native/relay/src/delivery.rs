@@ -37,7 +37,8 @@ use prw_core::Limits;
 use prw_wal::{Wal, WalError};
 
 use crate::config;
-use crate::queue::{DestinationError, RemoteStorageMetrics, ShardProgress};
+use crate::queue::{DestinationError, ShardProgress};
+use crate::send::RemoteStorageMetrics;
 
 pub use items::{RecordItems, UndecodableRecord, record_items};
 pub use metrics::DeliveryMetrics;
@@ -173,7 +174,7 @@ impl Delivery {
             .map(running::RunningDestination::progress)
     }
 
-    /// The delivery metric families (for tests and the lead's wiring).
+    /// The delivery metric families.
     pub fn metrics(&self) -> &DeliveryMetrics {
         &self.shared.metrics
     }

@@ -13,15 +13,16 @@
 //!   validation and the append run on the blocking pool, never on a runtime worker.
 //! - A rejected request writes nothing to the WAL.
 //! - Every answer to a v2 request carries the three Written headers (0 unless 2xx); v1
-//!   answers carry none ([`answer`]).
+//!   answers carry none (`answer`).
+//! - Every 4xx answer is shown to the [`RejectionObserver`], if one is set (`ingest/observe.rs`).
 //! - The stored record holds the body exactly as received (snappy), the counts, the newest
 //!   timestamp and the configured forwarded headers.
 
 mod answer;
 mod body;
 mod check;
-mod clock;
 mod metrics;
+mod observe;
 mod rejection;
 
 #[cfg(test)]
@@ -31,20 +32,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::Instant;
 
-use hyper::body::Incoming;
+use bytes::Bytes;
+use hyper::body::{Body, Incoming};
 use hyper::header::HeaderName;
-use hyper::{Request, Response};
+use hyper::{HeaderMap, Request, Response};
 use prometheus_client::registry::Registry;
 use prw_core::{Limits, Protocol};
 use prw_wal::Wal;
 
 pub use check::{BodyFacts, check_body};
-pub use clock::{Clock, SystemClock};
 pub use metrics::{IngestMetrics, RejectLabels, RequestLabels};
+pub use observe::{RejectedWrite, RejectionObserver};
 pub use rejection::{RETRY_AFTER_SECS, Rejection, finding_line};
 
+use crate::clock::{Clock, SystemClock};
+use crate::handler::{BoxFuture, Ingest, RemoteAddr, ResponseBody};
 use crate::record::{ForwardedHeader, Record};
-use crate::server::{BoxFuture, Ingest, ResponseBody};
 
 /// The relay's [`Ingest`]: validates write requests and appends them to the WAL.
 /// Cheap to clone (shared state); keep a clone to call [`WalIngest::begin_shutdown`].
@@ -60,6 +63,7 @@ struct Inner {
     forward_headers: Vec<HeaderName>,
     metrics: IngestMetrics,
     clock: Arc<dyn Clock>,
+    rejection_observer: Option<Arc<dyn RejectionObserver>>,
     shutting_down: AtomicBool,
     wal_failure_logged: AtomicBool,
     /// `received_at_ms` of the newest durable record (for delivery's lag metric).
@@ -93,7 +97,25 @@ impl WalIngest {
         registry: &mut Registry,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        Self::with_options(
+            wal,
+            IngestOptions {
+                clock,
+                ..IngestOptions::new(limits, forward_headers)
+            },
+            registry,
+        )
+    }
+
+    /// A pipeline appending to `wal` as `options` say; its metrics go into `registry`.
+    pub fn with_options(wal: Arc<Wal>, options: IngestOptions, registry: &mut Registry) -> Self {
         let metrics = IngestMetrics::register(registry, Arc::clone(&wal));
+        let IngestOptions {
+            limits,
+            forward_headers,
+            clock,
+            rejection_observer,
+        } = options;
         Self {
             inner: Arc::new(Inner {
                 wal,
@@ -101,6 +123,7 @@ impl WalIngest {
                 forward_headers,
                 metrics,
                 clock,
+                rejection_observer,
                 shutting_down: AtomicBool::new(false),
                 wal_failure_logged: AtomicBool::new(false),
                 newest_received_ms: Arc::new(AtomicI64::new(0)),
@@ -124,6 +147,41 @@ impl WalIngest {
     pub fn metrics(&self) -> &IngestMetrics {
         &self.inner.metrics
     }
+
+    /// Answers one write request (what [`Ingest::ingest`] runs; any body type, so tests can
+    /// call it without a connection).
+    pub(crate) async fn answer<B>(&self, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        Arc::clone(&self.inner).answer(request).await
+    }
+}
+
+/// What a [`WalIngest`] is built from, besides the WAL and the metrics registry.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Body and decoding limits (`limits`).
+    pub limits: Limits,
+    /// The headers stored with each record and forwarded (`forward_headers`, config order).
+    pub forward_headers: Vec<HeaderName>,
+    /// Stamps `received_at_ms`.
+    pub clock: Arc<dyn Clock>,
+    /// Sees every write answered 4xx (`None`: nobody; the body is then not kept for it).
+    pub rejection_observer: Option<Arc<dyn RejectionObserver>>,
+}
+
+impl IngestOptions {
+    /// `limits` and `forward_headers`, the system clock, no rejection observer.
+    pub fn new(limits: Limits, forward_headers: Vec<HeaderName>) -> Self {
+        IngestOptions {
+            limits,
+            forward_headers,
+            clock: Arc::new(SystemClock),
+            rejection_observer: None,
+        }
+    }
 }
 
 impl Ingest for WalIngest {
@@ -132,8 +190,8 @@ impl Ingest for WalIngest {
     }
 
     fn ingest(&self, request: Request<Incoming>) -> BoxFuture<Response<ResponseBody>> {
-        let inner = Arc::clone(&self.inner);
-        Box::pin(async move { inner.answer(request).await })
+        let this = self.clone();
+        Box::pin(async move { this.answer(request).await })
     }
 }
 
@@ -146,10 +204,19 @@ fn protocol_label(protocol: Option<Protocol>) -> &'static str {
 }
 
 impl Inner {
-    async fn answer(self: Arc<Self>, request: Request<Incoming>) -> Response<ResponseBody> {
+    async fn answer<B>(self: Arc<Self>, request: Request<B>) -> Response<ResponseBody>
+    where
+        B: Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let started = Instant::now();
-        let claimed = check::claimed_protocol(request.headers());
-        let response = match Arc::clone(&self).receive(request).await {
+        let (parts, body) = request.into_parts();
+        let claimed = check::claimed_protocol(&parts.headers);
+        let mut kept = None;
+        let received = Arc::clone(&self)
+            .receive(&parts.headers, body, &mut kept)
+            .await;
+        let response = match received {
             Ok(facts) => {
                 let m = &self.metrics;
                 m.samples.inc_by(u64::from(facts.samples));
@@ -165,7 +232,20 @@ impl Inner {
                         reason: rejection.reason(),
                     })
                     .inc();
-                answer::rejected(claimed, &rejection)
+                let response = answer::rejected(claimed, &rejection);
+                if let Some(observer) = &self.rejection_observer
+                    && response.status().is_client_error()
+                {
+                    observer.rejected(&RejectedWrite {
+                        headers: &parts.headers,
+                        remote_addr: parts.extensions.get::<RemoteAddr>().map(|a| a.0),
+                        body: kept.as_ref(),
+                        claimed,
+                        status: response.status(),
+                        rejection: &rejection,
+                    });
+                }
+                response
             }
         };
         self.metrics
@@ -200,18 +280,32 @@ impl Inner {
         }
     }
 
-    async fn receive(self: Arc<Self>, request: Request<Incoming>) -> Result<BodyFacts, Rejection> {
+    /// Checks and stores one request; the body read is left in `kept` when a rejection
+    /// observer may need it.
+    async fn receive<B>(
+        self: Arc<Self>,
+        headers: &HeaderMap,
+        body: B,
+        kept: &mut Option<Bytes>,
+    ) -> Result<BodyFacts, Rejection>
+    where
+        B: Body<Data = Bytes>,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         if self.shutting_down.load(Ordering::SeqCst) {
             return Err(Rejection::ShuttingDown);
         }
-        let protocol = check::negotiate_headers(request.headers())?;
-        let headers = check::forwarded_headers(request.headers(), &self.forward_headers)?;
-        check::check_declared_length(request.headers(), &self.limits)?;
-        let body = body::read_capped(request.into_body(), self.limits.max_body_bytes).await?;
+        let protocol = check::negotiate_headers(headers)?;
+        let forwarded = check::forwarded_headers(headers, &self.forward_headers)?;
+        check::check_declared_length(headers, &self.limits)?;
+        let body = body::read_capped(body, self.limits.max_body_bytes).await?;
         self.metrics.body_bytes.observe(body.len() as f64);
-        let received_at_ms = self.clock.now_ms();
+        if self.rejection_observer.is_some() {
+            *kept = Some(body.clone());
+        }
+        let received_at_ms = self.clock.now_unix_ms();
         let this = Arc::clone(&self);
-        tokio::task::spawn_blocking(move || this.store(&body, protocol, headers, received_at_ms))
+        tokio::task::spawn_blocking(move || this.store(&body, protocol, forwarded, received_at_ms))
             .await
             .map_err(|_| Rejection::Internal)?
     }

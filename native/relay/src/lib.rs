@@ -1,22 +1,34 @@
 //! prw-relay: receive Remote Write, persist it in the WAL, fan it out to N destinations.
 //!
-//! - [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
-//!   the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
-//! - [`relabel`]: `write_relabel_configs` with Prometheus semantics;
-//! - [`server`]: the hyper 1 HTTP server (routes, listener auth, TLS, graceful shutdown)
-//!   dispatching write requests to an [`server::Ingest`] implementation;
-//! - [`record`]: the WAL record (one accepted request as stored);
-//! - [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding;
-//! - [`send`]: encoding, the HTTP transport, retries with backoff and `Retry-After`;
-//! - [`ingest`]: the receive path (check order, validation, durable append to the WAL);
-//! - [`wal_setup`]: opening the WAL from the config, one cursor per destination;
-//! - [`delivery`]: per destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor
-//!   commits, progress files, reload and shutdown.
+//! Modules, bottom to top; a module imports only modules on lower lines (none imports its
+//! caller):
 //!
-//! Crate features: none.
+//! 1. [`record`] (the WAL record: one accepted request as stored) and [`relabel`]
+//!    (`write_relabel_configs` with Prometheus semantics): no other module of the crate;
+//! 2. [`clock`]: the wall clock (one trait for the whole crate);
+//! 3. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
+//!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
+//! 4. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
+//!    the pipeline implements;
+//! 5. [`send`]: one batch to one destination: batch items, encoding, request headers, the
+//!    HTTP transport, retries with backoff and `Retry-After`, per-destination metrics;
+//! 6. [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding
+//!    (uses [`send`]);
+//! 7. [`wal_setup`]: opening the WAL from the config, one cursor per destination;
+//! 8. the top, three modules that do not import each other: [`ingest`] (the receive path:
+//!    check order, validation, durable append to the WAL), [`server`] (the hyper 1 HTTP
+//!    server: routes, listener auth, TLS, graceful shutdown) and [`delivery`] (per
+//!    destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor commits,
+//!    progress files, reload and shutdown).
+//!
+//! Crate features: `test-util` compiles the test doubles of the send side
+//! (`send::scripted`, `clock::TokioClock`, `DestinationMetrics::unregistered`) for other
+//! crates' tests; nothing else, and never needed at run time.
 
+pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod handler;
 pub mod ingest;
 pub mod queue;
 pub mod record;

@@ -2,16 +2,14 @@
 //! with one request in flight per shard; acknowledgements advance the low watermark the WAL
 //! cursor is committed from.
 //!
-//! - [`item`]: what moves (series and metadata items).
+//! - [`item`]: what moves (series and metadata items, routed to shards).
 //! - [`shard`]: one shard's batcher and its single in-flight request.
 //! - [`watermark`]: acknowledgements, low watermark, per-shard progress and replay skipping.
 //! - [`reshard`]: Prometheus's shard calculation as pure functions.
 //! - [`destination`]: dispatch, resharding mechanism, persistence, shutdown.
-//! - [`metrics`]: `prometheus_remote_storage_*` and `prw_remote_*` per destination.
 
 pub mod destination;
 pub mod item;
-pub mod metrics;
 pub mod reshard;
 pub mod shard;
 pub mod watermark;
@@ -20,7 +18,6 @@ pub use destination::{
     Destination, DestinationError, DestinationOptions, QueueSettings, ShutdownReport,
     V2EncoderFactory,
 };
-pub use item::{HeaderSet, ItemCounts, MetadataItem, QueueItem, SeriesItem};
-pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
+pub use item::QueueItem;
 pub use shard::BatchSettings;
 pub use watermark::{NoProgressStore, ReplaySkip, ShardProgress, ShardProgressStore};

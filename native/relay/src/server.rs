@@ -1,7 +1,9 @@
 //! The relay's HTTP server (hyper 1, tokio, optional rustls TLS).
 //!
 //! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`, and the write
-//! paths `POST /api/v1/write` and `/api/v1/push`, which are handed to an [`Ingest`].
+//! paths `POST /api/v1/write` and `/api/v1/push`, which are handed to an [`Ingest`] with the
+//! peer's address in the request extensions ([`RemoteAddr`]). The [`Ingest`] and [`Reload`]
+//! traits live in [`crate::handler`], below both the server and the pipeline.
 //! [`Server::bind`] binds first (so port 0 resolves to a real port, logged as
 //! `listening on ADDR`), [`Server::run`] serves until the shutdown future completes, then
 //! stops accepting, lets in-flight requests finish for up to the drain deadline, and returns.
@@ -31,14 +33,15 @@ use tokio_rustls::TlsAcceptor;
 
 pub use auth::ListenerAuth;
 pub use error::ServeError;
-pub use ingest::{BoxFuture, Ingest, NOT_READY_RETRY_AFTER_SECS, PipelineNotReady, ResponseBody};
+pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
 pub use metrics::HttpMetrics;
-pub use reload::{Reload, ValidateFile};
+pub use reload::ValidateFile;
 pub use routes::WRITE_PATHS;
 pub use signals::{Signals, Termination};
 pub use static_page::{AssetLookup, StaticPage};
 
 use crate::config::Listen;
+use crate::handler::{Ingest, Reload, RemoteAddr};
 use routes::Routes;
 
 /// Default time in-flight requests get to finish after shutdown starts.
@@ -167,7 +170,8 @@ impl Server {
                 }
             };
             let routes = Arc::clone(&self.routes);
-            let service = service_fn(move |request| {
+            let service = service_fn(move |mut request: hyper::Request<_>| {
+                request.extensions_mut().insert(RemoteAddr(peer));
                 let routes = Arc::clone(&routes);
                 async move { Ok::<_, std::convert::Infallible>(routes.handle(request).await) }
             });

@@ -15,27 +15,31 @@ use hyper::{HeaderMap, Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, ConfigError, Listen, ListenAuth, ListenTls, Overrides};
-use prw_relay::server::{
-    BoxFuture, Drained, Ingest, PipelineNotReady, Reload, ResponseBody, Server,
-};
+use prw_relay::handler::{BoxFuture, Ingest, Reload, RemoteAddr, ResponseBody};
+use prw_relay::server::{Drained, PipelineNotReady, Server};
 use tokio::net::TcpStream;
 use tokio::sync::{Notify, oneshot};
 use tokio::task::JoinHandle;
 
 // === test doubles ===
 
-/// Ready pipeline that answers 204 and counts calls.
+/// Ready pipeline that answers 204, counts calls and keeps the peer address of each.
 #[derive(Default)]
 struct Counting {
     calls: AtomicUsize,
+    peers: std::sync::Mutex<Vec<Option<RemoteAddr>>>,
 }
 
 impl Ingest for Counting {
     fn ready(&self) -> bool {
         true
     }
-    fn ingest(&self, _request: Request<Incoming>) -> BoxFuture<Response<ResponseBody>> {
+    fn ingest(&self, request: Request<Incoming>) -> BoxFuture<Response<ResponseBody>> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        self.peers
+            .lock()
+            .unwrap()
+            .push(request.extensions().get::<RemoteAddr>().copied());
         Box::pin(async {
             let mut response = Response::new(Full::new(Bytes::new()));
             *response.status_mut() = StatusCode::NO_CONTENT;
@@ -226,6 +230,13 @@ async fn write_paths_are_dispatched_to_the_pipeline() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(ingest.calls.load(Ordering::SeqCst), 2);
+    // The server hands the peer's address over in the request extensions.
+    for peer in ingest.peers.lock().unwrap().iter() {
+        let RemoteAddr(peer) = peer.expect("RemoteAddr in the extensions");
+        assert!(peer.ip().is_loopback());
+        assert_ne!(peer.port(), 0);
+        assert_ne!(peer, server.addr);
+    }
     server.stop().await;
 }
 

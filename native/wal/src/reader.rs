@@ -11,8 +11,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::error::WalError;
+use crate::position::Position;
 use crate::scan::{RecordScanner, Step};
-use crate::wal::{Position, Shared, locate_plan};
+use crate::shared::{Shared, locate_plan};
 
 /// A record read from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]

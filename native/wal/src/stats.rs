@@ -1,6 +1,6 @@
 //! Numbers for metrics: sizes, positions, per-consumer lag and loss.
 
-use crate::wal::Position;
+use crate::position::Position;
 
 /// One consumer's numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,10 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::DeliveryMetrics;
-use super::reader::NOTHING_COMMITTED;
 use crate::queue::ShardProgress;
+
+/// Marks "nothing committed yet" in the shared committed position.
+pub const NOTHING_COMMITTED: u64 = u64::MAX;
 
 /// Records handed to the queue and not yet acknowledged, with their receive times.
 #[derive(Debug, Default)]

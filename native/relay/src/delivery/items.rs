@@ -23,9 +23,10 @@ use prw_core::view::v1::{SeriesField, WriteRequest};
 use prw_core::wire::Reader as WireReader;
 use prw_core::{Limits, Protocol};
 
-use crate::queue::{HeaderSet, ItemCounts, MetadataItem, QueueItem, SeriesItem};
+use crate::queue::QueueItem;
 use crate::record::{Record, RecordError};
 use crate::relabel::{Labels, RelabelRule, Verdict, relabel};
+use crate::send::{HeaderSet, ItemCounts, MetadataItem, SeriesItem};
 
 /// The items cut from one record for one destination.
 #[derive(Debug, Clone, Default, PartialEq)]

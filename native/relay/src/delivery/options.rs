@@ -128,6 +128,8 @@ pub fn destination_options(
         auth,
         jitter_seed: Some(seed ^ prw_core::hash::label_set_hash([("name", name.as_str())])),
         v2_encoder: None,
+        decorator: None,
+        observers: Vec::new(),
     })
 }
 

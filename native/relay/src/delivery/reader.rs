@@ -20,6 +20,7 @@ use prw_core::Limits;
 use prw_wal::{Position, Reader};
 use tokio::sync::mpsc;
 
+use super::cursor::NOTHING_COMMITTED;
 use super::items::{RecordItems, record_items};
 use crate::relabel::RelabelRule;
 
@@ -28,9 +29,6 @@ pub const POLL: Duration = Duration::from_millis(100);
 
 /// Pause after a WAL read error before trying again.
 const READ_ERROR_PAUSE: Duration = Duration::from_secs(1);
-
-/// Marks "nothing committed yet" in the shared committed position.
-pub const NOTHING_COMMITTED: u64 = u64::MAX;
 
 /// One record, cut into items.
 #[derive(Debug)]

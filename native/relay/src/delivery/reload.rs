@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 
 use super::Delivery;
 use crate::config::{self, ConfigError, ConfigErrorKind, Overrides};
-use crate::server::{BoxFuture, Reload};
+use crate::handler::{BoxFuture, Reload};
 
 /// Re-reads the file and applies it to the delivery held in `delivery` (`None` once shut
 /// down: the reload is then only validated).

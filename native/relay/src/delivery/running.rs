@@ -17,15 +17,16 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cursor::{Committer, Lag, follow};
+use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
 use super::metrics::DeliveryMetrics;
 use super::options::{destination_options, http_transport};
 use super::progress_store::FileProgressStore;
-use super::reader::{CutSettings, NOTHING_COMMITTED, ReadRecord, ReaderThread};
+use super::reader::{CutSettings, ReadRecord, ReaderThread};
 use super::{DeliveryError, DeliverySettings};
+use crate::clock::SystemClock;
 use crate::config;
-use crate::queue::{Destination, DestinationMetrics, RemoteStorageMetrics, ShardProgress};
-use crate::send::SystemClock;
+use crate::queue::{Destination, ShardProgress};
+use crate::send::{DestinationMetrics, RemoteStorageMetrics};
 use crate::wal_setup::start_at;
 
 /// Records the reader may cut ahead of the dispatcher.

@@ -13,7 +13,7 @@ use prw_core::classify::WrittenHeader;
 
 use super::check::BodyFacts;
 use super::rejection::Rejection;
-use crate::server::ResponseBody;
+use crate::handler::ResponseBody;
 
 fn written_headers(response: &mut Response<ResponseBody>, facts: Option<&BodyFacts>) {
     for header in WrittenHeader::ALL {

@@ -157,6 +157,15 @@ impl Rejection {
         }
     }
 
+    /// The error findings of a validation failure (rule ids, places); empty for the other
+    /// rejections.
+    pub fn findings(&self) -> &[Finding] {
+        match self {
+            Rejection::Invalid(findings) => findings,
+            _ => &[],
+        }
+    }
+
     /// `Retry-After` seconds for the transient rejections (503), `None` otherwise.
     pub fn retry_after(&self) -> Option<u32> {
         (self.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS)

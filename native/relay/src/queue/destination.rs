@@ -22,16 +22,20 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::item::{ItemCounts, QueueItem};
-use super::metrics::DestinationMetrics;
+use super::item::QueueItem;
 use super::reshard::{Ewma, SHARD_UPDATE_INTERVAL, ShardingInputs, desired_shards, should_reshard};
 use super::shard::{BatchSettings, Shard, ShardHandle};
 use super::watermark::{AckError, Acks, ReplaySkip, ShardProgress, ShardProgressStore, StoreError};
+use crate::clock::Clock;
 use crate::send::age::{AgeOutcome, drop_older_than};
-use crate::send::clock::Clock;
+use crate::send::batch::ItemCounts;
+use crate::send::context::{RetryPolicy, SendContext};
+use crate::send::decorate::RequestDecorator;
 use crate::send::encode::{BatchEncoder, V2Encoder};
 use crate::send::headers::{Auth, HeaderError, RequestHeaders};
-use crate::send::retry::{Encoders, JitterSource, RetryPolicy, SendContext, cutoff_ms};
+use crate::send::metrics::DestinationMetrics;
+use crate::send::observe::AttemptObserver;
+use crate::send::retry::{Encoders, JitterSource, cutoff_ms};
 use crate::send::stats::{ProtocolState, SendStats};
 use crate::send::transport::Transport;
 
@@ -102,6 +106,10 @@ pub struct DestinationOptions {
     pub jitter_seed: Option<u64>,
     /// The v2 encoder to use (`None`: [`V2Encoder`], prw-core's conversion).
     pub v2_encoder: Option<V2EncoderFactory>,
+    /// Finishes every attempt's request (request signing, tokens); `None`: none.
+    pub decorator: Option<Arc<dyn RequestDecorator>>,
+    /// See the outcome of every attempt (refused batches, auditing); empty: none.
+    pub observers: Vec<Arc<dyn AttemptObserver>>,
 }
 
 /// Why a destination could not start or take more items.
@@ -195,6 +203,7 @@ impl Destination {
         let persister = tokio::spawn(persist(Arc::clone(&store), acks.subscribe()));
         let stats = Arc::new(SendStats::new());
         let ctx = Arc::new(SendContext {
+            name: name.clone(),
             url: options.url.clone(),
             transport,
             headers,
@@ -204,6 +213,8 @@ impl Destination {
             stats: Arc::clone(&stats),
             clock,
             stop: CancellationToken::new(),
+            decorator: options.decorator,
+            observers: options.observers,
         });
         let shard_count = Arc::new(AtomicUsize::new(shards));
         let (desired_tx, desired) = watch::channel(shards);

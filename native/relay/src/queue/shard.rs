@@ -16,9 +16,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::item::{ItemCounts, QueueItem, SeriesItem};
+use super::item::QueueItem;
 use super::watermark::Acks;
-use crate::send::retry::{Batch, Encoders, JitterSource, SendContext, deliver};
+use crate::send::batch::{Batch, SeriesItem};
+use crate::send::context::SendContext;
+use crate::send::retry::{Encoders, JitterSource, deliver};
 
 /// How a shard cuts batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +74,7 @@ impl Shard {
                 }
             };
             let acks = acks_of(&batch);
-            let counts = counts_of(&batch);
+            let counts = batch.counts();
             let outcome = deliver(&self.ctx, &mut self.encoders, &mut self.jitter, batch).await;
             if !outcome.acknowledged() {
                 tracing::debug!(shard = self.index, "stopped with a batch unacknowledged");
@@ -139,14 +141,4 @@ fn acks_of(batch: &Batch) -> Vec<(u64, u32)> {
         }
     }
     out
-}
-
-fn counts_of(batch: &Batch) -> ItemCounts {
-    let mut counts = ItemCounts::default();
-    if let Batch::Series(items) = batch {
-        for item in items {
-            counts.add(item.counts);
-        }
-    }
-    counts
 }

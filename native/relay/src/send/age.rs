@@ -3,7 +3,7 @@
 //!
 //! The item's `min_timestamp_ms`/`max_timestamp_ms` decide the cheap cases (all kept, all
 //! dropped) without decoding; only a series that straddles the cutoff is decoded and
-//! re-encoded, losing no field ([`crate::send::proto_v1::RawSeries`]).
+//! re-encoded, losing no field (`proto_v1::RawSeries`).
 //!
 //! Invariants: kept + dropped counts equal the input counts; a trimmed item's counts and
 //! timestamps describe its new bytes.
@@ -11,7 +11,7 @@
 use bytes::Bytes;
 use prost::Message;
 
-use crate::queue::item::{ItemCounts, SeriesItem};
+use crate::send::batch::{ItemCounts, SeriesItem};
 use crate::send::proto_v1::{ExemplarTimestamp, HistogramTimestamp, RawSeries};
 
 /// What the age limit did to one item.

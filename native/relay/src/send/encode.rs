@@ -18,7 +18,7 @@ use std::fmt;
 use bytes::Bytes;
 use prw_core::Protocol;
 
-use crate::queue::item::{MetadataItem, SeriesItem};
+use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Why a batch could not be encoded.
 #[derive(Debug, thiserror::Error)]

@@ -3,50 +3,40 @@
 //!
 //! Rules (DESIGN.md status table, remote-write.md 4.5):
 //! - 2xx: delivered (v2 with fewer written than sent: the difference is counted failed, logged).
-//! - 5xx and transport errors: retried for ever, delays from the core [`Schedule`]
+//! - 5xx and transport errors: retried for ever, delays from the core [`Schedule`](prw_core::classify::Schedule)
 //!   (`min_backoff` doubling to `max_backoff`, jittered), or exactly `Retry-After` when given.
 //! - 429: like 5xx when `retry_on_http_429`, otherwise dropped.
 //! - Any other status: dropped at once, never resent; counted by status, 1 KiB of body logged.
 //! - v2 answered 415 or 2xx without Written headers: the destination switches to v1 and the
 //!   same items are sent again at once as v1 (not a retry: no delay, no `Retry-Attempt`).
+//! - A request decorator ([`super::decorate`]) runs last on every attempt; its error is retried
+//!   like a transport error; its `ResendNow` after a non-2xx answer resends the batch at once,
+//!   once per batch (counted retried), before the normal classification.
+//! - Every attempt is reported once to the destination's attempt observers
+//!   ([`super::observe`]), after classification and before any backoff sleep.
 //! - `sample_age_limit`: before every attempt, data older than the limit is removed from the
 //!   batch (counted dropped `too_old`); a batch left empty is finished.
 //!
 //! Invariant: a batch is never sent again after a drop decision or a 2xx, and never sent after
 //! the stop token fired (an attempt in flight at that moment is abandoned).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use hyper::http::Uri;
 use prw_core::Protocol;
 use prw_core::classify::{
-    Backoff, Jitter, NoJitter, RetryDecision, SplitMix64, WrittenCounts, classify,
-    classify_transport_error, parse_retry_after,
+    Jitter, NoJitter, RetryDecision, SplitMix64, WrittenCounts, classify, classify_transport_error,
+    parse_retry_after,
 };
-use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::age::{AgeOutcome, drop_older_than};
-use super::clock::Clock;
+use super::attempt::{AttemptError, Attempted, attempt};
+use super::batch::{Batch, ItemCounts, SeriesItem};
+use super::context::SendContext;
+use super::decorate::AfterAnswer;
 use super::encode::{BatchEncoder, V1Encoder};
-use super::headers::RequestHeaders;
-use super::stats::{ProtocolState, SendStats};
-use super::transport::{OutgoingRequest, Transport};
-use crate::queue::item::{ItemCounts, MetadataItem, SeriesItem};
-use crate::queue::metrics::DestinationMetrics;
-
-/// The retry settings of a destination (`queue_config`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
-    /// `min_backoff` .. `max_backoff`.
-    pub backoff: Backoff,
-    /// `retry_on_http_429`.
-    pub retry_on_http_429: bool,
-    /// `sample_age_limit` (`None`: off).
-    pub sample_age_limit: Option<Duration>,
-}
+use super::observe::{AttemptFacts, AttemptOutcome};
+use super::transport::{OutgoingRequest, Response};
 
 /// Where the jitter of backoff delays comes from.
 #[derive(Debug, Clone)]
@@ -66,29 +56,6 @@ impl Jitter for JitterSource {
     }
 }
 
-/// Everything a shard needs to deliver batches to one destination (shared by its shards).
-#[derive(Debug)]
-pub struct SendContext {
-    /// Where to POST.
-    pub url: Uri,
-    /// The network.
-    pub transport: Arc<dyn Transport>,
-    /// Custom headers and credentials.
-    pub headers: RequestHeaders,
-    /// Backoff, 429 and age settings.
-    pub policy: RetryPolicy,
-    /// v2 or v1 now.
-    pub protocol: Arc<ProtocolState>,
-    /// Metrics of this destination.
-    pub metrics: DestinationMetrics,
-    /// Facts for resharding.
-    pub stats: Arc<SendStats>,
-    /// Wall clock (age limit, `Retry-After` dates).
-    pub clock: Arc<dyn Clock>,
-    /// Fires at the shutdown deadline: stop retrying, abandon the attempt in flight.
-    pub stop: CancellationToken,
-}
-
 /// The encoders of one shard.
 #[derive(Debug, Default)]
 pub struct Encoders {
@@ -105,15 +72,6 @@ impl Encoders {
             _ => &mut self.v1,
         }
     }
-}
-
-/// What one request carries.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Batch {
-    /// Series with the same forwarded headers, in queue order.
-    Series(Vec<SeriesItem>),
-    /// One record's metadata.
-    Metadata(MetadataItem),
 }
 
 /// How a batch ended.
@@ -150,6 +108,7 @@ pub async fn deliver(
 ) -> Outcome {
     let mut schedule = ctx.policy.backoff.schedule();
     let mut body: Option<(Protocol, Bytes)> = None;
+    let mut resent_now = false;
     loop {
         if ctx.stop.is_cancelled() {
             return Outcome::Aborted;
@@ -168,78 +127,48 @@ pub async fn deliver(
         {
             return Outcome::NotApplicable;
         }
-        let payload = match &body {
-            Some((p, bytes)) if *p == protocol => bytes.clone(),
-            _ => {
-                let encoder = encoders.for_protocol(protocol);
-                let encoded = match &batch {
-                    Batch::Series(items) => encoder.encode_series(items),
-                    Batch::Metadata(item) => encoder.encode_metadata(item),
-                };
-                match encoded {
-                    Ok(bytes) => {
-                        body = Some((protocol, bytes.clone()));
-                        bytes
-                    }
-                    Err(error) => {
-                        tracing::error!(url = %ctx.url, %error, "batch could not be encoded; dropped");
-                        ctx.metrics.failed(counts_of(&batch));
-                        return Outcome::Dropped { status: None };
-                    }
-                }
-            }
+        let Some(payload) = encode(ctx, encoders, &batch, protocol, &mut body) else {
+            return Outcome::Dropped { status: None };
         };
-        let counts = counts_of(&batch);
-        let forwarded = match &batch {
-            Batch::Series(items) => items.first().map(|i| Arc::clone(&i.headers)),
-            Batch::Metadata(item) => Some(Arc::clone(&item.headers)),
-        };
+        let counts = batch.counts();
+        let forwarded = batch.headers().map(|h| &**h).unwrap_or_default();
+        let retry_attempt = schedule.retries();
         let request = OutgoingRequest {
             url: ctx.url.clone(),
-            headers: ctx.headers.build(
-                protocol,
-                schedule.retries(),
-                forwarded.as_deref().unwrap_or_default(),
-            ),
-            body: payload.clone(),
+            headers: ctx.headers.build(protocol, retry_attempt, forwarded),
+            body: payload,
         };
-        match &batch {
-            Batch::Series(_) => ctx.metrics.attempt(counts, payload.len()),
-            Batch::Metadata(item) => ctx.metrics.metadata_attempt(item.entries.len()),
+        let Attempted { body: sent, answer } = attempt(ctx, request, &batch, counts).await;
+        let facts = AttemptFacts {
+            destination: &ctx.name,
+            url: &ctx.url,
+            protocol,
+            retry_attempt,
+            body: &sent,
+            forwarded,
+            counts,
+        };
+        let report = |answer: Option<&Response>, outcome| {
+            facts.report(&ctx.observers, answer, outcome);
+        };
+        let Some(answer) = answer else {
+            report(None, AttemptOutcome::Aborted);
+            return Outcome::Aborted;
+        };
+        let response = answer.as_ref().ok();
+        let (decision, retry_after) = classify_answer(ctx, protocol, counts, &answer);
+        if let Some(response) = response
+            && resend_now(ctx, response.status, decision, &mut resent_now)
+        {
+            ctx.metrics.retried(counts);
+            report(
+                Some(response),
+                AttemptOutcome::Retrying {
+                    delay: Duration::ZERO,
+                },
+            );
+            continue;
         }
-        let started = Instant::now();
-        let answer = tokio::select! {
-            biased;
-            () = ctx.stop.cancelled() => return Outcome::Aborted,
-            answer = ctx.transport.send(request) => answer,
-        };
-        let took = started.elapsed();
-        ctx.metrics.batch_duration(took.as_secs_f64());
-        ctx.stats.record_send(counts.total(), took);
-
-        let (decision, retry_after) = match &answer {
-            Err(error) => {
-                ctx.metrics.request(None);
-                tracing::warn!(url = %ctx.url, %error, "send failed; will retry");
-                (classify_transport_error(), None)
-            }
-            Ok(response) => {
-                ctx.metrics.request(Some(response.status));
-                let written = WrittenCounts::from_headers(|name| response.header(name));
-                let decision = classify(response.status, protocol, written);
-                let now_secs = ctx.clock.now_unix_ms().div_euclid(1000);
-                let retry_after = response
-                    .header("retry-after")
-                    .and_then(|v| parse_retry_after(v, now_secs).ok())
-                    .filter(|_| decision.honours_retry_after());
-                if decision == RetryDecision::Success
-                    && let Some(written) = written
-                {
-                    account_partial_write(ctx, counts, written);
-                }
-                (decision, retry_after)
-            }
-        };
 
         match decision {
             RetryDecision::Success => {
@@ -251,24 +180,26 @@ pub async fn deliver(
                 if let Some(highest) = ctx.stats.highest_sent_ms() {
                     ctx.metrics.highest_sent(highest);
                 }
+                report(response, AttemptOutcome::Delivered);
                 return Outcome::Delivered;
             }
             RetryDecision::FallBackToV1 => {
                 if ctx.protocol.fall_back() {
                     ctx.metrics.fallback();
-                    let status = answer.as_ref().map(|r| r.status).unwrap_or_default();
                     tracing::warn!(
                         url = %ctx.url,
-                        status,
+                        status = response.map_or(0, |r| r.status),
                         "destination does not take Remote Write 2.0; switching it to 1.0 and resending"
                     );
                 }
+                report(response, AttemptOutcome::FellBackToV1);
                 continue;
             }
             decision if decision.resends(ctx.policy.retry_on_http_429) => {
                 let delay = schedule.next_delay(retry_after, jitter);
                 ctx.stats.record_backoff(delay);
                 tracing::debug!(url = %ctx.url, ?delay, attempt = schedule.retries(), "retrying");
+                report(response, AttemptOutcome::Retrying { delay });
                 tokio::select! {
                     biased;
                     () = ctx.stop.cancelled() => return Outcome::Aborted,
@@ -278,12 +209,13 @@ pub async fn deliver(
             }
             _ => {
                 ctx.metrics.failed(counts);
-                let (status, body) = match &answer {
-                    Ok(r) => (
+                report(response, AttemptOutcome::Dropped);
+                let (status, body) = match response {
+                    Some(r) => (
                         r.status,
                         String::from_utf8_lossy(&r.body_prefix).into_owned(),
                     ),
-                    Err(_) => (0, String::new()),
+                    None => (0, String::new()),
                 };
                 tracing::error!(
                     url = %ctx.url,
@@ -302,14 +234,81 @@ pub async fn deliver(
     }
 }
 
-fn counts_of(batch: &Batch) -> ItemCounts {
-    let mut counts = ItemCounts::default();
-    if let Batch::Series(items) = batch {
-        for item in items {
-            counts.add(item.counts);
+/// The body of `batch` in `protocol`: the cached one when it is still right, else freshly
+/// encoded (and cached). `None`: the batch cannot be encoded; it is dropped (counted failed).
+fn encode(
+    ctx: &SendContext,
+    encoders: &mut Encoders,
+    batch: &Batch,
+    protocol: Protocol,
+    cached: &mut Option<(Protocol, Bytes)>,
+) -> Option<Bytes> {
+    if let Some((p, bytes)) = cached
+        && *p == protocol
+    {
+        return Some(bytes.clone());
+    }
+    let encoder = encoders.for_protocol(protocol);
+    let encoded = match batch {
+        Batch::Series(items) => encoder.encode_series(items),
+        Batch::Metadata(item) => encoder.encode_metadata(item),
+    };
+    match encoded {
+        Ok(bytes) => {
+            *cached = Some((protocol, bytes.clone()));
+            Some(bytes)
+        }
+        Err(error) => {
+            tracing::error!(url = %ctx.url, %error, "batch could not be encoded; dropped");
+            ctx.metrics.failed(batch.counts());
+            None
         }
     }
-    counts
+}
+
+/// The retry decision for an answer, and the `Retry-After` delay it honours.
+fn classify_answer(
+    ctx: &SendContext,
+    protocol: Protocol,
+    counts: ItemCounts,
+    answer: &Result<Response, AttemptError>,
+) -> (RetryDecision, Option<Duration>) {
+    let Ok(response) = answer else {
+        return (classify_transport_error(), None);
+    };
+    let written = WrittenCounts::from_headers(|name| response.header(name));
+    let decision = classify(response.status, protocol, written);
+    let now_secs = ctx.clock.now_unix_ms().div_euclid(1000);
+    let retry_after = response
+        .header("retry-after")
+        .and_then(|v| parse_retry_after(v, now_secs).ok())
+        .filter(|_| decision.honours_retry_after());
+    if decision == RetryDecision::Success
+        && let Some(written) = written
+    {
+        account_partial_write(ctx, counts, written);
+    }
+    (decision, retry_after)
+}
+
+/// Shows the decorator the answer's status; true when it asks for an immediate resend and
+/// the batch may still have one (not after a 2xx, once per batch).
+fn resend_now(
+    ctx: &SendContext,
+    status: u16,
+    decision: RetryDecision,
+    resent_now: &mut bool,
+) -> bool {
+    let Some(decorator) = &ctx.decorator else {
+        return false;
+    };
+    let asked = decorator.after_answer(status) == AfterAnswer::ResendNow;
+    if !asked || *resent_now || decision == RetryDecision::Success {
+        return false;
+    }
+    *resent_now = true;
+    tracing::info!(url = %ctx.url, status, "request decorator asked to resend the batch at once");
+    true
 }
 
 /// Removes too-old data; true when the batch changed (so it must be re-encoded).

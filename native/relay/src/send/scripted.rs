@@ -1,9 +1,13 @@
 //! An in-memory transport that answers from a script, for paused-time tests of the queue and
 //! the retry loop (no sockets, so tokio's paused clock stays exact).
 //!
+//! Also the hook doubles ([`hooks`]): [`ScriptedDecorator`] and [`RecordingObserver`].
+//!
 //! Invariants: answers are given in script order; when the script is exhausted every request
 //! gets the default answer (200 unless set); every request is logged with its start and end
 //! time, and the highest number of concurrent requests is tracked.
+
+pub mod hooks;
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -15,6 +19,8 @@ use hyper::http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use super::transport::{OutgoingRequest, Response, Transport, TransportError, TransportFuture};
+
+pub use hooks::{ObservedAttempt, RecordingObserver, ScriptedDecorator};
 
 /// One scripted answer.
 #[derive(Debug, Clone)]

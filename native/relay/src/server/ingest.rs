@@ -1,9 +1,5 @@
-//! The seam between the HTTP server and the pipeline: write requests are handed to an
-//! [`Ingest`], which answers them (negotiate, decode, validate, WAL append happen there).
-//! Until the pipeline exists, [`PipelineNotReady`] answers every write with 503.
-
-use std::future::Future;
-use std::pin::Pin;
+//! The placeholder [`Ingest`]: until a pipeline is plugged in, [`PipelineNotReady`] answers
+//! every write with 503.
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -11,20 +7,7 @@ use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Request, Response, StatusCode};
 
-/// A boxed, sendable future (the trait stays object-safe without `async_trait`).
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// Response type of every route.
-pub type ResponseBody = Full<Bytes>;
-
-/// Receives `POST /api/v1/write` and `/api/v1/push` requests that passed listener auth.
-pub trait Ingest: Send + Sync + 'static {
-    /// Whether the pipeline accepts writes (drives `GET /-/ready`).
-    fn ready(&self) -> bool;
-
-    /// Answers one write request. The implementation enforces body limits itself.
-    fn ingest(&self, request: Request<Incoming>) -> BoxFuture<Response<ResponseBody>>;
-}
+use crate::handler::{BoxFuture, Ingest, ResponseBody};
 
 /// Seconds a sender should wait while the pipeline is not ready.
 pub const NOT_READY_RETRY_AFTER_SECS: u32 = 5;

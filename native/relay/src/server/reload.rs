@@ -1,17 +1,10 @@
-//! The reload hook run by `POST /-/reload` and SIGHUP. The pipeline will implement it by
-//! re-reading the file and adding, removing or changing destinations; until then
-//! [`ValidateFile`] re-reads and validates the file and logs the outcome.
+//! A [`Reload`] hook that only validates: [`ValidateFile`] re-reads and validates the file and
+//! logs the outcome (the full relay uses `delivery::DeliveryReload`, which also applies it).
 
 use std::path::PathBuf;
 
-use super::ingest::BoxFuture;
 use crate::config::{self, ConfigError, Overrides};
-
-/// Re-reads the configuration and applies it.
-pub trait Reload: Send + Sync + 'static {
-    /// Reloads; an error leaves the running configuration in place.
-    fn reload(&self) -> BoxFuture<Result<(), ConfigError>>;
-}
+use crate::handler::{BoxFuture, Reload};
 
 /// Reload hook that only re-validates the file (no pipeline to apply it to yet).
 #[derive(Clone, Debug)]

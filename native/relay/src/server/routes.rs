@@ -12,10 +12,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
 
 use super::auth::ListenerAuth;
-use super::ingest::{Ingest, ResponseBody};
 use super::metrics::{HttpMetrics, RequestLabels};
-use super::reload::Reload;
 use super::static_page::{self, StaticPage};
+use crate::handler::{Ingest, Reload, ResponseBody};
 
 /// Write paths (DESIGN.md).
 pub const WRITE_PATHS: [&str; 2] = ["/api/v1/write", "/api/v1/push"];

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use super::reload::Reload;
+use crate::handler::Reload;
 
 /// Which signal ended [`Signals::until_terminated`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

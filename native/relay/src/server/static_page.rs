@@ -12,7 +12,7 @@ use http_body_util::Full;
 use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LOCATION};
 use hyper::{Method, Response, StatusCode};
 
-use super::ingest::ResponseBody;
+use crate::handler::ResponseBody;
 
 /// The page's mount point.
 pub const PREFIX: &str = "/inspect";
@@ -21,7 +21,7 @@ pub const PREFIX: &str = "/inspect";
 /// type.
 pub type AssetLookup = fn(&str) -> Option<(&'static [u8], &'static str)>;
 
-/// A static page served under [`PREFIX`].
+/// A static page served under `/inspect/`.
 #[derive(Clone, Copy)]
 pub struct StaticPage {
     /// Finds a file.

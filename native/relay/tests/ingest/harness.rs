@@ -12,8 +12,9 @@ use hyper::{HeaderMap, Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use prometheus_client::registry::Registry;
 use prw_core::Limits;
+use prw_relay::clock::Clock;
 use prw_relay::config::Listen;
-use prw_relay::ingest::{Clock, WalIngest};
+use prw_relay::ingest::WalIngest;
 use prw_relay::server::{Drained, Server, ValidateFile};
 use prw_wal::{StartAt, SyncHook, Wal, WalConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -31,7 +32,7 @@ const READER: &str = "test";
 struct FixedClock;
 
 impl Clock for FixedClock {
-    fn now_ms(&self) -> i64 {
+    fn now_unix_ms(&self) -> i64 {
         FIXED_NOW_MS
     }
 }

@@ -8,10 +8,13 @@ use prost::Message;
 use tokio::time::Instant;
 
 use super::*;
-use crate::queue::item::{HeaderSet, MetadataItem, SeriesItem};
+use crate::clock::TokioClock;
 use crate::record::ForwardedHeader;
-use crate::send::clock::TokioClock;
-use crate::send::scripted::{Answer, ScriptedTransport, Step};
+use crate::send::batch::{HeaderSet, MetadataItem, SeriesItem};
+use crate::send::observe::AttemptOutcome;
+use crate::send::scripted::{
+    Answer, RecordingObserver, ScriptedDecorator, ScriptedTransport, Step,
+};
 use crate::send::transport::{OutgoingRequest, TransportFuture};
 use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 
@@ -42,6 +45,8 @@ fn options(queue: QueueSettings) -> DestinationOptions {
         auth: None,
         jitter_seed: None,
         v2_encoder: None,
+        decorator: None,
+        observers: Vec::new(),
     }
 }
 
@@ -641,4 +646,37 @@ async fn v2_destination_answering_415_is_switched_to_v1_and_gets_the_same_series
         ]
     );
     assert_eq!(contents(&requests[1].request), vec![(0, 1), (1, 1), (0, 2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_options_decorator_and_observers_reach_every_shard() {
+    let transport = Arc::new(ScriptedTransport::new());
+    transport.push([Answer::status(500)]);
+    let decorator = Arc::new(ScriptedDecorator::new("x-signature"));
+    let observer = Arc::new(RecordingObserver::default());
+    let mut opts = options(settings(2, 2, 100, 100));
+    opts.decorator = Some(decorator.clone());
+    opts.observers = vec![observer.clone()];
+    let mut dest = start(opts, transport.clone(), Arc::default());
+    dest.enqueue(1, vec![series(0, 1), series(1, 1)])
+        .await
+        .unwrap();
+    assert!(dest.shutdown(Duration::from_secs(60)).await.drained);
+    let requests = transport.requests();
+    assert_eq!(requests.len(), 3, "two shards, one retry");
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.request.headers.contains_key("x-signature"))
+    );
+    let outcomes = observer.attempts();
+    assert_eq!(outcomes.len(), 3);
+    assert!(outcomes.iter().all(|a| a.destination == "dest"));
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|a| a.outcome == AttemptOutcome::Delivered)
+            .count(),
+        2
+    );
 }

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use prost::Message;
 
 use super::*;
-use crate::queue::item::ItemCounts;
+use crate::send::batch::ItemCounts;
 use prw_core::proto::v1::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
 
 fn series_item(series: &TimeSeries) -> SeriesItem {

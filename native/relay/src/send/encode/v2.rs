@@ -14,7 +14,7 @@ use prw_core::convert::v1_to_v2;
 use prw_core::proto::v1;
 
 use super::{BatchEncoder, EncodeError, compress};
-use crate::queue::item::{MetadataItem, SeriesItem};
+use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Encodes `io.prometheus.write.v2.Request` bodies.
 pub struct V2Encoder {

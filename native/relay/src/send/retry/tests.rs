@@ -6,14 +6,19 @@ use std::time::Duration;
 use bytes::Bytes;
 use prometheus_client::registry::Registry;
 use prost::Message;
+use prw_core::classify::Backoff;
+use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::queue::item::ItemCounts;
-use crate::queue::metrics::RemoteStorageMetrics;
-use crate::send::clock::TokioClock;
+use crate::clock::TokioClock;
+use crate::send::batch::{ItemCounts, MetadataItem};
+use crate::send::context::RetryPolicy;
+use crate::send::headers::RequestHeaders;
+use crate::send::metrics::RemoteStorageMetrics;
 use crate::send::scripted::{Answer, ScriptedTransport};
-use prw_core::proto::v1::{Label, Sample, TimeSeries, WriteRequest};
+use crate::send::stats::{ProtocolState, SendStats};
 
 /// 2023-11-14T22:13:20Z.
 const BASE_MS: i64 = 1_700_000_000_000;
@@ -30,6 +35,7 @@ fn fixture(protocol: Protocol, min: u64, max: u64, retry_on_http_429: bool) -> F
     let mut registry = Registry::default();
     let metrics = RemoteStorageMetrics::register(&mut registry).destination("dest", "http://x/");
     let ctx = SendContext {
+        name: "dest".to_owned(),
         url: "http://receiver.test/api/v1/write".parse().unwrap(),
         transport: transport.clone(),
         headers: RequestHeaders::new(&[], None).unwrap(),
@@ -43,6 +49,8 @@ fn fixture(protocol: Protocol, min: u64, max: u64, retry_on_http_429: bool) -> F
         stats: Arc::new(SendStats::new()),
         clock: Arc::new(TokioClock::starting_at(BASE_MS)),
         stop: CancellationToken::new(),
+        decorator: None,
+        observers: Vec::new(),
     };
     Fixture {
         transport,
@@ -423,3 +431,5 @@ async fn seeded_jitter_shortens_delays_by_at_most_a_fifth_never_below_min_backof
         "no jitter was applied"
     );
 }
+
+mod hooks;

@@ -21,7 +21,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use super::item::ItemCounts;
+use super::batch::ItemCounts;
 
 /// Prometheus's `DefBuckets` plus 25, 60, 120 and 300 seconds.
 const DURATION_BUCKETS: [f64; 15] = [
@@ -115,6 +115,7 @@ pub struct RemoteStorageMetrics {
     bytes: Counters,
     requests: Family<StatusLabels, Counter>,
     fallbacks: Counters,
+    decorate_errors: Counters,
 }
 
 impl RemoteStorageMetrics {
@@ -134,6 +135,7 @@ impl RemoteStorageMetrics {
             bytes: Counters::default(),
             requests: Family::default(),
             fallbacks: Counters::default(),
+            decorate_errors: Counters::default(),
         };
         metrics.samples.register(registry, "samples");
         metrics.histograms.register(registry, "histograms");
@@ -188,6 +190,11 @@ impl RemoteStorageMetrics {
             "Times a Remote Write 2.0 destination was switched to 1.0 (415, or 2xx without Written headers).",
             metrics.fallbacks.clone(),
         );
+        registry.register(
+            "prw_remote_decorate_errors",
+            "Attempts whose request decorator (request signing, token refresh) failed; the request was not sent and is retried.",
+            metrics.decorate_errors.clone(),
+        );
         Arc::new(metrics)
     }
 
@@ -221,7 +228,8 @@ pub struct DestinationMetrics {
 }
 
 impl DestinationMetrics {
-    /// Metrics registered nowhere (for tests and tools).
+    /// Metrics registered nowhere (feature `test-util`).
+    #[cfg(any(test, feature = "test-util"))]
     pub fn unregistered(remote_name: &str, url: &str) -> Self {
         RemoteStorageMetrics::register(&mut Registry::default()).destination(remote_name, url)
     }
@@ -317,6 +325,14 @@ impl DestinationMetrics {
     /// A v2 -> v1 fallback.
     pub fn fallback(&self) {
         self.families.fallbacks.get_or_create(&self.labels).inc();
+    }
+
+    /// The request decorator failed (the request was not sent).
+    pub fn decorate_error(&self) {
+        self.families
+            .decorate_errors
+            .get_or_create(&self.labels)
+            .inc();
     }
 
     /// How long one send call took.

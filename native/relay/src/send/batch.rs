@@ -1,0 +1,105 @@
+//! What a batch is made of: series items (one encoded v1 `TimeSeries` each), metadata items
+//! (v1 `MetricMetadata` messages, sent in a request of their own), and the [`Batch`] one
+//! request carries.
+//!
+//! Invariants: an item's counts and timestamps describe its bytes (the producer computes them
+//! upstream; `send::age` keeps them true when it filters samples out); `record_seq` is the
+//! WAL record the item came from, and is non-decreasing in the order items are handed to a
+//! destination; the series of one batch share one forwarded-header set.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::record::ForwardedHeader;
+
+/// Samples, histograms and exemplars in an item, a batch or a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ItemCounts {
+    /// Float samples.
+    pub samples: u64,
+    /// Native histogram samples.
+    pub histograms: u64,
+    /// Exemplars.
+    pub exemplars: u64,
+}
+
+impl ItemCounts {
+    /// Samples + histograms + exemplars: the "items-worth of samples" batches are sized by.
+    pub fn total(&self) -> u64 {
+        self.samples
+            .saturating_add(self.histograms)
+            .saturating_add(self.exemplars)
+    }
+
+    /// Adds `other` to `self`.
+    pub fn add(&mut self, other: ItemCounts) {
+        self.samples = self.samples.saturating_add(other.samples);
+        self.histograms = self.histograms.saturating_add(other.histograms);
+        self.exemplars = self.exemplars.saturating_add(other.exemplars);
+    }
+}
+
+/// The forwarded headers of a record, shared by all the items cut from it. Items whose header
+/// sets differ never share a request.
+pub type HeaderSet = Arc<[ForwardedHeader]>;
+
+/// One series of one record, ready to be batched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesItem {
+    /// The bytes of one encoded `prometheus.TimeSeries` (v1) message, without a tag or length.
+    pub series: Bytes,
+    /// A stable 64-bit hash of the label set: the item goes to shard `hash % shards`.
+    pub hash: u64,
+    /// What the series holds.
+    pub counts: ItemCounts,
+    /// The oldest sample/histogram/exemplar timestamp (ms); `i64::MAX` when there is none.
+    pub min_timestamp_ms: i64,
+    /// The newest sample/histogram/exemplar timestamp (ms); `i64::MIN` when there is none.
+    pub max_timestamp_ms: i64,
+    /// The WAL record the item came from.
+    pub record_seq: u64,
+    /// The record's forwarded headers (the tenant).
+    pub headers: HeaderSet,
+}
+
+/// Metadata of a v1 record (`WriteRequest` field 3), forwarded as a request of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetadataItem {
+    /// Each entry: the bytes of one encoded `prometheus.MetricMetadata` message.
+    pub entries: Vec<Bytes>,
+    /// The WAL record the metadata came from.
+    pub record_seq: u64,
+    /// The record's forwarded headers.
+    pub headers: HeaderSet,
+}
+
+/// What one request carries.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Batch {
+    /// Series with the same forwarded headers, in queue order.
+    Series(Vec<SeriesItem>),
+    /// One record's metadata.
+    Metadata(MetadataItem),
+}
+
+impl Batch {
+    /// The samples, histograms and exemplars of the series; zero for metadata.
+    pub fn counts(&self) -> ItemCounts {
+        let mut counts = ItemCounts::default();
+        if let Batch::Series(items) = self {
+            for item in items {
+                counts.add(item.counts);
+            }
+        }
+        counts
+    }
+
+    /// The forwarded headers the batch is sent with (`None`: an empty series batch).
+    pub fn headers(&self) -> Option<&HeaderSet> {
+        match self {
+            Batch::Series(items) => items.first().map(|i| &i.headers),
+            Batch::Metadata(item) => Some(&item.headers),
+        }
+    }
+}
