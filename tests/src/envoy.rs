@@ -149,7 +149,10 @@ impl Template {
                     .map(|(from, to)| (*from, port(*to))),
             );
         }
-        let config = format!("value: '{}'", params.plugin_config.replace('\'', "''"));
+        // One line: the template's header comment names `value: '{}'` too, and a JSON
+        // line break (whitespace) would end that comment mid-config.
+        let one_line = params.plugin_config.replace(['\n', '\r'], " ");
+        let config = format!("value: '{}'", one_line.replace('\'', "''"));
         let text = if params.with_filter {
             text
         } else {
@@ -257,8 +260,18 @@ pub struct Envoy {
 }
 
 impl Envoy {
-    /// Starts Envoy with `yaml` and waits until it is ready and its listener is bound.
+    /// Starts Envoy with `yaml` (one worker thread) and waits until it is ready and its
+    /// listener is bound.
     pub fn start(bin: &Path, yaml: &str) -> Result<Envoy, EnvoyError> {
+        Envoy::start_with_concurrency(bin, yaml, 1)
+    }
+
+    /// [`Envoy::start`] with `concurrency` worker threads (`--concurrency`).
+    pub fn start_with_concurrency(
+        bin: &Path,
+        yaml: &str,
+        concurrency: u32,
+    ) -> Result<Envoy, EnvoyError> {
         let scratch = Scratch::new()?;
         let config = scratch.0.join("envoy.yaml");
         let admin_path = scratch.0.join("admin-address");
@@ -269,13 +282,9 @@ impl Envoy {
         let child = Command::new(bin)
             .arg("-c")
             .arg(&config)
-            .args([
-                "--use-dynamic-base-id",
-                "--concurrency",
-                "1",
-                "--log-level",
-                "info",
-            ])
+            .args(["--use-dynamic-base-id", "--concurrency"])
+            .arg(concurrency.to_string())
+            .args(["--log-level", "info"])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdin(Stdio::null())

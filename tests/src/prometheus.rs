@@ -102,6 +102,16 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts `bin` in `role` on a free port and waits for `/-/ready`.
     pub fn start(bin: &Path, role: &Role) -> Result<Prometheus, PrometheusError> {
+        Prometheus::start_with_flags(bin, role, &[])
+    }
+
+    /// [`Prometheus::start`] with extra command-line flags, such as
+    /// `--enable-feature=native-histograms,exemplar-storage`.
+    pub fn start_with_flags(
+        bin: &Path,
+        role: &Role,
+        flags: &[&str],
+    ) -> Result<Prometheus, PrometheusError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-prometheus-")
             .tempdir()?;
@@ -118,6 +128,7 @@ impl Prometheus {
         if !matches!(role, Role::Sender { .. }) {
             args.push("--web.enable-remote-write-receiver".to_string());
         }
+        args.extend(flags.iter().map(|f| f.to_string()));
         let name = match role {
             Role::Receiver | Role::OutOfOrderReceiver { .. } => "prometheus (receiver)",
             Role::Sender { .. } => "prometheus (sender)",
@@ -173,7 +184,8 @@ impl Prometheus {
         self.process.log_tail(n)
     }
 
-    fn api(&self, path: &str) -> Result<String, PrometheusError> {
+    /// `GET path` on its HTTP API (e.g. `/api/v1/query?...`): the body of a 200 answer.
+    pub fn api(&self, path: &str) -> Result<String, PrometheusError> {
         let answer = http::get(self.addr, path)?;
         if answer.status != 200 {
             return Err(PrometheusError::Status {
@@ -200,6 +212,28 @@ impl Prometheus {
             crate::url::encode(&query)
         );
         Ok(Pairs::from_prometheus_matrix(&self.api(&path)?)?)
+    }
+
+    /// Polls [`Prometheus::pairs`] until every pair of `expected` is there (or `timeout`
+    /// passes: the error names how many are missing, with examples); returns what it holds.
+    pub fn wait_for_pairs(
+        &self,
+        selector: &str,
+        (from_ms, to_ms): (i64, i64),
+        expected: &Pairs,
+        timeout: Duration,
+    ) -> Result<Pairs, String> {
+        crate::wait::until("every expected pair in Prometheus", timeout, || {
+            let seen = self
+                .pairs(selector, from_ms, to_ms)
+                .map_err(|e| e.to_string())?;
+            let (missing, examples) = seen.missing_from(expected);
+            if missing == 0 {
+                Ok(seen)
+            } else {
+                Err(format!("{missing} missing, e.g. {examples:?}"))
+            }
+        })
     }
 
     /// Its own `/metrics`.

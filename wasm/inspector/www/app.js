@@ -319,21 +319,48 @@ function parseHeaders(text) {
   return headers;
 }
 
+let edgeAsked = null; // the last simulation's arguments, for the 1.0 body download
+
+function edgeRequest() {
+  const headers = parseHeaders($('edge-headers').value);
+  const ct = $('content-type').value.trim();
+  if (ct && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', ct]);
+  return { method: $('edge-method').value, path: $('edge-path').value, headers, now_ms: Date.now() };
+}
+
 $('edge-go').addEventListener('click', async () => {
   showError('edge-error', null);
   $('edge-result').hidden = true;
   try {
-    const headers = parseHeaders($('edge-headers').value);
-    const ct = $('content-type').value.trim();
-    if (ct && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', ct]);
-    const request = { method: $('edge-method').value, path: $('edge-path').value, headers, now_ms: Date.now() };
-    const d = await call('edge', { config: $('edge-config').value, request });
+    edgeAsked = { config: $('edge-config').value, request: edgeRequest() };
+    const d = await call('edge', edgeAsked);
+    $('edge-converted').hidden = !d.converted;
+    if (d.converted) {
+      const w = d.converted.written;
+      $('edge-converted-note').textContent =
+        `${d.converted.body_bytes} bytes, ${w.series} series, ${w.samples} samples, ${w.histograms} histograms, ${w.exemplars} exemplars, ${w.metadata} metadata`;
+    }
     const status = $('edge-status');
     status.textContent = d.status ?? 'forward';
     status.className = `status s${String(d.status ?? 2)[0]}`;
     $('edge-outcome').textContent = d.summary;
     $('edge-json').textContent = JSON.stringify(d, null, 2);
     $('edge-result').hidden = false;
+  } catch (e) {
+    showError('edge-error', e.message);
+  }
+});
+
+$('edge-download').addEventListener('click', async () => {
+  if (!edgeAsked) return;
+  try {
+    const bytes = await call('edgeBody', edgeAsked);
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/x-protobuf' }));
+    const a = el('a', { href: url, download: 'converted-v1.bin' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (e) {
     showError('edge-error', e.message);
   }
