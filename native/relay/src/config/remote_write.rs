@@ -13,35 +13,19 @@ use serde::Deserialize;
 
 use super::duration::PromDuration;
 use super::error::{ConfigError, ConfigWarning, KeyPath};
-use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, ClientTls, TlsConfig};
+use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, TlsConfig, secret};
 use super::name;
+use super::proxy::ProxyKeys;
 use super::queue::{Queue, QueueConfig};
 use super::relabel_config::RelabelConfig;
 use super::secret::SecretSource;
+use crate::environment::Environment;
 use crate::relabel::RelabelRule;
+use crate::send::headers::{Reserved, ReservedBy, reserved};
+use crate::send::http::ClientSettings;
 
 /// Default `remote_timeout` (Prometheus).
 pub const DEFAULT_REMOTE_TIMEOUT: PromDuration = PromDuration::from_secs(30);
-
-/// Headers a user may not set (Prometheus `reservedHeaders`), lowercase.
-const RESERVED_HEADERS: [&str; 16] = [
-    "host",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-];
 
 /// `metadata_config` as written (accepted and ignored: the relay forwards the metadata it
 /// receives and sends none of its own).
@@ -104,14 +88,14 @@ pub struct RemoteWriteConfig {
     pub azuread: Option<serde_yaml::Value>,
     /// Refused (not supported yet).
     pub google_iam: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
-    pub proxy_url: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
-    pub no_proxy: Option<serde_yaml::Value>,
-    /// Refused when true (not supported yet).
-    pub proxy_from_environment: Option<bool>,
-    /// Refused (not supported yet).
-    pub proxy_connect_header: Option<serde_yaml::Value>,
+    /// HTTP proxy (`http://`). Default: none.
+    pub proxy_url: Option<String>,
+    /// Comma-separated exceptions to `proxy_url` (Go's `NO_PROXY` rules). Default: none.
+    pub no_proxy: Option<String>,
+    /// Use `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`. Default: false.
+    pub proxy_from_environment: bool,
+    /// Headers sent to the proxy on `CONNECT`. Default: none.
+    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
     /// Refused (not supported yet).
     pub http_headers: Option<serde_yaml::Value>,
     /// prw extension: where a destination without a cursor starts. Default: `newest`.
@@ -145,8 +129,8 @@ impl Default for RemoteWriteConfig {
             google_iam: None,
             proxy_url: None,
             no_proxy: None,
-            proxy_from_environment: None,
-            proxy_connect_header: None,
+            proxy_from_environment: false,
+            proxy_connect_header: BTreeMap::new(),
             http_headers: None,
             start: Start::Newest,
         }
@@ -199,18 +183,15 @@ pub struct Destination {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Authentication, at most one method.
     pub auth: Option<ClientAuth>,
-    /// TLS client settings.
-    pub tls: ClientTls,
+    /// The HTTP client: `remote_timeout`, `tls_config`, proxies, `follow_redirects`,
+    /// `enable_http2`.
+    pub client: ClientSettings,
     /// v1 or v2.
     pub protobuf_message: ProtobufMessage,
     /// Queue settings.
     pub queue: Queue,
     /// Relabel rules in order.
     pub relabel: Vec<RelabelRule>,
-    /// Follow redirects.
-    pub follow_redirects: bool,
-    /// Allow HTTP/2.
-    pub enable_http2: bool,
     /// Start position for a new cursor.
     pub start: Start,
 }
@@ -238,14 +219,17 @@ fn parse_headers(
     let mut out = Vec::with_capacity(headers.len());
     for (name, value) in headers {
         let key_path = path.key("headers").key(name);
-        let lower = name.to_ascii_lowercase();
-        if lower == "authorization" {
-            return Err(key_path.invalid(
-                "authorization header must be changed via the basic_auth or authorization parameter",
-            ));
-        }
-        if RESERVED_HEADERS.contains(&lower.as_str()) {
-            return Err(key_path.invalid("this header is reserved and cannot be set"));
+        match reserved(name) {
+            Some(Reserved {
+                by: ReservedBy::Auth,
+                ..
+            }) => {
+                return Err(key_path.invalid(
+                    "authorization header must be changed via the basic_auth or authorization parameter",
+                ));
+            }
+            Some(_) => return Err(key_path.invalid("this header is reserved and cannot be set")),
+            None => {}
         }
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| key_path.invalid_value("header name", name))?;
@@ -273,7 +257,7 @@ fn parse_protobuf_message(
 
 impl RemoteWriteConfig {
     fn refuse_unsupported(&self, path: &KeyPath) -> Result<(), ConfigError> {
-        let refused: [(&str, bool, &'static str); 9] = [
+        let refused: [(&str, bool, &'static str); 5] = [
             (
                 "oauth2",
                 self.oauth2.is_some(),
@@ -289,26 +273,6 @@ impl RemoteWriteConfig {
                 "google_iam",
                 self.google_iam.is_some(),
                 "google_iam is not supported yet",
-            ),
-            (
-                "proxy_url",
-                self.proxy_url.is_some(),
-                "proxies are not supported yet",
-            ),
-            (
-                "no_proxy",
-                self.no_proxy.is_some(),
-                "proxies are not supported yet",
-            ),
-            (
-                "proxy_from_environment",
-                self.proxy_from_environment == Some(true),
-                "proxies are not supported yet",
-            ),
-            (
-                "proxy_connect_header",
-                self.proxy_connect_header.is_some(),
-                "proxies are not supported yet",
             ),
             (
                 "http_headers",
@@ -349,22 +313,6 @@ impl RemoteWriteConfig {
                     .warning("not implemented; the system resolver is used"),
             );
         }
-        let tls = &self.tls_config;
-        let not_applied = [
-            ("server_name", tls.server_name.is_some()),
-            ("insecure_skip_verify", tls.insecure_skip_verify),
-            ("min_version", tls.min_version.is_some()),
-            ("max_version", tls.max_version.is_some()),
-        ];
-        for (key, present) in not_applied {
-            if present {
-                warnings.push(
-                    path.key("tls_config")
-                        .key(key)
-                        .warning("accepted but not applied yet by the relay's TLS client"),
-                );
-            }
-        }
         warnings
     }
 
@@ -395,10 +343,15 @@ impl RemoteWriteConfig {
                 .map(|a| a.build(&path.key("authorization")))
                 .transpose()?,
             Some(_) => {
-                let credentials = match (&self.bearer_token, &self.bearer_token_file) {
-                    (Some(token), _) => SecretSource::Inline(token.clone()),
-                    (None, Some(file)) => SecretSource::File(file.clone()),
-                    (None, None) => SecretSource::Inline(String::new()),
+                let credentials = match &self.bearer_token {
+                    Some(token) => SecretSource::Inline(token.clone()),
+                    None => secret(
+                        path,
+                        None,
+                        "bearer_token_file",
+                        self.bearer_token_file.as_ref(),
+                    )?
+                    .unwrap_or_else(|| SecretSource::Inline(String::new())),
                 };
                 Some(ClientAuth::Authorization {
                     scheme: "Bearer".to_owned(),
@@ -413,6 +366,7 @@ impl RemoteWriteConfig {
         &self,
         path: &KeyPath,
         raw: &serde_yaml::Value,
+        env: &dyn Environment,
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Destination, ConfigError> {
         self.refuse_unsupported(path)?;
@@ -434,7 +388,19 @@ impl RemoteWriteConfig {
         let protobuf_message = parse_protobuf_message(path, self.protobuf_message.as_deref())?;
         let queue = self.queue_config.build(&path.key("queue_config"))?;
         let auth = self.auth(path)?;
-        let tls = self.tls_config.build(&path.key("tls_config"))?;
+        let client = ClientSettings {
+            timeout: self.remote_timeout.0,
+            tls: self.tls_config.build(&path.key("tls_config"))?,
+            proxy: ProxyKeys {
+                proxy_url: self.proxy_url.as_deref(),
+                no_proxy: self.no_proxy.as_deref(),
+                proxy_from_environment: self.proxy_from_environment,
+                proxy_connect_header: &self.proxy_connect_header,
+            }
+            .build(path, env)?,
+            follow_redirects: self.follow_redirects,
+            enable_http2: self.enable_http2,
+        };
         let relabel = self
             .write_relabel_configs
             .iter()
@@ -449,12 +415,10 @@ impl RemoteWriteConfig {
             remote_timeout: self.remote_timeout.0,
             headers,
             auth,
-            tls,
+            client,
             protobuf_message,
             queue,
             relabel,
-            follow_redirects: self.follow_redirects,
-            enable_http2: self.enable_http2,
             start: self.start,
         })
     }

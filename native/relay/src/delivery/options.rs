@@ -1,21 +1,21 @@
 //! From a validated `remote_write` stanza ([`config::Destination`]) to what the send side
 //! runs: [`DestinationOptions`] and an [`HttpTransport`].
 //!
-//! Invariants: secrets and PEM files are read here, once per (re)start of the destination;
-//! TLS settings the transport cannot honour yet (`server_name`, `insecure_skip_verify`,
-//! version bounds) are logged as ignored, never silently dropped.
+//! Invariants: nothing here re-validates: the config layer already read the PEM files and
+//! built the TLS client once, checked the credentials files, and parsed the proxy settings.
+//! Inline credentials become static headers; credentials files are read here, once per
+//! (re)start of the destination.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prw_core::Protocol;
 use prw_core::classify::Backoff;
 
-use crate::config::http_client::{ClientAuth, PemSource};
+use crate::config::http_client::ClientAuth;
 use crate::config::{self, ProtobufMessage};
 use crate::queue::{BatchSettings, DestinationOptions, QueueSettings};
-use crate::send::{Auth, HttpTransport, RetryPolicy, TlsError, TlsOptions, Transport};
+use crate::send::{Auth, HttpTransport, RetryPolicy, TlsError, Transport};
 
 /// Why a destination's settings could not be turned into a running sender.
 #[derive(Debug, thiserror::Error)]
@@ -25,16 +25,6 @@ pub enum OptionsError {
     Secret {
         /// Destination.
         name: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// A PEM file could not be read.
-    #[error("destination {name}: reading {path}: {source}")]
-    Pem {
-        /// Destination.
-        name: String,
-        /// The file.
-        path: PathBuf,
         /// The error.
         source: std::io::Error,
     },
@@ -133,41 +123,15 @@ pub fn destination_options(
     })
 }
 
-/// The HTTP transport of `destination` (`remote_timeout`, `tls_config`).
+/// The HTTP transport of `destination` (`remote_timeout`, `tls_config`, proxies,
+/// `follow_redirects`, `enable_http2`), built from settings validated at load.
 pub fn http_transport(
     destination: &config::Destination,
 ) -> Result<Arc<dyn Transport>, OptionsError> {
-    let name = &destination.name;
-    let tls = &destination.tls;
-    if tls.server_name.is_some()
-        || tls.insecure_skip_verify
-        || tls.min_version.is_some()
-        || tls.max_version.is_some()
-    {
-        tracing::warn!(destination = %name, "tls_config: server_name, insecure_skip_verify and min/max_version are not applied yet");
-    }
-    let pem = |source: &PemSource| -> Result<Vec<u8>, OptionsError> {
-        match source {
-            PemSource::Inline(text) => Ok(text.clone().into_bytes()),
-            PemSource::File(path) => std::fs::read(path).map_err(|source| OptionsError::Pem {
-                name: name.clone(),
-                path: path.clone(),
-                source,
-            }),
-        }
-    };
-    let options = TlsOptions {
-        ca_pem: tls.ca.as_ref().map(&pem).transpose()?,
-        client_identity: match &tls.client_cert {
-            Some((cert, key)) => Some((pem(cert)?, pem(key)?)),
-            None => None,
-        },
-    };
-    let transport = HttpTransport::new(destination.remote_timeout, &options).map_err(|source| {
-        OptionsError::Tls {
-            name: name.clone(),
+    let transport =
+        HttpTransport::new(&destination.client).map_err(|source| OptionsError::Tls {
+            name: destination.name.clone(),
             source,
-        }
-    })?;
+        })?;
     Ok(Arc::new(transport))
 }
