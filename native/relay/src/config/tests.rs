@@ -210,12 +210,14 @@ fn refused_keys_are_refused_by_name() {
 }
 
 #[test]
-fn hashmod_is_refused() {
-    let e = err(
+fn hashmod_is_supported() {
+    let loaded = ok(
         "remote_write:\n  - url: http://a/\n    write_relabel_configs:\n      - {source_labels: [a], modulus: 4, target_label: b, action: hashmod}\n",
     );
-    assert_eq!(e.path, "remote_write[0].write_relabel_configs[0].action");
-    assert!(matches!(e.kind, ConfigErrorKind::Refused(_)));
+    assert_eq!(
+        loaded.config.destinations[0].relabel[0].action(),
+        crate::relabel::Action::HashMod
+    );
 }
 
 #[test]
