@@ -22,11 +22,13 @@ pub mod http_client;
 pub mod limits;
 pub mod listen;
 pub mod name;
+pub mod oauth2;
 pub mod proxy;
 pub mod queue;
 pub mod relabel_config;
 pub mod remote_write;
 pub mod secret;
+pub mod sigv4;
 pub mod wal;
 
 mod document;

@@ -9,7 +9,7 @@
 //!   [`tls`], [`proxy`] and [`redirect`]) and `scripted` (feature `test-util`) the
 //!   in-memory one for paused-time tests.
 //! - [`decorate`]: the `RequestDecorator` seam (request signing, tokens), run last on every
-//!   attempt.
+//!   attempt; [`auth`] holds the decorators (SigV4, OAuth2, credentials files).
 //! - [`observe`]: the `AttemptObserver` seam: every attempt's outcome, body and answer.
 //! - [`context`]: a destination's `SendContext` and `RetryPolicy`.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
@@ -17,6 +17,7 @@
 
 pub mod age;
 mod attempt;
+pub mod auth;
 pub mod batch;
 pub mod context;
 pub mod decorate;

@@ -10,6 +10,8 @@ use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
 use super::secret::SecretSource;
+use crate::send::auth::oauth2::OAuth2Settings;
+use crate::send::auth::sigv4::SigV4Settings;
 use crate::send::tls::{self, TlsError, TlsSettings, TlsVersion};
 
 /// `basic_auth` as written.
@@ -94,6 +96,10 @@ pub enum ClientAuth {
         /// The credentials.
         credentials: SecretSource,
     },
+    /// `oauth2`: client credentials tokens.
+    OAuth2(Box<OAuth2Settings>),
+    /// `sigv4`: AWS Signature V4.
+    SigV4(Box<SigV4Settings>),
 }
 
 fn read_file(path: &KeyPath, file: &Path) -> Result<Vec<u8>, ConfigError> {

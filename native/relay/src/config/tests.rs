@@ -200,7 +200,7 @@ fn queue_rule_error_names_the_indexed_key() {
 
 #[test]
 fn refused_keys_are_refused_by_name() {
-    for key in ["sigv4", "oauth2", "azuread", "google_iam", "http_headers"] {
+    for key in ["azuread", "google_iam", "http_headers"] {
         let e = err(&format!(
             "remote_write:\n  - url: http://a/\n    {key}: {{}}\n"
         ));

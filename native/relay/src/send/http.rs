@@ -49,6 +49,9 @@ pub struct ClientSettings {
     pub follow_redirects: bool,
     /// `enable_http2` (HTTP/2 is negotiated by ALPN, so only over TLS).
     pub enable_http2: bool,
+    /// `round_robin_dns`: each new connection starts with a different resolved address
+    /// (Prometheus dials a random one) instead of the resolver's first.
+    pub round_robin_dns: bool,
 }
 
 /// Finishes redirect hops (SigV4 signs each hop; tokens are not sent to another site).
@@ -80,6 +83,7 @@ impl HttpTransport {
             tls_config,
             Arc::new(settings.tls.clone()),
             Arc::clone(&proxy),
+            settings.round_robin_dns,
         );
         let client = Client::builder(TokioExecutor::new()).build(connector);
         let timeout = if settings.timeout.is_zero() {

@@ -92,6 +92,8 @@ pub fn next_headers(
     follow: Follow,
 ) -> HeaderMap {
     let mut headers = current.clone();
+    // Set again from the new URL (by hyper, or by a signing hop decorator).
+    headers.remove(hyper::http::header::HOST);
     if !same_site(to.host().unwrap_or_default(), original_host) {
         for name in SENSITIVE {
             headers.remove(name);

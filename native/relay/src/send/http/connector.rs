@@ -8,13 +8,16 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use hyper::http::Uri;
 use hyper::http::header::PROXY_AUTHORIZATION;
 use hyper::rt::{Read, ReadBufCursor, Write};
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
@@ -30,7 +33,7 @@ use crate::send::transport::BoxError;
 /// Opens connections for one destination.
 #[derive(Clone)]
 pub(crate) struct Connector {
-    tcp: HttpConnector,
+    tcp: HttpConnector<Resolver>,
     tls: TlsConnector,
     settings: Arc<TlsSettings>,
     proxy: Arc<ProxySettings>,
@@ -50,8 +53,12 @@ impl Connector {
         tls: Arc<rustls::ClientConfig>,
         settings: Arc<TlsSettings>,
         proxy: Arc<ProxySettings>,
+        round_robin_dns: bool,
     ) -> Self {
-        let mut tcp = HttpConnector::new();
+        let mut tcp = HttpConnector::new_with_resolver(Resolver {
+            gai: GaiResolver::new(),
+            rotate: round_robin_dns,
+        });
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         Connector {
@@ -107,6 +114,38 @@ impl Connector {
             io: Io::Tls(Box::new(TokioIo::new(stream))),
             proxied: false,
             h2,
+        })
+    }
+}
+
+/// The system resolver; with `round_robin_dns`, the address list is rotated by a varying
+/// amount so successive connections start at different addresses.
+#[derive(Clone)]
+struct Resolver {
+    gai: GaiResolver,
+    rotate: bool,
+}
+
+impl Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let lookup = self.gai.call(name);
+        let rotate = self.rotate;
+        Box::pin(async move {
+            let mut addrs: Vec<SocketAddr> = lookup.await?.collect();
+            if rotate && addrs.len() > 1 {
+                static NEXT: AtomicUsize = AtomicUsize::new(0);
+                let by = NEXT.fetch_add(1, Ordering::Relaxed) % addrs.len();
+                addrs.rotate_left(by);
+            }
+            Ok(addrs.into_iter())
         })
     }
 }
