@@ -53,12 +53,27 @@ impl Relay {
     /// Writes `config_yaml` (its `remote_write`, `limits`, ... sections; listen address and
     /// WAL dir are given as flags) and starts the relay on a free port.
     pub fn start(bin: &Path, config_yaml: &str) -> Result<Relay, RelayError> {
+        Relay::start_with_env(bin, config_yaml, &[])
+    }
+
+    /// [`Relay::start`] with extra environment variables for the relay process.
+    pub fn start_with_env(
+        bin: &Path,
+        config_yaml: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Relay, RelayError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-relay-")
             .tempdir()?;
         let config = dir.path().join("relay.yaml");
         std::fs::write(&config, config_yaml)?;
-        let process = ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        let mut process =
+            ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        process.set_env(
+            env.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
         let mut relay = Relay {
             process,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

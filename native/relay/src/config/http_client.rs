@@ -18,18 +18,39 @@ use crate::send::tls::{self, TlsError, TlsSettings, TlsVersion};
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BasicAuthConfig {
-    /// User name. Default: empty.
+    /// User name. Default: empty. A YAML number (`username: 123456`, as Grafana Cloud's
+    /// instance ids are written) is read as its text, as Prometheus's YAML parser does.
+    #[serde(deserialize_with = "scalar_text")]
     pub username: String,
     /// File holding the user name. Default: none.
     pub username_file: Option<PathBuf>,
     /// Refused (secret store reference).
     pub username_ref: Option<String>,
     /// Password. Default: empty.
+    #[serde(deserialize_with = "optional_scalar_text")]
     pub password: Option<String>,
     /// File holding the password. Default: none.
     pub password_file: Option<PathBuf>,
     /// Refused (secret store reference).
     pub password_ref: Option<String>,
+}
+
+/// A YAML scalar (string, number or boolean) as text.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_yaml::Value::deserialize(deserializer)? {
+        serde_yaml::Value::String(s) => Ok(s),
+        serde_yaml::Value::Number(n) => Ok(n.to_string()),
+        serde_yaml::Value::Bool(b) => Ok(b.to_string()),
+        serde_yaml::Value::Null => Ok(String::new()),
+        _ => Err(D::Error::custom("expected a string")),
+    }
+}
+
+fn optional_scalar_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    scalar_text(deserializer).map(|s| Some(s).filter(|s| !s.is_empty()))
 }
 
 /// `authorization` as written.
