@@ -11,6 +11,8 @@
 //! - [`prometheus`], [`victoria`]: real Prometheus 2.42 (sender or receiver) and
 //!   VictoriaMetrics, and the (series, timestamp) pairs they hold.
 //! - [`target`]: a scrape target with thousands of generated series.
+//! - [`tls`]: self-signed identities for HTTPS test servers (the receiver's `with_tls`).
+//! - [`proxy`]: a recording HTTP forward proxy (absolute form and `CONNECT`).
 //! - [`pairs`]: (series, timestamp) pair sets and their comparison.
 //! - [`http`], [`url`]: blocking HTTP for process APIs; query-string encoding.
 //! - [`load`]: a load generator remembering acknowledged pairs.
@@ -24,9 +26,11 @@ pub mod load;
 pub mod pairs;
 pub mod payload;
 pub mod prometheus;
+pub mod proxy;
 pub mod receiver;
 pub mod relay;
 pub mod target;
+pub mod tls;
 pub mod tools;
 pub mod url;
 pub mod victoria;
