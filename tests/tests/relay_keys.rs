@@ -588,3 +588,35 @@ fn a_token_endpoint_that_is_down_means_retries_not_drops() {
         0.0
     );
 }
+
+#[test]
+fn a_sigv4_request_redirected_to_another_host_is_signed_again_for_it() {
+    let (Some(bin), Some(python)) = (relay_bin(), python_with_botocore()) else {
+        return;
+    };
+    let verifier = Verifier::start(&python, ACCESS_KEY, SECRET_KEY, None);
+    let target = format!("http://{}/api/v1/remote_write", verifier.addr);
+    let redirector = BlockingReceiver::start(ReceiverConfig::default().recording().with_default(
+        Answer::Status {
+            status: 307,
+            headers: vec![("location".into(), target)],
+            body: String::new(),
+        },
+    ))
+    .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let relay = Relay::start_with_env(
+        &bin,
+        &amp_stanza(&redirector.url("/api/v1/remote_write")),
+        &[
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("HOME", &home.path().to_string_lossy()),
+        ],
+    )
+    .unwrap();
+    push(&relay, wait::now_ms(), 2);
+    // The verifier checks the signed Host: a signature made for the redirector would fail.
+    verifier.wait_accepted(1);
+    assert!(!redirector.recorded().is_empty());
+}
