@@ -1,7 +1,7 @@
 //! The proxy keys of a `remote_write` stanza and of its `oauth2` block (Prometheus's inline
 //! `ProxyConfig`): `proxy_url`, `no_proxy`, `proxy_from_environment`,
 //! `proxy_connect_header`, validated with Prometheus's rules into
-//! [`ProxySettings`](crate::send::proxy::ProxySettings). `proxy_from_environment` reads the
+//! `ProxySettings` (`crate::send::proxy`). `proxy_from_environment` reads the
 //! environment once, at load.
 
 use std::collections::BTreeMap;
