@@ -620,3 +620,33 @@ fn a_sigv4_request_redirected_to_another_host_is_signed_again_for_it() {
     verifier.wait_accepted(1);
     assert!(!redirector.recorded().is_empty());
 }
+
+#[test]
+fn a_token_endpoint_refusing_basic_auth_gets_the_credentials_in_the_form_as_go_does() {
+    let Some(bin) = relay_bin() else { return };
+    let tokens = BlockingReceiver::start(
+        ReceiverConfig::default()
+            .recording()
+            .with_script([Answer::status(401), token(9, 3600)]),
+    )
+    .unwrap();
+    let receiver = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
+    let config = format!(
+        "remote_write:\n  - url: {}\n    oauth2:\n      client_id: my id\n      client_secret: s\n      token_url: {}\n",
+        receiver.url("/api/v1/write"),
+        tokens.url("/token")
+    );
+    let relay = Relay::start(&bin, &config).unwrap();
+    push(&relay, wait::now_ms(), 1);
+    let seen = wait_recorded(&receiver, 1, "the write");
+    assert_eq!(bearer_of(&seen[0]), "Bearer tok-9");
+    let calls = tokens.recorded();
+    // base64("my+id:s"): Go URL-encodes the id and secret inside Basic.
+    assert_eq!(calls[0].header("authorization"), Some("Basic bXkraWQ6cw=="));
+    assert_eq!(calls[1].header("authorization"), None);
+    let form = String::from_utf8_lossy(&calls[1].body).into_owned();
+    assert!(
+        form.contains("client_id=my+id") && form.contains("client_secret=s"),
+        "{form}"
+    );
+}

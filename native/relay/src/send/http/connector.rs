@@ -140,13 +140,19 @@ impl Service<Name> for Resolver {
         let rotate = self.rotate;
         Box::pin(async move {
             let mut addrs: Vec<SocketAddr> = lookup.await?.collect();
-            if rotate && addrs.len() > 1 {
+            if rotate {
                 static NEXT: AtomicUsize = AtomicUsize::new(0);
-                let by = NEXT.fetch_add(1, Ordering::Relaxed) % addrs.len();
-                addrs.rotate_left(by);
+                rotate_by(&mut addrs, NEXT.fetch_add(1, Ordering::Relaxed));
             }
             Ok(addrs.into_iter())
         })
+    }
+}
+
+/// Starts the list at position `turn` (modulo its length).
+fn rotate_by(addrs: &mut [SocketAddr], turn: usize) {
+    if let Some(by) = turn.checked_rem(addrs.len()) {
+        addrs.rotate_left(by);
     }
 }
 
@@ -252,5 +258,26 @@ impl Write for Conn {
             Io::Plain(s) => s.is_write_vectored(),
             Io::Tls(s) => s.is_write_vectored(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_robin_starts_each_connection_at_the_next_address() {
+        let addrs: Vec<SocketAddr> = (1..=3)
+            .map(|i| SocketAddr::from(([127, 0, 0, i], 80)))
+            .collect();
+        let firsts: Vec<SocketAddr> = (0..4)
+            .map(|turn| {
+                let mut list = addrs.clone();
+                rotate_by(&mut list, turn);
+                list[0]
+            })
+            .collect();
+        assert_eq!(firsts, [addrs[0], addrs[1], addrs[2], addrs[0]]);
+        rotate_by(&mut [], 5);
     }
 }
