@@ -15,6 +15,8 @@
 //! - [`prometheus`], [`victoria`]: real Prometheus 2.42 (sender or receiver) and
 //!   VictoriaMetrics, and the (series, timestamp) pairs they hold.
 //! - [`target`]: a scrape target with thousands of generated series.
+//! - [`tls`]: self-signed identities for HTTPS test servers (the receiver's `with_tls`).
+//! - [`proxy`]: a recording HTTP forward proxy (absolute form and `CONNECT`).
 //! - [`pairs`]: (series, timestamp) pair sets and their comparison.
 //! - [`receivers`]: a Prometheus and a VictoriaMetrics receiver waited on together.
 //! - [`http`], [`url`]: blocking HTTP for process APIs; query-string encoding.
@@ -31,10 +33,12 @@ pub mod load;
 pub mod pairs;
 pub mod payload;
 pub mod prometheus;
+pub mod proxy;
 pub mod receiver;
 pub mod receivers;
 pub mod relay;
 pub mod target;
+pub mod tls;
 pub mod tools;
 pub mod url;
 pub mod victoria;

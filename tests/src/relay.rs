@@ -39,6 +39,17 @@ pub fn bin() -> Result<Option<PathBuf>, ToolError> {
     find_tool("prw (cargo build -p prw)", "PRW_BIN", &[&debug, &dist])
 }
 
+/// How [`Relay::start_with`] starts the relay (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct RelayOptions {
+    /// Where `wal/` (and so `delivery/`) live; default: the relay's private temp dir.
+    pub data: Option<PathBuf>,
+    /// `--shutdown-grace`; default: the relay's own (5 s).
+    pub shutdown_grace: Option<Duration>,
+    /// Extra environment variables of the relay process.
+    pub env: Vec<(String, String)>,
+}
+
 /// A running `prw relay`.
 #[derive(Debug)]
 pub struct Relay {
@@ -56,12 +67,16 @@ impl Relay {
     /// Writes `config_yaml` (its `remote_write`, `limits`, ... sections; listen address and
     /// WAL dir are given as flags) and starts the relay on a free port.
     pub fn start(bin: &Path, config_yaml: &str) -> Result<Relay, RelayError> {
-        Relay::start_inner(bin, config_yaml, None, None)
+        Relay::start_with(bin, config_yaml, RelayOptions::default())
     }
 
     /// Like [`Relay::start`], with the WAL in `data/wal` (progress files in `data/delivery`).
     pub fn start_in(bin: &Path, config_yaml: &str, data: &Path) -> Result<Relay, RelayError> {
-        Relay::start_inner(bin, config_yaml, Some(data.to_path_buf()), None)
+        let options = RelayOptions {
+            data: Some(data.to_path_buf()),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
     }
 
     /// [`Relay::start`] with `--shutdown-grace` (how long `/-/ready` answers 503 while writes
@@ -71,28 +86,50 @@ impl Relay {
         config_yaml: &str,
         grace: Duration,
     ) -> Result<Relay, RelayError> {
-        Relay::start_inner(bin, config_yaml, None, Some(grace))
+        let options = RelayOptions {
+            shutdown_grace: Some(grace),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
     }
 
-    fn start_inner(
+    /// [`Relay::start`] with extra environment variables for the relay process.
+    pub fn start_with_env(
         bin: &Path,
         config_yaml: &str,
-        data: Option<PathBuf>,
-        shutdown_grace: Option<Duration>,
+        env: &[(&str, &str)],
+    ) -> Result<Relay, RelayError> {
+        let options = RelayOptions {
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
+    }
+
+    /// [`Relay::start`] with every option.
+    pub fn start_with(
+        bin: &Path,
+        config_yaml: &str,
+        options: RelayOptions,
     ) -> Result<Relay, RelayError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-relay-")
             .tempdir()?;
         let config = dir.path().join("relay.yaml");
         std::fs::write(&config, config_yaml)?;
-        let process = ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        let mut process =
+            ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        process.set_env(options.env);
         let mut relay = Relay {
             process,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             config,
-            shutdown_grace,
+            shutdown_grace: options.shutdown_grace,
             dir,
-            data,
+            data: options.data,
         };
         relay.launch()?;
         Ok(relay)

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
 use prw_relay::config::{self, Overrides, duration};
-use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
+use prw_relay::delivery::{Delivery, DeliveryError, DeliveryReload, DeliverySettings};
 use prw_relay::handler::Reload;
 use prw_relay::ingest::WalIngest;
 use prw_relay::server::{GraceEnd, Server, Signals, StaticPage};
@@ -149,7 +149,12 @@ pub fn run(args: Args) -> ExitCode {
             Ok(delivery) => delivery,
             Err(err) => {
                 eprintln!("prw relay: cannot start delivery: {err}");
-                return ExitCode::from(exit::INTERNAL);
+                // The configuration was validated at load; what is left from it (a file
+                // changed since) is still a configuration error.
+                return ExitCode::from(match err {
+                    DeliveryError::Options(_) | DeliveryError::Destination(_) => exit::USAGE,
+                    _ => exit::INTERNAL,
+                });
             }
         };
         let delivery = Arc::new(tokio::sync::Mutex::new(Some(delivery)));

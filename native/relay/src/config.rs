@@ -22,10 +22,13 @@ pub mod http_client;
 pub mod limits;
 pub mod listen;
 pub mod name;
+pub mod oauth2;
+pub mod proxy;
 pub mod queue;
 pub mod relabel_config;
 pub mod remote_write;
 pub mod secret;
+pub mod sigv4;
 pub mod wal;
 
 mod document;
@@ -35,7 +38,7 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use document::{Loaded, Overrides, RelayConfig, RelayConfigFile, load, parse};
+pub use document::{Loaded, Overrides, RelayConfig, RelayConfigFile, load, parse, parse_with_env};
 pub use duration::PromDuration;
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Location};
 pub use limits::{Limits, LimitsConfig};

@@ -3,15 +3,18 @@
 //! Modules, bottom to top; a module imports only modules on lower lines (none imports its
 //! caller):
 //!
-//! 1. [`record`] (the WAL record: one accepted request as stored) and [`relabel`]
-//!    (`write_relabel_configs` with Prometheus semantics): no other module of the crate;
+//! 1. [`record`] (the WAL record: one accepted request as stored), [`relabel`]
+//!    (`write_relabel_configs` with Prometheus semantics) and [`environment`] (environment
+//!    variables as a value): no other module of the crate;
 //! 2. [`clock`]: the wall clock (one trait for the whole crate);
-//! 3. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
-//!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place;
-//! 4. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
+//! 3. [`send`]: one batch to one destination: batch items, encoding, request headers (the one
+//!    table of reserved headers), the HTTP transport (TLS, proxies, redirects), request
+//!    decorators (SigV4, OAuth2), retries with backoff and `Retry-After`, metrics;
+//! 4. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
+//!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place into
+//!    the runtime types of [`send`] and [`relabel`];
+//! 5. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
 //!    the pipeline implements;
-//! 5. [`send`]: one batch to one destination: batch items, encoding, request headers, the
-//!    HTTP transport, retries with backoff and `Retry-After`, per-destination metrics;
 //! 6. [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding
 //!    (uses [`send`]);
 //! 7. [`wal_setup`]: opening the WAL from the config, one cursor per destination;
@@ -28,6 +31,7 @@
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod environment;
 pub mod handler;
 pub mod ingest;
 pub mod queue;
