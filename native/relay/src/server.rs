@@ -1,6 +1,7 @@
 //! The relay's HTTP server (hyper 1, tokio, optional rustls TLS).
 //!
-//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`, and the write
+//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`,
+//! `GET /api/v1/captures[/{id}]` (what the relay refused, `server/captures.rs`), and the write
 //! paths `POST /api/v1/write` and `/api/v1/push`, which are handed to an [`Ingest`] with the
 //! peer's address in the request extensions ([`RemoteAddr`]). The [`Ingest`] and [`Reload`]
 //! traits live in [`crate::handler`], below both the server and the pipeline.
@@ -9,6 +10,7 @@
 //! stops accepting, lets in-flight requests finish for up to the drain deadline, and returns.
 
 mod auth;
+mod captures;
 mod error;
 mod ingest;
 mod metrics;
@@ -32,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub use auth::ListenerAuth;
+pub use captures::Captures;
 pub use error::ServeError;
 pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
 pub use metrics::HttpMetrics;
@@ -117,6 +120,7 @@ impl Server {
                 registry: Arc::new(registry),
                 metrics,
                 inspector: None,
+                captures: Captures::default(),
             }),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
@@ -132,6 +136,15 @@ impl Server {
         // Routes are shared only once serving starts; before that this is the only handle.
         if let Some(routes) = Arc::get_mut(&mut self.routes) {
             routes.inspector = Some(page);
+        }
+        self
+    }
+
+    /// Serves `captures` at `/api/v1/captures` (without this call: 404, capture off).
+    pub fn with_captures(mut self, captures: Captures) -> Self {
+        // As in `with_inspector`: before serving starts this is the only handle.
+        if let Some(routes) = Arc::get_mut(&mut self.routes) {
+            routes.captures = captures;
         }
         self
     }
