@@ -3,6 +3,7 @@
 
 import * as fmt from './format.js';
 import { labelText } from './matcher.js';
+import { startCaptures } from './captures.js';
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -82,10 +83,12 @@ async function load(bytes, name) {
     $('filter').value = '';
     renderSummary(summary, name);
     await renderPage();
+    return summary;
   } catch (e) {
     $('summary').dataset.state = 'failed';
     showProgress({ stage: 'done' });
     showError('input-error', e.message);
+    return null;
   } finally {
     loads += 1;
     document.body.dataset.loads = String(loads); // tests wait for this
@@ -347,5 +350,12 @@ call('version').then((v) => {
   edgeAvailable = v.edge;
   document.body.dataset.ready = '1';
 }).catch((e) => showError('input-error', `could not load the WebAssembly module: ${e.message}`));
+
+// "Recent rejections" (captures.js): a capture is decoded like a dropped file, with the
+// Content-Type it was sent with.
+startCaptures((bytes, name, contentType) => {
+  $('content-type').value = contentType ?? '';
+  return load(bytes, name);
+});
 
 export function isBusy() { return busy > 0; }
