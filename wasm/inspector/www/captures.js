@@ -113,7 +113,7 @@ async function show(c) {
     ? side(`destination ${c.destination} answered`, c.status, el('pre', { id: 'capture-answer', text: c.answer || '(empty answer)' }))
     : side('the relay answered', c.status,
       el('pre', { id: 'capture-answer', text: c.answer }),
-      el('p', { class: 'hint', text: 'the relay stops at the first failing rule; the page below lists every finding' }));
+      c.rules.length ? el('p', { class: 'hint', text: 'the relay stops at the first failing rule; the page lists every finding' }) : null);
   const ours = el('div', { class: 'capture-side', id: 'capture-verdict' }, el('h3', { text: 'prw in this page' }),
     el('p', { class: 'hint', text: c.body ? 'decoding…' : (c.body_missing ?? 'no body kept') }));
   const removed = c.removed_headers.length ? ` · credentials removed: ${c.removed_headers.join(', ')}` : '';
