@@ -8,30 +8,13 @@
 //                       "chromium": ..., "playwright_core": DIR-or-null, "artifacts": DIR}'
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+
+import { openPage } from './page.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
-const { chromium } = cfg.playwright_core
-  ? await import(pathToFileURL(join(cfg.playwright_core, 'index.mjs')).href)
-  : await import('playwright-core');
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage'];
-
-const browser = await chromium.launch({ executablePath: cfg.chromium, headless: true, args: FLAGS });
 const out = { console_errors: [] };
+const { browser, page } = await openPage(cfg, out);
 try {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30000);
-  page.on('console', (m) => {
-    if (m.type() !== 'error') return;
-    // The capture probe's 404 on a static server is expected; Chromium logs it anyway.
-    if (m.location().url.endsWith('/api/v1/captures') && m.text().includes('status of 404')) return;
-    out.console_errors.push(`${m.text()} (${m.location().url})`);
-  });
-  page.on('pageerror', (e) => out.console_errors.push(String(e)));
   const text = async (sel) => (await page.textContent(sel)).trim();
   const started = async (url) => {
     await page.goto(url);

@@ -51,21 +51,16 @@ fn post(relay: &Relay, body: &[u8]) -> u16 {
 
 #[test]
 fn the_page_lists_what_the_relay_refused_and_decodes_it_in_one_click() {
-    let Some(chromium) = tools::tool("CHROMIUM_BIN", &["/usr/bin/chromium"]) else {
-        return;
-    };
-    let Some(node) = tools::on_path("node").or_else(|| tools::missing("node is not on PATH"))
+    let Some(tools::BrowserTools {
+        chromium,
+        node,
+        playwright_core,
+        inspector,
+        artifacts,
+    }) = tools::browser_tools()
     else {
         return;
     };
-    let Some(playwright_core) = tools::playwright_core() else {
-        return;
-    };
-    let Some(inspector) = tools::inspector_dir() else {
-        return;
-    };
-    let artifacts = tools::target_dir().join("artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
 
     let receiver =
         BlockingReceiver::start(ReceiverConfig::default().with_default(Answer::Status {

@@ -4,8 +4,8 @@
 import * as fmt from './format.js';
 import { labelText } from './matcher.js';
 import { startCaptures } from './captures.js';
+import { $, el } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
@@ -29,18 +29,6 @@ worker.onmessage = (event) => {
   return msg.ok ? p.resolve(msg.result) : p.reject(new Error(msg.error));
 };
 worker.onerror = (e) => showError('input-error', `the inspector worker failed: ${e.message ?? 'could not load'}`);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function showError(id, message) {
   const node = $(id);

@@ -7,6 +7,7 @@
 // prw thinks of the body. Everything is rendered with textContent: captured texts come from
 // senders and receivers and are never parsed as HTML.
 
+import { $, el } from './dom.js';
 import * as fmt from './format.js';
 
 const API = new URL('../api/v1/captures', document.baseURI);
@@ -17,20 +18,6 @@ let panel = null;
 let selected = null; // the id shown in the detail box
 let timer = null;
 let lastJson = '';
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
-
-const $ = (id) => document.getElementById(id);
 
 function statusBadge(status) {
   return el('span', { class: `status s${String(status)[0]}`, text: String(status) });
