@@ -9,12 +9,12 @@
 //!
 //! Invariants:
 //! - Memory is bounded: at most `max_rejected` and `max_refused` captures of each kind, and
-//!   one cap (`max_bytes`) over both; the oldest captures go first ([`ring`]). A body that
+//!   one cap (`max_bytes`) over both; the oldest captures go first (`ring.rs`). A body that
 //!   alone does not fit under the cap is dropped and the capture kept without it. The bytes
 //!   counted are the bytes held: bodies are copied into allocations of their exact size.
 //! - Credentials never enter the store: `Authorization`, `Proxy-Authorization`, `Cookie`,
 //!   `Set-Cookie` and the configured `secret_headers` are removed before anything is kept
-//!   ([`scrub`]); only their names are listed.
+//!   (`scrub.rs`); only their names are listed.
 //! - Ids are 1, 2, 3, ... in arrival order over both kinds and never reused; an evicted id
 //!   is gone for good.
 //!
