@@ -9,27 +9,13 @@
 //                        "edge_config": JSON-or-null, "edge_bridge": {"config", "headers"}-or-null}'
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+
+import { openPage } from './page.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
-// playwright-core from PLAYWRIGHT_CORE_DIR (xtask installs it there) or ./node_modules.
-const { chromium } = cfg.playwright_core
-  ? await import(pathToFileURL(join(cfg.playwright_core, 'index.mjs')).href)
-  : await import('playwright-core');
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage'];
-
-const browser = await chromium.launch({ executablePath: cfg.chromium, headless: true, args: FLAGS });
 const out = { console_errors: [] };
+const { browser, page } = await openPage(cfg, out, { acceptDownloads: true });
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30000);
-  page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
-  page.on('pageerror', (e) => out.console_errors.push(String(e)));
-
   await page.goto(cfg.url);
   await page.waitForSelector('body[data-ready="1"], #input-error:not([hidden])');
   if (await page.getAttribute('body', 'data-ready') !== '1') {

@@ -194,6 +194,11 @@ impl Relay {
         self.launch_args()
     }
 
+    /// The process id while it runs (to read its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     /// `kill -9`.
     pub fn kill9(&mut self) {
         self.process.kill();

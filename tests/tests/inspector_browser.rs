@@ -74,22 +74,16 @@ fn indices(v: &Value) -> Vec<u64> {
 
 #[test]
 fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report() {
-    let Some(chromium) = tools::tool("CHROMIUM_BIN", &["/usr/bin/chromium"]) else {
-        return;
-    };
-    let Some(node) = tools::on_path("node").or_else(|| tools::missing("node is not on PATH"))
+    let Some(tools::BrowserTools {
+        chromium,
+        node,
+        playwright_core,
+        inspector,
+        artifacts,
+    }) = tools::browser_tools()
     else {
         return;
     };
-    let Some(playwright_core) = tools::playwright_core() else {
-        return;
-    };
-    let Some(inspector) = tools::inspector_dir() else {
-        return;
-    };
-
-    let artifacts = tools::target_dir().join("artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
     let valid = payloads::snappy(&payloads::v1_valid());
     let findings = payloads::snappy(&payloads::v1_unsorted());
     let malformed = b"\xff\xff\xff\xff\xff this is not a remote write body".to_vec();

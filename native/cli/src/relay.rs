@@ -13,6 +13,10 @@
 //! `--drain-timeout`), every destination drains for up to `--drain-timeout` and commits its
 //! cursor, and the WAL is synced.
 //!
+//! Capture (`capture:`, on by default): a `prw_relay::capture::CaptureStore` is fed by
+//! ingest's rejection observer and every destination's attempt observer and served at
+//! `GET /api/v1/captures`; the summary's `capture:` line says whether it is on and why.
+//!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
 //! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
 //! cannot use as a cursor, or a WAL directory another process has open (the message names
@@ -24,11 +28,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
-use prw_relay::config::{self, Overrides, duration};
+use prw_relay::capture::{self, CaptureStore};
+use prw_relay::capture_observers::{RefusalCapture, RejectionCapture};
+use prw_relay::clock::SystemClock;
+use prw_relay::config::{self, Overrides, RelayConfig, duration};
 use prw_relay::delivery::{Delivery, DeliveryError, DeliveryReload, DeliverySettings};
 use prw_relay::handler::Reload;
-use prw_relay::ingest::WalIngest;
-use prw_relay::server::{GraceEnd, Server, Signals, StaticPage};
+use prw_relay::ingest::{IngestOptions, WalIngest};
+use prw_relay::server::{Captures, GraceEnd, Server, Signals, StaticPage};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
 
@@ -91,6 +98,7 @@ pub fn run(args: Args) -> ExitCode {
         tracing::warn!(%warning, "configuration key ignored");
     }
     print!("{}", loaded.config);
+    println!("capture: {}", loaded.config.capture);
     if args.check_config {
         return ExitCode::from(exit::OK);
     }
@@ -131,15 +139,31 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let mut registry = Registry::default();
-        let ingest = WalIngest::new(
-            Arc::clone(&wal),
-            loaded.config.limits,
-            loaded.config.forward_headers.clone(),
-            &mut registry,
-        );
+        let store = capture_store(&loaded.config, &mut registry);
+        let mut options =
+            IngestOptions::new(loaded.config.limits, loaded.config.forward_headers.clone());
+        options.rejection_observer = store
+            .as_ref()
+            .map(|s| Arc::new(RejectionCapture(Arc::clone(s))) as _);
+        let ingest = WalIngest::with_options(Arc::clone(&wal), options, &mut registry);
         let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
         settings.limits = loaded.config.limits;
         settings.newest_received_ms = ingest.newest_received();
+        settings.attempt_observers = store
+            .iter()
+            .map(|s| Arc::new(RefusalCapture(Arc::clone(s))) as _)
+            .collect();
+        let captures = match store {
+            Some(store) => Captures::On(store),
+            None => Captures::Off(
+                loaded
+                    .config
+                    .capture
+                    .off_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        };
         let delivery = match Delivery::start(
             Arc::clone(&wal),
             &loaded.config.destinations,
@@ -174,6 +198,7 @@ pub fn run(args: Args) -> ExitCode {
         {
             Ok(server) => server
                 .with_drain_timeout(args.drain_timeout)
+                .with_captures(captures)
                 .with_inspector(StaticPage {
                     lookup: inspector_assets::inspector_asset,
                     missing_help: inspector_assets::NOT_EMBEDDED,
@@ -221,6 +246,21 @@ pub fn run(args: Args) -> ExitCode {
         tracing::info!(?drained, "stopped");
         ExitCode::from(exit::OK)
     })
+}
+
+/// The capture store when `capture:` is on (its metrics registered), else `None` (and
+/// `prw_capture_enabled 0`).
+fn capture_store(config: &RelayConfig, registry: &mut Registry) -> Option<Arc<CaptureStore>> {
+    if !config.capture.enabled() {
+        capture::register_disabled(registry);
+        return None;
+    }
+    Some(Arc::new(CaptureStore::new(
+        &config.capture,
+        config.forward_headers.clone(),
+        Arc::new(SystemClock),
+        registry,
+    )))
 }
 
 /// Logs what WAL recovery found: one info line when clean, a warning per repair otherwise.

@@ -10,12 +10,14 @@
 //! wal: {dir: ./data/wal, segment_bytes: 64MiB, max_bytes: 10GiB, full_policy: block, sync: always}
 //! limits: {max_body_bytes: 32MiB, ...}
 //! forward_headers: [X-Scope-OrgID]
+//! capture: {enabled: true, max_rejected: 100, max_refused: 100, max_bytes: 64MiB}
 //! remote_write:            # Prometheus's stanza, unchanged
 //!   - url: http://mimir:9009/api/v1/push
 //!     name: mimir
 //! ```
 
 pub mod byte_size;
+pub mod capture;
 pub mod duration;
 pub mod error;
 pub mod http_client;
@@ -38,6 +40,7 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
+pub use capture::{Capture, CaptureConfig, CaptureDecision};
 pub use document::{Loaded, Overrides, RelayConfig, RelayConfigFile, load, parse, parse_with_env};
 pub use duration::PromDuration;
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Location};

@@ -12,7 +12,9 @@
 //!    decorators (SigV4, OAuth2), retries with backoff and `Retry-After`, metrics;
 //! 4. [`config`]: the YAML configuration (Prometheus's `remote_write` stanza unchanged, plus
 //!    the relay's `listen`, `wal`, `limits`, `forward_headers`), validated in one place into
-//!    the runtime types of [`send`] and [`relabel`];
+//!    the runtime types of [`send`] and [`relabel`]; above it [`capture`], the bounded store
+//!    of what the relay refused (rejected requests, refused batches; credentials removed;
+//!    `prw_capture_*`), which imports only config and clock, so the server can serve it;
 //! 5. [`handler`]: the [`handler::Ingest`] and [`handler::Reload`] traits the server calls and
 //!    the pipeline implements;
 //! 6. [`queue`]: per-destination shards, batching, acknowledgement watermarks, resharding
@@ -22,12 +24,16 @@
 //!    check order, validation, durable append to the WAL), [`server`] (the hyper 1 HTTP
 //!    server: routes, listener auth, TLS, graceful shutdown) and [`delivery`] (per
 //!    destination, WAL reader -> queue items -> [`queue`] -> [`send`], cursor commits,
-//!    progress files, reload and shutdown).
+//!    progress files, reload and shutdown);
+//! 9. above everything: [`capture_observers`], the ingest and send hooks that feed
+//!    [`capture`] (only the binary that assembles the relay imports it).
 //!
 //! Crate features: `test-util` compiles the test doubles of the send side
 //! (`send::scripted`, `clock::TokioClock`, `DestinationMetrics::unregistered`) for other
 //! crates' tests; nothing else, and never needed at run time.
 
+pub mod capture;
+pub mod capture_observers;
 pub mod clock;
 pub mod config;
 pub mod delivery;

@@ -1,6 +1,7 @@
 //! The relay's HTTP server (hyper 1, tokio, optional rustls TLS).
 //!
-//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`, and the write
+//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`,
+//! `GET /api/v1/captures[/{id}]` (what the relay refused, `server/captures.rs`), and the write
 //! paths `POST /api/v1/write` and `/api/v1/push`, which are handed to an [`Ingest`] with the
 //! peer's address in the request extensions ([`RemoteAddr`]). The [`Ingest`] and [`Reload`]
 //! traits live in [`crate::handler`], below both the server and the pipeline.
@@ -11,6 +12,7 @@
 //! shutdown grace period, while writes are still served: see [`Readiness`]).
 
 mod auth;
+mod captures;
 mod error;
 mod ingest;
 mod metrics;
@@ -35,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub use auth::ListenerAuth;
+pub use captures::Captures;
 pub use error::ServeError;
 pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
 pub use metrics::HttpMetrics;
@@ -122,6 +125,7 @@ impl Server {
                 metrics,
                 inspector: None,
                 readiness: Readiness::default(),
+                captures: Captures::default(),
             }),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
@@ -143,6 +147,15 @@ impl Server {
         // Routes are shared only once serving starts; before that this is the only handle.
         if let Some(routes) = Arc::get_mut(&mut self.routes) {
             routes.inspector = Some(page);
+        }
+        self
+    }
+
+    /// Serves `captures` at `/api/v1/captures` (without this call: 404, capture off).
+    pub fn with_captures(mut self, captures: Captures) -> Self {
+        // As in `with_inspector`: before serving starts this is the only handle.
+        if let Some(routes) = Arc::get_mut(&mut self.routes) {
+            routes.captures = captures;
         }
         self
     }

@@ -3,8 +3,9 @@
 
 import * as fmt from './format.js';
 import { labelText } from './matcher.js';
+import { startCaptures } from './captures.js';
+import { $, el } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
@@ -28,18 +29,6 @@ worker.onmessage = (event) => {
   return msg.ok ? p.resolve(msg.result) : p.reject(new Error(msg.error));
 };
 worker.onerror = (e) => showError('input-error', `the inspector worker failed: ${e.message ?? 'could not load'}`);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function showError(id, message) {
   const node = $(id);
@@ -82,10 +71,12 @@ async function load(bytes, name) {
     $('filter').value = '';
     renderSummary(summary, name);
     await renderPage();
+    return summary;
   } catch (e) {
     $('summary').dataset.state = 'failed';
     showProgress({ stage: 'done' });
     showError('input-error', e.message);
+    return null;
   } finally {
     loads += 1;
     document.body.dataset.loads = String(loads); // tests wait for this
@@ -374,5 +365,12 @@ call('version').then((v) => {
   edgeAvailable = v.edge;
   document.body.dataset.ready = '1';
 }).catch((e) => showError('input-error', `could not load the WebAssembly module: ${e.message}`));
+
+// "Recent rejections" (captures.js): a capture is decoded like a dropped file, with the
+// Content-Type it was sent with.
+startCaptures((bytes, name, contentType) => {
+  $('content-type').value = contentType ?? '';
+  return load(bytes, name);
+});
 
 export function isBusy() { return busy > 0; }

@@ -7,6 +7,7 @@ use hyper::header::HeaderName;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use super::capture::{Capture, CaptureConfig};
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Location};
 use super::limits::{Limits, LimitsConfig};
 use super::listen::{Listen, ListenConfig};
@@ -34,6 +35,8 @@ pub struct RelayConfigFile {
     /// Destinations, Prometheus's stanza. A bare `remote_write:` (null) means none.
     #[serde(deserialize_with = "null_as_empty")]
     pub remote_write: Vec<RemoteWriteConfig>,
+    /// What the relay keeps of what it refused (`capture:`).
+    pub capture: CaptureConfig,
 }
 
 /// Reads a YAML null (a key with nothing after it) as an empty list, as Prometheus does.
@@ -56,6 +59,7 @@ impl Default for RelayConfigFile {
                 .map(|h| (*h).to_owned())
                 .collect(),
             remote_write: Vec::new(),
+            capture: CaptureConfig::default(),
         }
     }
 }
@@ -84,6 +88,8 @@ pub struct RelayConfig {
     pub forward_headers: Vec<HeaderName>,
     /// Destinations, names unique.
     pub destinations: Vec<Destination>,
+    /// Capture of refused payloads.
+    pub capture: Capture,
 }
 
 /// A validated configuration and the warnings to log.
@@ -157,6 +163,7 @@ impl RelayConfigFile {
         let wal = self.wal.build(&root.key("wal"))?;
         let limits = self.limits.build(&root.key("limits"))?;
         let forward_headers = forward_headers(&root.key("forward_headers"), &self.forward_headers)?;
+        let capture = self.capture.build(&root.key("capture"), &listen)?;
         let mut destinations: Vec<Destination> = Vec::with_capacity(self.remote_write.len());
         for (index, stanza) in self.remote_write.iter().enumerate() {
             let path = root.key("remote_write").index(index);
@@ -182,6 +189,7 @@ impl RelayConfigFile {
                 limits,
                 forward_headers,
                 destinations,
+                capture,
             },
             warnings,
         })

@@ -106,7 +106,10 @@ impl RunningDestination {
             .wal
             .add_consumer(&name, start_at(destination.start))
             .map_err(wal_error)?;
-        let options = destination_options(destination)?;
+        let mut options = destination_options(destination)?;
+        options
+            .observers
+            .extend(shared.settings.attempt_observers.iter().cloned());
         let transport = http_transport(destination)?;
         let remote_metrics: DestinationMetrics = shared
             .remote

@@ -14,6 +14,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
 
 use super::auth::ListenerAuth;
+use super::captures::{self, Captures};
 use super::metrics::{HttpMetrics, RequestLabels};
 use super::readiness::Readiness;
 use super::static_page::{self, StaticPage};
@@ -38,6 +39,8 @@ pub struct Routes {
     pub inspector: Option<StaticPage>,
     /// Withdrawn at the start of a graceful shutdown.
     pub readiness: Readiness,
+    /// What `/api/v1/captures` serves.
+    pub captures: Captures,
 }
 
 impl std::fmt::Debug for Routes {
@@ -75,6 +78,7 @@ fn handler_label(path: &str) -> &'static str {
         "/-/reload" => "/-/reload",
         "/metrics" => "/metrics",
         p if static_page::matches(p) => "/inspect",
+        p if captures::matches(p) => "/api/v1/captures",
         _ => "other",
     }
 }
@@ -148,6 +152,7 @@ impl Routes {
             }
             "/-/reload" => method_not_allowed("POST, PUT"),
             p if static_page::matches(p) => static_page::serve(self.inspector.as_ref(), &method, p),
+            p if captures::matches(p) => captures::serve(&self.captures, &method, p),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
     }
