@@ -5,31 +5,17 @@
 //   node inspector.mjs '{"url": ..., "chromium": ..., "artifacts": DIR,
 //                        "playwright_core": DIR-or-null,
 //                        "bodies": {"valid": PATH, "findings": PATH, "malformed": PATH,
-//                                   "large": PATH, "capture": PATH-or-null},
-//                        "edge_config": JSON-or-null}'
+//                                   "large": PATH, "capture": PATH-or-null, "v2": PATH-or-null},
+//                        "edge_config": JSON-or-null, "edge_bridge": {"config", "headers"}-or-null}'
 
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+
+import { openPage } from './page.mjs';
 
 const cfg = JSON.parse(process.argv[2]);
-// playwright-core from PLAYWRIGHT_CORE_DIR (xtask installs it there) or ./node_modules.
-const { chromium } = cfg.playwright_core
-  ? await import(pathToFileURL(join(cfg.playwright_core, 'index.mjs')).href)
-  : await import('playwright-core');
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage'];
-
-const browser = await chromium.launch({ executablePath: cfg.chromium, headless: true, args: FLAGS });
 const out = { console_errors: [] };
+const { browser, page } = await openPage(cfg, out, { acceptDownloads: true });
 try {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(30000);
-  page.on('console', (m) => { if (m.type() === 'error') out.console_errors.push(m.text()); });
-  page.on('pageerror', (e) => out.console_errors.push(String(e)));
-
   await page.goto(cfg.url);
   await page.waitForSelector('body[data-ready="1"], #input-error:not([hidden])');
   if (await page.getAttribute('body', 'data-ready') !== '1') {
@@ -129,6 +115,27 @@ try {
     };
   }
   await shot('inspector-findings.png');
+
+  // 2b. A 2.0 body under `upstream_protocol: v1`: the converted request and its download.
+  if (cfg.bodies.v2 && cfg.edge_bridge) {
+    await upload(cfg.bodies.v2);
+    await page.fill('#edge-config', cfg.edge_bridge.config);
+    await page.fill('#edge-headers', cfg.edge_bridge.headers);
+    await page.click('#edge-go');
+    await page.waitForSelector('#edge-result:visible, #edge-error:visible');
+    out.bridge = {
+      error: await page.isVisible('#edge-error') ? await text('#edge-error') : null,
+      converted_shown: await page.isVisible('#edge-converted'),
+      note: await text('#edge-converted-note'),
+      json: await page.isVisible('#edge-result') ? JSON.parse(await text('#edge-json')) : null,
+    };
+    if (out.bridge.converted_shown) {
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#edge-download')]);
+      out.bridge.download_name = dl.suggestedFilename();
+      out.bridge.download = Array.from(await readFile(await dl.path()));
+    }
+    await shot('inspector-bridge.png');
+  }
 
   // 3. A malformed body: the error and the verdict are shown.
   await upload(cfg.bodies.malformed);

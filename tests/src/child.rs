@@ -50,6 +50,7 @@ pub struct ChildProcess {
     name: String,
     program: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
     log_path: PathBuf,
     child: Option<Child>,
 }
@@ -62,9 +63,16 @@ impl ChildProcess {
             name: name.to_string(),
             program: program.to_path_buf(),
             args,
+            env: Vec::new(),
             log_path,
             child: None,
         }
+    }
+
+    /// Environment variables added for the next [`ChildProcess::spawn`] (the test process's
+    /// own environment is never changed).
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
     }
 
     /// Replaces the arguments used by the next [`ChildProcess::spawn`].
@@ -87,6 +95,7 @@ impl ChildProcess {
         let log_err = log.try_clone().map_err(io("cloning the log handle"))?;
         let child = Command::new(&self.program)
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)

@@ -54,11 +54,13 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> EnvoyError {
     move |source| EnvoyError::Io { what, source }
 }
 
-/// Values substituted into `envoy/edge.yaml` / `envoy/egress.yaml`.
+/// Values substituted into `envoy/edge.yaml` / `envoy/egress.yaml` / `envoy/cluster*.yaml`.
 #[derive(Clone, Debug)]
 pub struct EnvoyParams {
     /// Upstream (receiver) port; edge.yaml only.
     pub upstream_port: u16,
+    /// The relays' ports, in the order of the template's 9211, 9212, 9213; cluster*.yaml only.
+    pub relay_ports: Vec<u16>,
     /// The filter module.
     pub wasm: PathBuf,
     /// Plugin config JSON.
@@ -74,6 +76,7 @@ impl EnvoyParams {
     pub fn new(upstream_port: u16, wasm: PathBuf) -> EnvoyParams {
         EnvoyParams {
             upstream_port,
+            relay_ports: Vec::new(),
             wasm,
             plugin_config: "{}".to_string(),
             request_timeout: "60s".to_string(),
@@ -89,7 +92,14 @@ pub enum Template {
     Edge,
     /// `envoy/egress.yaml`.
     Egress,
+    /// `envoy/cluster.yaml` (three relays, failover).
+    Cluster,
+    /// `envoy/cluster-strict.yaml` (three relays, a stream never moves).
+    ClusterStrict,
 }
+
+/// The relay endpoint ports of `envoy/cluster*.yaml`, in order.
+const CLUSTER_RELAY_PORTS: [&str; 3] = ["port_value: 9211", "port_value: 9212", "port_value: 9213"];
 
 impl Template {
     /// The file.
@@ -97,33 +107,58 @@ impl Template {
         let name = match self {
             Template::Edge => "edge.yaml",
             Template::Egress => "egress.yaml",
+            Template::Cluster => "cluster.yaml",
+            Template::ClusterStrict => "cluster-strict.yaml",
         };
         crate::tools::workspace_root().join("envoy").join(name)
     }
 
     /// Reads the file and substitutes the documented strings: listener and admin ports
-    /// become 0, the upstream port, wasm path, plugin config and request timeout those of
-    /// `params`.
+    /// become 0, the upstream port (edge.yaml) or the three relay ports (cluster*.yaml), wasm
+    /// path, plugin config and request timeout those of `params`. Ports are substituted line
+    /// by line, at most one per line, so a test port can never be taken for a template one.
     pub fn render(self, params: &EnvoyParams) -> Result<String, EnvoyError> {
         let text =
             std::fs::read_to_string(self.path()).map_err(io("reading the envoy template"))?;
         let (listen, admin) = match self {
-            Template::Edge => ("port_value: 9201", "port_value: 9901"),
+            Template::Edge | Template::Cluster | Template::ClusterStrict => {
+                ("port_value: 9201", "port_value: 9901")
+            }
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
         };
-        let config = format!("value: '{}'", params.plugin_config.replace('\'', "''"));
+        let port = |p: u16| format!("port_value: {p}");
+        let mut ports = vec![
+            (listen, port(0)),
+            (admin, port(0)),
+            ("port_value: 9202", port(params.upstream_port)),
+        ];
+        if matches!(self, Template::Cluster | Template::ClusterStrict) {
+            if params.relay_ports.len() != CLUSTER_RELAY_PORTS.len() {
+                return Err(EnvoyError::Admin {
+                    path: self.path().display().to_string(),
+                    detail: format!(
+                        "the cluster templates have 3 relays, the test gave {} ports",
+                        params.relay_ports.len()
+                    ),
+                });
+            }
+            ports.extend(
+                CLUSTER_RELAY_PORTS
+                    .iter()
+                    .zip(&params.relay_ports)
+                    .map(|(from, to)| (*from, port(*to))),
+            );
+        }
+        // One line: the template's header comment names `value: '{}'` too, and a JSON
+        // line break (whitespace) would end that comment mid-config.
+        let one_line = params.plugin_config.replace(['\n', '\r'], " ");
+        let config = format!("value: '{}'", one_line.replace('\'', "''"));
         let text = if params.with_filter {
             text
         } else {
             without_filter(&text)
         };
-        Ok(text
-            .replace(listen, "port_value: 0")
-            .replace(admin, "port_value: 0")
-            .replace(
-                "port_value: 9202",
-                &format!("port_value: {}", params.upstream_port),
-            )
+        Ok(substitute_ports(&text, &ports)
             .replace("dist/prw_envoy_filter.wasm", &params.wasm.to_string_lossy())
             .replace("value: '{}'", &config)
             .replace(
@@ -131,6 +166,19 @@ impl Template {
                 &format!("request_timeout: {}", params.request_timeout),
             ))
     }
+}
+
+/// Replaces, on each line, the first of `ports`' template strings it contains.
+fn substitute_ports(text: &str, ports: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match ports.iter().find(|(from, _)| line.contains(from)) {
+            Some((from, to)) => out.push_str(&line.replacen(from, to, 1)),
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The config with the wasm filter's entry removed from `http_filters`.
@@ -212,8 +260,18 @@ pub struct Envoy {
 }
 
 impl Envoy {
-    /// Starts Envoy with `yaml` and waits until it is ready and its listener is bound.
+    /// Starts Envoy with `yaml` (one worker thread) and waits until it is ready and its
+    /// listener is bound.
     pub fn start(bin: &Path, yaml: &str) -> Result<Envoy, EnvoyError> {
+        Envoy::start_with_concurrency(bin, yaml, 1)
+    }
+
+    /// [`Envoy::start`] with `concurrency` worker threads (`--concurrency`).
+    pub fn start_with_concurrency(
+        bin: &Path,
+        yaml: &str,
+        concurrency: u32,
+    ) -> Result<Envoy, EnvoyError> {
         let scratch = Scratch::new()?;
         let config = scratch.0.join("envoy.yaml");
         let admin_path = scratch.0.join("admin-address");
@@ -224,13 +282,9 @@ impl Envoy {
         let child = Command::new(bin)
             .arg("-c")
             .arg(&config)
-            .args([
-                "--use-dynamic-base-id",
-                "--concurrency",
-                "1",
-                "--log-level",
-                "info",
-            ])
+            .args(["--use-dynamic-base-id", "--concurrency"])
+            .arg(concurrency.to_string())
+            .args(["--log-level", "info"])
             .arg("--admin-address-path")
             .arg(&admin_path)
             .stdin(Stdio::null())
@@ -403,5 +457,71 @@ impl Drop for Envoy {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Non-comment, non-empty lines, trimmed.
+    fn settings(text: &str) -> Vec<String> {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_strict_cluster_differs_from_the_failover_one_only_where_documented() {
+        let cluster = std::fs::read_to_string(Template::Cluster.path()).unwrap();
+        let strict = std::fs::read_to_string(Template::ClusterStrict.path()).unwrap();
+        let (cluster, strict) = (settings(&cluster), settings(&strict));
+        // What cluster-strict.yaml's header lists: the retry policy, outlier detection and
+        // the retry circuit breaker removed, the panic threshold 0 -> 100.
+        let removed_blocks = ["retry_policy:", "outlier_detection:", "circuit_breakers:"];
+        let mut expected = Vec::new();
+        let mut skipping_under: Option<usize> = None;
+        let raw = std::fs::read_to_string(Template::Cluster.path()).unwrap();
+        for line in raw.lines() {
+            let indent = line.len() - line.trim_start().len();
+            let trimmed = line.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            if let Some(block) = skipping_under {
+                if indent > block {
+                    continue;
+                }
+                skipping_under = None;
+            }
+            if removed_blocks.contains(&trimmed) {
+                skipping_under = Some(indent);
+                continue;
+            }
+            expected.push(trimmed.replace(
+                "healthy_panic_threshold: { value: 0 }",
+                "healthy_panic_threshold: { value: 100 }",
+            ));
+        }
+        assert_eq!(strict, expected);
+        assert_ne!(strict, cluster);
+    }
+
+    #[test]
+    fn cluster_ports_are_substituted_line_by_line() {
+        let params = EnvoyParams {
+            relay_ports: vec![9212, 9213, 40000],
+            ..EnvoyParams::new(1, PathBuf::from("/f.wasm"))
+        };
+        let yaml = Template::Cluster.render(&params).unwrap();
+        let endpoints: Vec<&str> = yaml.lines().filter(|l| l.contains("- endpoint:")).collect();
+        assert_eq!(endpoints.len(), 3);
+        for (line, port) in endpoints.iter().zip(["9212", "9213", "40000"]) {
+            assert!(line.contains(&format!("port_value: {port} ")), "{line}");
+        }
+        let missing = EnvoyParams::new(1, PathBuf::from("/f.wasm"));
+        assert!(Template::ClusterStrict.render(&missing).is_err());
     }
 }

@@ -97,6 +97,17 @@ pub fn request(
     })
 }
 
+/// `POST /api/v1/write` of a snappy v1 `body` with the Remote Write 1.0 headers plus `extra`.
+pub fn post_v1(addr: SocketAddr, extra: &[(&str, &str)], body: &[u8]) -> Result<Answer, HttpError> {
+    let mut headers = vec![
+        ("Content-Type", prw_core::negotiate::CONTENT_TYPE_V1),
+        ("Content-Encoding", "snappy"),
+        ("X-Prometheus-Remote-Write-Version", "0.1.0"),
+    ];
+    headers.extend_from_slice(extra);
+    request(addr, "POST", "/api/v1/write", &headers, body)
+}
+
 fn parse(raw: &[u8]) -> Option<Answer> {
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(raw.get(..end)?);

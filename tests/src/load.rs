@@ -54,6 +54,21 @@ pub fn batch(job: &str, series: usize, t: i64) -> Vec<Series> {
 impl Load {
     /// Starts posting batches of `series` series to `addr` every `every`.
     pub fn start(addr: SocketAddr, job: &str, series: usize, every: Duration) -> Load {
+        Load::start_with_headers(addr, job, series, every, &[])
+    }
+
+    /// [`Load::start`] with extra request headers (e.g. `X-Scope-OrgID`).
+    pub fn start_with_headers(
+        addr: SocketAddr,
+        job: &str,
+        series: usize,
+        every: Duration,
+        headers: &[(&str, &str)],
+    ) -> Load {
+        let extra: Vec<(String, String)> = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_string(), (*v).to_string()))
+            .collect();
         let stop = Arc::new(AtomicBool::new(false));
         let batches = Arc::new(AtomicU64::new(0));
         let report = Arc::new(Mutex::new(LoadReport::default()));
@@ -69,18 +84,12 @@ impl Load {
                     let body = v1(&batch(&job, series, t));
                     let mut pairs = Pairs::new();
                     let _ = pairs.add_body(&body, Protocol::V1);
-                    let status = crate::http::request(
-                        addr,
-                        "POST",
-                        "/api/v1/write",
-                        &[
-                            ("Content-Type", prw_core::negotiate::CONTENT_TYPE_V1),
-                            ("Content-Encoding", "snappy"),
-                            ("X-Prometheus-Remote-Write-Version", "0.1.0"),
-                        ],
-                        &body,
-                    )
-                    .map_or(0, |a| a.status);
+                    let headers: Vec<(&str, &str)> = extra
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str()))
+                        .collect();
+                    let status =
+                        crate::http::post_v1(addr, &headers, &body).map_or(0, |a| a.status);
                     {
                         let mut report = report
                             .lock()

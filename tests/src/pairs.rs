@@ -212,6 +212,23 @@ impl Pairs {
         self.total() - self.unique_count()
     }
 
+    /// Only the series with the label `job="<job>"`.
+    pub fn only_job(&self, job: &str) -> Pairs {
+        let label = format!("job={job:?}");
+        Pairs {
+            series: self
+                .series
+                .iter()
+                .filter(|(key, _)| {
+                    key.trim_matches(|c| c == '{' || c == '}')
+                        .split(',')
+                        .any(|l| l == label)
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
     /// Series count.
     pub fn series_count(&self) -> usize {
         self.series.len()

@@ -1,7 +1,10 @@
 //! A real Prometheus 2.42 for tests: a sender (scrapes one target every second and
-//! remote-writes to a URL) or a receiver (`--web.enable-remote-write-receiver`, no
-//! out-of-order window), with a generated config, a private data dir and a free port; the
-//! (series, timestamp) pairs it holds are read back through its query API.
+//! remote-writes to a URL) or a receiver (`--web.enable-remote-write-receiver`, without or
+//! with an out-of-order window), with a generated config, a private data dir and a free
+//! port; the (series, timestamp) pairs it holds are read back through its query API.
+//!
+//! Debian's Prometheus 2.42 (`2.42.0+ds`) ignores `remote_write.headers` (checked: no
+//! configured header reaches the wire), so a sender here cannot set a tenant header.
 //!
 //! Invariants: the process is killed when the guard drops; a restart keeps the port and the
 //! data dir (a receiver that was down comes back with what it had).
@@ -62,12 +65,21 @@ pub enum Role {
     },
     /// Accepts Remote Write at `/api/v1/write`; scrapes nothing.
     Receiver,
+    /// A [`Role::Receiver`] that also accepts samples up to `window` (a Prometheus duration)
+    /// older than the newest of their series (`storage.tsdb.out_of_order_time_window`).
+    OutOfOrderReceiver {
+        /// The window, e.g. `"10m"`.
+        window: String,
+    },
 }
 
 impl Role {
     fn config(&self) -> String {
         match self {
             Role::Receiver => "global:\n  scrape_interval: 1m\n".to_string(),
+            Role::OutOfOrderReceiver { window } => format!(
+                "global:\n  scrape_interval: 1m\nstorage:\n  tsdb:\n    out_of_order_time_window: {window}\n"
+            ),
             Role::Sender { target, job, url } => format!(
                 "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
                  scrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n\
@@ -90,6 +102,16 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts `bin` in `role` on a free port and waits for `/-/ready`.
     pub fn start(bin: &Path, role: &Role) -> Result<Prometheus, PrometheusError> {
+        Prometheus::start_with_flags(bin, role, &[])
+    }
+
+    /// [`Prometheus::start`] with extra command-line flags, such as
+    /// `--enable-feature=native-histograms,exemplar-storage`.
+    pub fn start_with_flags(
+        bin: &Path,
+        role: &Role,
+        flags: &[&str],
+    ) -> Result<Prometheus, PrometheusError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-prometheus-")
             .tempdir()?;
@@ -103,11 +125,12 @@ impl Prometheus {
             "--storage.tsdb.retention.time=1d".to_string(),
             "--log.level=info".to_string(),
         ];
-        if matches!(role, Role::Receiver) {
+        if !matches!(role, Role::Sender { .. }) {
             args.push("--web.enable-remote-write-receiver".to_string());
         }
+        args.extend(flags.iter().map(|f| f.to_string()));
         let name = match role {
-            Role::Receiver => "prometheus (receiver)",
+            Role::Receiver | Role::OutOfOrderReceiver { .. } => "prometheus (receiver)",
             Role::Sender { .. } => "prometheus (sender)",
         };
         let process = ChildProcess::new(name, bin, args, dir.path().join("prometheus.log"));
@@ -161,7 +184,8 @@ impl Prometheus {
         self.process.log_tail(n)
     }
 
-    fn api(&self, path: &str) -> Result<String, PrometheusError> {
+    /// `GET path` on its HTTP API (e.g. `/api/v1/query?...`): the body of a 200 answer.
+    pub fn api(&self, path: &str) -> Result<String, PrometheusError> {
         let answer = http::get(self.addr, path)?;
         if answer.status != 200 {
             return Err(PrometheusError::Status {
@@ -188,6 +212,28 @@ impl Prometheus {
             crate::url::encode(&query)
         );
         Ok(Pairs::from_prometheus_matrix(&self.api(&path)?)?)
+    }
+
+    /// Polls [`Prometheus::pairs`] until every pair of `expected` is there (or `timeout`
+    /// passes: the error names how many are missing, with examples); returns what it holds.
+    pub fn wait_for_pairs(
+        &self,
+        selector: &str,
+        (from_ms, to_ms): (i64, i64),
+        expected: &Pairs,
+        timeout: Duration,
+    ) -> Result<Pairs, String> {
+        crate::wait::until("every expected pair in Prometheus", timeout, || {
+            let seen = self
+                .pairs(selector, from_ms, to_ms)
+                .map_err(|e| e.to_string())?;
+            let (missing, examples) = seen.missing_from(expected);
+            if missing == 0 {
+                Ok(seen)
+            } else {
+                Err(format!("{missing} missing, e.g. {examples:?}"))
+            }
+        })
     }
 
     /// Its own `/metrics`.

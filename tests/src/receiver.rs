@@ -12,7 +12,9 @@
 //!
 //! Use it from async tests ([`Receiver`]), from blocking tests ([`BlockingReceiver`]) or
 //! from shell scripts and benchmarks (the `prw-test-receiver` binary). `GET /-/stats` returns
-//! [`ReceiverStats`] as JSON and is itself never counted or recorded.
+//! [`ReceiverStats`] as JSON; `GET /-/pairs` (decoding) the exact set of distinct (series,
+//! timestamp) pairs seen, as `{"<label-set hash>": [timestamps...]}`; neither is counted or
+//! recorded.
 //!
 //! Invariants: it listens on the address given (127.0.0.1:0 by default: the OS picks a free
 //! port, read it with [`Receiver::addr`]); it stops when its handle is dropped or
@@ -66,6 +68,8 @@ pub struct ReceiverConfig {
     pub script: Vec<Answer>,
     /// The answer once the script is used up. Default: 204.
     pub default_answer: Answer,
+    /// Serve HTTPS with this identity (HTTP/1.1 and HTTP/2 by ALPN) instead of plain HTTP/1.1.
+    pub tls: Option<crate::tls::Identity>,
 }
 
 impl Default for ReceiverConfig {
@@ -75,6 +79,7 @@ impl Default for ReceiverConfig {
             decode: false,
             script: Vec::new(),
             default_answer: Answer::status(204),
+            tls: None,
         }
     }
 }
@@ -103,6 +108,12 @@ impl ReceiverConfig {
         self.default_answer = answer;
         self
     }
+
+    /// Serve HTTPS with `identity` (ALPN `h2` and `http/1.1`).
+    pub fn with_tls(mut self, identity: crate::tls::Identity) -> Self {
+        self.tls = Some(identity);
+        self
+    }
 }
 
 /// One request as it arrived.
@@ -116,6 +127,8 @@ pub struct Recorded {
     pub headers: Vec<(String, String)>,
     /// Body bytes, exactly as received.
     pub body: Bytes,
+    /// The HTTP version (`HTTP/1.1`, `HTTP/2.0`).
+    pub version: String,
 }
 
 impl Recorded {
@@ -182,6 +195,12 @@ impl Receiver {
 
     /// Starts on `addr`.
     pub async fn start_on(addr: SocketAddr, config: ReceiverConfig) -> io::Result<Receiver> {
+        let acceptor = config
+            .tls
+            .as_ref()
+            .map(crate::tls::Identity::acceptor)
+            .transpose()
+            .map_err(io::Error::other)?;
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(State {
@@ -193,7 +212,7 @@ impl Receiver {
             decoder: Decoder::default(),
         }));
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(serve(listener, Arc::clone(&state), stopped));
+        let task = tokio::spawn(serve(listener, Arc::clone(&state), stopped, acceptor));
         Ok(Receiver {
             addr,
             state,
@@ -207,9 +226,14 @@ impl Receiver {
         self.addr
     }
 
-    /// `http://ADDR` followed by `path`.
+    /// `http://ADDR` (or `https://` with TLS) followed by `path`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if lock(&self.state).config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     /// Complete requests received so far (`/-/stats` and aborted ones excluded).
@@ -271,7 +295,12 @@ fn stats_of(state: &State) -> ReceiverStats {
     }
 }
 
-async fn serve(listener: TcpListener, state: Shared, mut stopped: watch::Receiver<bool>) {
+async fn serve(
+    listener: TcpListener,
+    state: Shared,
+    mut stopped: watch::Receiver<bool>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
@@ -279,12 +308,26 @@ async fn serve(listener: TcpListener, state: Shared, mut stopped: watch::Receive
             accepted = listener.accept() => {
                 let Ok((stream, _)) = accepted else { continue };
                 let state = Arc::clone(&state);
+                let acceptor = acceptor.clone();
                 connections.spawn(async move {
                     let service = service_fn(move |req| handle(req, Arc::clone(&state)));
-                    let _ = http1::Builder::new()
-                        .keep_alive(true)
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    match acceptor {
+                        None => {
+                            let _ = http1::Builder::new()
+                                .keep_alive(true)
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await;
+                        }
+                        Some(acceptor) => {
+                            // A client that refuses the certificate ends here.
+                            let Ok(stream) = acceptor.accept(stream).await else { return };
+                            let _ = hyper_util::server::conn::auto::Builder::new(
+                                hyper_util::rt::TokioExecutor::new(),
+                            )
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await;
+                        }
+                    }
                 });
             }
         }
@@ -317,6 +360,12 @@ async fn handle(
         let headers = [("content-type".to_string(), "application/json".to_string())];
         return Ok(response(200, &headers, json));
     }
+    if request.method() == hyper::Method::GET && request.uri().path() == "/-/pairs" {
+        let pairs = lock(&state).decoder.pairs();
+        let json = serde_json::to_string(&pairs).unwrap_or_default();
+        let headers = [("content-type".to_string(), "application/json".to_string())];
+        return Ok(response(200, &headers, json));
+    }
     let (parts, body) = request.into_parts();
     // A body that fails mid-stream is recorded as what arrived before the failure.
     let body = body
@@ -346,6 +395,7 @@ async fn handle(
                     .map_or_else(|| parts.uri.to_string(), |p| p.to_string()),
                 headers: headers.clone(),
                 body: body.clone(),
+                version: format!("{:?}", parts.version),
             });
         }
         let default = state.config.default_answer.clone();

@@ -39,6 +39,17 @@ pub fn bin() -> Result<Option<PathBuf>, ToolError> {
     find_tool("prw (cargo build -p prw)", "PRW_BIN", &[&debug, &dist])
 }
 
+/// How [`Relay::start_with`] starts the relay (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct RelayOptions {
+    /// Where `wal/` (and so `delivery/`) live; default: the relay's private temp dir.
+    pub data: Option<PathBuf>,
+    /// `--shutdown-grace`; default: the relay's own (5 s).
+    pub shutdown_grace: Option<Duration>,
+    /// Extra environment variables of the relay process.
+    pub env: Vec<(String, String)>,
+}
+
 /// A running `prw relay`.
 #[derive(Debug)]
 pub struct Relay {
@@ -46,31 +57,86 @@ pub struct Relay {
     process: ChildProcess,
     addr: SocketAddr,
     config: PathBuf,
+    shutdown_grace: Option<Duration>,
     dir: tempfile::TempDir,
+    /// Where `wal/` (and so `delivery/`) live when not under `dir` (e.g. a small filesystem).
+    data: Option<PathBuf>,
 }
 
 impl Relay {
     /// Writes `config_yaml` (its `remote_write`, `limits`, ... sections; listen address and
     /// WAL dir are given as flags) and starts the relay on a free port.
     pub fn start(bin: &Path, config_yaml: &str) -> Result<Relay, RelayError> {
+        Relay::start_with(bin, config_yaml, RelayOptions::default())
+    }
+
+    /// Like [`Relay::start`], with the WAL in `data/wal` (progress files in `data/delivery`).
+    pub fn start_in(bin: &Path, config_yaml: &str, data: &Path) -> Result<Relay, RelayError> {
+        let options = RelayOptions {
+            data: Some(data.to_path_buf()),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
+    }
+
+    /// [`Relay::start`] with `--shutdown-grace` (how long `/-/ready` answers 503 while writes
+    /// are still accepted after SIGTERM; the relay's default is 5 s).
+    pub fn start_with_shutdown_grace(
+        bin: &Path,
+        config_yaml: &str,
+        grace: Duration,
+    ) -> Result<Relay, RelayError> {
+        let options = RelayOptions {
+            shutdown_grace: Some(grace),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
+    }
+
+    /// [`Relay::start`] with extra environment variables for the relay process.
+    pub fn start_with_env(
+        bin: &Path,
+        config_yaml: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Relay, RelayError> {
+        let options = RelayOptions {
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..RelayOptions::default()
+        };
+        Relay::start_with(bin, config_yaml, options)
+    }
+
+    /// [`Relay::start`] with every option.
+    pub fn start_with(
+        bin: &Path,
+        config_yaml: &str,
+        options: RelayOptions,
+    ) -> Result<Relay, RelayError> {
         let dir = tempfile::Builder::new()
             .prefix("prw-e2e-relay-")
             .tempdir()?;
         let config = dir.path().join("relay.yaml");
         std::fs::write(&config, config_yaml)?;
-        let process = ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        let mut process =
+            ChildProcess::new("prw relay", bin, Vec::new(), dir.path().join("relay.log"));
+        process.set_env(options.env);
         let mut relay = Relay {
             process,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             config,
+            shutdown_grace: options.shutdown_grace,
             dir,
+            data: options.data,
         };
         relay.launch()?;
         Ok(relay)
     }
 
-    fn launch(&mut self) -> Result<(), RelayError> {
-        let args = vec![
+    fn launch_args(&self) -> Vec<String> {
+        let mut args = vec![
             "relay".to_string(),
             "--config".to_string(),
             self.config.to_string_lossy().into_owned(),
@@ -81,6 +147,15 @@ impl Relay {
             "--drain-timeout".to_string(),
             "5s".to_string(),
         ];
+        if let Some(grace) = self.shutdown_grace {
+            args.push("--shutdown-grace".to_string());
+            args.push(format!("{}ms", grace.as_millis()));
+        }
+        args
+    }
+
+    fn launch(&mut self) -> Result<(), RelayError> {
+        let args = self.launch_args();
         self.process.set_args(args);
         let log_start = self.process.log().len();
         self.process.spawn()?;
@@ -111,7 +186,17 @@ impl Relay {
 
     /// Its WAL directory.
     pub fn wal_dir(&self) -> PathBuf {
-        self.dir.path().join("wal")
+        self.data.as_deref().unwrap_or(self.dir.path()).join("wal")
+    }
+
+    /// The arguments it runs with (to start a second relay on the same directory).
+    pub fn args(&self) -> Vec<String> {
+        self.launch_args()
+    }
+
+    /// The process id while it runs (to read its memory use).
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
     }
 
     /// `kill -9`.
@@ -149,6 +234,20 @@ impl Relay {
     pub fn log_tail(&self, n: usize) -> String {
         self.process.log_tail(n)
     }
+}
+
+/// A relay config forwarding to each `(name, url)` with the queue settings the e2e suites
+/// use: 5 s timeout, batches of up to 2,000 samples sent within 1 s, backoff 100 ms..1 s.
+pub fn forwarding_config(destinations: &[(&str, &str)]) -> String {
+    let mut yaml = "remote_write:\n".to_string();
+    for (name, url) in destinations {
+        yaml.push_str(&format!(
+            "  - name: {name}\n    url: {url}\n    remote_timeout: 5s\n    queue_config:\n      \
+             max_samples_per_send: 2000\n      batch_send_deadline: 1s\n      \
+             min_backoff: 100ms\n      max_backoff: 1s\n"
+        ));
+    }
+    yaml
 }
 
 /// The address of the last `listening on ADDR` line in `log`.

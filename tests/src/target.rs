@@ -60,6 +60,24 @@ impl ScrapeTarget {
     pub fn scrapes(&self) -> u64 {
         self.scrapes.load(Ordering::SeqCst)
     }
+
+    /// Waits until `n` more scrapes were served (a test's clock when a sender scrapes every
+    /// second); `during` names the phase in the timeout message. Allows 3 s per scrape + 10 s.
+    pub fn wait_scrapes(&self, n: u64, during: &str) -> Result<(), String> {
+        let goal = self.scrapes() + n;
+        crate::wait::until(
+            &format!("{n} scrapes ({during})"),
+            std::time::Duration::from_secs(n * 3 + 10),
+            || {
+                let s = self.scrapes();
+                if s >= goal {
+                    Ok(())
+                } else {
+                    Err(format!("{s} of {goal} scrapes"))
+                }
+            },
+        )
+    }
 }
 
 fn exposition(series: usize, n: u64) -> String {

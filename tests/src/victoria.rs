@@ -96,6 +96,11 @@ impl Victoria {
         Ok(())
     }
 
+    /// The listen address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// `http://ADDR/api/v1/write`.
     pub fn write_url(&self) -> String {
         format!("http://{}/api/v1/write", self.addr)

@@ -1,6 +1,7 @@
 //! End-to-end: the inspector page in Debian's chromium, driven by playwright-core
 //! (`tests/browser/inspector.mjs`), served over HTTP. Uploads a valid body, a body with
-//! findings, a malformed body and (when the fixtures exist) a real Prometheus capture, and
+//! findings, a 2.0 body (the edge simulation's 1.0 conversion and its download), a
+//! malformed body and (when the fixtures exist) a real Prometheus capture, and
 //! checks what a user sees: rows, counts, findings, highlighted series, verdict, and that
 //! the exported JSON is byte-identical to what `prw inspect --format json` prints for the same
 //! file (`PRW_BIN`, else built). Screenshots go to `target/artifacts/`.
@@ -73,22 +74,16 @@ fn indices(v: &Value) -> Vec<u64> {
 
 #[test]
 fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report() {
-    let Some(chromium) = tools::tool("CHROMIUM_BIN", &["/usr/bin/chromium"]) else {
-        return;
-    };
-    let Some(node) = tools::on_path("node").or_else(|| tools::missing("node is not on PATH"))
+    let Some(tools::BrowserTools {
+        chromium,
+        node,
+        playwright_core,
+        inspector,
+        artifacts,
+    }) = tools::browser_tools()
     else {
         return;
     };
-    let Some(playwright_core) = tools::playwright_core() else {
-        return;
-    };
-    let Some(inspector) = tools::inspector_dir() else {
-        return;
-    };
-
-    let artifacts = tools::target_dir().join("artifacts");
-    std::fs::create_dir_all(&artifacts).unwrap();
     let valid = payloads::snappy(&payloads::v1_valid());
     let findings = payloads::snappy(&payloads::v1_unsorted());
     let malformed = b"\xff\xff\xff\xff\xff this is not a remote write body".to_vec();
@@ -96,12 +91,18 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         tools::workspace_root().join("crates/core/testdata/prometheus-2.42/samples.bin");
     let capture = std::fs::read(&capture_path).ok();
     let valid_path = write(&artifacts, "inspector-valid.bin", &valid);
+    let v2_request = prw_core::convert::v1_to_v2(&payloads::v1_valid());
+    let v2_body = {
+        use prost::Message;
+        prw_core::codec::compress(&v2_request.encode_to_vec()).unwrap()
+    };
     let bodies = json!({
         "valid": valid_path,
         "findings": write(&artifacts, "inspector-findings.bin", &findings),
         "malformed": write(&artifacts, "inspector-malformed.bin", &malformed),
         "large": write(&artifacts, "inspector-large.bin", &payloads::snappy(&payloads::v1_many(LARGE))),
         "capture": capture.as_ref().map(|_| &capture_path),
+        "v2": write(&artifacts, "inspector-v2.bin", &v2_body),
     });
 
     // The page as users get it: from `prw relay` at /inspect/ (dist/prw embeds it). Outside
@@ -134,6 +135,10 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
         "artifacts": artifacts,
         "bodies": bodies,
         "edge_config": r#"{"mode": "enforce", "write_paths": ["/api/v1/write"]}"#,
+        "edge_bridge": {
+            "config": r#"{"upstream_protocol": "v1"}"#,
+            "headers": format!("Content-Encoding: snappy\nContent-Type: {}", prw_core::negotiate::CONTENT_TYPE_V2),
+        },
     });
     let output = Command::new(node)
         .arg(tools::workspace_root().join("tests/browser/inspector.mjs"))
@@ -276,6 +281,39 @@ fn inspector_page_shows_series_findings_and_verdict_and_exports_the_cli_report()
             .contains("rejected at the edge"),
         "{edge}"
     );
+
+    // The 2.0 body under `upstream_protocol: v1`: the converted request is shown and the
+    // download is the 1.0 body the filter would send (what prw-core's owned conversion makes).
+    let b = &seen["bridge"];
+    assert_eq!(b["error"], Value::Null, "{b}");
+    assert_eq!(b["converted_shown"], true, "{b}");
+    let expected = prw_core::convert::v2_to_v1(&v2_request).unwrap();
+    let samples: usize = expected.timeseries.iter().map(|t| t.samples.len()).sum();
+    assert_eq!(
+        b["json"]["converted"]["written"]["samples"],
+        json!(samples),
+        "{b}"
+    );
+    assert!(
+        b["note"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{samples} samples")),
+        "{b}"
+    );
+    assert_eq!(b["download_name"], "converted-v1.bin");
+    let download: Vec<u8> = b["download"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u8)
+        .collect();
+    let decoded = prw_core::codec::decompress(&download, &Default::default()).unwrap();
+    {
+        use prost::Message;
+        let v1 = prw_core::proto::v1::WriteRequest::decode(decoded.as_slice()).unwrap();
+        assert_eq!(v1.encode_to_vec(), expected.encode_to_vec());
+    }
 
     // A malformed body: the reason is shown, 400, nothing listed.
     let m = &seen["malformed"];

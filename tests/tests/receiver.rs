@@ -145,6 +145,35 @@ async fn decoding_receiver_counts_unique_pairs_duplicates_and_out_of_order() {
 }
 
 #[tokio::test]
+async fn decoding_receiver_serves_its_exact_pair_set() {
+    let receiver = Receiver::start(ReceiverConfig::default().decoding())
+        .await
+        .unwrap();
+    let addr = receiver.addr();
+    let first = v1(&[
+        series("a", &[(10, 1.0), (20, 1.0)]),
+        series("b", &[(10, 1.0)]),
+    ]);
+    let second = v2(&[series("a", &[(20, 1.0)]), series("b", &[(5, 1.0)])]);
+    for (is_v2, body) in [(false, first), (true, second)] {
+        assert_eq!(
+            post_write(addr, is_v2, body, &[]).await.unwrap().status,
+            204
+        );
+    }
+    let answer = tokio::task::spawn_blocking(move || prw_e2e::http::get(addr, "/-/pairs"))
+        .await
+        .unwrap()
+        .unwrap();
+    let pairs: std::collections::BTreeMap<String, Vec<i64>> =
+        serde_json::from_slice(&answer.body).unwrap();
+    let mut stamps: Vec<Vec<i64>> = pairs.into_values().collect();
+    stamps.sort();
+    assert_eq!(stamps, vec![vec![5, 10], vec![10, 20]]);
+    assert_eq!(receiver.requests(), 2, "/-/pairs is not counted");
+}
+
+#[tokio::test]
 async fn decoding_counts_only_what_was_answered_2xx() {
     let config = ReceiverConfig::default()
         .decoding()

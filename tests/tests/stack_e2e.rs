@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 
 use prw_e2e::child::free_port;
 use prw_e2e::envoy::{Envoy, EnvoyParams, Template};
-use prw_e2e::pairs::Pairs;
 use prw_e2e::payload::{Series, v1};
 use prw_e2e::prometheus::{self, Prometheus, Role};
+use prw_e2e::receivers::Receivers;
 use prw_e2e::relay::{self, Relay};
 use prw_e2e::target::ScrapeTarget;
 use prw_e2e::victoria::{self, Victoria};
@@ -54,39 +54,6 @@ fn edge_yaml(relay_port: u16, listen_port: u16) -> String {
         "{head}{}",
         tail.replacen("port_value: 0", &format!("port_value: {listen_port}"), 1)
     )
-}
-
-fn relay_config(prometheus: &str, victoria: &str) -> String {
-    let stanza = |name: &str, url: &str| {
-        format!(
-            "  - name: {name}\n    url: {url}\n    remote_timeout: 5s\n    queue_config:\n      \
-             max_samples_per_send: 2000\n      batch_send_deadline: 1s\n      \
-             min_backoff: 100ms\n      max_backoff: 1s\n"
-        )
-    };
-    format!(
-        "remote_write:\n{}{}",
-        stanza("prometheus", prometheus),
-        stanza("victoria", victoria)
-    )
-}
-
-/// Waits until the target has served `n` more scrapes (the run's clock: one per second).
-fn scrapes(target: &ScrapeTarget, n: u64, during: &str) {
-    let goal = target.scrapes() + n;
-    wait::until(
-        &format!("{n} scrapes ({during})"),
-        Duration::from_secs(n * 3 + 10),
-        || {
-            let s = target.scrapes();
-            if s >= goal {
-                Ok(())
-            } else {
-                Err(format!("{s} of {goal} scrapes"))
-            }
-        },
-    )
-    .unwrap();
 }
 
 /// Envoy: `$ENVOY_BIN`, else `<repository root>/.venv/bin/envoy` (what `cargo xtask`
@@ -184,29 +151,6 @@ fn malformed_payloads_stop_at_the_edge(envoy: &Envoy, relay: &Relay) {
     );
 }
 
-/// Polls until `receiver` holds exactly the sender's pairs over the window.
-fn converge(
-    who: &str,
-    sender: &Prometheus,
-    from: i64,
-    to: i64,
-    mut read: impl FnMut() -> Result<Pairs, String>,
-) -> (Pairs, Pairs) {
-    wait::until(
-        &format!("{who} to hold the sender's pairs"),
-        CONVERGE,
-        || {
-            let expected = sender
-                .pairs(SELECTOR, from, to)
-                .map_err(|e| e.to_string())?;
-            let seen = read()?;
-            seen.same_set_as(&expected, who)?;
-            Ok((expected, seen))
-        },
-    )
-    .unwrap()
-}
-
 #[test]
 fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults() {
     let started = Instant::now();
@@ -228,7 +172,10 @@ fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults
     let victoria = Victoria::start(&vm_bin).unwrap();
     let mut relay = Relay::start(
         &prw,
-        &relay_config(&receiver.write_url(), &victoria.write_url()),
+        &relay::forwarding_config(&[
+            ("prometheus", &receiver.write_url()),
+            ("victoria", &victoria.write_url()),
+        ]),
     )
     .unwrap();
     let edge_port = free_port().unwrap();
@@ -246,74 +193,67 @@ fn the_whole_stack_delivers_every_scraped_sample_to_both_receivers_across_faults
     println!("stack up in {:?}", started.elapsed());
 
     // The pipeline works end to end before the window opens.
-    wait::until(
-        "the first samples at both receivers",
-        Duration::from_secs(60),
-        || {
-            let now = wait::now_ms();
-            let p = receiver
-                .pairs(SELECTOR, now - 60_000, now)
-                .map_err(|e| e.to_string())?;
-            let v = victoria
-                .pairs(SELECTOR, now - 60_000, now)
-                .map_err(|e| e.to_string())?;
-            if p.series_count() >= SERIES && v.series_count() >= SERIES {
-                Ok(())
-            } else {
-                Err(format!(
-                    "prometheus {} series, victoria {} series; the relay acknowledged {} samples",
-                    p.series_count(),
-                    v.series_count(),
-                    relay.metric("prw_ingest_samples_total").unwrap_or(-1.0)
-                ))
-            }
-        },
-    )
-    .unwrap();
+    Receivers {
+        prometheus: &receiver,
+        victoria: &victoria,
+    }
+    .wait_for_series(SELECTOR, SERIES, Duration::from_secs(60))
+    .unwrap_or_else(|e| {
+        panic!(
+            "{e}; the relay acknowledged {} samples",
+            relay.metric("prw_ingest_samples_total").unwrap_or(-1.0)
+        )
+    });
     let from = wait::now_ms();
-    scrapes(&target, 5, "healthy");
+    target.wait_scrapes(5, "healthy").unwrap();
 
     // Fault 1: the receiver Prometheus down for ~8 s, then up on the same data.
     let fault = Instant::now();
     receiver.stop();
-    scrapes(&target, 8, "receiver down");
+    target.wait_scrapes(8, "receiver down").unwrap();
     receiver.restart().unwrap();
     println!(
         "fault 1 (receiver Prometheus down and up): {:?}",
         fault.elapsed()
     );
-    scrapes(&target, 5, "after fault 1");
+    target.wait_scrapes(5, "after fault 1").unwrap();
 
     // Fault 2: kill -9 of the relay, restarted on the same WAL and address.
     let fault = Instant::now();
     relay.kill9();
-    scrapes(&target, 3, "relay dead");
+    target.wait_scrapes(3, "relay dead").unwrap();
     relay.restart().unwrap();
     println!("fault 2 (relay kill -9 and restart): {:?}", fault.elapsed());
-    scrapes(&target, 5, "after fault 2");
+    target.wait_scrapes(5, "after fault 2").unwrap();
 
     // Fault 3: Envoy restarted on the same listener port.
     let fault = Instant::now();
     envoy.take();
-    scrapes(&target, 2, "Envoy down");
+    target.wait_scrapes(2, "Envoy down").unwrap();
     let restarted = Envoy::start(Path::new(&envoy_bin), &yaml).unwrap();
     println!("fault 3 (Envoy restart): {:?}", fault.elapsed());
-    scrapes(&target, 3, "after fault 3");
+    target.wait_scrapes(3, "after fault 3").unwrap();
 
     malformed_payloads_stop_at_the_edge(&restarted, &relay);
-    scrapes(&target, 3, "after the malformed payloads");
+    target
+        .wait_scrapes(3, "after the malformed payloads")
+        .unwrap();
     let to = wait::now_ms();
 
-    let (expected, at_prometheus) = converge("the receiver Prometheus", &sender, from, to, || {
-        receiver
-            .pairs(SELECTOR, from, to)
-            .map_err(|e| e.to_string())
-    });
-    let (_, at_victoria) = converge("VictoriaMetrics", &sender, from, to, || {
-        victoria
-            .pairs(SELECTOR, from, to)
-            .map_err(|e| e.to_string())
-    });
+    let receivers = Receivers {
+        prometheus: &receiver,
+        victoria: &victoria,
+    };
+    let held = receivers
+        .wait_for_pairs(
+            SELECTOR,
+            from,
+            to,
+            || sender.pairs(SELECTOR, from, to).map_err(|e| e.to_string()),
+            CONVERGE,
+        )
+        .unwrap();
+    let (expected, at_prometheus, at_victoria) = (held.expected, held.prometheus, held.victoria);
     println!(
         "window {:.1} s: sender {} pairs in {} series; receiver Prometheus {} pairs; \
          VictoriaMetrics {} distinct pairs ({} stored with repeats)",

@@ -13,12 +13,23 @@
 //!
 //! A v1 request without metadata and without series carrying both samples and histograms
 //! survives v1 -> v2 -> v1 unchanged (proptest in `tests`).
+//!
+//! [`v2_to_v1_bytes`] ([`to_v1`]) is the same v2 -> v1 conversion from decoded bytes to
+//! decoded bytes, without the owned structs (the edge bridge's hot path), and counts what
+//! 1.0 cannot carry.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::proto::{v1, v2};
+
+pub mod to_v1;
+
+pub use to_v1::{
+    CUSTOM_BUCKETS_SCHEMA, CustomBuckets, TranscodeError, Transcoded, V1Dropped, V1Written,
+    v2_to_v1_bytes,
+};
 
 /// Why a v2 request cannot be converted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -227,27 +238,13 @@ fn resolve_pairs(
     refs: &[u32],
     series: usize,
 ) -> Result<Vec<v1::Label>, ConvertError> {
-    if refs.len() % 2 == 1 {
-        return Err(ConvertError::OddRefs { series });
-    }
-    let sym = |r: u32| {
-        symbols
-            .get(r as usize)
-            .cloned()
-            .ok_or(ConvertError::RefOutOfRange {
-                series,
-                reference: r,
-            })
-    };
-    refs.chunks_exact(2)
-        .map(|pair| match pair {
-            [n, v] => Ok(v1::Label {
-                name: sym(*n)?,
-                value: sym(*v)?,
-            }),
-            _ => Err(ConvertError::OddRefs { series }),
+    Ok(to_v1::resolve(symbols, refs, series)?
+        .into_iter()
+        .map(|(name, value)| v1::Label {
+            name: name.into(),
+            value: value.into(),
         })
-        .collect()
+        .collect())
 }
 
 /// Converts a v2 request to v1.

@@ -18,15 +18,20 @@
 //! Flags: `--duration 15s` (load time per row), `--quick` (5 s rows, shorter kills),
 //! `--concurrency 8`, `--no-durability`, `--no-build` (reuse `dist/prw` and
 //! `target/release/prw-test-receiver`), `--out BENCHMARKS.md`.
+//!
+//! `--relays N` (2 to 5) runs the scale-out comparison instead: 1 relay vs N relays behind
+//! Envoy with `envoy/cluster.yaml`, into its own section ([`cluster`]).
 
-mod error;
+mod cluster;
+mod cluster_report;
+pub(crate) mod error;
 mod generator;
 mod machine;
-mod process;
+pub(crate) mod process;
 mod procfs;
-mod receiver;
+pub(crate) mod receiver;
 mod relay;
-mod report;
+pub(crate) mod report;
 mod scenario;
 
 use std::path::PathBuf;
@@ -41,7 +46,7 @@ use relay::Kind;
 use report::Results;
 use scenario::Pace;
 
-const USAGE: &str = "usage: cargo xtask bench [--duration 15s] [--quick] [--concurrency N] [--no-durability] [--no-build] [--out FILE]";
+const USAGE: &str = "usage: cargo xtask bench [--relays N] [--duration 15s] [--quick] [--concurrency N] [--no-durability] [--no-build] [--out FILE]";
 
 /// The two shapes of issue 8: 500 and 2,000 series per request, 10 labels.
 const SHAPES: [Shape; 2] = [
@@ -66,6 +71,8 @@ struct Options {
     durability: bool,
     build: bool,
     out: PathBuf,
+    /// `--relays N`: the scale-out comparison instead of the relay rows.
+    relays: Option<usize>,
 }
 
 impl Default for Options {
@@ -79,6 +86,7 @@ impl Default for Options {
             durability: true,
             build: true,
             out: workspace::path("BENCHMARKS.md"),
+            relays: None,
         }
     }
 }
@@ -119,6 +127,15 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--no-durability" => o.durability = false,
             "--no-build" => o.build = false,
             "--out" => o.out = PathBuf::from(value("--out")?),
+            "--relays" => {
+                let v = value("--relays")?;
+                o.relays = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|n| (2..=5).contains(n))
+                        .ok_or(format!("--relays: `{v}` is not a number from 2 to 5"))?,
+                );
+            }
             other => return Err(format!("unknown flag `{other}`")),
         }
     }
@@ -135,7 +152,10 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     let mut stages = Stages::default();
-    let result = run(&mut stages, &options, args);
+    let result = match options.relays {
+        Some(relays) => cluster::run(&mut stages, &options, relays, args),
+        None => run(&mut stages, &options, args),
+    };
     stages.summary();
     match result {
         Ok(path) => {
@@ -365,6 +385,14 @@ mod tests {
                 .contains("--concurrency")
         );
         assert!(parse(&args(&["--fast"])).unwrap_err().contains("--fast"));
+        assert_eq!(parse(&args(&["--relays", "3"])).unwrap().relays, Some(3));
+        for bad in ["1", "6", "x"] {
+            assert!(
+                parse(&args(&["--relays", bad]))
+                    .unwrap_err()
+                    .contains("--relays")
+            );
+        }
         assert!(
             parse(&args(&["--out"]))
                 .unwrap_err()

@@ -3,6 +3,7 @@
 //! timed stage named `setup: <area>`.
 
 mod apt;
+mod botocore;
 mod envoy;
 mod playwright;
 mod rustup;
@@ -27,6 +28,8 @@ pub enum Step {
     /// npm packages of `tests/browser` (`npm ci`): playwright-core for the browser
     /// end-to-end test and binaryen 132, the wasm-opt of `dist`.
     BrowserTools,
+    /// Python botocore in `.venv`: the relay's `sigv4` test verifies signatures with it.
+    Botocore,
 }
 
 /// Debian packages for the stack and the benchmarks.
@@ -58,6 +61,7 @@ pub const FOR_TEST: &[Step] = &[
     Step::WasmTargets,
     Step::Apt(ALL_APT),
     Step::Envoy,
+    Step::Botocore,
     Step::WasmBindgen,
     Step::BrowserTools,
 ];
@@ -70,6 +74,7 @@ impl Step {
             Step::Envoy => "setup: envoy",
             Step::WasmBindgen => "setup: wasm-bindgen-cli",
             Step::BrowserTools => "setup: npm browser tools",
+            Step::Botocore => "setup: python botocore",
         }
     }
 
@@ -80,6 +85,7 @@ impl Step {
             Step::Envoy => envoy::ensure(),
             Step::WasmBindgen => wasm_bindgen::ensure(),
             Step::BrowserTools => playwright::ensure(),
+            Step::Botocore => botocore::ensure(),
         }
     }
 }

@@ -3,25 +3,36 @@
 //!
 //! Default (demo): a receiver Prometheus (:9090, `--web.enable-remote-write-receiver`),
 //! `prw relay` (:9202, WAL in `data/wal`) forwarding to it, Envoy with the prw filter (:9201,
-//! admin :9901) in front of the relay, and a sender Prometheus (:9091) that scrapes itself,
-//! the relay and Envoy and remote-writes through Envoy.
+//! admin :9901, `envoy/edge.yaml`) in front of the relay, and a sender Prometheus (:9091)
+//! that scrapes itself, the relay and Envoy and remote-writes through Envoy.
 //!
-//! `--config FILE`: the user's own relay configuration, with Envoy in front of it and no demo
-//! Prometheus peers (Envoy forwards to 127.0.0.1:9202, so the file should listen there).
+//! `--relays N` (1 to 5): N relays on 9211.. (WAL `data/relay-K/wal` each) behind Envoy with
+//! `envoy/cluster.yaml`; the sender spreads its series over several tenants, the receiver
+//! has an out-of-order window; a relay that exits (killed, drained) is started again on its
+//! WAL after [`RESTART_AFTER`], as a StatefulSet would.
 //!
-//! Every process runs in its own process group with its log in `data/logs/`; on Ctrl-C (or
-//! SIGTERM) xtask stops them in reverse order: sender, Envoy, relay (which persists its
-//! cursors), receiver.
+//! `--config FILE`: the user's own relay configuration (its listen address set by `up`; with
+//! `--relays` also its WAL directory), with Envoy in front and no demo Prometheus peers.
+//! `--no-build`: no setup, no build, `dist/` as it is. `--data DIR`: instead of `data/`.
+//! `--port-offset N`: every port moved by N (a second stack beside the first; tests).
+//!
+//! Every process runs in its own process group with its log in `<data>/logs/`; on Ctrl-C (or
+//! SIGTERM) xtask stops them layer by layer in reverse order: sender, Envoy, the relays
+//! together (each persists its cursors), receiver.
 
-mod http;
+mod ports;
 mod process;
 mod stack_config;
 mod summary;
 
 use crate::stage::{StageError, Stages};
-use crate::{dist, setup, workspace};
+use crate::{dist, envoy_config, http, setup, workspace};
+use ports::MAX_RELAYS;
+#[cfg(test)]
+pub use ports::Ports;
+#[cfg(not(test))]
+use ports::Ports;
 use process::Managed;
-use stack_config::{EDGE_ADDR, ENVOY_ADMIN_ADDR, RECEIVER_ADDR, RELAY_ADDR, SENDER_ADDR};
 use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -32,24 +43,67 @@ use std::time::{Duration, Instant};
 
 /// How long a process may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How often the summary line is refreshed.
+/// How often the summary is refreshed.
 const SUMMARY_EVERY: Duration = Duration::from_secs(2);
+/// A relay of `--relays N` that exited is started again this long after.
+const RESTART_AFTER: Duration = Duration::from_secs(10);
+/// A relay that exits sooner than this after its start is broken, not killed: stop.
+const MIN_RELAY_UPTIME: Duration = Duration::from_secs(5);
+/// The relays' `--drain-timeout` (used twice: in-flight requests, then the destinations),
+/// so that Ctrl-C stops the stack within 20 s even when the receiver is down.
+const RELAY_DRAIN_TIMEOUT: &str = "3s";
+/// Tenants the demo sender spreads its series over, per relay (enough that consistent
+/// hashing puts some on every relay).
+const TENANTS_PER_RELAY: u32 = 4;
+
+const USAGE: &str = "usage: cargo xtask up [--relays N] [--config relay.yaml] [--no-build] [--data DIR] [--port-offset N]";
 
 /// What `up` was asked to run.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 struct Options {
     /// The user's relay config (no demo peers).
     config: Option<PathBuf>,
+    /// `--relays N`: that many relays behind `envoy/cluster.yaml`.
+    relays: Option<u16>,
+    /// Skip setup and the `dist/` build.
+    no_build: bool,
+    /// Where data, logs and generated configs go (default `<root>/data`).
+    data: Option<PathBuf>,
+    /// Every port, moved by `--port-offset`.
+    ports: Ports,
 }
 
 fn parse(args: &[String]) -> Result<Options, StageError> {
     let mut options = Options::default();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
+        let mut value = |flag: &str| {
+            args.next()
+                .cloned()
+                .ok_or_else(|| usage(&format!("{flag} needs a value")))
+        };
         match arg.as_str() {
-            "--config" => {
-                let file = args.next().ok_or_else(|| usage("--config needs a FILE"))?;
-                options.config = Some(PathBuf::from(file));
+            "--config" => options.config = Some(PathBuf::from(value("--config")?)),
+            "--relays" => {
+                let n = value("--relays")?;
+                options.relays = Some(
+                    n.parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_RELAYS).contains(n))
+                        .ok_or_else(|| {
+                            usage(&format!("--relays {n}: a number from 1 to {MAX_RELAYS}"))
+                        })?,
+                );
+            }
+            "--no-build" => options.no_build = true,
+            "--data" => options.data = Some(PathBuf::from(value("--data")?)),
+            "--port-offset" => {
+                let n = value("--port-offset")?;
+                options.ports = n
+                    .parse()
+                    .ok()
+                    .and_then(Ports::with_offset)
+                    .ok_or_else(|| usage(&format!("--port-offset {n}: too large")))?;
             }
             other => return Err(usage(&format!("unknown argument `{other}`"))),
         }
@@ -60,34 +114,44 @@ fn parse(args: &[String]) -> Result<Options, StageError> {
 fn usage(reason: &str) -> StageError {
     StageError::Missing {
         what: format!("a valid command line ({reason})"),
-        hint: "usage: cargo xtask up [--config relay.yaml]",
+        hint: USAGE,
     }
+}
+
+/// A relay of the stack and where it listens.
+struct Relay {
+    label: String,
+    addr: SocketAddr,
+    process: Managed,
+    restart_at: Option<Instant>,
 }
 
 /// Runs the stack until Ctrl-C.
 pub fn run(args: &[String]) -> Result<(), StageError> {
     let options = parse(args)?;
-    let mut stages = Stages::default();
-    let prepared = setup::run(&mut stages, setup::FOR_UP).and_then(|()| dist::build(&mut stages));
-    stages.summary();
-    let artifacts = prepared?;
-    let prw = artifacts.prw.ok_or_else(|| missing("dist/prw"))?;
-    artifacts
-        .envoy_filter
-        .ok_or_else(|| missing("dist/prw_envoy_filter.wasm"))?;
-
+    let (prw, wasm) = artifacts(options.no_build)?;
+    let ports = options.ports;
     let demo = options.config.is_none();
-    let mut ports = vec![("Envoy edge", EDGE_ADDR), ("Envoy admin", ENVOY_ADMIN_ADDR)];
+    let cluster = options.relays.is_some();
+    let relay_addrs: Vec<SocketAddr> = match options.relays {
+        None => vec![ports.relay()],
+        Some(n) => (1..=n).map(|k| ports.cluster_relay(k)).collect(),
+    };
+    let mut wanted = vec![("Envoy edge", ports.edge()), ("Envoy admin", ports.admin())];
+    wanted.extend(relay_addrs.iter().map(|addr| ("relay", *addr)));
     if demo {
-        ports.extend([
-            ("relay", RELAY_ADDR),
-            ("receiver Prometheus", RECEIVER_ADDR),
-            ("sender Prometheus", SENDER_ADDR),
+        wanted.extend([
+            ("receiver Prometheus", ports.receiver()),
+            ("sender Prometheus", ports.sender()),
         ]);
     }
-    check_ports_free(&ports)?;
+    check_ports_free(&wanted)?;
 
-    let data = workspace::path("data");
+    let data = options
+        .data
+        .clone()
+        .unwrap_or_else(|| workspace::path("data"));
+    let data = std::path::absolute(&data).map_err(|source| io("resolve", &data, source))?;
     let stack_dir = data.join("stack");
     let logs = data.join("logs");
     for dir in [&stack_dir, &logs] {
@@ -99,103 +163,153 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
             .map_err(|source| io("install signal handler", &data, source))?;
     }
 
-    // Started in dependency order; dropped (stopped) in reverse.
-    let mut stack: Vec<Managed> = Vec::new();
-    let relay_config = match &options.config {
-        Some(file) => file.clone(),
-        None => {
-            let receiver = write(&stack_dir, "receiver.yml", &stack_config::receiver_yaml())?;
-            let mut cmd = Command::new(prometheus_bin());
-            cmd.arg(format!("--config.file={}", receiver.display()))
-                .arg(format!(
-                    "--storage.tsdb.path={}",
-                    data.join("prometheus-receiver").display()
-                ))
-                .arg(format!("--web.listen-address={RECEIVER_ADDR}"))
-                .arg("--web.enable-remote-write-receiver");
-            start(
-                &mut stack,
-                "receiver Prometheus",
-                &mut cmd,
-                &logs,
-                RECEIVER_ADDR,
-                "/-/ready",
-                &stop,
-            )?;
-            write(
-                &stack_dir,
-                "relay.yaml",
-                &stack_config::relay_yaml(&data.join("wal")),
-            )?
-        }
-    };
-    let mut relay = Command::new(&prw);
-    relay
-        .arg("relay")
-        .arg("--config")
-        .arg(&relay_config)
-        .current_dir(workspace::root());
-    start(
-        &mut stack,
-        "prw relay",
-        &mut relay,
-        &logs,
-        RELAY_ADDR,
-        "/-/ready",
-        &stop,
-    )?;
-    let mut envoy = Command::new(setup::envoy_bin());
-    envoy
-        .args([
-            "-c",
-            "envoy/edge.yaml",
-            "--use-dynamic-base-id",
-            "--log-level",
-            "warn",
-        ])
-        .current_dir(workspace::root());
-    start(
-        &mut stack,
-        "Envoy",
-        &mut envoy,
-        &logs,
-        ENVOY_ADMIN_ADDR,
-        "/ready",
-        &stop,
-    )?;
+    // Started in dependency order; stopped layer by layer in reverse.
+    let mut receiver: Option<Managed> = None;
     if demo {
-        let sender = write(&stack_dir, "sender.yml", &stack_config::sender_yaml())?;
+        let window = cluster.then_some(stack_config::OUT_OF_ORDER_WINDOW);
+        let file = write(
+            &stack_dir,
+            "receiver.yml",
+            &stack_config::receiver_yaml(window),
+        )?;
         let mut cmd = Command::new(prometheus_bin());
-        cmd.arg(format!("--config.file={}", sender.display()))
+        cmd.arg(format!("--config.file={}", file.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                data.join("prometheus-receiver").display()
+            ))
+            .arg(format!("--web.listen-address={}", ports.receiver()))
+            .arg("--web.enable-remote-write-receiver");
+        let name = "receiver Prometheus";
+        receiver = Some(start(
+            name,
+            &cmd,
+            &logs,
+            ports.receiver(),
+            "/-/ready",
+            &stop,
+        )?);
+    }
+    let mut relays = Vec::new();
+    for (k, addr) in relay_addrs.iter().enumerate() {
+        let (label, wal) = if cluster {
+            let label = format!("prw relay {}", k + 1);
+            (label, data.join(format!("relay-{}", k + 1)).join("wal"))
+        } else {
+            ("prw relay".to_owned(), data.join("wal"))
+        };
+        let config = match &options.config {
+            Some(file) => file.clone(),
+            None => {
+                let yaml = stack_config::relay_yaml(*addr, &wal, ports.receiver());
+                let name = format!("{}.yaml", label.replace(' ', "-"));
+                write(&stack_dir, &name, &yaml)?
+            }
+        };
+        let mut cmd = Command::new(&prw);
+        cmd.args(["relay", "--config"])
+            .arg(&config)
+            .args(["--listen", &addr.to_string()])
+            .args(["--drain-timeout", RELAY_DRAIN_TIMEOUT])
+            .current_dir(workspace::root());
+        if cluster && options.config.is_some() {
+            cmd.arg("--wal-dir").arg(&wal);
+        }
+        let process = start(&label, &cmd, &logs, *addr, "/-/ready", &stop)?;
+        relays.push(Relay {
+            label,
+            addr: *addr,
+            process,
+            restart_at: None,
+        });
+    }
+    let template = if cluster { "cluster.yaml" } else { "edge.yaml" };
+    let template_path = workspace::path("envoy").join(template);
+    let text = std::fs::read_to_string(&template_path)
+        .map_err(|source| io("read", &template_path, source))?;
+    let listen = envoy_config::Listen {
+        edge: ports.edge(),
+        admin: ports.admin(),
+    };
+    let yaml = envoy_config::render(&text, listen, &relay_addrs, &wasm).map_err(|err| {
+        StageError::Missing {
+            what: format!("a usable envoy/{template} ({err})"),
+            hint: "keep the template strings listed at the top of the file",
+        }
+    })?;
+    let envoy_yaml = write(&stack_dir, "envoy.yaml", &yaml)?;
+    let mut cmd = Command::new(setup::envoy_bin());
+    cmd.arg("-c")
+        .arg(&envoy_yaml)
+        .args(["--use-dynamic-base-id", "--log-level", "warn"])
+        .current_dir(workspace::root());
+    let mut envoy = start("Envoy", &cmd, &logs, ports.admin(), "/ready", &stop)?;
+    let mut sender: Option<Managed> = None;
+    if demo {
+        let tenants = if cluster {
+            TENANTS_PER_RELAY * relay_addrs.len() as u32
+        } else {
+            0
+        };
+        let yaml = stack_config::sender_yaml(ports, &relay_addrs, tenants);
+        let file = write(&stack_dir, "sender.yml", &yaml)?;
+        let mut cmd = Command::new(prometheus_bin());
+        cmd.arg(format!("--config.file={}", file.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
                 data.join("prometheus-sender").display()
             ))
-            .arg(format!("--web.listen-address={SENDER_ADDR}"));
-        start(
-            &mut stack,
+            .arg(format!("--web.listen-address={}", ports.sender()));
+        sender = Some(start(
             "sender Prometheus",
-            &mut cmd,
+            &cmd,
             &logs,
-            SENDER_ADDR,
+            ports.sender(),
             "/-/ready",
             &stop,
-        )?;
+        )?);
     }
 
-    print_urls(demo, &logs);
-    let result = watch(&mut stack, &stop);
+    print_urls(demo, ports, &relays, &logs);
+    let mut others: Vec<&mut Managed> = [sender.as_mut(), Some(&mut envoy), receiver.as_mut()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let result = watch(&mut relays, &mut others, ports, cluster, &stop);
+    drop(others);
     eprintln!("\nstopping the stack");
-    while let Some(mut process) = stack.pop() {
-        process.stop();
-    }
+    stop_together(sender.iter_mut());
+    stop_together(std::iter::once(&mut envoy));
+    stop_relays(&mut relays);
+    stop_together(receiver.iter_mut());
     result
+}
+
+/// `dist/prw` and `dist/prw_envoy_filter.wasm`: built (after setup) unless `no_build`.
+fn artifacts(no_build: bool) -> Result<(PathBuf, PathBuf), StageError> {
+    let dist_dir = workspace::dist();
+    let (prw, wasm) = if no_build {
+        (
+            Some(dist_dir.join("prw")).filter(|p| p.is_file()),
+            Some(dist_dir.join("prw_envoy_filter.wasm")).filter(|p| p.is_file()),
+        )
+    } else {
+        let mut stages = Stages::default();
+        let prepared =
+            setup::run(&mut stages, setup::FOR_UP).and_then(|()| dist::build(&mut stages));
+        stages.summary();
+        let artifacts = prepared?;
+        (artifacts.prw, artifacts.envoy_filter)
+    };
+    let prw = prw.ok_or_else(|| missing("dist/prw"))?;
+    let wasm = wasm.ok_or_else(|| missing("dist/prw_envoy_filter.wasm"))?;
+    Ok((prw, wasm))
 }
 
 fn missing(what: &str) -> StageError {
     StageError::Missing {
         what: what.to_owned(),
-        hint: "cargo xtask dist should have built it",
+        hint: "cargo xtask dist builds it (or drop --no-build)",
     }
 }
 
@@ -220,7 +334,7 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<PathBuf, StageError> {
 }
 
 /// Refuses to start when another process holds one of the stack's ports.
-fn check_ports_free(ports: &[(&str, &str)]) -> Result<(), StageError> {
+fn check_ports_free(ports: &[(&str, SocketAddr)]) -> Result<(), StageError> {
     for (what, addr) in ports {
         if TcpListener::bind(addr).is_err() {
             return Err(StageError::Missing {
@@ -232,92 +346,257 @@ fn check_ports_free(ports: &[(&str, &str)]) -> Result<(), StageError> {
     Ok(())
 }
 
+/// Starts `cmd` and waits until `GET ready_path` on `addr` answers 200.
 fn start(
-    stack: &mut Vec<Managed>,
-    name: &'static str,
-    cmd: &mut Command,
+    name: &str,
+    cmd: &Command,
     logs: &Path,
-    addr: &str,
+    addr: SocketAddr,
     ready_path: &str,
     stop: &AtomicBool,
-) -> Result<(), StageError> {
+) -> Result<Managed, StageError> {
     let log = logs.join(format!("{}.log", name.replace(' ', "-").to_lowercase()));
     eprintln!("==> starting {name} (log {})", log.display());
-    let process = Managed::start(name, cmd, &log).map_err(|err| StageError::Missing {
+    let mut process = Managed::start(name, cmd, &log).map_err(|err| StageError::Missing {
         what: err.to_string(),
         hint: "see the setup steps above",
     })?;
-    stack.push(process);
-    let addr: SocketAddr = addr.parse().map_err(|_| missing(addr))?;
     let deadline = Instant::now() + READY_TIMEOUT;
     while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
         if matches!(http::get(addr, ready_path), Some((200, _))) {
-            eprintln!("<== {name} ready on {addr}");
-            return Ok(());
+            eprintln!("<== {name} ready on {addr} (pid {})", process.pid());
+            return Ok(process);
         }
-        if let Some(process) = stack.last_mut() {
-            if let Some(status) = process.exited() {
-                return Err(StageError::Missing {
-                    what: format!(
-                        "{name} running (it exited: {status}; see {})",
-                        process.log().display()
-                    ),
-                    hint: "read its log",
-                });
-            }
+        if let Some(status) = process.exited() {
+            return Err(StageError::Missing {
+                what: format!(
+                    "{name} running (it exited: {status}; see {})",
+                    log.display()
+                ),
+                hint: "read its log",
+            });
         }
         std::thread::sleep(Duration::from_millis(200));
     }
     Err(StageError::Missing {
         what: format!("{name} ready on http://{addr}{ready_path} within {READY_TIMEOUT:?}"),
-        hint: "read its log in data/logs/",
+        hint: "read its log in the logs directory",
     })
 }
 
-fn print_urls(demo: bool, logs: &Path) {
+/// SIGTERM to each, then waits for all with one deadline: they stop in parallel.
+fn stop_together<'a>(processes: impl Iterator<Item = &'a mut Managed>) {
+    let mut processes: Vec<&mut Managed> = processes.collect();
+    for process in processes.iter_mut() {
+        process.request_stop();
+    }
+    let deadline = Instant::now() + process::STOP_GRACE;
+    for process in processes {
+        process.wait_stopped_until(deadline);
+    }
+}
+
+/// The relays stop after Envoy, so their shutdown grace (`/-/ready` 503 while writes are
+/// still taken, for load balancers) serves no one: a second SIGTERM ends it. Sent a moment
+/// after the first so the two are not merged into one.
+fn stop_relays(relays: &mut [Relay]) {
+    for relay in relays.iter_mut() {
+        relay.process.request_stop();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    stop_together(relays.iter_mut().map(|r| &mut r.process));
+}
+
+fn print_urls(demo: bool, ports: Ports, relays: &[Relay], logs: &Path) {
     eprintln!("\nthe stack is up (Ctrl-C stops it):");
     if demo {
-        eprintln!("  receiver Prometheus UI   http://{RECEIVER_ADDR}/graph");
-        eprintln!("  sender Prometheus UI     http://{SENDER_ADDR}/graph");
+        eprintln!(
+            "  receiver Prometheus UI   http://{}/graph",
+            ports.receiver()
+        );
+        eprintln!("  sender Prometheus UI     http://{}/graph", ports.sender());
     }
-    eprintln!("  relay metrics            http://{RELAY_ADDR}/metrics");
-    eprintln!("  payload inspector        http://{RELAY_ADDR}/inspect/");
-    eprintln!("  Envoy stats              http://{ENVOY_ADMIN_ADDR}/stats/prometheus");
-    eprintln!("  write endpoint (edge)    http://{EDGE_ADDR}/api/v1/write");
+    for relay in relays {
+        eprintln!(
+            "  {:<24} http://{}/metrics  (pid {})",
+            format!("{} metrics", relay.label),
+            relay.addr,
+            relay.process.pid()
+        );
+    }
+    if let Some(first) = relays.first() {
+        eprintln!("  payload inspector        http://{}/inspect/", first.addr);
+    }
+    eprintln!(
+        "  Envoy stats              http://{}/stats/prometheus",
+        ports.admin()
+    );
+    eprintln!(
+        "  write endpoint (edge)    http://{}/api/v1/write",
+        ports.edge()
+    );
+    if relays.len() > 1 {
+        eprintln!(
+            "  a relay that exits (kill -9 PID, or kill PID to drain it) is started again on its WAL after {RESTART_AFTER:?}"
+        );
+    }
     eprintln!("  logs                     {}\n", logs.display());
 }
 
-/// Prints the summary line until a signal arrives or a process dies.
-fn watch(stack: &mut [Managed], stop: &AtomicBool) -> Result<(), StageError> {
+/// Prints the summary until a signal arrives or a process other than a cluster relay dies;
+/// restarts cluster relays that exited.
+fn watch(
+    relays: &mut [Relay],
+    others: &mut [&mut Managed],
+    ports: Ports,
+    cluster: bool,
+    stop: &AtomicBool,
+) -> Result<(), StageError> {
     let terminal = std::io::stderr().is_terminal();
-    let relay: Option<SocketAddr> = RELAY_ADDR.parse().ok();
-    let admin: Option<SocketAddr> = ENVOY_ADMIN_ADDR.parse().ok();
     let mut last_print = Instant::now() - Duration::from_secs(60);
+    let mut printed_lines = 0;
     while !stop.load(Ordering::Relaxed) {
-        for process in stack.iter_mut() {
+        for process in others.iter_mut() {
             if let Some(status) = process.exited() {
-                return Err(StageError::Missing {
-                    what: format!(
-                        "{} running (it exited: {status}; see {})",
-                        process.name(),
-                        process.log().display()
-                    ),
-                    hint: "read its log",
-                });
+                return Err(died(process, &status));
             }
         }
-        let relay_metrics = relay.and_then(|a| http::get(a, "/metrics")).map(|(_, b)| b);
-        let envoy_stats = admin
-            .and_then(|a| http::get(a, "/stats/prometheus"))
-            .map(|(_, b)| b);
-        let line = summary::Summary::read(relay_metrics.as_deref(), envoy_stats.as_deref()).line();
+        for relay in relays.iter_mut() {
+            if !cluster {
+                if let Some(status) = relay.process.exited() {
+                    return Err(died(&relay.process, &status));
+                }
+                continue;
+            }
+            supervise(relay)?;
+        }
+        let envoy_stats = http::get(ports.admin(), "/stats/prometheus").map(|(_, b)| b);
+        let lines = if cluster {
+            let mut lines: Vec<String> = relays
+                .iter()
+                .map(|r| {
+                    let label = format!("{} ({})", r.label, r.addr);
+                    match r.restart_at {
+                        Some(at) => format!(
+                            "{label}: down, restarting in {:.0} s",
+                            at.saturating_duration_since(Instant::now()).as_secs_f64()
+                        ),
+                        None => {
+                            let metrics = http::get(r.addr, "/metrics").map(|(_, b)| b);
+                            summary::Summary::relay_line(&label, metrics.as_deref())
+                        }
+                    }
+                })
+                .collect();
+            lines.push(summary::EdgeSummary::read(envoy_stats.as_deref()).line());
+            lines
+        } else {
+            let metrics = relays
+                .first()
+                .and_then(|r| http::get(r.addr, "/metrics"))
+                .map(|(_, b)| b);
+            vec![summary::Summary::read(metrics.as_deref(), envoy_stats.as_deref()).line()]
+        };
         if terminal {
-            eprint!("\r{line}    ");
+            // Rewrite the block printed last time in place.
+            if printed_lines > 1 {
+                eprint!("\x1b[{}A", printed_lines - 1);
+            }
+            let text: Vec<String> = lines.iter().map(|l| format!("\r\x1b[2K{l}")).collect();
+            eprint!("{}", text.join("\n"));
+            printed_lines = lines.len();
         } else if last_print.elapsed() >= Duration::from_secs(10) {
-            eprintln!("{line}");
+            eprintln!("{}", lines.join("\n"));
             last_print = Instant::now();
         }
         std::thread::sleep(SUMMARY_EVERY);
     }
     Ok(())
+}
+
+/// A cluster relay that exited is started again [`RESTART_AFTER`] later; one that exited
+/// right after its start is an error.
+fn supervise(relay: &mut Relay) -> Result<(), StageError> {
+    match relay.restart_at {
+        None => {
+            if let Some(status) = relay.process.exited() {
+                if relay.process.uptime() < MIN_RELAY_UPTIME {
+                    return Err(died(&relay.process, &status));
+                }
+                eprintln!(
+                    "\n{} exited ({status}); starting it again on its WAL in {RESTART_AFTER:?}",
+                    relay.label
+                );
+                relay.restart_at = Some(Instant::now() + RESTART_AFTER);
+            }
+        }
+        Some(at) if Instant::now() >= at => {
+            relay.process.restart().map_err(|err| StageError::Missing {
+                what: err.to_string(),
+                hint: "read its log",
+            })?;
+            eprintln!(
+                "\n{} started again (pid {})",
+                relay.label,
+                relay.process.pid()
+            );
+            relay.restart_at = None;
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+fn died(process: &Managed, status: &str) -> StageError {
+    StageError::Missing {
+        what: format!(
+            "{} running (it exited: {status}; see {})",
+            process.name(),
+            process.log().display()
+        ),
+        hint: "read its log",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn flags_are_parsed() {
+        let o = parse(&args(&[
+            "--relays",
+            "3",
+            "--no-build",
+            "--data",
+            "/tmp/d",
+            "--port-offset",
+            "100",
+        ]))
+        .unwrap();
+        assert_eq!(o.relays, Some(3));
+        assert!(o.no_build);
+        assert_eq!(o.data, Some(PathBuf::from("/tmp/d")));
+        assert_eq!(o.ports.edge().port(), 9301);
+        assert_eq!(parse(&[]).unwrap(), Options::default());
+    }
+
+    #[test]
+    fn relay_counts_outside_one_to_five_are_refused() {
+        for bad in ["0", "6", "many"] {
+            let err = parse(&args(&["--relays", bad])).unwrap_err().to_string();
+            assert!(err.contains(&format!("--relays {bad}")), "{err}");
+        }
+        assert!(
+            parse(&args(&["--relays"]))
+                .unwrap_err()
+                .to_string()
+                .contains("needs a value")
+        );
+        assert!(parse(&args(&["--port-offset", "70000"])).is_err());
+    }
 }

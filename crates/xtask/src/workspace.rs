@@ -1,23 +1,52 @@
 //! Where things are: the repository root, `dist/`, `target/`, the optional crates, and the
 //! versions `Cargo.lock` pins. Every path xtask hands to a program is absolute, so the
 //! commands work from any current directory.
+//!
+//! The root is found at run time, never from the compile-time `CARGO_MANIFEST_DIR`: a
+//! checkout copied or moved together with its `target/` would otherwise build and run the old
+//! directory. Candidates, first match wins: `$CARGO_MANIFEST_DIR` as `cargo run` (so
+//! `cargo xtask`) sets it for the running program, the directories above the xtask
+//! executable (`<root>/target/debug/xtask`), the directories above the current one. A match
+//! is a directory with `Cargo.toml` and `crates/xtask/Cargo.toml`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// The Envoy filter crate (added by its own issue; absent until then).
 pub const ENVOY_FILTER_DIR: &str = "wasm/envoy-filter";
 /// The browser inspector crate (added by its own issue; absent until then).
 pub const INSPECTOR_DIR: &str = "wasm/inspector";
 
-/// The repository root (two levels above this crate's manifest).
+/// The repository root, found once per run (see the module docs); the current directory
+/// when nothing matches.
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .parent()
-        .and_then(|crates| crates.parent())
-        .map(PathBuf::from)
-        .unwrap_or(manifest)
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from);
+        let exe = std::env::current_exe().ok();
+        let starts = manifest
+            .into_iter()
+            .chain(exe)
+            .chain(std::iter::once(current.clone()));
+        find_root(starts).unwrap_or(current)
+    })
+    .clone()
+}
+
+/// The first directory at or above one of `starts` (in order) that is this workspace.
+fn find_root(starts: impl IntoIterator<Item = PathBuf>) -> Option<PathBuf> {
+    starts.into_iter().find_map(|start| {
+        start
+            .ancestors()
+            .find(|dir| is_workspace_root(dir))
+            .map(Path::to_path_buf)
+    })
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    dir.join("Cargo.toml").is_file() && dir.join("crates/xtask/Cargo.toml").is_file()
 }
 
 /// `root/<relative>`.
@@ -117,6 +146,29 @@ version = "0.2.130"
             "embed-inspector"
         ));
         assert!(!declares_feature("# embed-inspector\n", "embed-inspector"));
+    }
+
+    #[test]
+    fn root_is_found_above_the_executable_of_a_moved_checkout() {
+        let moved = tempfile_dir("moved-checkout");
+        std::fs::create_dir_all(moved.join("crates/xtask")).unwrap();
+        std::fs::create_dir_all(moved.join("target/debug")).unwrap();
+        std::fs::write(moved.join("Cargo.toml"), "[workspace]\n").unwrap();
+        std::fs::write(moved.join("crates/xtask/Cargo.toml"), "[package]\n").unwrap();
+        let elsewhere = tempfile_dir("elsewhere");
+        let found = find_root([elsewhere.clone(), moved.join("target/debug/xtask"), root()]);
+        assert_eq!(found, Some(moved.clone()));
+        assert_eq!(find_root([elsewhere.clone()]), None);
+        let _ = std::fs::remove_dir_all(&moved);
+        let _ = std::fs::remove_dir_all(&elsewhere);
+    }
+
+    /// A fresh directory under the system temp dir (xtask has no tempfile dependency).
+    fn tempfile_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! prw bench --url http://127.0.0.1:9202/api/v1/write --series 2000 --labels 10 --samples 1 \
-//!     --proto v1 --concurrency 8 --duration 10s [--rate 200] [--format json]
+//!     --proto v1 --concurrency 8 --duration 10s [--rate 200] [--header 'X-Scope-OrgID: a'] [--format json]
 //! prw bench --floor --series 2000 --labels 10
 //! prw bench --wal-append /var/tmp --series 2000 --concurrency 8 --duration 5s
 //! ```
@@ -29,6 +29,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hyper::header::{HeaderName, HeaderValue};
 use prw_core::Protocol;
 
 use crate::exit;
@@ -68,6 +69,10 @@ pub struct Args {
     /// Distinct pre-generated payloads, cycled; each has its own timestamps.
     #[arg(long, default_value_t = 8)]
     payloads: usize,
+    /// An extra header on every request, `NAME: VALUE` (repeatable), e.g.
+    /// `--header 'X-Scope-OrgID: team-a'`.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    headers: Vec<String>,
     /// Seed of label and sample values.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -81,6 +86,11 @@ pub struct Args {
     /// (`--concurrency` appenders; the directory is removed afterwards).
     #[arg(long, value_name = "DIR")]
     wal_append: Option<std::path::PathBuf>,
+    /// Write the number of every request answered 2xx (0-based, in issue order; request `k`
+    /// carries payload `k % --payloads`) to FILE, one per line: with `--payloads N
+    /// --requests N` it names exactly which timestamps were acknowledged.
+    #[arg(long, value_name = "FILE")]
+    acked_log: Option<std::path::PathBuf>,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -125,6 +135,15 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a valid duration"))
+}
+
+/// `Name: value` as a header (the value trimmed).
+fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let bad = || format!("--header `{text}`: expected `NAME: VALUE`");
+    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+    let value = HeaderValue::from_str(value.trim()).map_err(|_| bad())?;
+    Ok((name, value))
 }
 
 /// Runs `prw bench`.
@@ -178,6 +197,13 @@ pub fn run(args: &Args) -> ExitCode {
         (None, None) => Some(Duration::from_secs(10)),
         (d, _) => d,
     };
+    let headers = match args.headers.iter().map(|h| parse_header(h)).collect() {
+        Ok(headers) => headers,
+        Err(err) => {
+            eprintln!("prw bench: {err}");
+            return ExitCode::from(exit::USAGE);
+        }
+    };
     let plan = load::Plan {
         url: uri,
         protocol,
@@ -185,6 +211,7 @@ pub fn run(args: &Args) -> ExitCode {
         duration,
         requests: args.requests,
         rate: args.rate,
+        headers,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -218,6 +245,15 @@ pub fn run(args: &Args) -> ExitCode {
             return ExitCode::from(exit::INTERNAL);
         }
     };
+    if let Some(path) = &args.acked_log {
+        let mut acked = outcome.acked.clone();
+        acked.sort_unstable();
+        let text: String = acked.iter().map(|k| format!("{k}\n")).collect();
+        if let Err(err) = std::fs::write(path, text) {
+            eprintln!("prw bench: cannot write {}: {err}", path.display());
+            return ExitCode::from(exit::INTERNAL);
+        }
+    }
     let summary = LoadSummary::new(
         url.to_string(),
         workload,
@@ -347,5 +383,14 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn headers_are_name_colon_value() {
+        let (name, value) = parse_header("X-Scope-OrgID:  team-a ").unwrap();
+        assert_eq!(name.as_str(), "x-scope-orgid");
+        assert_eq!(value, "team-a");
+        assert!(parse_header("no colon").unwrap_err().contains("no colon"));
+        assert!(parse_header("bad name: x").is_err());
     }
 }

@@ -1,14 +1,21 @@
-//! `prw inspect [FILE|-]`: decode, validate and list a captured Remote Write request body.
+//! `prw inspect [FILE|-|URL]`: decode, validate and list a captured Remote Write request body.
+//!
+//! The input is a file, standard input, or a relay's capture URL
+//! (`http://127.0.0.1:9202/api/v1/captures/17`, `--bearer-token-file` for a relay with
+//! `listen.auth`; see [`fetch`]). A capture is read with the Content-Type it had, like the
+//! relay read it, unless `--content-type` or `--proto` says otherwise.
 //!
 //! The body may be snappy block format (as sent over HTTP) or raw protobuf; v1 or v2.
 //! Schema: `--proto` wins, else `--content-type` (negotiated like a receiver would), else
 //! auto-detected from the top-level field numbers (v2 uses only 4/5, v1 uses 1/3).
 //! Compression: snappy when the body decompresses, raw protobuf otherwise.
 //!
-//! Exit codes: 0 valid; 1 findings of severity error; 2 unreadable input (a one-line reason
-//! on stderr; with `--format json` the report is still printed with `error` set);
-//! 64 usage. Output is written without panicking on a closed pipe.
+//! Exit codes: 0 valid; 1 findings of severity error; 2 unreadable input, including a
+//! capture that cannot be fetched (a one-line reason on stderr; with `--format json` the
+//! report is still printed with `error` set); 64 usage (also an https URL or an unreadable
+//! token file). Output is written without panicking on a closed pipe.
 
+mod fetch;
 mod text;
 
 use std::io::{Read, Write};
@@ -23,9 +30,13 @@ use crate::exit;
 /// Arguments of `prw inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A captured request body (snappy or raw protobuf), or `-` for standard input.
+    /// A captured request body (snappy or raw protobuf), `-` for standard input, or a relay's
+    /// capture URL (`http://127.0.0.1:9202/api/v1/captures/17`).
     #[arg(default_value = "-")]
     input: PathBuf,
+    /// With a capture URL: a file holding the bearer token of the relay's `listen.auth`.
+    #[arg(long, value_name = "FILE")]
+    bearer_token_file: Option<PathBuf>,
     /// Read the body as this schema (skips auto-detection).
     #[arg(long, value_enum)]
     proto: Option<ProtoArg>,
@@ -57,11 +68,37 @@ enum Format {
 /// Runs `prw inspect`.
 pub fn run(args: &Args) -> ExitCode {
     let limits = Limits::default();
-    let report = match read_input(&args.input, limits.max_body_bytes) {
+    let input = args.input.to_string_lossy();
+    let (read, fetched_type) = if fetch::is_url(&input) {
+        match fetch::fetch(
+            &input,
+            args.bearer_token_file.as_deref(),
+            limits.max_body_bytes,
+        ) {
+            Ok(fetched) => (Ok(fetched.body), fetched.content_type),
+            Err(err) if err.is_usage() => {
+                eprintln!("prw inspect: {err}");
+                return ExitCode::from(exit::USAGE);
+            }
+            Err(err) => (Err(err.to_string()), None),
+        }
+    } else {
+        if args.bearer_token_file.is_some() {
+            eprintln!("prw inspect: --bearer-token-file only applies to a capture URL");
+            return ExitCode::from(exit::USAGE);
+        }
+        (read_input(&args.input, limits.max_body_bytes), None)
+    };
+    // A capture is read with its own Content-Type unless the command line names one.
+    let content_type = args
+        .content_type
+        .as_deref()
+        .or(fetched_type.as_deref().filter(|_| args.proto.is_none()));
+    let report = match read {
         Ok(body) => prw_core::report::build(
             &body,
             &ReportOptions {
-                content_type: args.content_type.as_deref(),
+                content_type,
                 protocol: args.proto.map(|p| match p {
                     ProtoArg::V1 => Protocol::V1,
                     ProtoArg::V2 => Protocol::V2,

@@ -4,13 +4,23 @@
 //! the listener binds; one cursor per destination) by `prw_relay::ingest::WalIngest` and
 //! acknowledged once durable. `prw_relay::delivery::Delivery` reads the WAL for every
 //! destination (one cursor each) and sends. SIGHUP and `POST /-/reload` re-read the file and
-//! apply its `remote_write` list (add, remove, restart destinations). On SIGTERM/SIGINT new
-//! writes get 503 + Retry-After while in-flight ones finish, then every destination drains
-//! for up to `--drain-timeout`, commits its cursor, and the WAL is synced.
+//! apply its `remote_write` list (add, remove, restart destinations).
+//!
+//! Shutdown on SIGTERM/SIGINT, in this order: `/-/ready` turns 503 while writes are still
+//! acknowledged for `--shutdown-grace` (default 5 s; a second signal ends it at once), so a
+//! load balancer that health-checks `/-/ready` moves senders away before any write is
+//! refused; then new writes get 503 + Retry-After while in-flight ones finish (up to
+//! `--drain-timeout`), every destination drains for up to `--drain-timeout` and commits its
+//! cursor, and the WAL is synced.
+//!
+//! Capture (`capture:`, on by default): a `prw_relay::capture::CaptureStore` is fed by
+//! ingest's rejection observer and every destination's attempt observer and served at
+//! `GET /api/v1/captures`; the summary's `capture:` line says whether it is on and why.
 //!
 //! Exit codes: 0 after a graceful shutdown; 64 for a bad configuration or a listener that
 //! cannot be set up (address in use, unreadable auth/TLS file) or a destination name the WAL
-//! cannot use as a cursor; 70 for an internal error, including a WAL that cannot be opened
+//! cannot use as a cursor, or a WAL directory another process has open (the message names
+//! it and the holder's pid; nothing was touched); 70 for an internal error, including a WAL that cannot be opened
 //! (I/O error, or damage under `recovery: strict`).
 
 use std::path::PathBuf;
@@ -18,10 +28,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
-use prw_relay::config::{self, Overrides, duration};
-use prw_relay::delivery::{Delivery, DeliveryReload, DeliverySettings};
+use prw_relay::capture::{self, CaptureStore};
+use prw_relay::capture_observers::{RefusalCapture, RejectionCapture};
+use prw_relay::clock::SystemClock;
+use prw_relay::config::{self, Overrides, RelayConfig, duration};
+use prw_relay::delivery::{Delivery, DeliveryError, DeliveryReload, DeliverySettings};
+use prw_relay::handler::Reload;
 use prw_relay::ingest::{IngestOptions, WalIngest};
-use prw_relay::server::{Server, Signals, StaticPage};
+use prw_relay::server::{Captures, GraceEnd, Server, Signals, StaticPage};
 use prw_relay::wal_setup;
 use prw_wal::{RecoveryReport, WalError};
 
@@ -45,6 +59,10 @@ pub struct Args {
     /// How long in-flight requests may finish after SIGTERM/SIGINT (Prometheus duration).
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::parse)]
     drain_timeout: std::time::Duration,
+    /// After SIGTERM/SIGINT, how long `/-/ready` answers 503 while writes are still accepted,
+    /// before the drain starts (`0s`: none; a second signal ends it early).
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::parse)]
+    shutdown_grace: std::time::Duration,
     /// Validate the configuration, print the summary and exit.
     #[arg(long)]
     check_config: bool,
@@ -80,6 +98,7 @@ pub fn run(args: Args) -> ExitCode {
         tracing::warn!(%warning, "configuration key ignored");
     }
     print!("{}", loaded.config);
+    println!("capture: {}", loaded.config.capture);
     if args.check_config {
         return ExitCode::from(exit::OK);
     }
@@ -94,7 +113,9 @@ pub fn run(args: Args) -> ExitCode {
                 loaded.config.wal.dir.display()
             );
             return ExitCode::from(match err {
-                WalError::InvalidConfig { .. } | WalError::InvalidConsumerName(_) => exit::USAGE,
+                WalError::InvalidConfig { .. }
+                | WalError::InvalidConsumerName(_)
+                | WalError::Locked { .. } => exit::USAGE,
                 _ => exit::INTERNAL,
             });
         }
@@ -110,7 +131,7 @@ pub fn run(args: Args) -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let signals = match Signals::install() {
+        let mut signals = match Signals::install() {
             Ok(signals) => signals,
             Err(err) => {
                 eprintln!("prw relay: cannot install signal handlers: {err}");
@@ -118,19 +139,34 @@ pub fn run(args: Args) -> ExitCode {
             }
         };
         let mut registry = Registry::default();
-        let ingest = WalIngest::with_options(
-            Arc::clone(&wal),
-            IngestOptions {
-                tail_max_bytes: loaded.config.tail.max_bytes,
-                max_record_bytes: loaded.config.wal.max_record_bytes,
-                ..IngestOptions::new(loaded.config.limits, loaded.config.forward_headers.clone())
-            },
-            &mut registry,
-        );
+        let store = capture_store(&loaded.config, &mut registry);
+        let mut options =
+            IngestOptions::new(loaded.config.limits, loaded.config.forward_headers.clone());
+        options.tail_max_bytes = loaded.config.tail.max_bytes;
+        options.max_record_bytes = loaded.config.wal.max_record_bytes;
+        options.rejection_observer = store
+            .as_ref()
+            .map(|s| Arc::new(RejectionCapture(Arc::clone(s))) as _);
+        let ingest = WalIngest::with_options(Arc::clone(&wal), options, &mut registry);
         let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
         settings.limits = loaded.config.limits;
         settings.newest_received_ms = ingest.newest_received();
         settings.tail = Some(ingest.tail());
+        settings.attempt_observers = store
+            .iter()
+            .map(|s| Arc::new(RefusalCapture(Arc::clone(s))) as _)
+            .collect();
+        let captures = match store {
+            Some(store) => Captures::On(store),
+            None => Captures::Off(
+                loaded
+                    .config
+                    .capture
+                    .off_reason()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+        };
         let delivery = match Delivery::start(
             Arc::clone(&wal),
             &loaded.config.destinations,
@@ -140,7 +176,12 @@ pub fn run(args: Args) -> ExitCode {
             Ok(delivery) => delivery,
             Err(err) => {
                 eprintln!("prw relay: cannot start delivery: {err}");
-                return ExitCode::from(exit::INTERNAL);
+                // The configuration was validated at load; what is left from it (a file
+                // changed since) is still a configuration error.
+                return ExitCode::from(match err {
+                    DeliveryError::Options(_) | DeliveryError::Destination(_) => exit::USAGE,
+                    _ => exit::INTERNAL,
+                });
             }
         };
         let delivery = Arc::new(tokio::sync::Mutex::new(Some(delivery)));
@@ -160,6 +201,7 @@ pub fn run(args: Args) -> ExitCode {
         {
             Ok(server) => server
                 .with_drain_timeout(args.drain_timeout)
+                .with_captures(captures)
                 .with_inspector(StaticPage {
                     lookup: inspector_assets::inspector_asset,
                     missing_help: inspector_assets::NOT_EMBEDDED,
@@ -169,10 +211,22 @@ pub fn run(args: Args) -> ExitCode {
                 return ExitCode::from(exit::USAGE);
             }
         };
+        let readiness = server.readiness();
+        let grace = args.shutdown_grace;
+        let reload: Arc<dyn Reload> = reload;
         let drained = server
             .run(async move {
-                let signal = signals.until_terminated(reload).await;
-                tracing::info!(?signal, "shutdown requested");
+                let signal = signals.until_terminated(&reload).await;
+                readiness.withdraw();
+                tracing::info!(
+                    ?signal,
+                    ?grace,
+                    "shutdown requested: /-/ready answers 503, writes are still accepted for the grace period"
+                );
+                if let GraceEnd::CutShort(again) = signals.grace_period(grace, &reload).await {
+                    tracing::info!(signal = ?again, "second signal: grace period cut short");
+                }
+                tracing::info!("grace period over: new writes get 503");
                 ingest.begin_shutdown();
             })
             .await;
@@ -195,6 +249,21 @@ pub fn run(args: Args) -> ExitCode {
         tracing::info!(?drained, "stopped");
         ExitCode::from(exit::OK)
     })
+}
+
+/// The capture store when `capture:` is on (its metrics registered), else `None` (and
+/// `prw_capture_enabled 0`).
+fn capture_store(config: &RelayConfig, registry: &mut Registry) -> Option<Arc<CaptureStore>> {
+    if !config.capture.enabled() {
+        capture::register_disabled(registry);
+        return None;
+    }
+    Some(Arc::new(CaptureStore::new(
+        &config.capture,
+        config.forward_headers.clone(),
+        Arc::new(SystemClock),
+        registry,
+    )))
 }
 
 /// Logs what WAL recovery found: one info line when clean, a warning per repair otherwise.

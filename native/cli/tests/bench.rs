@@ -92,6 +92,36 @@ fn non_2xx_answers_are_counted_by_status_and_exit_1() {
 }
 
 #[test]
+fn the_acked_log_names_exactly_the_requests_answered_2xx() {
+    // With one connection requests go out in order: 0 and 2 are refused, the rest acked.
+    let receiver = BlockingReceiver::start(ReceiverConfig::default().with_script([
+        Answer::status(503),
+        Answer::status(204),
+        Answer::status(500),
+    ]))
+    .unwrap();
+    let url = receiver.url("/api/v1/write");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("acked");
+    let output = prw_bench(&[
+        "--url",
+        &url,
+        "--series",
+        "5",
+        "--concurrency",
+        "1",
+        "--requests",
+        "6",
+        "--payloads",
+        "6",
+        "--acked-log",
+        log.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "1\n3\n4\n5\n");
+}
+
+#[test]
 fn a_closed_port_counts_connect_errors_not_acknowledgements() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -185,4 +215,31 @@ fn wal_append_mode_makes_records_durable_and_cleans_up() {
     assert_eq!(s["wal_append"]["appenders"], 2);
     assert!(!dir.join("bench-wal").exists());
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn header_flags_reach_every_request() {
+    let receiver = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
+    let url = receiver.url("/api/v1/write");
+    let output = prw_bench(&[
+        "--url",
+        &url,
+        "--series",
+        "10",
+        "--requests",
+        "3",
+        "--header",
+        "X-Scope-OrgID: team-a",
+        "--header",
+        "X-Extra:1",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let recorded = receiver.recorded();
+    assert_eq!(recorded.len(), 3);
+    for r in &recorded {
+        assert_eq!(r.header("x-scope-orgid"), Some("team-a"));
+        assert_eq!(r.header("x-extra"), Some("1"));
+    }
+    let bad = prw_bench(&["--url", &url, "--header", "no colon"]);
+    assert_eq!(bad.status.code(), Some(64));
 }

@@ -191,12 +191,22 @@ fn http_post(addr: SocketAddr, content_type: &str, body: &[u8]) -> String {
     answer
 }
 
-#[test]
-fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
-    let dir = tempfile::tempdir().unwrap();
-    let wal_dir = dir.path().join("wal");
-    // The destination is down: shutdown waits --drain-timeout for it, keep that short.
-    let (mut guard, lines, addr) = start(&[
+/// The core's valid v1 example body (snappy).
+fn valid_v1_body() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../crates/core/testdata/v1/valid.bin"
+    ))
+    .unwrap()
+}
+
+/// `--listen 127.0.0.1:0 --wal-dir DIR --remote-write-url <closed port> --drain-timeout 1s`
+/// plus `extra`: a relay whose destination is down, so shutdown waits only 1 s for it.
+fn start_with_dead_destination(
+    wal_dir: &std::path::Path,
+    extra: &[&str],
+) -> (Guard, Receiver<String>, SocketAddr) {
+    let mut args = vec![
         "--listen",
         "127.0.0.1:0",
         "--wal-dir",
@@ -205,12 +215,17 @@ fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
         "http://127.0.0.1:9/api/v1/write",
         "--drain-timeout",
         "1s",
-    ]);
-    let body = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../crates/core/testdata/v1/valid.bin"
-    ))
-    .unwrap();
+    ];
+    args.extend_from_slice(extra);
+    start(&args)
+}
+
+#[test]
+fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_dir = dir.path().join("wal");
+    let (mut guard, lines, addr) = start_with_dead_destination(&wal_dir, &[]);
+    let body = valid_v1_body();
     let answer = http_post(addr, "application/x-protobuf", &body);
     assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
     let bad = http_post(addr, "application/json", &body);
@@ -231,6 +246,36 @@ fn acknowledged_write_is_in_the_wal_with_a_cursor_per_destination() {
         reader.try_next().unwrap().is_none(),
         "the 415 stored nothing"
     );
+}
+
+#[test]
+fn sigterm_turns_ready_to_503_first_and_writes_are_acknowledged_until_the_grace_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let wal_dir = dir.path().join("wal");
+    // A grace period far longer than the test: only the second signal can end it.
+    let (mut guard, lines, addr) =
+        start_with_dead_destination(&wal_dir, &["--shutdown-grace", "10m"]);
+    let ready = http_get(addr, "/-/ready");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert!(
+        !ready.contains("x-envoy-immediate-health-check-fail"),
+        "{ready}"
+    );
+    signal(&guard.0, "TERM");
+    wait_for(&lines, "shutdown requested");
+    let ready = http_get(addr, "/-/ready");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    let body = valid_v1_body();
+    let answer = http_post(addr, "application/x-protobuf", &body);
+    assert!(answer.starts_with("HTTP/1.1 204"), "{answer}");
+    assert!(
+        answer.contains("x-envoy-immediate-health-check-fail: true"),
+        "{answer}"
+    );
+    signal(&guard.0, "TERM");
+    wait_for(&lines, "grace period cut short");
+    wait_for(&lines, "new writes get 503");
+    assert_eq!(guard.0.wait().unwrap().code(), Some(0));
 }
 
 #[test]

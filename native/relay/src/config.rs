@@ -10,6 +10,7 @@
 //! wal: {dir: ./data/wal, segment_bytes: 64MiB, max_bytes: 10GiB, full_policy: block, sync: always}
 //! limits: {max_body_bytes: 32MiB, ...}
 //! forward_headers: [X-Scope-OrgID]
+//! capture: {enabled: true, max_rejected: 100, max_refused: 100, max_bytes: 64MiB}
 //! tail: {max_bytes: 16MiB}
 //! remote_write:            # Prometheus's stanza, unchanged
 //!   - url: http://mimir:9009/api/v1/push
@@ -17,16 +18,20 @@
 //! ```
 
 pub mod byte_size;
+pub mod capture;
 pub mod duration;
 pub mod error;
 pub mod http_client;
 pub mod limits;
 pub mod listen;
 pub mod name;
+pub mod oauth2;
+pub mod proxy;
 pub mod queue;
 pub mod relabel_config;
 pub mod remote_write;
 pub mod secret;
+pub mod sigv4;
 pub mod tail;
 pub mod wal;
 
@@ -37,7 +42,8 @@ mod summary;
 #[cfg(test)]
 mod tests;
 
-pub use document::{Loaded, Overrides, RelayConfig, RelayConfigFile, load, parse};
+pub use capture::{Capture, CaptureConfig, CaptureDecision};
+pub use document::{Loaded, Overrides, RelayConfig, RelayConfigFile, load, parse, parse_with_env};
 pub use duration::PromDuration;
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Location};
 pub use limits::{Limits, LimitsConfig};

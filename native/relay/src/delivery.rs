@@ -40,7 +40,7 @@ use prw_wal::{Wal, WalError};
 
 use crate::config;
 use crate::queue::{DestinationError, ShardProgress};
-use crate::send::RemoteStorageMetrics;
+use crate::send::{AttemptObserver, RemoteStorageMetrics};
 use crate::tail::Tail;
 
 pub use crate::record::UndecodableRecord;
@@ -75,6 +75,9 @@ pub struct DeliverySettings {
     /// When the newest record was received (Unix ms), shared with ingest so the lag metric
     /// sees records as soon as they are durable, even while a reader is held back.
     pub newest_received_ms: Arc<AtomicI64>,
+    /// Added to every destination's [`crate::queue::DestinationOptions::observers`] (the
+    /// capture of refused batches).
+    pub attempt_observers: Vec<Arc<dyn AttemptObserver>>,
     /// The records ingest decoded, in memory (`WalIngest::tail` of ingest); `None`:
     /// every record is read back from the WAL (for a WAL appended to by something else).
     pub tail: Option<Arc<Tail>>,
@@ -88,6 +91,7 @@ impl DeliverySettings {
             limits: Limits::default(),
             commit_interval: DEFAULT_COMMIT_INTERVAL,
             newest_received_ms: Arc::new(AtomicI64::new(0)),
+            attempt_observers: Vec::new(),
             tail: None,
         }
     }

@@ -314,7 +314,7 @@ impl Inner {
                 } else {
                     tracing::error!(
                         error = %err,
-                        "WAL failed: writes are answered 503 until the relay is restarted"
+                        "WAL append failed: answered 503 + Retry-After; the WAL repairs itself on the next append"
                     );
                 }
             }
@@ -362,11 +362,12 @@ impl Inner {
         };
         let Prepared {
             facts,
-            record,
+            head,
+            body,
             decoded,
         } = prepared?;
         let writer = self.writer.as_ref().ok_or(Rejection::Internal)?;
-        writer.write(record, decoded).await?;
+        writer.write(head, body, decoded).await?;
         self.newest_received_ms
             .fetch_max(received_at_ms, Ordering::SeqCst);
         Ok(facts)

@@ -11,7 +11,7 @@ mod labels;
 mod rule;
 
 pub use labels::{Labels, is_valid_label_name};
-pub use rule::{Action, RelabelRule};
+pub use rule::{Action, RelabelRule, hash_mod};
 
 /// What relabelling decided for a series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -5,10 +5,11 @@
 //! - [`metrics`]: `prometheus_remote_storage_*` and `prw_remote_*` per destination.
 //! - [`encode`]: `BatchEncoder` (v1 by hand-framing + snappy; the v2 seam).
 //! - [`headers`]: reserved, custom, auth and forwarded request headers.
-//! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation and
-//!   `scripted` (feature `test-util`) the in-memory one for paused-time tests.
+//! - [`transport`]: the `Transport` seam; [`http`] is the hyper implementation (with
+//!   [`tls`], [`proxy`] and [`redirect`]) and `scripted` (feature `test-util`) the
+//!   in-memory one for paused-time tests.
 //! - [`decorate`]: the `RequestDecorator` seam (request signing, tokens), run last on every
-//!   attempt.
+//!   attempt; [`auth`] holds the decorators (SigV4, OAuth2, credentials files).
 //! - [`observe`]: the `AttemptObserver` seam: every attempt's outcome, body and answer.
 //! - [`context`]: a destination's `SendContext` and `RetryPolicy`.
 //! - [`retry`]: one batch until it is delivered, dropped, or the destination stops.
@@ -16,6 +17,7 @@
 
 pub mod age;
 mod attempt;
+pub mod auth;
 pub mod batch;
 pub mod context;
 pub mod decorate;
@@ -25,10 +27,13 @@ pub mod http;
 pub mod metrics;
 pub mod observe;
 pub(crate) mod proto_v1;
+pub mod proxy;
+pub mod redirect;
 pub mod retry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod scripted;
 pub mod stats;
+pub mod tls;
 pub mod transport;
 
 pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
@@ -36,7 +41,7 @@ pub use context::{RetryPolicy, SendContext};
 pub use decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
 pub use headers::{Auth, HeaderError, RequestHeaders};
-pub use http::{HttpTransport, TlsError, TlsOptions};
+pub use http::{ClientSettings, HopDecorator, HttpTransport, TlsError};
 pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
 pub use observe::{AttemptObserver, AttemptOutcome, AttemptReport};
 pub use retry::{Encoders, JitterSource, Outcome, deliver};

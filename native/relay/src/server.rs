@@ -1,17 +1,22 @@
 //! The relay's HTTP server (hyper 1, tokio, optional rustls TLS).
 //!
-//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`, and the write
+//! Routes: `GET /-/healthy`, `GET /-/ready`, `GET /metrics`, `POST /-/reload`,
+//! `GET /api/v1/captures[/{id}]` (what the relay refused, `server/captures.rs`), and the write
 //! paths `POST /api/v1/write` and `/api/v1/push`, which are handed to an [`Ingest`] with the
 //! peer's address in the request extensions ([`RemoteAddr`]). The [`Ingest`] and [`Reload`]
 //! traits live in [`crate::handler`], below both the server and the pipeline.
 //! [`Server::bind`] binds first (so port 0 resolves to a real port, logged as
 //! `listening on ADDR`), [`Server::run`] serves until the shutdown future completes, then
 //! stops accepting, lets in-flight requests finish for up to the drain deadline, and returns.
+//! [`Server::readiness`] hands out the switch that turns `/-/ready` to 503 before that (the
+//! shutdown grace period, while writes are still served: see [`Readiness`]).
 
 mod auth;
+mod captures;
 mod error;
 mod ingest;
 mod metrics;
+mod readiness;
 mod reload;
 mod routes;
 mod signals;
@@ -32,12 +37,14 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 pub use auth::ListenerAuth;
+pub use captures::Captures;
 pub use error::ServeError;
 pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
 pub use metrics::HttpMetrics;
+pub use readiness::{IMMEDIATE_HEALTH_CHECK_FAIL, Readiness};
 pub use reload::ValidateFile;
 pub use routes::WRITE_PATHS;
-pub use signals::{Signals, Termination};
+pub use signals::{GraceEnd, Signals, Termination};
 pub use static_page::{AssetLookup, StaticPage};
 
 use crate::config::Listen;
@@ -117,6 +124,8 @@ impl Server {
                 registry: Arc::new(registry),
                 metrics,
                 inspector: None,
+                readiness: Readiness::default(),
+                captures: Captures::default(),
             }),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         })
@@ -127,11 +136,26 @@ impl Server {
         self.local_addr
     }
 
+    /// The switch that turns `/-/ready` to 503 (writes are still served); withdraw it at the
+    /// start of a graceful shutdown, a grace period before `run`'s shutdown future completes.
+    pub fn readiness(&self) -> Readiness {
+        self.routes.readiness.clone()
+    }
+
     /// Serves `page` under `/inspect/` (the `prw` binary passes the embedded inspector).
     pub fn with_inspector(mut self, page: StaticPage) -> Self {
         // Routes are shared only once serving starts; before that this is the only handle.
         if let Some(routes) = Arc::get_mut(&mut self.routes) {
             routes.inspector = Some(page);
+        }
+        self
+    }
+
+    /// Serves `captures` at `/api/v1/captures` (without this call: 404, capture off).
+    pub fn with_captures(mut self, captures: Captures) -> Self {
+        // As in `with_inspector`: before serving starts this is the only handle.
+        if let Some(routes) = Arc::get_mut(&mut self.routes) {
+            routes.captures = captures;
         }
         self
     }

@@ -155,9 +155,10 @@ proptest! {
         let prepared = prepare(&compressed, &settings);
         prop_assert!(prepared.is_ok(), "generated request refused: {:?}", prepared.err());
         let prepared = prepared.unwrap();
+        let stored = prepared.record();
         let in_memory = Arc::new(prepared.decoded.at_seq(seq));
         let from_wal =
-            Arc::new(DecodedRecord::from_stored(seq, &prepared.record, &Limits::default()).unwrap());
+            Arc::new(DecodedRecord::from_stored(seq, &stored, &Limits::default()).unwrap());
         let rules = rules(which_rules);
         let memory_items = cut(&in_memory, &rules).unwrap();
         let wal_items = cut(&from_wal, &rules).unwrap();

@@ -1,8 +1,10 @@
 //! Configuration of a [`Wal`](crate::Wal): sizes, sync policy, recovery mode, disk cap.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::WalError;
+use crate::storage::{RealStorage, Storage};
 
 /// Default segment size: 64 MiB, large enough that rotation (an fsync of the old file and of
 /// the directory) is rare, small enough that retention frees space in useful steps.
@@ -72,9 +74,12 @@ pub trait SyncHook: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct WalConfig {
-    /// Segment size at which a new file is started. Default: 64 MiB. Minimum: 64 bytes.
+    /// Segment size at which a new file is started. Default: 64 MiB. Minimum: 64 bytes. Lowered
+    /// to an eighth of the filesystem's size when that is smaller, so retention can free
+    /// space on a small disk (`WalStats::segment_bytes` tells the size in use).
     pub segment_bytes: u64,
-    /// Disk cap over all segment files. Default: 10 GiB.
+    /// Disk cap over all segment files. Default: 10 GiB. May exceed the filesystem: the
+    /// filesystem is then the limit (a full disk refuses appends like the cap does).
     pub max_bytes: u64,
     /// Largest record accepted. Default: 64 MiB.
     pub max_record_bytes: u64,
@@ -84,6 +89,9 @@ pub struct WalConfig {
     pub recovery: RecoveryMode,
     /// Behaviour at the disk cap. Default: `Block`.
     pub full: FullPolicy,
+    /// Where files are read and written. Default: the real filesystem. Tests put a
+    /// fault-injecting `FaultyStorage` (feature `test-util`) here.
+    pub storage: Arc<dyn Storage>,
     /// Fault injection for fsync (feature `test-util`).
     #[cfg(feature = "test-util")]
     pub sync_hook: Option<std::sync::Arc<dyn SyncHook>>,
@@ -98,6 +106,7 @@ impl Default for WalConfig {
             sync: SyncPolicy::Always,
             recovery: RecoveryMode::TolerateTail,
             full: FullPolicy::Block,
+            storage: RealStorage::shared(),
             #[cfg(feature = "test-util")]
             sync_hook: None,
         }

@@ -1,15 +1,19 @@
-//! Cursor files: `cursors/NAME.cursor`, 24 bytes (see the crate docs), replaced atomically by
-//! writing `NAME.cursor.tmp`, fsync, rename over the old file, fsync of the directory. A crash
-//! at any point leaves either the old or the new value.
+//! Cursor files: `cursors/NAME.cursor`, two 24-byte slots (see the crate docs). A cursor file
+//! is created once, atomically (temp file, fsync, rename, directory fsync); after that every
+//! commit overwrites one slot in place and `fdatasync`s it, alternating slots, so a commit
+//! never needs free space and a torn write can only damage the slot being written while the
+//! other still holds the previous value.
+//!
+//! Invariant: the slot holding the newest value known durable is never overwritten; after a
+//! failed store the next store targets the same slot again.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{CorruptKind, WalError};
-use crate::format::{self, CURSOR_SUFFIX};
-use crate::segment::sync_dir;
+use crate::failpoint::failpoint;
+use crate::format::{self, CURSOR_FILE_LEN, CURSOR_SLOT_LEN, CURSOR_SUFFIX, CursorValue};
+use crate::storage::{Storage, read_all, write_all_at};
 
 /// Name of the cursor directory inside the WAL directory.
 pub(crate) const CURSOR_DIR: &str = "cursors";
@@ -34,29 +38,76 @@ pub(crate) fn cursor_path(dir: &Path, name: &str) -> PathBuf {
     dir.join(CURSOR_DIR).join(format!("{name}{CURSOR_SUFFIX}"))
 }
 
-/// Writes `next_seq` for `name` atomically.
-pub(crate) fn store(dir: &Path, name: &str, next_seq: u64) -> Result<(), WalError> {
+/// Creates (or replaces) the cursor file of `name` holding `next_seq` as generation 0, with
+/// both slots allocated. Needs a little free space: done when a consumer is added, or at open
+/// to replace an unreadable file.
+pub(crate) fn create(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &str,
+    next_seq: u64,
+) -> Result<CursorValue, WalError> {
     let path = cursor_path(dir, name);
-    // A unique temp name: a commit and a `DropOldest` advance may store the same cursor at
-    // once; each rename is atomic, so the file always holds one complete value.
+    // A unique temp name, so a leftover from a crash never collides.
     static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let tmp = dir
         .join(CURSOR_DIR)
         .join(format!("{name}{CURSOR_SUFFIX}.tmp{n}"));
-    let mut file = File::create(&tmp).map_err(WalError::io("create", &tmp))?;
-    file.write_all(&format::encode_cursor(next_seq))
+    let mut bytes = [0u8; CURSOR_FILE_LEN];
+    bytes[..CURSOR_SLOT_LEN].copy_from_slice(&format::encode_cursor_slot(next_seq, 0));
+    let file = storage.create(&tmp).map_err(WalError::io("create", &tmp))?;
+    crate::storage::append_all(file.as_ref(), &mut [std::io::IoSlice::new(&bytes)])
         .map_err(WalError::io("write", &tmp))?;
     file.sync_all().map_err(WalError::io("fsync", &tmp))?;
-    std::fs::rename(&tmp, &path).map_err(WalError::io("rename", &path))?;
-    sync_dir(&dir.join(CURSOR_DIR))
+    drop(file);
+    storage
+        .rename(&tmp, &path)
+        .map_err(WalError::io("rename", &path))?;
+    let cdir = dir.join(CURSOR_DIR);
+    storage
+        .sync_dir(&cdir)
+        .map_err(WalError::io("fsync dir", &cdir))?;
+    Ok(CursorValue {
+        next: next_seq,
+        generation: 0,
+    })
+}
+
+/// Stores `next_seq` as `generation` (one more than the newest durable slot) into slot
+/// `generation % 2` in place, and `fdatasync`s it. Needs no free space.
+pub(crate) fn store(
+    storage: &dyn Storage,
+    dir: &Path,
+    name: &str,
+    next_seq: u64,
+    generation: u32,
+) -> Result<(), WalError> {
+    let path = cursor_path(dir, name);
+    let file = storage
+        .open_write(&path)
+        .map_err(WalError::io("open", &path))?;
+    let offset = u64::from(generation % 2) * CURSOR_SLOT_LEN as u64;
+    write_all_at(
+        file.as_ref(),
+        &format::encode_cursor_slot(next_seq, generation),
+        offset,
+    )
+    .map_err(WalError::io("write", &path))?;
+    failpoint("wal-cursor-commit");
+    file.sync_data().map_err(WalError::io("fdatasync", &path))
 }
 
 /// Deletes the cursor file of `name`.
-pub(crate) fn remove(dir: &Path, name: &str) -> Result<(), WalError> {
+pub(crate) fn remove(storage: &dyn Storage, dir: &Path, name: &str) -> Result<(), WalError> {
     let path = cursor_path(dir, name);
-    match std::fs::remove_file(&path) {
-        Ok(()) => sync_dir(&dir.join(CURSOR_DIR)),
+    match storage.remove(&path) {
+        Ok(()) => {
+            let cdir = dir.join(CURSOR_DIR);
+            storage
+                .sync_dir(&cdir)
+                .map_err(WalError::io("fsync dir", &cdir))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(WalError::Io {
             op: "remove",
@@ -66,33 +117,33 @@ pub(crate) fn remove(dir: &Path, name: &str) -> Result<(), WalError> {
     }
 }
 
-/// Every cursor file: `(name, path, parsed value or why not)`. Leftover `.tmp` files from an
-/// interrupted store are deleted (the rename never happened, so the old value stands).
-pub(crate) fn load_all(dir: &Path) -> Result<Loaded, WalError> {
-    load(dir, true)
+/// Every cursor file: `(name, path, parsed value or why not)`, sorted by name. Leftover `.tmp`
+/// files from an interrupted create are deleted (the rename never happened).
+pub(crate) fn load_all(storage: &dyn Storage, dir: &Path) -> Result<Loaded, WalError> {
+    load(storage, dir, true)
 }
 
 /// Like [`load_all`] but leaves `.tmp` files alone.
-pub(crate) fn load_all_read_only(dir: &Path) -> Result<Loaded, WalError> {
-    load(dir, false)
+pub(crate) fn load_all_read_only(storage: &dyn Storage, dir: &Path) -> Result<Loaded, WalError> {
+    load(storage, dir, false)
 }
 
-type Loaded = Vec<(String, PathBuf, Result<u64, CorruptKind>)>;
+type Loaded = Vec<(String, PathBuf, Result<CursorValue, CorruptKind>)>;
 
-fn load(dir: &Path, clean_tmp: bool) -> Result<Loaded, WalError> {
+fn load(storage: &dyn Storage, dir: &Path, clean_tmp: bool) -> Result<Loaded, WalError> {
     let cdir = dir.join(CURSOR_DIR);
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&cdir).map_err(WalError::io("read_dir", &cdir))? {
-        let entry = entry.map_err(WalError::io("read_dir", &cdir))?;
-        let path = entry.path();
-        let Some(file_name) = entry.file_name().to_str().map(str::to_owned) else {
+    for path in storage
+        .list(&cdir)
+        .map_err(WalError::io("read_dir", &cdir))?
+    {
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
             continue;
         };
         if file_name.contains(".cursor.tmp") {
-            if !clean_tmp {
-                continue;
+            if clean_tmp {
+                let _ = storage.remove(&path);
             }
-            let _ = std::fs::remove_file(&path);
             continue;
         }
         let Some(name) = file_name.strip_suffix(CURSOR_SUFFIX) else {
@@ -101,8 +152,8 @@ fn load(dir: &Path, clean_tmp: bool) -> Result<Loaded, WalError> {
         if validate_name(name).is_err() {
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(WalError::io("read", &path))?;
-        out.push((name.to_owned(), path, format::decode_cursor(&bytes)));
+        let bytes = read_all(storage, &path).map_err(WalError::io("read", &path))?;
+        out.push((name.to_owned(), path, format::decode_cursor_file(&bytes)));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)

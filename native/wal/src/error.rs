@@ -65,8 +65,9 @@ pub enum CorruptKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WalError {
-    /// An I/O operation failed. If it was a write or an fsync of the log, the WAL is poisoned
-    /// (see [`WalError::Poisoned`]); otherwise the operation may be retried.
+    /// An I/O operation failed. The operation may be retried: after a failed write or fsync of
+    /// the log, the next append repairs the active segment first (see the crate docs,
+    /// "Faults"); [`WalError::is_out_of_space`] tells a full disk.
     #[error("{op} {path}: {source}")]
     Io {
         /// The operation, e.g. `"fdatasync"`.
@@ -115,9 +116,9 @@ pub enum WalError {
         /// The limit.
         max: u64,
     },
-    /// An earlier write or fsync failed; the on-disk state of unsynced records is unknown, so
-    /// the WAL refuses further appends until it is reopened (reopening runs recovery).
-    /// Readers keep working on durable records.
+    /// Under `SyncPolicy::Interval`, acknowledged records failed re-verification after a failed
+    /// fsync while a consumer had already committed past them: the WAL refuses further appends
+    /// until it is reopened (reopening runs recovery). Readers keep working.
     #[error("WAL poisoned by an earlier write or fsync failure; reopen it")]
     Poisoned,
     /// The named consumer does not exist.
@@ -134,6 +135,15 @@ pub enum WalError {
         /// The next position to be appended.
         end: u64,
     },
+    /// Another process (or another `Wal` in this one) has the directory open. Nothing was
+    /// touched.
+    #[error("WAL directory {} is in use by another process{}; stop it first (two processes must never share a WAL directory)", dir.display(), pid.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Locked {
+        /// The directory.
+        dir: PathBuf,
+        /// The holder's pid, when its lock file says.
+        pid: Option<u32>,
+    },
     /// A configuration value is out of range.
     #[error("invalid WAL config {field}: {reason}")]
     InvalidConfig {
@@ -148,6 +158,16 @@ impl WalError {
     /// True for [`WalError::Full`]: the relay maps it to 503 + Retry-After.
     pub fn is_full(&self) -> bool {
         matches!(self, WalError::Full { .. })
+    }
+
+    /// True when the disk (or the cap) has no room: [`WalError::Full`], or an I/O error
+    /// `ENOSPC`/`EDQUOT`. Appends succeed again once delivery frees space.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            WalError::Full { .. } => true,
+            WalError::Io { source, .. } => crate::storage::is_out_of_space(source),
+            _ => false,
+        }
     }
 
     /// True for damage found in a file ([`WalError::Corrupt`], [`WalError::CorruptCursor`]).

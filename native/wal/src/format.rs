@@ -7,14 +7,19 @@ use crate::error::CorruptKind;
 pub const SEGMENT_MAGIC: &[u8; 6] = b"PRWWAL";
 /// Magic at the start of every cursor file.
 pub const CURSOR_MAGIC: &[u8; 6] = b"PRWCUR";
-/// The one format version this build reads and writes.
+/// The segment format version this build reads and writes.
 pub const FORMAT_VERSION: u16 = 1;
+/// The cursor slot version this build writes: version 1 with bytes 16..20 holding the slot's
+/// generation (version 1 cursor files, one slot with 0 there, are still read).
+pub const CURSOR_VERSION: u16 = 2;
 /// Bytes of a segment header.
 pub const SEGMENT_HEADER_LEN: u64 = 24;
 /// Bytes of a record header.
 pub const RECORD_HEADER_LEN: u64 = 16;
-/// Bytes of a cursor file.
-pub const CURSOR_FILE_LEN: usize = 24;
+/// Bytes of one cursor slot.
+pub const CURSOR_SLOT_LEN: usize = 24;
+/// Bytes of a cursor file: two slots, written alternately in place.
+pub const CURSOR_FILE_LEN: usize = 2 * CURSOR_SLOT_LEN;
 /// Suffix of segment files.
 pub const SEGMENT_SUFFIX: &str = ".seg";
 /// Suffix of cursor files.
@@ -35,19 +40,25 @@ pub fn parse_segment_file_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// A 24-byte header with magic, version, a u64 and a CRC32C over the first 20 bytes; the shape
-/// shared by segment headers and cursor files.
-fn encode_header(magic: &[u8; 6], value: u64) -> [u8; 24] {
+/// A 24-byte header with magic, version, a u64, a u32 and a CRC32C over the first 20 bytes;
+/// the shape shared by segment headers and cursor slots.
+fn encode_header(magic: &[u8; 6], version: u16, value: u64, extra: u32) -> [u8; 24] {
     let mut out = [0u8; 24];
     out[..6].copy_from_slice(magic);
-    out[6..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out[6..8].copy_from_slice(&version.to_le_bytes());
     out[8..16].copy_from_slice(&value.to_le_bytes());
+    out[16..20].copy_from_slice(&extra.to_le_bytes());
     let crc = crc32c::crc32c(&out[..20]);
     out[20..24].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
-fn decode_header(magic: &[u8; 6], bytes: &[u8]) -> Result<u64, CorruptKind> {
+/// Parses a header of one of `versions`: `(value, extra)`.
+fn decode_header(
+    magic: &[u8; 6],
+    versions: &[u16],
+    bytes: &[u8],
+) -> Result<(u64, u32), CorruptKind> {
     let Some(bytes) = bytes.get(..24) else {
         return Err(CorruptKind::Truncated);
     };
@@ -55,7 +66,7 @@ fn decode_header(magic: &[u8; 6], bytes: &[u8]) -> Result<u64, CorruptKind> {
         return Err(CorruptKind::BadMagic);
     }
     let version = u16::from_le_bytes([bytes[6], bytes[7]]);
-    if version != FORMAT_VERSION {
+    if !versions.contains(&version) {
         return Err(CorruptKind::UnsupportedVersion(version));
     }
     let stored = u32::from_le_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
@@ -64,49 +75,106 @@ fn decode_header(magic: &[u8; 6], bytes: &[u8]) -> Result<u64, CorruptKind> {
     }
     let mut value = [0u8; 8];
     value.copy_from_slice(&bytes[8..16]);
-    Ok(u64::from_le_bytes(value))
+    let extra = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    Ok((u64::from_le_bytes(value), extra))
 }
 
 /// The segment header for a segment whose first record has sequence `first_seq`.
 pub fn encode_segment_header(first_seq: u64) -> [u8; 24] {
-    encode_header(SEGMENT_MAGIC, first_seq)
+    encode_header(SEGMENT_MAGIC, FORMAT_VERSION, first_seq, 0)
 }
 
 /// Parses a segment header and returns its first sequence number.
 pub fn decode_segment_header(bytes: &[u8]) -> Result<u64, CorruptKind> {
-    decode_header(SEGMENT_MAGIC, bytes)
+    decode_header(SEGMENT_MAGIC, &[FORMAT_VERSION], bytes).map(|(first, _)| first)
 }
 
-/// A cursor file holding `next_seq`, the first record the consumer has not committed.
-pub fn encode_cursor(next_seq: u64) -> [u8; 24] {
-    encode_header(CURSOR_MAGIC, next_seq)
+/// One cursor slot holding `next_seq` (the first record the consumer has not committed),
+/// written as generation `generation`; the newer of the file's two valid slots wins.
+pub fn encode_cursor_slot(next_seq: u64, generation: u32) -> [u8; 24] {
+    encode_header(CURSOR_MAGIC, CURSOR_VERSION, next_seq, generation)
 }
 
-/// Parses a cursor file. Anything but exactly 24 valid bytes is an error.
-pub fn decode_cursor(bytes: &[u8]) -> Result<u64, CorruptKind> {
-    if bytes.len() > CURSOR_FILE_LEN {
-        return Err(CorruptKind::LengthTooLarge {
-            len: bytes.len() as u64,
-            max: CURSOR_FILE_LEN as u64,
+/// A cursor's value and the generation of the slot holding it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CursorValue {
+    /// First position not committed.
+    pub next: u64,
+    /// Generation of the slot it came from (0 for a version 1 file).
+    pub generation: u32,
+}
+
+/// Parses a cursor file: one slot (24 bytes, version 1) or two (48 bytes); the valid slot
+/// with the newer generation wins (a torn write can only damage the slot being written).
+/// An error when no slot is valid (the first slot's error) or the length is neither.
+pub fn decode_cursor_file(bytes: &[u8]) -> Result<CursorValue, CorruptKind> {
+    if bytes.len() != CURSOR_SLOT_LEN && bytes.len() != CURSOR_FILE_LEN {
+        return Err(if bytes.len() < CURSOR_SLOT_LEN {
+            CorruptKind::Truncated
+        } else {
+            CorruptKind::LengthTooLarge {
+                len: bytes.len() as u64,
+                max: CURSOR_FILE_LEN as u64,
+            }
         });
     }
-    decode_header(CURSOR_MAGIC, bytes)
+    let slot = |i: usize| {
+        let bytes = bytes.get(i * CURSOR_SLOT_LEN..(i + 1) * CURSOR_SLOT_LEN);
+        decode_header(
+            CURSOR_MAGIC,
+            &[1, CURSOR_VERSION],
+            bytes.unwrap_or_default(),
+        )
+        .map(|(next, generation)| CursorValue { next, generation })
+    };
+    let first = slot(0);
+    let second = if bytes.len() == CURSOR_FILE_LEN {
+        slot(1).ok()
+    } else {
+        None
+    };
+    match (first, second) {
+        (Ok(a), Some(b)) => Ok(if newer(b.generation, a.generation) {
+            b
+        } else {
+            a
+        }),
+        (Ok(a), None) => Ok(a),
+        (Err(_), Some(b)) => Ok(b),
+        (Err(e), None) => Err(e),
+    }
+}
+
+/// True when generation `a` is after `b` (wrapping: generations count up by one per write).
+pub fn newer(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < u32::MAX / 2
 }
 
 /// CRC32C of a record: over the length and sequence fields of its header, then the payload.
 pub fn record_crc(len: u32, seq: u64, payload: &[u8]) -> u32 {
+    record_crc_parts(len, seq, &[payload])
+}
+
+/// [`record_crc`] of a payload given as consecutive parts (one CRC over all of them).
+pub fn record_crc_parts(len: u32, seq: u64, parts: &[&[u8]]) -> u32 {
     let mut fields = [0u8; 12];
     fields[..4].copy_from_slice(&len.to_le_bytes());
     fields[4..].copy_from_slice(&seq.to_le_bytes());
-    crc32c::crc32c_append(crc32c::crc32c(&fields), payload)
+    parts.iter().fold(crc32c::crc32c(&fields), |crc, part| {
+        crc32c::crc32c_append(crc, part)
+    })
 }
 
-/// The 16-byte record header: `len: u32, crc: u32, seq: u64`.
-pub fn encode_record_header(seq: u64, payload: &[u8]) -> Option<[u8; 16]> {
-    let len = u32::try_from(payload.len()).ok()?;
+/// The 16-byte record header (`len: u32, crc: u32, seq: u64`) of a payload given as
+/// consecutive parts; `None` when their total length does not fit the `u32` length field.
+pub fn encode_record_header_parts(seq: u64, parts: &[&[u8]]) -> Option<[u8; 16]> {
+    let total = parts
+        .iter()
+        .try_fold(0usize, |sum, part| sum.checked_add(part.len()))?;
+    let len = u32::try_from(total).ok()?;
     let mut out = [0u8; 16];
     out[..4].copy_from_slice(&len.to_le_bytes());
-    out[4..8].copy_from_slice(&record_crc(len, seq, payload).to_le_bytes());
+    out[4..8].copy_from_slice(&record_crc_parts(len, seq, parts).to_le_bytes());
     out[8..].copy_from_slice(&seq.to_le_bytes());
     Some(out)
 }
@@ -153,6 +221,10 @@ pub fn decode_record_header(bytes: &[u8; 16]) -> RecordHeader {
 mod tests {
     use super::*;
 
+    fn decode_cursor(bytes: &[u8]) -> Result<u64, CorruptKind> {
+        decode_cursor_file(bytes).map(|v| v.next)
+    }
+
     #[test]
     fn segment_names_round_trip_and_sort_numerically() {
         assert_eq!(parse_segment_file_name(&segment_file_name(42)), Some(42));
@@ -172,8 +244,29 @@ mod tests {
     }
 
     #[test]
+    fn the_newer_valid_cursor_slot_wins_and_a_torn_slot_falls_back() {
+        let mut file = [0u8; CURSOR_FILE_LEN];
+        file[..24].copy_from_slice(&encode_cursor_slot(10, 5));
+        assert_eq!(decode_cursor(&file), Ok(10), "second slot empty");
+        file[24..].copy_from_slice(&encode_cursor_slot(20, 6));
+        assert_eq!(decode_cursor(&file), Ok(20));
+        file[30] ^= 1; // a torn write of the newer slot
+        assert_eq!(decode_cursor(&file), Ok(10));
+        file[24..].copy_from_slice(&encode_cursor_slot(20, u32::MAX));
+        file[..24].copy_from_slice(&encode_cursor_slot(30, 0));
+        assert_eq!(decode_cursor(&file), Ok(30), "generations wrap");
+        let mut v1 = encode_cursor_slot(3, 0);
+        v1[6..8].copy_from_slice(&1u16.to_le_bytes());
+        let crc = crc32c::crc32c(&v1[..20]);
+        v1[20..].copy_from_slice(&crc.to_le_bytes());
+        assert_eq!(decode_cursor(&v1), Ok(3), "a version 1 file still reads");
+        assert!(decode_cursor(&[0u8; CURSOR_FILE_LEN]).is_err());
+        assert!(decode_cursor(&[0u8; 30]).is_err());
+    }
+
+    #[test]
     fn record_crc_covers_sequence_and_length() {
-        let h = decode_record_header(&encode_record_header(5, b"abc").unwrap());
+        let h = decode_record_header(&encode_record_header_parts(5, &[b"ab", b"c"]).unwrap());
         assert_eq!(h.len, 3);
         assert_eq!(h.seq, 5);
         assert_eq!(h.crc, record_crc(3, 5, b"abc"));

@@ -8,6 +8,7 @@ use crate::cursor;
 use crate::error::{CorruptKind, WalError};
 use crate::scan::scan_segment;
 use crate::segment::list_segments;
+use crate::storage::RealStorage;
 
 /// Damage found by [`inspect`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +76,7 @@ impl Inspection {
 
 /// Scans `dir` without changing it. Errors only when the directory cannot be read.
 pub fn inspect(dir: &Path) -> Result<Inspection, WalError> {
+    let storage = RealStorage;
     if !dir.is_dir() {
         return Err(WalError::Io {
             op: "open dir",
@@ -90,7 +92,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, WalError> {
         damage: Vec::new(),
     };
     let mut expected: Option<u64> = None;
-    for (first, path) in list_segments(dir)? {
+    for (first, path) in list_segments(&storage, dir)? {
         if let Some(exp) = expected {
             if exp != first {
                 let kind = CorruptKind::MissingRecords {
@@ -106,7 +108,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, WalError> {
             }
         }
         // Allocation is bounded by the file length (checked before reading a payload).
-        let scan = scan_segment(&path, first, u64::from(u32::MAX))?;
+        let scan = scan_segment(&storage, &path, first, u64::from(u32::MAX))?;
         if let Some((offset, kind, torn)) = scan.damage.clone() {
             out.damage.push(Damage {
                 path: path.clone(),
@@ -130,7 +132,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, WalError> {
     }
     let end = expected.unwrap_or(0);
     if dir.join(cursor::CURSOR_DIR).is_dir() {
-        for (name, path, next) in cursor::load_all_read_only(dir)? {
+        for (name, path, next) in cursor::load_all_read_only(&storage, dir)? {
             if let Err(kind) = &next {
                 out.damage.push(Damage {
                     path: path.clone(),
@@ -139,6 +141,7 @@ pub fn inspect(dir: &Path) -> Result<Inspection, WalError> {
                     torn_tail: false,
                 });
             }
+            let next = next.map(|v| v.next);
             let lag_records = next.as_ref().map_or(0, |n| end.saturating_sub(*n));
             out.cursors.push(CursorInfo {
                 name,

@@ -1,20 +1,31 @@
 #![doc = include_str!("../docs/design.md")]
 
-// Modules, bottom to top (each imports only modules below it): error -> format, config,
-// position -> segment -> cursor, scan -> recovery, inspect -> stats -> shared (the state the
-// log and its readers share) -> reader -> wal (the public `Wal`).
+// Modules, bottom to top (each imports only modules below it): error -> storage (+ faulty),
+// failpoint -> format, config, position, lock -> segment -> cursor, scan -> recovery,
+// inspect -> stats -> shared (the state the log and its readers share) -> append, repair,
+// retention, commit (the operations on it) -> open -> reader -> wal (the public `Wal`).
+mod append;
+mod commit;
 mod config;
 mod cursor;
 mod error;
+mod failpoint;
+#[cfg(feature = "test-util")]
+mod faulty;
 mod format;
 mod inspect;
+mod lock;
+mod open;
 mod position;
 mod reader;
 mod recovery;
+mod repair;
+mod retention;
 mod scan;
 mod segment;
 mod shared;
 mod stats;
+mod storage;
 mod wal;
 
 #[cfg(feature = "test-util")]
@@ -24,10 +35,17 @@ pub use config::{
     StartAt, SyncPolicy, WalConfig,
 };
 pub use error::{CorruptKind, WalError};
+#[cfg(feature = "test-util")]
+pub use faulty::{Fault, FaultyStorage, Op};
 pub use format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 pub use inspect::{CursorInfo, Damage, Inspection, SegmentInfo, inspect};
+pub use lock::LOCK_FILE;
 pub use position::Position;
 pub use reader::{Reader, Record};
 pub use recovery::{QUARANTINE_DIR, Quarantined, RecoveryReport};
 pub use stats::{ConsumerStats, WalStats};
+pub use storage::{
+    ReadFile, RealStorage, Storage, StorageFile, append_all, is_out_of_space, read_all,
+    write_all_at,
+};
 pub use wal::Wal;

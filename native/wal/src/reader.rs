@@ -30,24 +30,30 @@ pub struct Reader {
     shared: Arc<Shared>,
     name: String,
     next_seq: u64,
+    /// The open segment: `(segment id, scanner)`.
     scanner: Option<(u64, RecordScanner)>,
+    /// The log's `cut_epoch` this reader's position belongs to.
+    cut_epoch: u64,
     /// `(seq, segment, end offset)` of records returned and not yet committed.
     returned: VecDeque<(u64, u64, u64)>,
 }
 
 impl Reader {
     pub(crate) fn new(shared: Arc<Shared>, name: &str) -> Result<Reader, WalError> {
-        let next_seq = {
+        let (next_seq, cut_epoch) = {
             let st = shared.lock();
-            st.consumers
+            let next = st
+                .consumers
                 .get(name)
                 .map(|c| c.next_seq)
-                .ok_or_else(|| WalError::UnknownConsumer(name.to_owned()))?
+                .ok_or_else(|| WalError::UnknownConsumer(name.to_owned()))?;
+            (next, st.cut_epoch)
         };
         Ok(Reader {
             shared,
             name: name.to_owned(),
             next_seq,
+            cut_epoch,
             scanner: None,
             returned: VecDeque::new(),
         })
@@ -68,10 +74,18 @@ impl Reader {
     pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Record>, WalError> {
         let deadline = Instant::now().checked_add(timeout);
         let mut st = self.shared.lock();
-        let (segment, path, limit) = loop {
+        let (segment, id, path, limit) = loop {
             let Some(consumer) = st.consumers.get(&self.name) else {
                 return Err(WalError::UnknownConsumer(self.name.clone()));
             };
+            // Records this reader may have returned were cut after a failed fsync (interval
+            // policy): start again from the committed cursor.
+            if self.cut_epoch != st.cut_epoch {
+                self.cut_epoch = st.cut_epoch;
+                self.next_seq = consumer.next_seq;
+                self.scanner = None;
+                self.returned.clear();
+            }
             // Records deleted under us by DropOldest: jump to where the consumer was moved.
             if self.next_seq < st.first_seq() {
                 self.next_seq = st.first_seq().max(consumer.next_seq);
@@ -88,7 +102,7 @@ impl Reader {
                         end: st.next_seq,
                     });
                 };
-                break (seg.first_seq, seg.path.clone(), seg.len);
+                break (seg.first_seq, seg.id, seg.path.clone(), seg.len);
             }
             if st.is_shutdown() {
                 return Ok(None);
@@ -107,7 +121,7 @@ impl Reader {
             st = guard;
         };
         let plan = match &self.scanner {
-            Some((seg, s)) if *seg == segment && s.next_seq() == self.next_seq => None,
+            Some((open, s)) if *open == id && s.next_seq() == self.next_seq => None,
             _ => Some(locate_plan(&st, self.next_seq)),
         };
         drop(st);
@@ -117,7 +131,8 @@ impl Reader {
         };
         if let Some((_, offset)) = locate {
             let max = self.shared.config.max_record_bytes;
-            let mut scanner = match RecordScanner::open(&path, segment, max)? {
+            let storage = self.shared.storage.as_ref();
+            let mut scanner = match RecordScanner::open(storage, &path, segment, max)? {
                 Ok(s) => s,
                 Err(Step::Damage { offset, kind, .. }) => {
                     return Err(WalError::Corrupt { path, offset, kind });
@@ -131,7 +146,7 @@ impl Reader {
                 }
             };
             scanner.seek(offset, self.next_seq)?;
-            self.scanner = Some((segment, scanner));
+            self.scanner = Some((id, scanner));
         }
         let Some((_, scanner)) = self.scanner.as_mut() else {
             return Ok(None);

@@ -5,14 +5,14 @@
 //! valid records; segments are contiguous in sequence numbers; nothing was deleted, only
 //! truncated (torn tails) or moved into `quarantine/`.
 
-use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::config::RecoveryMode;
 use crate::error::{CorruptKind, WalError};
 use crate::scan::scan_segment;
 use crate::segment::{SegmentMeta, list_segments, sync_dir};
+use crate::storage::{Storage, append_all};
 
 /// Name of the quarantine directory inside the WAL directory.
 pub const QUARANTINE_DIR: &str = "quarantine";
@@ -67,18 +67,19 @@ impl RecoveryReport {
 
 /// Scans and repairs the segments of `dir`; returns them in order.
 pub(crate) fn recover_segments(
+    storage: &dyn Storage,
     dir: &Path,
     mode: RecoveryMode,
     max_record: u64,
     report: &mut RecoveryReport,
 ) -> Result<Vec<SegmentMeta>, WalError> {
-    let files = list_segments(dir)?;
+    let files = list_segments(storage, dir)?;
     let mut metas: Vec<SegmentMeta> = Vec::new();
     let count = files.len();
     for (i, (first, path)) in files.iter().enumerate() {
         let is_last = i + 1 == count;
         let expected = metas.last().map(SegmentMeta::end_seq);
-        let scan = scan_segment(path, *first, max_record)?;
+        let scan = scan_segment(storage, path, *first, max_record)?;
         let damage = match expected {
             Some(exp) if exp != *first => Some((
                 0,
@@ -91,25 +92,25 @@ pub(crate) fn recover_segments(
             _ => scan.damage.clone(),
         };
         match damage {
-            None => metas.push(SegmentMeta {
-                first_seq: *first,
-                records: scan.records,
-                len: scan.file_len,
-                path: path.clone(),
-            }),
+            None => metas.push(SegmentMeta::new(
+                *first,
+                scan.records,
+                scan.file_len,
+                path.clone(),
+            )),
             Some((offset, _, true)) if is_last => {
                 report.torn_tail_bytes += scan.file_len - scan.valid_len.min(scan.file_len);
                 if offset == 0 {
-                    std::fs::remove_file(path).map_err(WalError::io("remove", path))?;
-                    sync_dir(dir)?;
+                    storage.remove(path).map_err(WalError::io("remove", path))?;
+                    sync_dir(storage, dir)?;
                 } else {
-                    truncate(path, scan.valid_len)?;
-                    metas.push(SegmentMeta {
-                        first_seq: *first,
-                        records: scan.records,
-                        len: scan.valid_len,
-                        path: path.clone(),
-                    });
+                    truncate(storage, path, scan.valid_len)?;
+                    metas.push(SegmentMeta::new(
+                        *first,
+                        scan.records,
+                        scan.valid_len,
+                        path.clone(),
+                    ));
                 }
             }
             Some((offset, kind, _)) => {
@@ -121,27 +122,26 @@ pub(crate) fn recover_segments(
                     });
                 }
                 let qdir = dir.join(QUARANTINE_DIR);
-                std::fs::create_dir_all(&qdir).map_err(WalError::io("create_dir", &qdir))?;
+                storage
+                    .create_dir_all(&qdir)
+                    .map_err(WalError::io("create_dir", &qdir))?;
                 if offset == 0 {
                     report
                         .quarantined
-                        .push(move_whole(path, &qdir, Some(kind))?);
+                        .push(move_whole(storage, path, &qdir, Some(kind))?);
                 } else {
                     report
                         .quarantined
-                        .push(move_tail(path, offset, &qdir, kind)?);
-                    metas.push(SegmentMeta {
-                        first_seq: *first,
-                        records: scan.records,
-                        len: offset,
-                        path: path.clone(),
-                    });
+                        .push(move_tail(storage, path, offset, &qdir, kind)?);
+                    metas.push(SegmentMeta::new(*first, scan.records, offset, path.clone()));
                 }
                 for (_, later) in files.iter().skip(i + 1) {
-                    report.quarantined.push(move_whole(later, &qdir, None)?);
+                    report
+                        .quarantined
+                        .push(move_whole(storage, later, &qdir, None)?);
                 }
-                sync_dir(&qdir)?;
-                sync_dir(dir)?;
+                sync_dir(storage, &qdir)?;
+                sync_dir(storage, dir)?;
                 break;
             }
         }
@@ -151,10 +151,9 @@ pub(crate) fn recover_segments(
     Ok(metas)
 }
 
-fn truncate(path: &Path, len: u64) -> Result<(), WalError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(path)
+fn truncate(storage: &dyn Storage, path: &Path, len: u64) -> Result<(), WalError> {
+    let file = storage
+        .open_write(path)
         .map_err(WalError::io("open", path))?;
     file.set_len(len).map_err(WalError::io("truncate", path))?;
     file.sync_all().map_err(WalError::io("fsync", path))
@@ -169,15 +168,16 @@ fn quarantine_name(path: &Path, suffix: &str) -> String {
 }
 
 fn move_whole(
+    storage: &dyn Storage,
     path: &Path,
     qdir: &Path,
     reason: Option<CorruptKind>,
 ) -> Result<Quarantined, WalError> {
-    let bytes = std::fs::metadata(path)
-        .map_err(WalError::io("stat", path))?
-        .len();
+    let bytes = storage.len(path).map_err(WalError::io("stat", path))?;
     let moved_to = qdir.join(quarantine_name(path, ""));
-    std::fs::rename(path, &moved_to).map_err(WalError::io("rename", path))?;
+    storage
+        .rename(path, &moved_to)
+        .map_err(WalError::io("rename", path))?;
     Ok(Quarantined {
         source: path.to_path_buf(),
         offset: 0,
@@ -188,15 +188,14 @@ fn move_whole(
 }
 
 fn move_tail(
+    storage: &dyn Storage,
     path: &Path,
     offset: u64,
     qdir: &Path,
     kind: CorruptKind,
 ) -> Result<Quarantined, WalError> {
-    let mut src = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)
+    let mut src = storage
+        .open_read(path)
         .map_err(WalError::io("open", path))?;
     src.seek(SeekFrom::Start(offset))
         .map_err(WalError::io("seek", path))?;
@@ -204,13 +203,13 @@ fn move_tail(
     src.read_to_end(&mut tail)
         .map_err(WalError::io("read", path))?;
     let moved_to = qdir.join(quarantine_name(path, &format!(".at-{offset}")));
-    let mut dst = std::fs::File::create(&moved_to).map_err(WalError::io("create", &moved_to))?;
-    dst.write_all(&tail)
+    let dst = storage
+        .create(&moved_to)
+        .map_err(WalError::io("create", &moved_to))?;
+    append_all(dst.as_ref(), &mut [IoSlice::new(&tail)])
         .map_err(WalError::io("write", &moved_to))?;
     dst.sync_all().map_err(WalError::io("fsync", &moved_to))?;
-    src.set_len(offset)
-        .map_err(WalError::io("truncate", path))?;
-    src.sync_all().map_err(WalError::io("fsync", path))?;
+    truncate(storage, path, offset)?;
     Ok(Quarantined {
         source: path.to_path_buf(),
         offset,

@@ -4,12 +4,12 @@
 //! Invariant: [`RecordScanner::next`] never allocates more than `max_record` bytes for a
 //! payload, whatever the header on disk declares.
 
-use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{CorruptKind, WalError};
 use crate::format::{self, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use crate::storage::{ReadFile, Storage};
 
 /// One step of a scan.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub(crate) enum Step {
 #[derive(Debug)]
 pub(crate) struct RecordScanner {
     path: PathBuf,
-    file: BufReader<File>,
+    file: BufReader<Box<dyn ReadFile>>,
     offset: u64,
     /// Bytes of the file that may be read (the file length, or what the writer has written).
     pub(crate) limit: u64,
@@ -43,12 +43,15 @@ impl RecordScanner {
     /// Opens `path`, checks its header against `first_seq` and positions at the first record.
     /// `Ok(Err(step))` reports a damaged header as a `Step::Damage` at offset 0.
     pub(crate) fn open(
+        storage: &dyn Storage,
         path: &Path,
         first_seq: u64,
         max_record: u64,
     ) -> Result<Result<RecordScanner, Step>, WalError> {
-        let mut file = File::open(path).map_err(WalError::io("open", path))?;
-        let limit = file.metadata().map_err(WalError::io("stat", path))?.len();
+        let mut file = storage
+            .open_read(path)
+            .map_err(WalError::io("open", path))?;
+        let limit = storage.len(path).map_err(WalError::io("stat", path))?;
         let mut header = [0u8; SEGMENT_HEADER_LEN as usize];
         if limit < SEGMENT_HEADER_LEN {
             return Ok(Err(Step::Damage {
@@ -210,13 +213,12 @@ pub(crate) struct SegmentScan {
 
 /// Scans every record of a segment, checking CRCs.
 pub(crate) fn scan_segment(
+    storage: &dyn Storage,
     path: &Path,
     first_seq: u64,
     max_record: u64,
 ) -> Result<SegmentScan, WalError> {
-    let file_len = std::fs::metadata(path)
-        .map_err(WalError::io("stat", path))?
-        .len();
+    let file_len = storage.len(path).map_err(WalError::io("stat", path))?;
     let mut scan = SegmentScan {
         records: 0,
         valid_len: 0,
@@ -224,7 +226,7 @@ pub(crate) fn scan_segment(
         file_len,
         damage: None,
     };
-    let mut scanner = match RecordScanner::open(path, first_seq, max_record)? {
+    let mut scanner = match RecordScanner::open(storage, path, first_seq, max_record)? {
         Ok(s) => s,
         Err(Step::Damage { offset, kind, torn }) => {
             scan.damage = Some((offset, kind, torn));

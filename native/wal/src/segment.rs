@@ -1,12 +1,18 @@
 //! Segment files on disk: listing, creating (header + fsync of file and directory), and the
 //! in-memory description the log keeps of each.
+//!
+//! Invariant: every [`SegmentMeta`] made for a newly created or opened file carries an `id`
+//! unique in this process, so a reader can tell a file replaced under the same name (after a
+//! failed fsync) from the one it had open.
 
-use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::IoSlice;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::WalError;
 use crate::format::{self, RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use crate::storage::{Storage, StorageFile, append_all};
 
 /// What the log knows about one segment file.
 #[derive(Debug, Clone)]
@@ -19,9 +25,22 @@ pub(crate) struct SegmentMeta {
     pub(crate) len: u64,
     /// Its path.
     pub(crate) path: PathBuf,
+    /// Unique in this process per file the log created or opened.
+    pub(crate) id: u64,
 }
 
 impl SegmentMeta {
+    /// A description of an existing file.
+    pub(crate) fn new(first_seq: u64, records: u64, len: u64, path: PathBuf) -> SegmentMeta {
+        SegmentMeta {
+            first_seq,
+            records,
+            len,
+            path,
+            id: next_id(),
+        }
+    }
+
     /// One past the last sequence number in this segment.
     pub(crate) fn end_seq(&self) -> u64 {
         self.first_seq + self.records
@@ -36,17 +55,24 @@ impl SegmentMeta {
     }
 }
 
+fn next_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Segment files of `dir` as `(first_seq, path)`, sorted. Other files are ignored.
-pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, WalError> {
+pub(crate) fn list_segments(
+    storage: &dyn Storage,
+    dir: &Path,
+) -> Result<Vec<(u64, PathBuf)>, WalError> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(WalError::io("read_dir", dir))? {
-        let entry = entry.map_err(WalError::io("read_dir", dir))?;
-        if let Some(first) = entry
+    for path in storage.list(dir).map_err(WalError::io("read_dir", dir))? {
+        if let Some(first) = path
             .file_name()
-            .to_str()
+            .and_then(|n| n.to_str())
             .and_then(format::parse_segment_file_name)
         {
-            out.push((first, entry.path()));
+            out.push((first, path));
         }
     }
     out.sort_unstable_by_key(|(first, _)| *first);
@@ -54,41 +80,43 @@ pub(crate) fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, WalError>
 }
 
 /// fsync of a directory, so that a created, renamed or deleted entry survives a crash.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), WalError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
+pub(crate) fn sync_dir(storage: &dyn Storage, dir: &Path) -> Result<(), WalError> {
+    storage
+        .sync_dir(dir)
         .map_err(WalError::io("fsync dir", dir))
 }
 
 /// Creates a segment file starting at `first_seq`: header written and synced, directory synced.
-pub(crate) fn create_segment(dir: &Path, first_seq: u64) -> Result<(File, SegmentMeta), WalError> {
+/// On failure the partial file is removed (best effort) so it never shadows a later attempt.
+pub(crate) fn create_segment(
+    storage: &dyn Storage,
+    dir: &Path,
+    first_seq: u64,
+) -> Result<(Arc<dyn StorageFile>, SegmentMeta), WalError> {
     let path = dir.join(format::segment_file_name(first_seq));
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .read(true)
-        .write(true)
-        .open(&path)
+    let file = storage
+        .create(&path)
         .map_err(WalError::io("create", &path))?;
-    file.write_all(&format::encode_segment_header(first_seq))
-        .map_err(WalError::io("write", &path))?;
-    file.sync_all().map_err(WalError::io("fsync", &path))?;
-    sync_dir(dir)?;
-    Ok((
-        file,
-        SegmentMeta {
-            first_seq,
-            records: 0,
-            len: SEGMENT_HEADER_LEN,
-            path,
-        },
-    ))
+    let header = format::encode_segment_header(first_seq);
+    let written = append_all(file.as_ref(), &mut [IoSlice::new(&header)])
+        .map_err(WalError::io("write", &path))
+        .and_then(|()| file.sync_all().map_err(WalError::io("fsync", &path)))
+        .and_then(|()| sync_dir(storage, dir));
+    if let Err(err) = written {
+        drop(file);
+        let _ = storage.remove(&path);
+        return Err(err);
+    }
+    let meta = SegmentMeta::new(first_seq, 0, SEGMENT_HEADER_LEN, path);
+    Ok((file, meta))
 }
 
 /// Opens an existing segment for appending at its end.
-pub(crate) fn open_for_append(meta: &SegmentMeta) -> Result<File, WalError> {
-    OpenOptions::new()
-        .append(true)
-        .open(&meta.path)
+pub(crate) fn open_for_append(
+    storage: &dyn Storage,
+    meta: &SegmentMeta,
+) -> Result<Arc<dyn StorageFile>, WalError> {
+    storage
+        .open_append(&meta.path)
         .map_err(WalError::io("open", &meta.path))
 }

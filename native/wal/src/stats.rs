@@ -36,8 +36,14 @@ pub struct WalStats {
     pub next: Position,
     /// Every record below this is durable.
     pub durable: Position,
-    /// True after a failed write or fsync (appends refused until reopen).
+    /// True when acknowledged records could not be kept after a failed fsync (interval policy
+    /// only): appends are refused until the WAL is reopened.
     pub poisoned: bool,
+    /// True after a failed fsync or a failed write that could not be undone, until the next
+    /// append (or interval sync) has cut and sealed the active segment (it retries by itself).
+    pub repairing: bool,
+    /// The segment size in use (`segment_bytes`, or an eighth of a smaller filesystem).
+    pub segment_bytes: u64,
     /// Records dropped at the cap while there were no consumers.
     pub unconsumed_dropped_records: u64,
     /// Payload bytes of those.

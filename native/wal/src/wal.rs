@@ -1,21 +1,22 @@
-//! The log's public face: open (recovery + cursors), append, consumers, readers and stats.
-//! The machinery (group commit, rotation, retention, the disk cap) is in [`crate::shared`].
+//! The log's public face: open, append, consumers, readers and stats. The machinery is in
+//! the modules below it: `open` (lock, recovery, cursors), `append` (writes, group commit,
+//! rotation), `repair` (after failures), `retention` (deleting delivered segments, the disk
+//! cap), `commit` (cursors), over `shared` (the state they share).
 
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::config::{RecoveryMode, StartAt, SyncPolicy, WalConfig};
-use crate::cursor::{self, CURSOR_DIR};
+use crate::config::{StartAt, SyncPolicy, WalConfig};
+use crate::cursor;
 use crate::error::WalError;
 use crate::format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
+use crate::open;
 use crate::position::Position;
 use crate::reader::Reader;
-use crate::recovery::{RecoveryReport, recover_segments};
-use crate::segment::{self, SegmentMeta};
-use crate::shared::{Consumer, Shared, State, locate_plan};
+use crate::recovery::RecoveryReport;
+use crate::shared::{Consumer, Shared, locate_plan};
 use crate::stats::{ConsumerStats, WalStats};
 
 /// A segmented write-ahead log of opaque records. `Send + Sync`; share it with `Arc<Wal>`.
@@ -28,102 +29,14 @@ pub struct Wal {
 
 impl Wal {
     /// Opens (creating if needed) the WAL in `dir`, running recovery. Returns the log and what
-    /// recovery did. Fails under `RecoveryMode::Strict` on any damage other than a torn tail.
+    /// recovery did. Fails under `RecoveryMode::Strict` on any damage other than a torn tail,
+    /// and with [`WalError::Locked`] when another process has the directory open.
     pub fn open(
         dir: impl AsRef<Path>,
         config: WalConfig,
     ) -> Result<(Wal, RecoveryReport), WalError> {
-        config.validate()?;
-        let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(dir.join(CURSOR_DIR)).map_err(WalError::io("create_dir", &dir))?;
-        let mut report = RecoveryReport::default();
-        let mut metas =
-            recover_segments(&dir, config.recovery, config.max_record_bytes, &mut report)?;
-        let end = metas.last().map_or(0, SegmentMeta::end_seq);
-        let first = metas.first().map_or(end, |m| m.first_seq);
-
-        // Cursors: parse, reset or refuse, clamp into [first, end].
-        let mut consumers = BTreeMap::new();
-        for (name, path, value) in cursor::load_all(&dir)? {
-            let mut next = match value {
-                Ok(v) => v,
-                Err(kind) => {
-                    if config.recovery == RecoveryMode::Strict {
-                        return Err(WalError::CorruptCursor { path, kind });
-                    }
-                    report.cursors_reset.push(name.clone());
-                    cursor::store(&dir, &name, first)?;
-                    first
-                }
-            };
-            if next > end || next < first {
-                report.cursors_clamped.push(name.clone());
-                next = next.clamp(first, end);
-                cursor::store(&dir, &name, next)?;
-            }
-            consumers.insert(
-                name,
-                Consumer {
-                    next_seq: next,
-                    segment: first,
-                    offset: SEGMENT_HEADER_LEN,
-                    dropped_records: 0,
-                    dropped_bytes: 0,
-                },
-            );
-        }
-
-        let active = match metas.last() {
-            // Records that survived a process crash may still be only in the page cache:
-            // make them durable before calling them so.
-            Some(meta) => {
-                let file = segment::open_for_append(meta)?;
-                file.sync_data()
-                    .map_err(WalError::io("fdatasync", &meta.path))?;
-                file
-            }
-            None => {
-                let (file, meta) = segment::create_segment(&dir, end)?;
-                metas.push(meta);
-                file
-            }
-        };
-        let state = State {
-            segments: metas.into_iter().collect(),
-            active: Arc::new(active),
-            next_seq: end,
-            synced_seq: end,
-            syncing: false,
-            poisoned: false,
-            shutdown: false,
-            consumers,
-            unconsumed_dropped_records: 0,
-            unconsumed_dropped_bytes: 0,
-            scratch: Vec::new(),
-        };
-        let shared = Arc::new(Shared {
-            dir,
-            config,
-            state: Mutex::new(state),
-            synced: Condvar::new(),
-            appended: Condvar::new(),
-            cursor_io: Mutex::new(()),
-        });
-        {
-            let mut st = shared.lock();
-            let names: Vec<(String, u64)> = st
-                .consumers
-                .iter()
-                .map(|(n, c)| (n.clone(), c.next_seq))
-                .collect();
-            for (name, next) in names {
-                let loc = shared.locate(&st, next)?;
-                if let Some(c) = st.consumers.get_mut(&name) {
-                    (c.segment, c.offset) = loc;
-                }
-            }
-            shared.apply_retention(&mut st);
-        }
+        let (shared, report) = open::open(dir.as_ref(), config)?;
+        let shared = Arc::new(shared);
         let syncer = match shared.config.sync {
             SyncPolicy::Always => None,
             SyncPolicy::Interval(every) => Some(spawn_syncer(Arc::clone(&shared), every)),
@@ -133,33 +46,36 @@ impl Wal {
 
     /// Appends one record; under `SyncPolicy::Always` returns once it is durable.
     pub fn append(&self, data: &[u8]) -> Result<Position, WalError> {
-        let positions = self.append_batch(&[data])?;
-        positions.last().copied().ok_or(WalError::Poisoned)
+        self.append_parts(&[data])
+    }
+
+    /// Appends one record whose payload is the concatenation of `parts` (one CRC over all of
+    /// them), written without copying the parts into an intermediate buffer (vectored write);
+    /// returns once durable under `sync: always`, like `append`.
+    pub fn append_parts(&self, parts: &[&[u8]]) -> Result<Position, WalError> {
+        let positions = self.shared.append(&[parts])?;
+        positions.first().copied().ok_or(WalError::Poisoned)
     }
 
     /// Appends records in order with one durability wait; returns their positions. On error
-    /// some leading records may have been written (their positions are lost to the caller).
+    /// some leading records may have been stored (their positions are lost to the caller).
     pub fn append_batch(&self, records: &[&[u8]]) -> Result<Vec<Position>, WalError> {
-        let mut st = self.shared.lock();
-        let positions = self.shared.write_records(&mut st, records)?;
-        match self.shared.config.sync {
-            SyncPolicy::Always => {
-                let target = st.next_seq;
-                drop(self.shared.sync_until(st, target)?);
-            }
-            SyncPolicy::Interval(_) => {
-                drop(st);
-                self.shared.appended.notify_all();
-            }
-        }
-        Ok(positions)
+        let records: Vec<&[&[u8]]> = records.iter().map(std::slice::from_ref).collect();
+        self.shared.append(&records)
+    }
+
+    /// Like [`Wal::append_batch`], each record given as parts (as [`Wal::append_parts`]):
+    /// several records, none copied into an intermediate buffer, one durability wait.
+    pub fn append_batch_parts(&self, records: &[&[&[u8]]]) -> Result<Vec<Position>, WalError> {
+        self.shared.append(records)
     }
 
     /// Makes every record appended so far durable (useful under `Interval` before shutdown).
     pub fn sync(&self) -> Result<(), WalError> {
         let st = self.shared.lock();
-        let target = st.next_seq;
-        drop(self.shared.sync_until(st, target)?);
+        let (target, generation) = (st.next_seq, st.generation);
+        let st = self.shared.sync_until(st, target, generation)?;
+        self.shared.unlock(st);
         Ok(())
     }
 
@@ -183,15 +99,9 @@ impl Wal {
             (next, locate_plan(&st, next))
         };
         let loc = self.shared.resolve(loc, next)?;
-        cursor::store(&self.shared.dir, name, next)?;
+        let value = cursor::create(self.shared.storage.as_ref(), &self.shared.dir, name, next)?;
         let mut st = self.shared.lock();
-        let consumer = Consumer {
-            next_seq: next,
-            segment: loc.0,
-            offset: loc.1,
-            dropped_records: 0,
-            dropped_bytes: 0,
-        };
+        let consumer = Consumer::new(next, loc.0, loc.1, value.generation);
         st.consumers.insert(name.to_owned(), consumer);
         Ok(())
     }
@@ -203,13 +113,14 @@ impl Wal {
             .cursor_io
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        cursor::remove(&self.shared.dir, name)?;
+        cursor::remove(self.shared.storage.as_ref(), &self.shared.dir, name)?;
         let mut st = self.shared.lock();
         if st.consumers.remove(name).is_none() {
             return Err(WalError::UnknownConsumer(name.to_owned()));
         }
         self.shared.apply_retention(&mut st);
         self.shared.appended.notify_all();
+        self.shared.unlock(st);
         Ok(())
     }
 
@@ -272,6 +183,8 @@ impl Wal {
             next: Position(end),
             durable: Position(st.synced_seq),
             poisoned: st.poisoned,
+            repairing: st.broken,
+            segment_bytes: self.shared.segment_bytes,
             unconsumed_dropped_records: st.unconsumed_dropped_records,
             unconsumed_dropped_bytes: st.unconsumed_dropped_bytes,
             consumers,
@@ -289,6 +202,10 @@ impl Drop for Wal {
         {
             let mut st = self.shared.lock();
             st.shutdown = true;
+            // Best effort: leave no bytes in doubt for the next open to find.
+            if let Err(error) = self.shared.repair(&mut st) {
+                tracing::warn!(%error, "WAL repair at close failed; the next open recovers");
+            }
         }
         self.shared.appended.notify_all();
         if let Some(handle) = self.syncer.take() {
@@ -297,28 +214,36 @@ impl Drop for Wal {
     }
 }
 
+/// The interval sync thread: every `every` (and at shutdown) repairs a broken segment and
+/// syncs what was written. A failure is logged and retried on the next tick.
 fn spawn_syncer(shared: Arc<Shared>, every: Duration) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut st = shared.lock();
         loop {
-            if st.shutdown {
-                let target = st.next_seq;
-                drop(shared.sync_until(st, target));
-                return;
+            // Sleep a full interval (the condvar also wakes on every append and commit).
+            let deadline = std::time::Instant::now() + every;
+            while !st.shutdown {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                let (guard, _) = shared
+                    .appended
+                    .wait_timeout(st, deadline - now)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                st = guard;
             }
-            let (guard, _) = shared
-                .appended
-                .wait_timeout(st, every)
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            st = guard;
             let shutdown = st.shutdown;
-            let target = st.next_seq;
-            st = match shared.sync_until(st, target) {
-                Ok(g) => g,
-                // Poisoned: appends now fail; nothing more to sync.
-                Err(_) => return,
+            let (target, generation) = (st.next_seq, st.generation);
+            st = match shared.sync_until(st, target, generation) {
+                Ok(guard) => guard,
+                Err(error) => {
+                    tracing::warn!(%error, "WAL interval sync failed; retrying on the next tick");
+                    shared.lock()
+                }
             };
             if shutdown {
+                shared.unlock(st);
                 return;
             }
         }

@@ -7,7 +7,11 @@ mod wal {
     pub mod corruption;
     pub mod crash;
     pub mod disk_cap;
+    pub mod fault_model;
+    pub mod faults;
     pub mod fsync_faults;
     pub mod harness;
+    pub mod lock;
     pub mod model;
+    pub mod parts;
 }

@@ -3,10 +3,15 @@
 //!
 //! ```text
 //! PRW_ENVOY_FILTER_WASM=dist/prw_envoy_filter.wasm prw-edge-bench --requests 2000 --concurrency 4
+//! PRW_ENVOY_FILTER_WASM=dist/prw_envoy_filter.wasm prw-edge-bench --protocol v2 --variants
 //! ```
 //! Each worker keeps one HTTP/1.1 connection and sends its share of the requests back to
-//! back; latency is measured per request at the client. Prints a Markdown table. This is a
-//! benchmark, not a test: nothing is asserted, numbers depend on the machine.
+//! back; latency is measured per request at the client. Prints a Markdown table. With
+//! `--variants`, three filtered Envoys run side by side against the same baseline in the
+//! same run: the filter as it is (`{}`), with `upstream_protocol: v1` (the 2.0 -> 1.0
+//! bridge; use `--protocol v2`) and with `tenants` limits that never limit (the shared
+//! bucket's cost). This is a benchmark, not a test: nothing is asserted, numbers depend on
+//! the machine.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -17,7 +22,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use prw_e2e::envoy::{Envoy, EnvoyParams, Template};
-use prw_e2e::payload::{series_of_size, v1, v1_raw};
+use prw_e2e::payload::{series_of_size, v1, v1_raw, v2};
 use prw_e2e::receiver::{Receiver, ReceiverConfig};
 use prw_e2e::tools;
 
@@ -31,10 +36,26 @@ struct Args {
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Decoded payload sizes in bytes, comma separated.
+    /// Decoded payload sizes in bytes (of the v1 form), comma separated.
     #[arg(long, default_value = "10240,102400,1048576", value_delimiter = ',')]
     sizes: Vec<usize>,
+    /// The payloads' Remote Write version: v1 or v2.
+    #[arg(long, default_value = "v1")]
+    protocol: String,
+    /// Also measure the filter with `upstream_protocol: v1` and with `tenants` limits.
+    #[arg(long)]
+    variants: bool,
 }
+
+/// The filter configs measured with `--variants` (name, plugin config).
+const VARIANTS: [(&str, &str); 3] = [
+    ("filter", "{}"),
+    ("+ upstream_protocol v1", r#"{"upstream_protocol": "v1"}"#),
+    (
+        "+ tenants limits",
+        r#"{"tenants": {"default": {"ingestion_rate": 1000000000, "ingestion_burst_size": 1000000000000}}}"#,
+    ),
+];
 
 /// One measurement.
 #[derive(Debug)]
@@ -49,7 +70,13 @@ async fn worker(
     addr: std::net::SocketAddr,
     body: Bytes,
     n: usize,
+    v2: bool,
 ) -> Result<(Vec<Duration>, usize), String> {
+    let (content_type, version) = if v2 {
+        (prw_core::negotiate::CONTENT_TYPE_V2, "2.0.0")
+    } else {
+        (prw_core::negotiate::CONTENT_TYPE_V1, "0.1.0")
+    };
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .map_err(|e| e.to_string())?;
@@ -62,9 +89,10 @@ async fn worker(
     for _ in 0..n {
         let request = Request::post("/api/v1/write")
             .header("host", "bench")
-            .header("content-type", "application/x-protobuf")
+            .header("content-type", content_type)
             .header("content-encoding", "snappy")
-            .header("x-prometheus-remote-write-version", "0.1.0")
+            .header("x-prometheus-remote-write-version", version)
+            .header("x-scope-orgid", "bench")
             .body(Full::new(body.clone()))
             .map_err(|e| e.to_string())?;
         sender
@@ -94,15 +122,15 @@ async fn worker(
 async fn measure(
     addr: std::net::SocketAddr,
     body: &Bytes,
-    requests: usize,
-    concurrency: usize,
+    args: &Args,
 ) -> Result<Measured, String> {
+    let (requests, concurrency, v2) = (args.requests, args.concurrency, args.protocol == "v2");
     // Warm-up: connections, V8 tiering, receiver.
-    worker(addr, body.clone(), 50).await?;
+    worker(addr, body.clone(), 50, v2).await?;
     let per_worker = requests.div_ceil(concurrency.max(1));
     let start = Instant::now();
     let handles: Vec<_> = (0..concurrency.max(1))
-        .map(|_| tokio::spawn(worker(addr, body.clone(), per_worker)))
+        .map(|_| tokio::spawn(worker(addr, body.clone(), per_worker, v2)))
         .collect();
     let mut all = Vec::with_capacity(requests);
     let mut non_2xx = 0;
@@ -134,40 +162,69 @@ async fn run(args: Args) -> Result<(), String> {
     let receiver = Receiver::start(ReceiverConfig::default())
         .await
         .map_err(|e| e.to_string())?;
-    let start_envoy = |with_filter: bool| -> Result<Envoy, String> {
+    let start_envoy = |config: Option<&str>| -> Result<Envoy, String> {
         let mut params = EnvoyParams::new(receiver.addr().port(), wasm.clone());
-        params.with_filter = with_filter;
+        params.with_filter = config.is_some();
+        params.plugin_config = config.unwrap_or("{}").to_string();
         let yaml = Template::Edge.render(&params).map_err(|e| e.to_string())?;
         Envoy::start(&bin, &yaml).map_err(|e| e.to_string())
     };
-    let with = start_envoy(true)?;
-    let without = start_envoy(false)?;
-    println!(
-        "| decoded size | compressed | Envoy req/s | Envoy p50 / p99 | + filter req/s | + filter p50 / p99 | added p50 / p99 | non-2xx |"
-    );
-    println!("|---|---|---|---|---|---|---|---|");
+    if !matches!(args.protocol.as_str(), "v1" | "v2") {
+        return Err(format!("--protocol {}: expected v1 or v2", args.protocol));
+    }
+    let without = start_envoy(None)?;
+    let variants = if args.variants {
+        &VARIANTS[..]
+    } else {
+        &VARIANTS[..1]
+    };
+    let filtered = variants
+        .iter()
+        .map(|(name, config)| Ok((*name, start_envoy(Some(config))?)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut header =
+        String::from("| decoded size (v1) | compressed | Envoy req/s | Envoy p50 / p99 |");
+    let mut rule = String::from("|---|---|---|---|");
+    for (name, _) in &filtered {
+        header.push_str(&format!(
+            " {name} req/s | {name} p50 / p99 | added p50 / p99 |"
+        ));
+        rule.push_str("---|---|---|");
+    }
+    println!("{header} non-2xx |\n{rule}---|");
     for size in &args.sizes {
         let series = series_of_size(*size, 1_700_000_000_000);
         let decoded = v1_raw(&series).len();
-        let body = Bytes::from(v1(&series));
-        let base = measure(without.listener(), &body, args.requests, args.concurrency).await?;
-        let filtered = measure(with.listener(), &body, args.requests, args.concurrency).await?;
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        println!(
-            "| {decoded} B | {} B | {:.0} | {:.2} / {:.2} ms | {:.0} | {:.2} / {:.2} ms | {:+.2} / {:+.2} ms | {} |",
+        let body = Bytes::from(if args.protocol == "v2" {
+            v2(&series)
+        } else {
+            v1(&series)
+        });
+        let base = measure(without.listener(), &body, &args).await?;
+        let mut row = format!(
+            "| {decoded} B | {} B | {:.0} | {:.2} / {:.2} ms |",
             body.len(),
             base.rps,
             ms(base.p50),
-            ms(base.p99),
-            filtered.rps,
-            ms(filtered.p50),
-            ms(filtered.p99),
-            ms(filtered.p50) - ms(base.p50),
-            ms(filtered.p99) - ms(base.p99),
-            base.non_2xx + filtered.non_2xx,
+            ms(base.p99)
         );
+        let mut non_2xx = base.non_2xx;
+        for (_, envoy) in &filtered {
+            let m = measure(envoy.listener(), &body, &args).await?;
+            non_2xx += m.non_2xx;
+            row.push_str(&format!(
+                " {:.0} | {:.2} / {:.2} ms | {:+.2} / {:+.2} ms |",
+                m.rps,
+                ms(m.p50),
+                ms(m.p99),
+                ms(m.p50) - ms(base.p50),
+                ms(m.p99) - ms(base.p99)
+            ));
+        }
+        println!("{row} {non_2xx} |");
     }
-    drop(with);
+    drop(filtered);
     drop(without);
     receiver.shutdown().await;
     Ok(())

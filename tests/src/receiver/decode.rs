@@ -146,4 +146,17 @@ impl Decoder {
     pub fn stats(&self) -> &DecodeStats {
         &self.stats
     }
+
+    /// The exact set of distinct (series, timestamp) pairs seen: per series (its label-set
+    /// hash, as 16 hex digits), the sorted timestamps.
+    pub fn pairs(&self) -> std::collections::BTreeMap<String, Vec<i64>> {
+        let mut out: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for (hash, t) in &self.pairs {
+            out.entry(format!("{hash:016x}")).or_default().push(*t);
+        }
+        for stamps in out.values_mut() {
+            stamps.sort_unstable();
+        }
+        out
+    }
 }

@@ -125,3 +125,36 @@ pub fn prw_bin() -> PathBuf {
     assert!(status.success(), "cargo build -p prw failed: {status}");
     target_dir().join("debug").join("prw")
 }
+
+/// What the browser tests need: Chromium, node, playwright-core, the built page, and the
+/// folder for screenshots (`target/artifacts`, created).
+pub struct BrowserTools {
+    /// The Chromium binary.
+    pub chromium: PathBuf,
+    /// `node`.
+    pub node: PathBuf,
+    /// The `playwright-core` package directory.
+    pub playwright_core: PathBuf,
+    /// The built inspector folder.
+    pub inspector: PathBuf,
+    /// Where screenshots and observations go.
+    pub artifacts: PathBuf,
+}
+
+/// Finds every tool of [`BrowserTools`]; `None` (after printing why) when one is missing
+/// outside CI.
+pub fn browser_tools() -> Option<BrowserTools> {
+    let chromium = tool("CHROMIUM_BIN", &["/usr/bin/chromium"])?;
+    let node = on_path("node").or_else(|| missing("node is not on PATH"))?;
+    let playwright_core = playwright_core()?;
+    let inspector = inspector_dir()?;
+    let artifacts = target_dir().join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    Some(BrowserTools {
+        chromium,
+        node,
+        playwright_core,
+        inspector,
+        artifacts,
+    })
+}

@@ -1,5 +1,7 @@
 //! The per-request HTTP context: moves headers and body into `prw_core::edge` and applies
-//! the verdict.
+//! the verdict. A body that passed every check then meets the `tenants` limits (the bucket
+//! in shared data, [`crate::store`]) and, with `upstream_protocol: v1`, the conversion
+//! ([`crate::bridge`]); a converted request's Written headers are set on the upstream's 2xx.
 //!
 //! Invariants: every host call's `Result` is handled (a failure is logged and the request
 //! continues untouched); header values are read as bytes (`get_map_bytes`), because the
@@ -16,12 +18,14 @@ use log::{error, warn};
 use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
+use prw_core::convert::V1Written;
 use prw_core::edge::{
-    self, EdgeConfig, Examination, HeadAction, HeadersDecision, Outcome, RequestHeaders,
-    ResponseSource, Verdict,
+    self, BodyCheck, CheckedBody, EdgeConfig, Examination, HeadAction, HeadersDecision, Outcome,
+    RequestHeaders, ResponseSource, Verdict, WRITTEN_HEADERS,
 };
 
 use crate::metrics::Metrics;
+use crate::store::HostStore;
 
 /// What every HTTP context of a VM shares.
 #[derive(Debug)]
@@ -54,6 +58,10 @@ enum State {
 pub struct Filter {
     shared: Rc<Shared>,
     state: State,
+    /// The tenant for `tenants` limits (from the request headers).
+    tenant: Option<String>,
+    /// What a converted request carried: reported in the Written headers on a 2xx.
+    written: Option<V1Written>,
 }
 
 impl Filter {
@@ -62,6 +70,8 @@ impl Filter {
         Filter {
             shared,
             state: State::Unseen,
+            tenant: None,
+            written: None,
         }
     }
 
@@ -120,6 +130,68 @@ impl Filter {
 }
 
 impl Filter {
+    /// A body that passed every check: the tenant limits, then the bridge, then forward.
+    fn forward_checked(
+        &mut self,
+        exam: &Examination,
+        checked: &CheckedBody,
+        body_size: usize,
+        now: i64,
+    ) -> Action {
+        let shared = Rc::clone(&self.shared);
+        let (config, metrics) = (&shared.config, &shared.metrics);
+        let mut verdict = Verdict::Forward {
+            content_type: exam.content_type,
+            observed: None,
+        };
+        if let Some(tenants) = &config.tenants {
+            let tenant = tenants.resolve(self.tenant.as_deref());
+            let result = edge::shared_bucket::admit_shared(
+                &mut HostStore,
+                tenants,
+                &tenant,
+                &checked.counts,
+                checked.protocol,
+                now,
+            );
+            metrics.tenant(result.admission.outcome, tenant.stats_label);
+            if result.overflow {
+                metrics.outcome(Outcome::TenantOverflow);
+            }
+            if let Some(error) = &result.host_error {
+                warn!("prw-edge: tenant limits for {:?}: {error}", tenant.id);
+            }
+            match edge::admission_verdict(config, &result.admission, exam.content_type) {
+                Some(reject @ Verdict::Reject(_)) => return self.apply(reject),
+                Some(observed) => verdict = observed,
+                None => {}
+            }
+        }
+        match edge::bridge_body(config, checked) {
+            None => {}
+            Some(Ok(bridged)) => match crate::bridge::send_converted(&bridged, body_size) {
+                Ok(()) => {
+                    metrics.outcome(Outcome::Converted);
+                    metrics.dropped(&bridged.transcoded.dropped);
+                    self.written = Some(bridged.transcoded.written);
+                    // The Content-Type is the 1.0 one now; no canonicalisation on top.
+                    if let Verdict::Forward { content_type, .. } = &mut verdict {
+                        *content_type = None;
+                    }
+                }
+                Err(error) => {
+                    error!(
+                        "prw-edge: cannot send the converted request ({error}); passing it as sent"
+                    );
+                }
+            },
+            Some(Err(rejection)) => {
+                return self.apply(edge::settle(config, rejection, exam.content_type));
+            }
+        }
+        self.apply(verdict)
+    }
+
     fn unseen_was_write(&self) -> bool {
         let property = |name: &str| match hostcalls::get_property(vec!["request", name]) {
             Ok(Some(bytes)) => String::from_utf8(bytes).ok(),
@@ -142,6 +214,19 @@ fn set_request_content_type(content_type: &str) {
         Some(content_type),
     ) {
         warn!("prw-edge: cannot canonicalise Content-Type: {status:?}");
+    }
+}
+
+/// The Written headers of what a converted request carried (over any the upstream sent).
+fn set_written_headers(written: &V1Written) {
+    let values = [written.samples, written.histograms, written.exemplars];
+    for (name, value) in WRITTEN_HEADERS.iter().zip(values) {
+        let value = value.to_string();
+        if let Err(status) =
+            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(&value))
+        {
+            warn!("prw-edge: cannot set {name}: {status:?}");
+        }
     }
 }
 
@@ -190,6 +275,7 @@ impl HttpContext for Filter {
             .filter_map(|(n, v)| text(v).map(|v| (n.as_str(), v)))
             .collect();
         let headers = RequestHeaders::from_pairs(&text_pairs, config);
+        self.tenant = edge::limits_tenant(&headers).map(str::to_string);
         match edge::decide_headers(config, &headers) {
             HeadersDecision::Decided(verdict) => self.apply(verdict),
             HeadersDecision::NeedBody(exam) if end_of_stream => {
@@ -221,13 +307,15 @@ impl HttpContext for Filter {
         };
         self.shared.metrics.body_size(body.len());
         let config = &self.shared.config;
-        let now = if config.max_sample_age.is_some() {
+        let now = if config.max_sample_age.is_some() || config.tenants.is_some() {
             now_ms()
         } else {
             0
         };
-        let verdict = edge::decide_body(config, &exam, &body, now);
-        self.apply(verdict)
+        match edge::check_body(config, &exam, &body, now) {
+            BodyCheck::Decided(verdict) => self.apply(verdict),
+            BodyCheck::Passed(checked) => self.forward_checked(&exam, &checked, body_size, now),
+        }
     }
 
     fn on_http_response_headers(&mut self, _num_headers: usize, _end_of_stream: bool) -> Action {
@@ -278,6 +366,12 @@ impl HttpContext for Filter {
                 }
                 Err(status) => warn!("prw-edge: cannot rewrite the status: {status:?}"),
             }
+        }
+        if let Some(written) = self.written
+            && source == ResponseSource::Upstream
+            && (200..300).contains(&status)
+        {
+            set_written_headers(&written);
         }
         if let Some(seconds) = decision.retry_after {
             let value = seconds.to_string();

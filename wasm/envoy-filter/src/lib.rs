@@ -1,5 +1,7 @@
 //! prw-envoy-filter: a proxy-wasm HTTP filter that validates Prometheus Remote Write at the
-//! edge and keeps the status codes senders see spec-correct.
+//! edge, keeps the status codes senders see spec-correct, converts 2.0 requests to 1.0 for
+//! 1.0-only receivers (`upstream_protocol: v1`) and enforces per-tenant ingestion limits
+//! (`tenants`, token buckets in proxy-wasm shared data).
 //!
 //! This crate is a thin adapter: every decision is made by `prw_core::edge` (pure, tested
 //! there); here we only move bytes between Envoy and those functions and count outcomes.
@@ -14,10 +16,12 @@
 //! - Only POSTs to the configured write paths are examined; their headers are held back
 //!   until the body is decided, so a rejected request never reaches the upstream.
 
+mod bridge;
 mod config;
 mod http;
 mod metrics;
 mod root;
+mod store;
 
 /// The module's entry point (`_initialize`, exported by the SDK's macro): logging and the
 /// root context factory.

@@ -1,6 +1,7 @@
 //! Counters and the body-size histogram, defined through proxy-wasm metrics.
 //!
 //! Invariants: the names are fixed (`prw_core::edge::Outcome::stat_name`, `rule_stat_name`,
+//! `DroppedStat::stat_name`, `tenant_stat_name` for the configured tenant stats labels,
 //! [`BODY_BYTES`]); Envoy shows them unprefixed in `/stats/prometheus`. Every counter is
 //! defined in `on_configure`, so a counter that never fired still reads 0. A metric whose
 //! definition failed is skipped (logged once), never a panic.
@@ -10,7 +11,10 @@ use std::collections::HashMap;
 use log::warn;
 use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
-use prw_core::edge::{EdgeRule, Outcome, rule_stat_name};
+use prw_core::convert::V1Dropped;
+use prw_core::edge::{
+    DroppedStat, EdgeConfig, EdgeRule, Outcome, TenantOutcome, rule_stat_name, tenant_stat_name,
+};
 use prw_core::validate::Rule;
 
 /// Histogram of examined request body sizes (compressed bytes).
@@ -21,6 +25,8 @@ pub const BODY_BYTES: &str = "prw_edge_request_body_bytes";
 pub struct Metrics {
     outcomes: HashMap<Outcome, u32>,
     rules: HashMap<&'static str, u32>,
+    tenants: HashMap<(TenantOutcome, String), u32>,
+    dropped: HashMap<DroppedStat, u32>,
     body_bytes: Option<u32>,
 }
 
@@ -35,8 +41,9 @@ fn define(kind: MetricType, name: &str) -> Option<u32> {
 }
 
 impl Metrics {
-    /// Defines every counter and the histogram.
-    pub fn define_all() -> Metrics {
+    /// Defines every counter and the histogram (tenant counters for `config`'s stats
+    /// labels).
+    pub fn define_all(config: &EdgeConfig) -> Metrics {
         let mut metrics = Metrics::default();
         for outcome in Outcome::ALL {
             if let Some(id) = define(MetricType::Counter, outcome.stat_name()) {
@@ -52,8 +59,40 @@ impl Metrics {
                 metrics.rules.insert(id, metric);
             }
         }
+        for stat in DroppedStat::ALL {
+            if let Some(id) = define(MetricType::Counter, stat.stat_name()) {
+                metrics.dropped.insert(stat, id);
+            }
+        }
+        if let Some(tenants) = &config.tenants {
+            for label in tenants.stats_labels() {
+                for outcome in TenantOutcome::ALL {
+                    let name = tenant_stat_name(outcome, label);
+                    if let Some(id) = define(MetricType::Counter, &name) {
+                        metrics.tenants.insert((outcome, label.to_string()), id);
+                    }
+                }
+            }
+        }
         metrics.body_bytes = define(MetricType::Histogram, BODY_BYTES);
         metrics
+    }
+
+    /// Counts one tenant outcome under its stats label.
+    pub fn tenant(&self, outcome: TenantOutcome, label: &str) {
+        if let Some(id) = self.tenants.get(&(outcome, label.to_string())) {
+            let _ = hostcalls::increment_metric(*id, 1);
+        }
+    }
+
+    /// Adds what a conversion dropped.
+    pub fn dropped(&self, dropped: &V1Dropped) {
+        for (stat, id) in &self.dropped {
+            let n = stat.count(dropped);
+            if n > 0 {
+                let _ = hostcalls::increment_metric(*id, i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
     }
 
     /// Counts one outcome.

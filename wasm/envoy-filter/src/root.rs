@@ -33,10 +33,8 @@ impl RootContext for Root {
                     "prw-edge: configured, mode {:?}, write paths {:?}",
                     config.mode, config.write_paths
                 );
-                self.shared = Some(Rc::new(crate::http::Shared {
-                    config,
-                    metrics: Metrics::define_all(),
-                }));
+                let metrics = Metrics::define_all(&config);
+                self.shared = Some(Rc::new(crate::http::Shared { config, metrics }));
                 true
             }
             Err(err) => {

@@ -2,13 +2,19 @@
 //! `prw_core::edge`, run on the payload in the page with a pasted filter config.
 //!
 //! The request goes through the same steps as in Envoy: method + path
-//! ([`decide_request_head`]), headers ([`decide_headers`]), body ([`decide_body`]). A
-//! missing `Content-Length` header is filled in with the body's length, as a sender sends
-//! it. The result is a serializable [`EdgeSimulation`]; its JSON is what the page shows.
+//! ([`decide_request_head`]), headers ([`decide_headers`]), body ([`check_body`]), the
+//! `tenants` limits against a full bucket (what the first request of a tenant meets: the
+//! series and burst limits decide, the rate cannot be simulated without traffic), and with
+//! `upstream_protocol: v1` the 2.0 -> 1.0 conversion ([`bridge_body`]), whose counts are in
+//! [`EdgeSimulation::converted`] and whose body [`simulate`] also returns. A missing
+//! `Content-Length` header is filled in with the body's length, as a sender sends it. The
+//! result is a serializable [`EdgeSimulation`]; its JSON is what the page shows.
 
+use prw_core::convert::{V1Dropped, V1Written};
 use prw_core::edge::{
-    EdgeConfig, HeadAction, HeadersDecision, Rejection, RequestHeaders, Verdict, decide_body,
-    decide_headers, decide_request_head, rule_stat_name,
+    BodyCheck, EdgeConfig, HeadAction, HeadersDecision, Outcome, Rejection, RequestHeaders,
+    Verdict, admission_verdict, bridge_body, check_body, decide_admission, decide_headers,
+    decide_request_head, limits_tenant, rule_stat_name, settle, tenant_stat_name,
 };
 use serde::{Deserialize, Serialize};
 
@@ -70,8 +76,40 @@ pub struct EdgeSimulation {
     pub stats: Vec<String>,
     /// The response status rewrites in force (`"local:408" -> 503`).
     pub status_rewrites: Vec<(String, u16)>,
+    /// The `tenants` limits' tenant (id and stats label), when `tenants` is configured and
+    /// the body was checked.
+    pub tenant: Option<TenantReport>,
+    /// The 1.0 request sent upstream instead (`upstream_protocol: v1`, a valid 2.0 body).
+    pub converted: Option<ConvertedReport>,
+    /// The converted body itself (snappy), for the page's download; not in the JSON.
+    #[serde(skip)]
+    pub converted_body: Option<Vec<u8>>,
     /// One human sentence.
     pub summary: String,
+}
+
+/// The tenant a request is limited as.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TenantReport {
+    /// Its id (`anonymous` without the header).
+    pub id: String,
+    /// Its stats label (its override's name, or `other`).
+    pub stats_label: String,
+}
+
+/// The converted request (`upstream_protocol: v1`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConvertedReport {
+    /// Its Content-Type.
+    pub content_type: &'static str,
+    /// Its `X-Prometheus-Remote-Write-Version`.
+    pub version: &'static str,
+    /// Its snappy-compressed size (the download).
+    pub body_bytes: usize,
+    /// What it carries: the Written headers the sender gets on the upstream's 2xx.
+    pub written: V1Written,
+    /// What 1.0 could not carry (counted by the filter's `prw_edge_convert_dropped_*`).
+    pub dropped: V1Dropped,
 }
 
 /// Parses and checks a filter config like the filter does; blank text means `{}`.
@@ -123,8 +161,11 @@ pub fn simulate(config: &EdgeConfig, request: &EdgeRequest, body: &[u8]) -> Edge
             rule: None,
             reply: None,
             forwarded_content_type: None,
-            stats: vec![prw_core::edge::Outcome::Passed.stat_name().to_owned()],
+            stats: vec![Outcome::Passed.stat_name().to_owned()],
             status_rewrites,
+            tenant: None,
+            converted: None,
+            converted_body: None,
             summary: format!(
                 "{} {path} is not a POST to a write path ({}): passed untouched",
                 request.method,
@@ -140,14 +181,64 @@ pub fn simulate(config: &EdgeConfig, request: &EdgeRequest, body: &[u8]) -> Edge
         pairs.push(("content-length".into(), body.len().to_string()));
     }
     let headers = RequestHeaders::from_pairs(&pairs, config);
+    let mut tenant = None;
+    let mut converted = None;
     let (verdict, decided_by) = match decide_headers(config, &headers) {
         HeadersDecision::Decided(verdict) => (verdict, "headers"),
-        HeadersDecision::NeedBody(exam) => {
-            (decide_body(config, &exam, body, request.now_ms), "body")
-        }
+        HeadersDecision::NeedBody(exam) => match check_body(config, &exam, body, request.now_ms) {
+            BodyCheck::Decided(verdict) => (verdict, "body"),
+            BodyCheck::Passed(checked) => {
+                let forward = Verdict::Forward {
+                    content_type: exam.content_type,
+                    observed: None,
+                };
+                let mut verdict = None;
+                if let Some(tenants) = &config.tenants {
+                    let resolved = tenants.resolve(limits_tenant(&headers));
+                    let admission = decide_admission(
+                        &resolved,
+                        &checked.counts,
+                        checked.protocol,
+                        None,
+                        request.now_ms,
+                    );
+                    verdict = admission_verdict(config, &admission, exam.content_type);
+                    tenant = Some((
+                        resolved.id.to_owned(),
+                        resolved.stats_label.to_owned(),
+                        admission.outcome,
+                    ));
+                }
+                if !matches!(verdict, Some(Verdict::Reject(_))) {
+                    match bridge_body(config, &checked) {
+                        Some(Ok(bridged)) => converted = Some(bridged),
+                        Some(Err(rejection)) => {
+                            verdict = Some(settle(config, rejection, exam.content_type));
+                        }
+                        None => {}
+                    }
+                }
+                (verdict.unwrap_or(forward), "body")
+            }
+        },
     };
     let mut stats = vec![verdict.outcome().stat_name().to_owned()];
     stats.extend(verdict.rule().map(rule_stat_name));
+    if let Some((_, label, outcome)) = &tenant {
+        stats.push(tenant_stat_name(*outcome, label));
+    }
+    if converted.is_some() {
+        stats.push(Outcome::Converted.stat_name().to_owned());
+    }
+    let tenant = tenant.map(|(id, stats_label, _)| TenantReport { id, stats_label });
+    let converted_body = converted.as_ref().map(|b| b.body.clone());
+    let converted = converted.map(|b| ConvertedReport {
+        content_type: b.content_type,
+        version: b.version,
+        body_bytes: b.body.len(),
+        written: b.transcoded.written,
+        dropped: b.transcoded.dropped,
+    });
     let rule = verdict.rule();
     match &verdict {
         Verdict::Reject(rejection) => EdgeSimulation {
@@ -159,6 +250,9 @@ pub fn simulate(config: &EdgeConfig, request: &EdgeRequest, body: &[u8]) -> Edge
             forwarded_content_type: None,
             stats,
             status_rewrites,
+            tenant,
+            converted: None,
+            converted_body: None,
             summary: format!(
                 "rejected at the edge with {} ({}); the backend never sees it",
                 rejection.reply.status, rejection.rule
@@ -167,27 +261,40 @@ pub fn simulate(config: &EdgeConfig, request: &EdgeRequest, body: &[u8]) -> Edge
         Verdict::Forward {
             content_type,
             observed,
-        } => EdgeSimulation {
-            action: if observed.is_some() {
-                "observe"
-            } else {
-                "forward"
-            },
-            decided_by,
-            status: None,
-            rule,
-            reply: observed.as_ref().map(reply),
-            forwarded_content_type: *content_type,
-            stats,
-            status_rewrites,
-            summary: match observed {
-                Some(r) => format!(
+        } => {
+            let summary = match (observed, &converted) {
+                (Some(r), _) => format!(
                     "observe mode: forwarded, but enforce mode would answer {} ({})",
                     r.reply.status, r.rule
                 ),
-                None => String::from("forwarded to the backend"),
-            },
-        },
+                (None, Some(c)) => format!(
+                    "forwarded to the backend as Remote Write 1.0 ({} bytes): {} samples, {} histograms, {} exemplars",
+                    c.body_bytes, c.written.samples, c.written.histograms, c.written.exemplars
+                ),
+                (None, None) => String::from("forwarded to the backend"),
+            };
+            EdgeSimulation {
+                action: if observed.is_some() {
+                    "observe"
+                } else {
+                    "forward"
+                },
+                decided_by,
+                status: None,
+                rule,
+                reply: observed.as_ref().map(reply),
+                forwarded_content_type: converted
+                    .as_ref()
+                    .map(|c| c.content_type)
+                    .or(*content_type),
+                stats,
+                status_rewrites,
+                tenant,
+                converted,
+                converted_body,
+                summary,
+            }
+        }
     }
 }
 
@@ -250,6 +357,71 @@ mod tests {
         assert_eq!((sim.decided_by, sim.status), ("headers", Some(415)));
         let sim = run(r#"{"tenant_header":"X-Scope-OrgID"}"#, "", &body);
         assert_eq!((sim.decided_by, sim.status), ("headers", Some(401)));
+    }
+
+    const V2_HEADERS: &str = r#"{"headers":[["Content-Type","application/x-protobuf;proto=io.prometheus.write.v2.Request"]]}"#;
+
+    fn v2_valid() -> (prw_core::proto::v2::Request, Vec<u8>) {
+        use prost::Message;
+        let v2 = prw_core::convert::v1_to_v2(&payloads::v1_valid());
+        let body = prw_core::codec::compress(&v2.encode_to_vec()).unwrap();
+        (v2, body)
+    }
+
+    #[test]
+    fn upstream_protocol_v1_shows_the_converted_request_and_its_body() {
+        use prost::Message;
+        let (v2, body) = v2_valid();
+        let sim = run(r#"{"upstream_protocol":"v1"}"#, V2_HEADERS, &body);
+        assert_eq!(sim.action, "forward");
+        assert_eq!(
+            sim.forwarded_content_type,
+            Some(prw_core::negotiate::CONTENT_TYPE_V1)
+        );
+        let converted = sim.converted.clone().unwrap();
+        let expected = prw_core::convert::v2_to_v1(&v2).unwrap();
+        let samples: usize = expected.timeseries.iter().map(|t| t.samples.len()).sum();
+        let histograms: usize = expected.timeseries.iter().map(|t| t.histograms.len()).sum();
+        assert_eq!(converted.written.samples, samples as u64);
+        assert_eq!(converted.written.histograms, histograms as u64);
+        assert!(sim.stats.contains(&"prw_edge_converted_total".to_string()));
+        // The download is the 1.0 body, snappy-compressed; the JSON only names its size.
+        let download = sim.converted_body.clone().unwrap();
+        assert_eq!(download.len(), converted.body_bytes);
+        let decoded = prw_core::codec::decompress(&download, &Default::default()).unwrap();
+        let v1 = prw_core::proto::v1::WriteRequest::decode(decoded.as_slice()).unwrap();
+        assert_eq!(v1.encode_to_vec(), expected.encode_to_vec());
+        let json = serde_json::to_string(&sim).unwrap();
+        assert!(json.contains(r#""body_bytes""#) && !json.contains("converted_body"));
+        // As sent: nothing converted.
+        let sim = run("{}", V2_HEADERS, &body);
+        assert_eq!((sim.converted, sim.converted_body), (None, None));
+    }
+
+    #[test]
+    fn tenant_limits_are_simulated_against_a_full_bucket() {
+        let (_, body) = v2_valid();
+        let config = r#"{"tenants": {"overrides": {"t1":
+            {"ingestion_rate": 1, "ingestion_burst_size": 1}}}}"#;
+        let headers = r#"{"headers":[["Content-Type","application/x-protobuf;proto=io.prometheus.write.v2.Request"],["X-Scope-OrgID","t1"]]}"#;
+        let sim = run(config, headers, &body);
+        assert_eq!(
+            (sim.action, sim.status, sim.rule),
+            ("reject", Some(400), Some("edge.ingestion_burst_size"))
+        );
+        let tenant = sim.tenant.unwrap();
+        assert_eq!(
+            (tenant.id.as_str(), tenant.stats_label.as_str()),
+            ("t1", "t1")
+        );
+        assert!(
+            sim.stats
+                .contains(&"prw_edge_tenant_burst_exceeded_total.tenant.t1".to_string())
+        );
+        // Another tenant has no limits here.
+        let sim = run(config, V2_HEADERS, &body);
+        assert_eq!(sim.action, "forward");
+        assert_eq!(sim.tenant.unwrap().stats_label, "other");
     }
 
     #[test]

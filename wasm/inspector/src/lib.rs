@@ -55,6 +55,21 @@ pub fn simulate_edge(
     Ok(serde_json::to_string(&simulation).map_err(InspectorError::Serialize)?)
 }
 
+/// The 1.0 body (snappy) the edge would send upstream for `body` under `upstream_protocol:
+/// v1` (same arguments as [`simulate_edge`]); empty when nothing would be converted.
+#[wasm_bindgen]
+pub fn simulate_edge_converted_body(
+    config_json: &str,
+    body: &[u8],
+    request_json: &str,
+) -> Result<Vec<u8>, JsError> {
+    let config = edge::parse_config(config_json)?;
+    let request = edge::parse_request(request_json)?;
+    Ok(edge::simulate(&config, &request, body)
+        .converted_body
+        .unwrap_or_default())
+}
+
 /// Decodes pasted text (`encoding`: `auto`, `hex` or `base64`) into body bytes.
 #[wasm_bindgen]
 pub fn decode_text(text: &str, encoding: &str) -> Result<Vec<u8>, JsError> {

@@ -3,8 +3,9 @@
 
 import * as fmt from './format.js';
 import { labelText } from './matcher.js';
+import { startCaptures } from './captures.js';
+import { $, el } from './dom.js';
 
-const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 1;
@@ -28,18 +29,6 @@ worker.onmessage = (event) => {
   return msg.ok ? p.resolve(msg.result) : p.reject(new Error(msg.error));
 };
 worker.onerror = (e) => showError('input-error', `the inspector worker failed: ${e.message ?? 'could not load'}`);
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k === 'text') node.textContent = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) node.append(c);
-  return node;
-}
 
 function showError(id, message) {
   const node = $(id);
@@ -82,10 +71,12 @@ async function load(bytes, name) {
     $('filter').value = '';
     renderSummary(summary, name);
     await renderPage();
+    return summary;
   } catch (e) {
     $('summary').dataset.state = 'failed';
     showProgress({ stage: 'done' });
     showError('input-error', e.message);
+    return null;
   } finally {
     loads += 1;
     document.body.dataset.loads = String(loads); // tests wait for this
@@ -319,21 +310,48 @@ function parseHeaders(text) {
   return headers;
 }
 
+let edgeAsked = null; // the last simulation's arguments, for the 1.0 body download
+
+function edgeRequest() {
+  const headers = parseHeaders($('edge-headers').value);
+  const ct = $('content-type').value.trim();
+  if (ct && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', ct]);
+  return { method: $('edge-method').value, path: $('edge-path').value, headers, now_ms: Date.now() };
+}
+
 $('edge-go').addEventListener('click', async () => {
   showError('edge-error', null);
   $('edge-result').hidden = true;
   try {
-    const headers = parseHeaders($('edge-headers').value);
-    const ct = $('content-type').value.trim();
-    if (ct && !headers.some(([n]) => n.toLowerCase() === 'content-type')) headers.push(['Content-Type', ct]);
-    const request = { method: $('edge-method').value, path: $('edge-path').value, headers, now_ms: Date.now() };
-    const d = await call('edge', { config: $('edge-config').value, request });
+    edgeAsked = { config: $('edge-config').value, request: edgeRequest() };
+    const d = await call('edge', edgeAsked);
+    $('edge-converted').hidden = !d.converted;
+    if (d.converted) {
+      const w = d.converted.written;
+      $('edge-converted-note').textContent =
+        `${d.converted.body_bytes} bytes, ${w.series} series, ${w.samples} samples, ${w.histograms} histograms, ${w.exemplars} exemplars, ${w.metadata} metadata`;
+    }
     const status = $('edge-status');
     status.textContent = d.status ?? 'forward';
     status.className = `status s${String(d.status ?? 2)[0]}`;
     $('edge-outcome').textContent = d.summary;
     $('edge-json').textContent = JSON.stringify(d, null, 2);
     $('edge-result').hidden = false;
+  } catch (e) {
+    showError('edge-error', e.message);
+  }
+});
+
+$('edge-download').addEventListener('click', async () => {
+  if (!edgeAsked) return;
+  try {
+    const bytes = await call('edgeBody', edgeAsked);
+    const url = URL.createObjectURL(new Blob([bytes], { type: 'application/x-protobuf' }));
+    const a = el('a', { href: url, download: 'converted-v1.bin' });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (e) {
     showError('edge-error', e.message);
   }
@@ -347,5 +365,12 @@ call('version').then((v) => {
   edgeAvailable = v.edge;
   document.body.dataset.ready = '1';
 }).catch((e) => showError('input-error', `could not load the WebAssembly module: ${e.message}`));
+
+// "Recent rejections" (captures.js): a capture is decoded like a dropped file, with the
+// Content-Type it was sent with.
+startCaptures((bytes, name, contentType) => {
+  $('content-type').value = contentType ?? '';
+  return load(bytes, name);
+});
 
 export function isBusy() { return busy > 0; }

@@ -127,6 +127,12 @@ function edge({ config, request }) {
   return JSON.parse(wasm.simulate_edge(config, state.body, JSON.stringify(request)));
 }
 
+// The converted 1.0 body (snappy) of the same simulation, for the download.
+function edgeBody({ config, request }) {
+  if (!state) throw new Error('load a payload first');
+  return wasm.simulate_edge_converted_body(config, state.body, JSON.stringify(request));
+}
+
 const ops = {
   version: () => ({ version: wasm.version(), edge: typeof wasm.simulate_edge === 'function' }),
   decodeText: ({ text, encoding }) => {
@@ -137,6 +143,7 @@ const ops = {
   page,
   export: () => (state ? state.json : null),
   edge,
+  edgeBody,
 };
 
 onmessage = async (event) => {

@@ -5,8 +5,13 @@
 //! corrupt snappy), validation in verdict mode (400 naming rule, series and label; a body
 //! that is not protobuf of the schema is 400 `edge.protobuf`), then the oldest sample
 //! against `now - max_sample_age` (400). Needs feature `std` (snappy).
+//!
+//! [`check_body`] also hands a body that passed on, decoded and counted
+//! ([`CheckedBody`]): the tenant limits and the 2.0 -> 1.0 bridge work on it without
+//! decoding again.
 
 use alloc::format;
+use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use super::reply::{Rejection, Verdict};
@@ -14,34 +19,62 @@ use super::request::{Examination, reject, settle};
 use super::series_text::series_labels;
 use super::{EdgeConfig, EdgeRule};
 use crate::codec::{self, CodecError};
-use crate::validate::{self, Finding};
+use crate::validate::{self, Counts, Finding};
 use crate::{Limits, Protocol};
 
-/// Decides on a complete request body. `now_ms` is the current time (Unix ms), used only
-/// with `max_sample_age`.
-pub fn decide_body(config: &EdgeConfig, exam: &Examination, body: &[u8], now_ms: i64) -> Verdict {
-    match check_body(
+/// A body that passed every check: decoded, with its counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedBody {
+    /// Its schema.
+    pub protocol: Protocol,
+    /// The decompressed body.
+    pub decoded: Vec<u8>,
+    /// What it carries (complete: validation ran to the end).
+    pub counts: Counts,
+}
+
+/// The result of [`check_body`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BodyCheck {
+    /// Every check passed.
+    Passed(CheckedBody),
+    /// A check failed: the rejection (enforce) or the observed forward (observe).
+    Decided(Verdict),
+}
+
+/// Checks a complete request body. `now_ms` is the current time (Unix ms), used only with
+/// `max_sample_age`.
+pub fn check_body(config: &EdgeConfig, exam: &Examination, body: &[u8], now_ms: i64) -> BodyCheck {
+    match check(
         &config.limits,
         config.max_sample_age,
         exam.protocol,
         body,
         now_ms,
     ) {
-        Ok(()) => Verdict::Forward {
-            content_type: exam.content_type,
-            observed: None,
-        },
-        Err(rejection) => settle(config, rejection, exam.content_type),
+        Ok(checked) => BodyCheck::Passed(checked),
+        Err(rejection) => BodyCheck::Decided(settle(config, rejection, exam.content_type)),
     }
 }
 
-fn check_body(
+/// Decides on a complete request body ([`check_body`] without the checked body).
+pub fn decide_body(config: &EdgeConfig, exam: &Examination, body: &[u8], now_ms: i64) -> Verdict {
+    match check_body(config, exam, body, now_ms) {
+        BodyCheck::Passed(_) => Verdict::Forward {
+            content_type: exam.content_type,
+            observed: None,
+        },
+        BodyCheck::Decided(verdict) => verdict,
+    }
+}
+
+fn check(
     limits: &Limits,
     max_sample_age: Option<u64>,
     protocol: Protocol,
     body: &[u8],
     now_ms: i64,
-) -> Result<(), Rejection> {
+) -> Result<CheckedBody, Rejection> {
     let p = Some(protocol);
     let decoded = codec::decompress(body, limits).map_err(|err| {
         let (rule, status) = match err {
@@ -77,7 +110,11 @@ fn check_body(
             return Err(reject(EdgeRule::SampleTooOld, 400, &message, p));
         }
     }
-    Ok(())
+    Ok(CheckedBody {
+        protocol,
+        decoded,
+        counts: validation.counts,
+    })
 }
 
 fn finding_rejection(finding: &Finding, decoded: &[u8], protocol: Protocol) -> Rejection {

@@ -14,6 +14,8 @@ use core::str::FromStr;
 
 use serde::{Deserialize, Deserializer};
 
+use super::tenants::{DEFAULT_TENANT_HEADER, TenantsConfig};
+use crate::convert::CustomBuckets;
 use crate::{Limits, Protocol};
 
 /// Default seconds put into an added `Retry-After` header.
@@ -28,6 +30,17 @@ pub enum Mode {
     Enforce,
     /// Nothing is rejected: findings are counted and logged, every request goes upstream.
     Observe,
+}
+
+/// The Remote Write version the upstream is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UpstreamProtocol {
+    /// Whatever the sender sent.
+    #[default]
+    AsSent,
+    /// 1.0: a valid 2.0 request is converted (the bridge for 1.0-only receivers).
+    V1,
 }
 
 /// Who produced a response: the upstream, or Envoy itself (a local reply).
@@ -93,7 +106,7 @@ impl<'de> Deserialize<'de> for RewriteKey {
 }
 
 /// The filter's configuration. See `docs/filter.md` for the reference.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EdgeConfig {
     /// Paths (exact, query string ignored) whose POSTs are examined.
@@ -122,6 +135,13 @@ pub struct EdgeConfig {
     pub retry_after_statuses: Vec<u16>,
     /// Seconds in an added `Retry-After`. Default: 5. 0 switches adding it off.
     pub default_retry_after_seconds: u32,
+    /// `v1` converts valid 2.0 requests to 1.0 for the upstream. Default: `as_sent`.
+    pub upstream_protocol: UpstreamProtocol,
+    /// With `upstream_protocol: v1`: `keep` custom-bucket histograms (1.0's `custom_values`,
+    /// Prometheus 3.x) or `drop` and count them (Prometheus 2.x). Default: `keep`.
+    pub custom_bucket_histograms: CustomBuckets,
+    /// Per-tenant ingestion limits. Default: none.
+    pub tenants: Option<TenantsConfig>,
 }
 
 fn deserialize_age<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
@@ -147,6 +167,9 @@ impl Default for EdgeConfig {
             status_rewrites: BTreeMap::new(),
             retry_after_statuses: vec![429, 503],
             default_retry_after_seconds: DEFAULT_RETRY_AFTER_SECONDS,
+            upstream_protocol: UpstreamProtocol::AsSent,
+            custom_bucket_histograms: CustomBuckets::Keep,
+            tenants: None,
         }
     }
 }
@@ -187,20 +210,47 @@ pub enum ConfigProblem {
     /// A limit is zero.
     #[error("must be greater than 0")]
     Zero,
+    /// A number is zero, negative or not finite.
+    #[error("must be a number greater than 0")]
+    NotPositive,
+    /// A rate rounds to 0 at the bucket's resolution.
+    #[error("must be at least 0.001 per second")]
+    RateTooSmall,
+    /// A field that needs another one.
+    #[error("must be set together with {0}")]
+    Requires(&'static str),
+    /// A field that only means something with another setting.
+    #[error("only applies with {0}")]
+    OnlyWith(&'static str),
+    /// An override is not named by a valid tenant id.
+    #[error(
+        "{0:?} is not a tenant id (1-150 bytes of A-Z a-z 0-9 ! - _ . * ' ( ), not \".\", \"..\" or \"other\")"
+    )]
+    TenantId(String),
 }
 
 /// A config value that cannot work; names the field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid config field `{field}`: {problem}")]
 pub struct ConfigError {
-    /// The field's path, such as `limits.max_series`.
-    pub field: &'static str,
+    /// The field's path, such as `limits.max_series` or `tenants.overrides.t1.ingestion_rate`.
+    pub field: String,
     /// What is wrong with it.
     pub problem: ConfigProblem,
 }
 
+impl ConfigError {
+    /// The error for `field`.
+    pub fn new(field: impl Into<String>, problem: ConfigProblem) -> ConfigError {
+        ConfigError {
+            field: field.into(),
+            problem,
+        }
+    }
+}
+
 fn fail(field: &'static str, problem: ConfigProblem) -> Result<(), ConfigError> {
-    Err(ConfigError { field, problem })
+    Err(ConfigError::new(field, problem))
 }
 
 fn is_token(name: &str) -> bool {
@@ -270,7 +320,36 @@ impl EdgeConfig {
         {
             return fail("retry_after_statuses", ConfigProblem::Status(*s));
         }
+        if self.custom_bucket_histograms == CustomBuckets::Drop
+            && self.upstream_protocol != UpstreamProtocol::V1
+        {
+            return fail(
+                "custom_bucket_histograms",
+                ConfigProblem::OnlyWith("upstream_protocol: v1"),
+            );
+        }
+        if let Some(tenants) = &self.tenants {
+            if let Some(name) = &tenants.header
+                && !is_token(name)
+            {
+                return fail("tenants.header", ConfigProblem::HeaderName(name.clone()));
+            }
+            tenants.check()?;
+        }
         Ok(())
+    }
+
+    /// The header naming the tenant for `tenants` limits: `tenants.header`, else
+    /// `tenant_header`, else `X-Scope-OrgID`; `None` without `tenants`.
+    pub fn tenants_header(&self) -> Option<&str> {
+        let tenants = self.tenants.as_ref()?;
+        Some(
+            tenants
+                .header
+                .as_deref()
+                .or(self.tenant_header.as_deref())
+                .unwrap_or(DEFAULT_TENANT_HEADER),
+        )
     }
 
     /// The effective rewrite table: the defaults with the config's rows merged over them.
@@ -312,10 +391,16 @@ mod tests {
                 "max_sample_age": "1h30m", "mode": "observe", "tenant_header": "X-Scope-OrgID",
                 "missing_tenant_status": 400, "accepted_protocols": ["v2"],
                 "status_rewrites": {"upstream:409": 503, "local:408": 408},
-                "retry_after_statuses": [429], "default_retry_after_seconds": 30}"#,
+                "retry_after_statuses": [429], "default_retry_after_seconds": 30,
+                "upstream_protocol": "v1", "custom_bucket_histograms": "drop",
+                "tenants": {"default": {"ingestion_rate": 10, "ingestion_burst_size": 100}}}"#,
         )
         .unwrap();
         config.check().unwrap();
+        assert_eq!(config.upstream_protocol, UpstreamProtocol::V1);
+        assert_eq!(config.custom_bucket_histograms, CustomBuckets::Drop);
+        // tenants.header defaults to tenant_header.
+        assert_eq!(config.tenants_header(), Some("X-Scope-OrgID"));
         assert_eq!(config.limits.max_series, 10);
         assert_eq!(config.max_sample_age, Some(90 * 60 * 1000));
         assert_eq!(config.mode, Mode::Observe);
@@ -349,12 +434,33 @@ mod tests {
             (r#"{"accepted_protocols": []}"#, "accepted_protocols"),
             (r#"{"status_rewrites": {"500": 700}}"#, "status_rewrites"),
             (r#"{"retry_after_statuses": [42]}"#, "retry_after_statuses"),
+            (
+                r#"{"custom_bucket_histograms": "drop"}"#,
+                "custom_bucket_histograms",
+            ),
+            (r#"{"tenants": {"header": "a b"}}"#, "tenants.header"),
+            (
+                r#"{"tenants": {"default": {"ingestion_rate": -1, "ingestion_burst_size": 5}}}"#,
+                "tenants.default.ingestion_rate",
+            ),
         ];
         for (json, field) in cases {
             let err = parse(json).unwrap().check().unwrap_err();
             assert_eq!(err.field, field, "{json}");
             assert!(err.to_string().contains(field));
         }
+    }
+
+    #[test]
+    fn the_tenants_header_is_tenants_header_then_tenant_header_then_x_scope_orgid() {
+        assert_eq!(EdgeConfig::default().tenants_header(), None);
+        let config = parse(r#"{"tenants": {}}"#).unwrap();
+        assert_eq!(config.tenants_header(), Some("X-Scope-OrgID"));
+        let config = parse(r#"{"tenant_header": "X-Tenant", "tenants": {}}"#).unwrap();
+        assert_eq!(config.tenants_header(), Some("X-Tenant"));
+        let config =
+            parse(r#"{"tenant_header": "X-Tenant", "tenants": {"header": "X-Team"}}"#).unwrap();
+        assert_eq!(config.tenants_header(), Some("X-Team"));
     }
 
     #[test]

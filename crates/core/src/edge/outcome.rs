@@ -26,11 +26,18 @@ pub enum Outcome {
     StatusRewritten,
     /// A `Retry-After` was added to a 429 or 503.
     RetryAfterAdded,
+    /// 429: a tenant over its ingestion rate.
+    RejectedRateLimited,
+    /// A 2.0 request converted to 1.0 for the upstream (`upstream_protocol: v1`).
+    Converted,
+    /// A request of a tenant beyond `tenants.max_tenants`, counted in the shared overflow
+    /// bucket.
+    TenantOverflow,
 }
 
 impl Outcome {
     /// Every outcome, for defining the counters up front.
-    pub const ALL: [Outcome; 9] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Passed,
         Outcome::Accepted,
         Outcome::Observed,
@@ -40,6 +47,9 @@ impl Outcome {
         Outcome::RejectedInvalid,
         Outcome::StatusRewritten,
         Outcome::RetryAfterAdded,
+        Outcome::RejectedRateLimited,
+        Outcome::Converted,
+        Outcome::TenantOverflow,
     ];
 
     /// The counter's fixed name.
@@ -56,6 +66,9 @@ impl Outcome {
             Outcome::RejectedInvalid => "prw_edge_rejected_invalid_total",
             Outcome::StatusRewritten => "prw_edge_status_rewritten_total",
             Outcome::RetryAfterAdded => "prw_edge_retry_after_added_total",
+            Outcome::RejectedRateLimited => "prw_edge_rejected_rate_limited_total",
+            Outcome::Converted => "prw_edge_converted_total",
+            Outcome::TenantOverflow => "prw_edge_tenant_overflow_total",
         }
     }
 
@@ -65,6 +78,7 @@ impl Outcome {
             415 => Outcome::RejectedUnsupportedMediaType,
             401 => Outcome::RejectedMissingTenant,
             413 => Outcome::RejectedTooLarge,
+            429 => Outcome::RejectedRateLimited,
             _ => Outcome::RejectedInvalid,
         }
     }
@@ -92,11 +106,25 @@ pub enum EdgeRule {
     Protobuf,
     /// A sample is older than `max_sample_age` (400).
     SampleTooOld,
+    /// The tenant header of `tenants` limits is not a valid tenant id (400).
+    TenantInvalid,
+    /// The tenant is over its `ingestion_rate` (429).
+    IngestionRate,
+    /// The request has more samples + histograms than the tenant's `ingestion_burst_size`:
+    /// it can never be admitted (400).
+    IngestionBurstSize,
+    /// The request has more series than the tenant's `max_series_per_request` (400).
+    MaxSeriesPerRequest,
+    /// A valid 2.0 request could not be converted to 1.0 (400; never seen in practice).
+    Convert,
+    /// The converted 1.0 body is over `limits.max_body_bytes` (= Envoy's buffer limit,
+    /// which would answer 413 itself) (413).
+    ConvertedSize,
 }
 
 impl EdgeRule {
     /// Every edge rule, for defining the counters up front.
-    pub const ALL: [EdgeRule; 9] = [
+    pub const ALL: [EdgeRule; 15] = [
         EdgeRule::ContentType,
         EdgeRule::ContentEncoding,
         EdgeRule::ProtocolNotAccepted,
@@ -106,6 +134,12 @@ impl EdgeRule {
         EdgeRule::Snappy,
         EdgeRule::Protobuf,
         EdgeRule::SampleTooOld,
+        EdgeRule::TenantInvalid,
+        EdgeRule::IngestionRate,
+        EdgeRule::IngestionBurstSize,
+        EdgeRule::MaxSeriesPerRequest,
+        EdgeRule::Convert,
+        EdgeRule::ConvertedSize,
     ];
 
     /// The stable rule id.
@@ -120,6 +154,106 @@ impl EdgeRule {
             EdgeRule::Snappy => "edge.snappy",
             EdgeRule::Protobuf => "edge.protobuf",
             EdgeRule::SampleTooOld => "edge.sample_too_old",
+            EdgeRule::TenantInvalid => "edge.tenant_invalid",
+            EdgeRule::IngestionRate => "edge.ingestion_rate",
+            EdgeRule::IngestionBurstSize => "edge.ingestion_burst_size",
+            EdgeRule::MaxSeriesPerRequest => "edge.max_series_per_request",
+            EdgeRule::Convert => "edge.convert",
+            EdgeRule::ConvertedSize => "edge.converted_size",
+        }
+    }
+}
+
+/// What the `tenants` limits did with one request, counted per tenant stats label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TenantOutcome {
+    /// Within the limits (or observe mode): forwarded.
+    Admitted,
+    /// Over the rate: 429.
+    RateLimited,
+    /// More than the burst: 400.
+    BurstExceeded,
+    /// More series than `max_series_per_request`: 400.
+    SeriesLimited,
+}
+
+impl TenantOutcome {
+    /// Every tenant outcome.
+    pub const ALL: [TenantOutcome; 4] = [
+        TenantOutcome::Admitted,
+        TenantOutcome::RateLimited,
+        TenantOutcome::BurstExceeded,
+        TenantOutcome::SeriesLimited,
+    ];
+
+    /// The counter's name without the tenant.
+    pub fn stat_name(self) -> &'static str {
+        match self {
+            TenantOutcome::Admitted => "prw_edge_tenant_admitted_total",
+            TenantOutcome::RateLimited => "prw_edge_tenant_rate_limited_total",
+            TenantOutcome::BurstExceeded => "prw_edge_tenant_burst_exceeded_total",
+            TenantOutcome::SeriesLimited => "prw_edge_tenant_series_limited_total",
+        }
+    }
+}
+
+/// The counter of `outcome` for the tenant stats label `label`:
+/// `<name>.tenant.<label>`. Envoy's `stats_tags` (see `envoy/edge.yaml`) turns the suffix
+/// into a `tenant` tag (`prw_edge_tenant_admitted_total{tenant="t1"}`); without it,
+/// `/stats/prometheus` shows `prw_edge_tenant_admitted_total_tenant_t1`.
+pub fn tenant_stat_name(outcome: TenantOutcome, label: &str) -> String {
+    let mut name = String::from(outcome.stat_name());
+    name.push_str(".tenant.");
+    name.push_str(label);
+    name
+}
+
+/// What the 2.0 -> 1.0 conversion dropped, one counter each (incremented by the count).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DroppedStat {
+    /// Start (created) timestamps.
+    StartTimestamps,
+    /// Custom-bucket histograms (`custom_bucket_histograms: drop`).
+    CustomBucketHistograms,
+    /// Series left without points.
+    Series,
+    /// Exemplars of those series.
+    Exemplars,
+    /// Metadata differing from its family's first entry.
+    Metadata,
+}
+
+impl DroppedStat {
+    /// Every counter.
+    pub const ALL: [DroppedStat; 5] = [
+        DroppedStat::StartTimestamps,
+        DroppedStat::CustomBucketHistograms,
+        DroppedStat::Series,
+        DroppedStat::Exemplars,
+        DroppedStat::Metadata,
+    ];
+
+    /// The counter's fixed name.
+    pub fn stat_name(self) -> &'static str {
+        match self {
+            DroppedStat::StartTimestamps => "prw_edge_convert_dropped_start_timestamps_total",
+            DroppedStat::CustomBucketHistograms => {
+                "prw_edge_convert_dropped_custom_bucket_histograms_total"
+            }
+            DroppedStat::Series => "prw_edge_convert_dropped_series_total",
+            DroppedStat::Exemplars => "prw_edge_convert_dropped_exemplars_total",
+            DroppedStat::Metadata => "prw_edge_convert_dropped_metadata_total",
+        }
+    }
+
+    /// How many of this `dropped` counts.
+    pub fn count(self, dropped: &crate::convert::V1Dropped) -> u64 {
+        match self {
+            DroppedStat::StartTimestamps => dropped.start_timestamps,
+            DroppedStat::CustomBucketHistograms => dropped.custom_bucket_histograms,
+            DroppedStat::Series => dropped.series,
+            DroppedStat::Exemplars => dropped.exemplars,
+            DroppedStat::Metadata => dropped.metadata,
         }
     }
 }
@@ -154,6 +288,25 @@ mod tests {
                 .all(|n| n.starts_with("prw_edge_") && n.ends_with("_total"))
         );
         assert_eq!(Outcome::Accepted.stat_name(), "prw_edge_accepted_total");
+    }
+
+    #[test]
+    fn tenant_and_dropped_stat_names_are_fixed_and_distinct() {
+        assert_eq!(
+            tenant_stat_name(TenantOutcome::RateLimited, "t1"),
+            "prw_edge_tenant_rate_limited_total.tenant.t1"
+        );
+        let names: alloc::collections::BTreeSet<_> = TenantOutcome::ALL
+            .iter()
+            .map(|o| o.stat_name())
+            .chain(DroppedStat::ALL.iter().map(|d| d.stat_name()))
+            .chain(Outcome::ALL.iter().map(|o| o.stat_name()))
+            .collect();
+        assert_eq!(
+            names.len(),
+            TenantOutcome::ALL.len() + DroppedStat::ALL.len() + Outcome::ALL.len()
+        );
+        assert_eq!(Outcome::for_reply_status(429), Outcome::RejectedRateLimited);
     }
 
     #[test]

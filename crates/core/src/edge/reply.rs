@@ -1,7 +1,7 @@
 //! Verdicts and local replies.
 //!
 //! Invariant: a [`LocalReply`] status is always one of [`REPLY_STATUSES`]; a reply to a v2
-//! request carries the three Written headers with `0`.
+//! request carries the three Written headers with `0`; a 429 carries `Retry-After`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -10,7 +10,7 @@ use super::Outcome;
 use crate::Protocol;
 
 /// Every status a local reply can have.
-pub const REPLY_STATUSES: [u16; 4] = [400, 401, 413, 415];
+pub const REPLY_STATUSES: [u16; 5] = [400, 401, 413, 415, 429];
 
 /// The three v2 response headers that say how much was written.
 pub const WRITTEN_HEADERS: [&str; 3] = [

@@ -1,5 +1,6 @@
 //! Request-side decisions before the body: which requests are examined, and what the
-//! headers alone decide (415, 401/400 tenant, 413 on Content-Length).
+//! headers alone decide (415, 401/400 tenant, 400 invalid tenant id for `tenants` limits,
+//! 413 on Content-Length).
 //!
 //! Invariant: only POSTs to a configured write path are examined; for everything else the
 //! filter does nothing at all (its response is not touched either).
@@ -7,6 +8,7 @@
 use alloc::format;
 
 use super::reply::{LocalReply, Rejection, Verdict};
+use super::tenants::is_valid_tenant_id;
 use super::{EdgeConfig, EdgeRule, Mode};
 use crate::Protocol;
 use crate::negotiate::{NegotiateError, negotiate};
@@ -40,6 +42,8 @@ pub struct RequestHeaders<'a> {
     pub content_length: Option<&'a str>,
     /// The configured tenant header, if configured.
     pub tenant: Option<&'a str>,
+    /// The header naming the tenant for `tenants` limits, if `tenants` is configured.
+    pub limits_tenant: Option<&'a str>,
 }
 
 impl<'a> RequestHeaders<'a> {
@@ -57,6 +61,7 @@ impl<'a> RequestHeaders<'a> {
             content_encoding: find("content-encoding"),
             content_length: find("content-length"),
             tenant: config.tenant_header.as_deref().and_then(find),
+            limits_tenant: config.tenants_header().and_then(find),
         }
     }
 }
@@ -80,7 +85,7 @@ pub enum HeadersDecision {
 }
 
 /// In enforce mode a rejection; in observe mode a forward that records it.
-pub(crate) fn settle(
+pub fn settle(
     config: &EdgeConfig,
     rejection: Rejection,
     content_type: Option<&'static str>,
@@ -105,6 +110,14 @@ pub(crate) fn reject(
         rule: rule.id(),
         reply: LocalReply::new(status, body, protocol),
     }
+}
+
+/// The tenant for `tenants` limits: the header's value, `None` when missing or blank.
+pub fn limits_tenant<'a>(headers: &RequestHeaders<'a>) -> Option<&'a str> {
+    headers
+        .limits_tenant
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
 }
 
 /// Decides what the headers alone decide.
@@ -142,6 +155,20 @@ pub fn decide_headers(config: &EdgeConfig, headers: &RequestHeaders<'_>) -> Head
         return rejected(reject(
             EdgeRule::TenantMissing,
             status,
+            &message,
+            Some(protocol),
+        ));
+    }
+    if let Some(id) = limits_tenant(headers)
+        && !is_valid_tenant_id(id)
+    {
+        let shown: alloc::string::String = id.chars().take(64).collect();
+        let message = format!(
+            "tenant {shown:?} is not a valid tenant id (1-150 bytes of A-Z a-z 0-9 ! - _ . * ' ( ))"
+        );
+        return rejected(reject(
+            EdgeRule::TenantInvalid,
+            400,
             &message,
             Some(protocol),
         ));

@@ -263,6 +263,47 @@ fn missing_tenant_gets_401_or_the_configured_400() {
 }
 
 #[test]
+fn a_limits_tenant_that_is_not_a_tenant_id_gets_400_before_the_body() {
+    let c: EdgeConfig = serde_json::from_str(r#"{"tenants": {}}"#).unwrap();
+    let pairs = [
+        ("content-type", CONTENT_TYPE_V2),
+        ("x-scope-orgid", "two words"),
+    ];
+    let h = RequestHeaders::from_pairs(&pairs, &c);
+    assert_eq!(limits_tenant(&h), Some("two words"));
+    let r = rejection(decide_headers(&c, &h));
+    assert_eq!((r.reply.status, r.rule), (400, "edge.tenant_invalid"));
+    assert_eq!(header(&r.reply, WRITTEN_HEADERS[0]), Some("0"));
+    // A blank header is no tenant (the anonymous one), not an invalid one.
+    let blank = [("content-type", CONTENT_TYPE_V1), ("x-scope-orgid", " ")];
+    let h = RequestHeaders::from_pairs(&blank, &c);
+    assert_eq!(limits_tenant(&h), None);
+    assert!(matches!(
+        decide_headers(&c, &h),
+        HeadersDecision::NeedBody(_)
+    ));
+    // Without `tenants` the header is not read.
+    let h = RequestHeaders::from_pairs(&pairs, &EdgeConfig::default());
+    assert_eq!(h.limits_tenant, None);
+}
+
+#[test]
+fn check_body_hands_on_the_decoded_body_and_its_counts() {
+    let c = EdgeConfig::default();
+    let BodyCheck::Passed(checked) = check_body(&c, &exam(Protocol::V2), &valid_v2(), NOW) else {
+        panic!("a valid body passes");
+    };
+    assert_eq!(checked.protocol, Protocol::V2);
+    assert_eq!((checked.counts.series, checked.counts.samples), (1, 1));
+    let raw = crate::codec::decompress(&valid_v2(), &c.limits).unwrap();
+    assert_eq!(checked.decoded, raw);
+    assert!(matches!(
+        check_body(&c, &exam(Protocol::V1), &unsorted_v1(), NOW),
+        BodyCheck::Decided(Verdict::Reject(_))
+    ));
+}
+
+#[test]
 fn content_length_over_the_limit_gets_413_before_the_body() {
     let mut c = EdgeConfig::default();
     c.limits.max_body_bytes = 100;
@@ -484,17 +525,50 @@ proptest! {
         tenant in any::<bool>(),
         age in proptest::option::of(1u64..10_000_000),
         now in any::<i64>(),
+        limits in proptest::option::of((1u64..100, 1u64..10, proptest::option::of(any::<[u8; 16]>()))),
+        bridge in any::<bool>(),
     ) {
         let mut c = EdgeConfig { max_sample_age: age, ..EdgeConfig::default() };
         if observe_mode { c.mode = Mode::Observe; }
         if tenant { c.tenant_header = Some("x-scope-orgid".to_string()); }
+        if bridge { c.upstream_protocol = UpstreamProtocol::V1; }
+        let mut bucket = None;
+        if let Some((rate, burst, state)) = limits {
+            let mut tenants = TenantsConfig::default();
+            tenants.default.ingestion_rate = Some(rate as f64);
+            tenants.default.ingestion_burst_size = Some(burst);
+            tenants.default.max_series_per_request = Some(burst);
+            c.tenants = Some(tenants);
+            bucket = state.and_then(|b| bucket::BucketState::from_bytes(&b));
+        }
+        prop_assert_eq!(c.check(), Ok(()));
         c.limits.max_body_bytes = 200;
         let _ = decide_request_head(&c, &method, &path);
         let h = RequestHeaders::from_pairs(&pairs, &c);
+        // The filter's flow: headers, body, tenant limits, bridge.
         let verdict = match decide_headers(&c, &h) {
             HeadersDecision::Decided(v) => v,
-            HeadersDecision::NeedBody(exam) => decide_body(&c, &exam, &body, now),
+            HeadersDecision::NeedBody(exam) => match check_body(&c, &exam, &body, now) {
+                BodyCheck::Decided(v) => v,
+                BodyCheck::Passed(checked) => {
+                    let admitted = c.tenants.as_ref().and_then(|tenants| {
+                        let tenant = tenants.resolve(limits_tenant(&h));
+                        let a = decide_admission(&tenant, &checked.counts, checked.protocol, bucket, now);
+                        admission_verdict(&c, &a, exam.content_type)
+                    });
+                    let bridged = bridge_body(&c, &checked)
+                        .and_then(Result::err)
+                        .map(|r| settle(&c, r, exam.content_type));
+                    admitted.or(bridged).unwrap_or(Verdict::Forward {
+                        content_type: exam.content_type,
+                        observed: None,
+                    })
+                }
+            },
         };
+        if let Some(reply) = verdict.reply() {
+            prop_assert_eq!(reply.status == 429, header(reply, "retry-after").is_some());
+        }
         if let Some(reply) = verdict.reply() {
             prop_assert!(REPLY_STATUSES.contains(&reply.status), "{}", reply.status);
             prop_assert!(!observe_mode);
@@ -522,9 +596,15 @@ proptest! {
 #[test]
 fn edge_statuses_agree_with_the_shared_retry_table() {
     use crate::classify::{RetryAdvice, retry_advice};
-    // Every local reply is something a sender must not retry (it can never succeed)...
+    // Every local reply is something a sender must not retry (it can never succeed),
+    // except the rate limit's 429 (with Retry-After), retried by senders that retry 429s...
     for status in REPLY_STATUSES {
-        assert_eq!(retry_advice(status), RetryAdvice::No, "{status}");
+        let expected = if status == 429 {
+            RetryAdvice::If429Enabled
+        } else {
+            RetryAdvice::No
+        };
+        assert_eq!(retry_advice(status), expected, "{status}");
     }
     // ...while Envoy's own timeout, dropped as a 408, becomes retryable once rewritten.
     assert_eq!(retry_advice(408), RetryAdvice::No);

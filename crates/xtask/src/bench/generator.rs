@@ -70,6 +70,22 @@ pub struct Floor {
 }
 
 impl Load {
+    /// One request of 10 series to `url`: a probe that a server takes writes.
+    pub fn probe(url: String) -> Load {
+        Load {
+            url,
+            shape: Shape {
+                series: 10,
+                labels: 10,
+            },
+            concurrency: 1,
+            duration: Duration::from_secs(5),
+            requests: Some(1),
+            rate: None,
+            payloads: 1,
+        }
+    }
+
     fn command(&self, prw: &Path, quiet: bool) -> Command {
         let mut cmd = Command::new(prw);
         cmd.arg("bench")
@@ -95,7 +111,13 @@ impl Load {
 
     /// Runs to the end.
     pub fn run(&self, prw: &Path) -> Result<LoadResult, BenchError> {
+        self.run_with_args(prw, &[])
+    }
+
+    /// [`Load::run`] with more `prw bench` arguments (e.g. `--header`).
+    pub fn run_with_args(&self, prw: &Path, extra: &[String]) -> Result<LoadResult, BenchError> {
         let mut cmd = self.command(prw, true);
+        cmd.args(extra);
         eprintln!("    $ {}", show(&cmd));
         let output = cmd
             .stdin(Stdio::null())
@@ -109,7 +131,13 @@ impl Load {
 
     /// Starts it and returns once the payloads are built and the clock runs.
     pub fn start(&self, prw: &Path) -> Result<Running, BenchError> {
+        self.start_with_args(prw, &[])
+    }
+
+    /// [`Load::start`] with more `prw bench` arguments (e.g. `--header`).
+    pub fn start_with_args(&self, prw: &Path, extra: &[String]) -> Result<Running, BenchError> {
         let mut cmd = self.command(prw, false);
+        cmd.args(extra);
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut guard = Guard::spawn("prw bench", &mut cmd)?;
         let stderr = guard.child_mut().and_then(|c| c.stderr.take());

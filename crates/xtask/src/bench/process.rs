@@ -19,6 +19,11 @@ impl Guard {
     /// Starts `cmd` (stdin closed) and guards it.
     pub fn spawn(name: &str, cmd: &mut Command) -> Result<Guard, BenchError> {
         eprintln!("    $ {}", show(cmd));
+        Guard::spawn_quiet(name, cmd)
+    }
+
+    /// Like [`Guard::spawn`] without echoing the command (for programs started many times).
+    pub fn spawn_quiet(name: &str, cmd: &mut Command) -> Result<Guard, BenchError> {
         let child = cmd
             .stdin(Stdio::null())
             .spawn()

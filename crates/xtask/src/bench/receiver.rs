@@ -70,6 +70,29 @@ impl NullReceiver {
     }
 }
 
+impl NullReceiver {
+    /// Its exact set of distinct (series, timestamp) pairs (`GET /-/pairs`, with `--decode`):
+    /// per series (label-set hash), the timestamps.
+    pub fn pairs(&self) -> Result<std::collections::BTreeMap<String, Vec<i64>>, BenchError> {
+        let body = get(self.addr, "/-/pairs").map_err(|source| BenchError::Stats { source })?;
+        serde_json::from_str(&body).map_err(|e| BenchError::Json {
+            what: "the receiver's /-/pairs".into(),
+            detail: e.to_string(),
+        })
+    }
+
+    /// Pairs received again (`decode.duplicates` of `GET /-/stats`).
+    pub fn duplicates(&self) -> Result<u64, BenchError> {
+        let body = get(self.addr, "/-/stats").map_err(|source| BenchError::Stats { source })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|e| BenchError::Json {
+                what: "the receiver's /-/stats".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(json["decode"]["duplicates"].as_u64().unwrap_or(0))
+    }
+}
+
 /// A one-shot HTTP/1.1 GET returning the body. Hand-written (a dozen lines) so xtask does
 /// not pull in an HTTP client for one local request to a server we control.
 fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {

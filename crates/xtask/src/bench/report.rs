@@ -42,7 +42,8 @@ pub struct Results {
     pub failures: Vec<String>,
 }
 
-fn si(x: f64) -> String {
+/// `1.23 M`, `45.6 k`, `789`.
+pub fn si(x: f64) -> String {
     if x >= 1e6 {
         format!("{:.2} M", x / 1e6)
     } else if x >= 1e3 {
@@ -371,8 +372,18 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 /// Writes `section` into `path` between the markers, replacing a previous one; creates the
 /// file with a title when missing.
 pub fn write_section(path: &Path, section: &str) -> Result<(), BenchError> {
+    write_marked_section(path, (START, END), section)
+}
+
+/// Writes `section` into `path` between its `markers` (start, end), replacing a previous one;
+/// creates the file with a title when missing.
+pub fn write_marked_section(
+    path: &Path,
+    markers: (&str, &str),
+    section: &str,
+) -> Result<(), BenchError> {
     let old = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n\n".into());
-    let new = replace_section(&old, section);
+    let new = replace_section(&old, markers, section);
     std::fs::write(path, new).map_err(|source| BenchError::Io {
         what: "write",
         path: path.into(),
@@ -380,11 +391,11 @@ pub fn write_section(path: &Path, section: &str) -> Result<(), BenchError> {
     })
 }
 
-fn replace_section(old: &str, section: &str) -> String {
-    match (old.find(START), old.find(END)) {
+fn replace_section(old: &str, (start, end): (&str, &str), section: &str) -> String {
+    match (old.find(start), old.find(end)) {
         (Some(a), Some(b)) if b > a => {
             let (before, rest) = old.split_at(a);
-            let after = rest.split_once(END).map_or("", |(_, after)| after);
+            let after = rest.split_once(end).map_or("", |(_, after)| after);
             format!("{before}{}{}", section.trim_end_matches('\n'), after)
         }
         _ => {
@@ -407,10 +418,14 @@ mod tests {
     #[test]
     fn section_is_appended_once_then_replaced_leaving_other_sections_intact() {
         let original = "# Benchmarks\n\n## WAL\n\nwal numbers\n";
-        let first = replace_section(original, &format!("{START}\nrun 1\n{END}\n"));
+        let first = replace_section(original, (START, END), &format!("{START}\nrun 1\n{END}\n"));
         assert!(first.starts_with(original));
         let with_more = format!("{first}\n## Edge filter\n\nfilter numbers\n");
-        let second = replace_section(&with_more, &format!("{START}\nrun 2\n{END}\n"));
+        let second = replace_section(
+            &with_more,
+            (START, END),
+            &format!("{START}\nrun 2\n{END}\n"),
+        );
         assert!(second.contains("run 2") && !second.contains("run 1"));
         assert!(second.contains("wal numbers") && second.contains("filter numbers"));
         assert_eq!(second.matches(START).count(), 1);

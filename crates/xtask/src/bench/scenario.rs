@@ -113,18 +113,7 @@ pub fn prw_relay_works(bins: &Binaries, work: &Path) -> bool {
             return false;
         }
     };
-    let probe = Load {
-        url: relay.write_url(),
-        shape: Shape {
-            series: 10,
-            labels: 10,
-        },
-        concurrency: 1,
-        duration: Duration::from_secs(5),
-        requests: Some(1),
-        rate: None,
-        payloads: 1,
-    };
+    let probe = Load::probe(relay.write_url());
     // A relay that is still starting may answer 503 at first: a few tries, a second apart.
     for _ in 0..5 {
         if probe.run(&bins.prw).is_ok_and(|r| r.requests_ok == 1) {
@@ -278,7 +267,7 @@ fn drain(
 }
 
 /// Removes and recreates `dir`.
-fn fresh_dir(dir: &Path) -> Result<PathBuf, BenchError> {
+pub fn fresh_dir(dir: &Path) -> Result<PathBuf, BenchError> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|source| BenchError::Io {
             what: "remove",

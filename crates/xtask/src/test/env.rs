@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 /// `(name, value)` pairs for the test processes.
 pub fn for_tests(artifacts: &Artifacts) -> Vec<(String, PathBuf)> {
-    let wanted: [(&str, Option<PathBuf>); 10] = [
+    let wanted: [(&str, Option<PathBuf>); 11] = [
+        // This very xtask, for the test that runs `xtask up --relays 3` as a process.
+        ("XTASK_BIN", std::env::current_exe().ok()),
         ("PRW_BIN", artifacts.prw.clone()),
         ("PRW_ENVOY_FILTER_WASM", artifacts.envoy_filter.clone()),
         ("PRW_INSPECTOR_DIR", artifacts.inspector.clone()),

@@ -1,7 +1,11 @@
 //! A child process of the stack: started in its own process group (so a Ctrl-C reaches only
 //! xtask, which then stops the stack in order), its output appended to a log file, and
-//! stopped on drop: SIGTERM, up to [`STOP_GRACE`] to exit, then SIGKILL.
+//! stopped on drop: SIGTERM, up to [`STOP_GRACE`] to exit, then SIGKILL. It can be started
+//! again with the same command line ([`Managed::restart`], for relays that died).
+//!
+//! Invariant: at most one live child per [`Managed`]; a restart only follows an exit.
 
+use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -12,11 +16,40 @@ use std::time::{Duration, Instant};
 /// How long a process gets to exit after SIGTERM before it is killed.
 pub const STOP_GRACE: Duration = Duration::from_secs(15);
 
+/// The command line of a process, kept to start it again.
+#[derive(Debug, Clone)]
+struct Spec {
+    program: OsString,
+    args: Vec<OsString>,
+    dir: Option<PathBuf>,
+}
+
+impl Spec {
+    fn of(cmd: &Command) -> Spec {
+        Spec {
+            program: cmd.get_program().to_owned(),
+            args: cmd.get_args().map(ToOwned::to_owned).collect(),
+            dir: cmd.get_current_dir().map(Path::to_path_buf),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        if let Some(dir) = &self.dir {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+}
+
 /// A running process of the stack.
 #[derive(Debug)]
 pub struct Managed {
-    name: &'static str,
+    name: String,
+    spec: Spec,
     child: Child,
+    started: Instant,
     log: PathBuf,
 }
 
@@ -24,7 +57,7 @@ pub struct Managed {
 #[derive(Debug)]
 pub struct StartError {
     /// Which process.
-    pub name: &'static str,
+    pub name: String,
     /// What failed.
     pub source: std::io::Error,
 }
@@ -37,29 +70,61 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+fn spawn(name: &str, spec: &Spec, log: &Path) -> Result<Child, StartError> {
+    let failed = |source| StartError {
+        name: name.to_owned(),
+        source,
+    };
+    let open = || OpenOptions::new().create(true).append(true).open(log);
+    let out = open().map_err(failed)?;
+    let err = open().map_err(failed)?;
+    spec.command()
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(failed)
+}
+
 impl Managed {
-    /// Starts `cmd` as `name`, appending stdout and stderr to `log`.
-    pub fn start(name: &'static str, cmd: &mut Command, log: &Path) -> Result<Self, StartError> {
-        let open = || OpenOptions::new().create(true).append(true).open(log);
-        let out = open().map_err(|source| StartError { name, source })?;
-        let err = open().map_err(|source| StartError { name, source })?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|source| StartError { name, source })?;
+    /// Starts `cmd` (program, arguments, directory) as `name`, appending stdout and stderr
+    /// to `log`.
+    pub fn start(name: &str, cmd: &Command, log: &Path) -> Result<Self, StartError> {
+        let spec = Spec::of(cmd);
+        let child = spawn(name, &spec, log)?;
         Ok(Managed {
-            name,
+            name: name.to_owned(),
+            spec,
             child,
+            started: Instant::now(),
             log: log.to_path_buf(),
         })
     }
 
+    /// Starts the same command line again; only after it exited.
+    pub fn restart(&mut self) -> Result<(), StartError> {
+        if self.exited().is_none() {
+            return Ok(());
+        }
+        self.child = spawn(&self.name, &self.spec, &self.log)?;
+        self.started = Instant::now();
+        Ok(())
+    }
+
     /// The process's name in messages.
-    pub fn name(&self) -> &'static str {
-        self.name
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// How long ago it was (re)started.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
     }
 
     /// Its log file.
@@ -76,8 +141,17 @@ impl Managed {
         }
     }
 
-    /// SIGTERM, wait up to [`STOP_GRACE`], then SIGKILL. Idempotent.
+    /// SIGTERM, wait up to [`STOP_GRACE`], then SIGKILL. Does nothing once it has exited.
     pub fn stop(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        self.request_stop();
+        self.wait_stopped();
+    }
+
+    /// Sends SIGTERM (nothing when it has exited already).
+    pub fn request_stop(&mut self) {
         if self.exited().is_some() {
             return;
         }
@@ -85,7 +159,17 @@ impl Managed {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-        let deadline = Instant::now() + STOP_GRACE;
+    }
+
+    /// Waits up to [`STOP_GRACE`] for the exit after [`Managed::request_stop`], then
+    /// SIGKILL.
+    pub fn wait_stopped(&mut self) {
+        self.wait_stopped_until(Instant::now() + STOP_GRACE);
+    }
+
+    /// Waits until `deadline` for the exit, then SIGKILL. Processes asked to stop together
+    /// share one deadline, so they wait in parallel.
+    pub fn wait_stopped_until(&mut self, deadline: Instant) {
         while Instant::now() < deadline {
             if self.exited().is_some() {
                 eprintln!("    stopped {}", self.name);
@@ -93,10 +177,7 @@ impl Managed {
             }
             thread::sleep(Duration::from_millis(100));
         }
-        eprintln!(
-            "    {} did not stop within {STOP_GRACE:?}: killing it",
-            self.name
-        );
+        eprintln!("    {} did not stop in time: killing it", self.name);
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -105,5 +186,42 @@ impl Managed {
 impl Drop for Managed {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_process_restarts_with_the_same_command_line_and_log() {
+        let log = std::env::temp_dir().join(format!("xtask-managed-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "echo run"]);
+        let mut process = Managed::start("echo", &cmd, &log).unwrap();
+        let first = process.pid();
+        while process.exited().is_none() {
+            thread::sleep(Duration::from_millis(10));
+        }
+        process.restart().unwrap();
+        assert_ne!(process.pid(), first);
+        while process.exited().is_none() {
+            thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "run\nrun\n");
+        let _ = std::fs::remove_file(&log);
+    }
+
+    #[test]
+    fn stopping_a_running_process_ends_it() {
+        let log = std::env::temp_dir().join(format!("xtask-sleep-{}.log", std::process::id()));
+        let mut cmd = Command::new("sleep");
+        cmd.arg("600");
+        let mut process = Managed::start("sleep", &cmd, &log).unwrap();
+        assert!(process.exited().is_none());
+        process.stop();
+        assert!(process.exited().is_some());
+        let _ = std::fs::remove_file(&log);
     }
 }

@@ -1,32 +1,8 @@
-//! The one-line live summary of the stack, read from the relay's `/metrics` and Envoy's
-//! `/stats/prometheus` (Prometheus text format).
+//! The live summary of the stack, read from the relays' `/metrics` and Envoy's
+//! `/stats/prometheus` (Prometheus text format): one line with one relay, one line per relay
+//! plus one for Envoy with several.
 
-/// Sums every sample of the metrics whose name is `name` (any labels).
-pub fn sum(text: &str, name: &str) -> f64 {
-    sum_where(text, |metric| metric == name)
-}
-
-/// Sums every sample of the metrics whose name starts with `prefix` and ends with `_total`.
-pub fn sum_prefixed(text: &str, prefix: &str) -> f64 {
-    sum_where(text, |metric| {
-        metric.starts_with(prefix) && metric.ends_with("_total")
-    })
-}
-
-fn sum_where(text: &str, wanted: impl Fn(&str) -> bool) -> f64 {
-    text.lines()
-        .filter(|line| !line.starts_with('#'))
-        .filter_map(|line| {
-            let name_end = line.find(['{', ' '])?;
-            let name = line.get(..name_end)?;
-            if !wanted(name) {
-                return None;
-            }
-            line.rsplit(' ').next()?.parse::<f64>().ok()
-        })
-        .filter(|v| v.is_finite())
-        .sum()
-}
+use crate::prom_text::{sum, sum_prefixed};
 
 /// What the summary line shows.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -62,6 +38,57 @@ impl Summary {
     }
 }
 
+/// What the Envoy line of a cluster shows.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct EdgeSummary {
+    /// Requests the edge filter rejected.
+    pub rejected_at_edge: f64,
+    /// Requests Envoy retried on another relay.
+    pub retries: f64,
+    /// Relays Envoy considers healthy.
+    pub healthy: f64,
+    /// Relays in the cluster.
+    pub relays: f64,
+}
+
+impl EdgeSummary {
+    /// Reads it from Envoy's stats (missing: zeros).
+    pub fn read(envoy_stats: Option<&str>) -> Self {
+        let stats = envoy_stats.unwrap_or("");
+        EdgeSummary {
+            rejected_at_edge: sum_prefixed(stats, "prw_edge_rejected_"),
+            retries: sum(stats, "envoy_cluster_upstream_rq_retry"),
+            healthy: sum(stats, "envoy_cluster_membership_healthy"),
+            relays: sum(stats, "envoy_cluster_membership_total"),
+        }
+    }
+
+    /// `Envoy: relays healthy 3/3 | retried 2 | rejected at edge 0`.
+    pub fn line(&self) -> String {
+        format!(
+            "Envoy: relays healthy {:.0}/{:.0} | retried {:.0} | rejected at edge {:.0}",
+            self.healthy, self.relays, self.retries, self.rejected_at_edge
+        )
+    }
+}
+
+impl Summary {
+    /// `relay 2 (127.0.0.1:9212): samples in 1200 | sent 1100 | pending 100`, or
+    /// `... : down` when its metrics could not be read.
+    pub fn relay_line(label: &str, relay_metrics: Option<&str>) -> String {
+        match relay_metrics {
+            None => format!("{label}: down"),
+            Some(text) => {
+                let s = Summary::read(Some(text), None);
+                format!(
+                    "{label}: samples in {:.0} | sent {:.0} | pending {:.0}",
+                    s.samples_in, s.sent, s.pending
+                )
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +121,22 @@ prw_edge_rejected_unsupported_media_type_total{} 1\nprw_edge_accepted_total{} 9\
     #[test]
     fn missing_scrapes_read_as_zero() {
         assert_eq!(Summary::read(None, None), Summary::default());
+    }
+
+    #[test]
+    fn cluster_lines_show_each_relay_and_envoy() {
+        assert_eq!(
+            Summary::relay_line("relay 1 (127.0.0.1:9211)", Some(RELAY)),
+            "relay 1 (127.0.0.1:9211): samples in 15 | sent 12 | pending 3"
+        );
+        assert_eq!(Summary::relay_line("relay 2", None), "relay 2: down");
+        let stats = "envoy_cluster_upstream_rq_retry{envoy_cluster_name=\"relays\"} 4\n\
+envoy_cluster_membership_healthy{envoy_cluster_name=\"relays\"} 2\n\
+envoy_cluster_membership_total{envoy_cluster_name=\"relays\"} 3\n\
+prw_edge_rejected_invalid_total{} 1\n";
+        assert_eq!(
+            EdgeSummary::read(Some(stats)).line(),
+            "Envoy: relays healthy 2/3 | retried 4 | rejected at edge 1"
+        );
     }
 }

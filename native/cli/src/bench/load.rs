@@ -22,7 +22,7 @@ use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
-use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -45,6 +45,8 @@ pub struct Plan {
     pub requests: Option<u64>,
     /// Requests per second over all workers; `None`: as fast as possible.
     pub rate: Option<f64>,
+    /// Extra headers on every request (`--header`, e.g. a tenant's `X-Scope-OrgID`).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 /// Live counters for the progress line.
@@ -77,6 +79,8 @@ pub struct Outcome {
     pub in_flight_errors: u64,
     /// Latency of 2xx answers in microseconds.
     pub latency_us: Histogram<u64>,
+    /// The numbers of the requests answered 2xx (unordered).
+    pub acked: Vec<u64>,
 }
 
 /// Runs the plan; `live` is updated as answers arrive.
@@ -117,6 +121,7 @@ pub async fn run(
         connect_errors: 0,
         in_flight_errors: 0,
         latency_us: histogram,
+        acked: Vec::new(),
     };
     while let Some(done) = workers.join_next().await {
         let Ok(part) = done else { continue };
@@ -128,6 +133,7 @@ pub async fn run(
         }
         outcome.connect_errors += part.connect_errors;
         outcome.in_flight_errors += part.in_flight_errors;
+        outcome.acked.extend(part.acked);
         let _ = outcome.latency_us.add(&part.latency_us);
     }
     outcome.elapsed = start.elapsed();
@@ -161,6 +167,7 @@ impl Worker {
             connect_errors: 0,
             in_flight_errors: 0,
             latency_us: self.histogram.clone(),
+            acked: Vec::new(),
         };
         let (content_type, version) = match self.plan.protocol {
             Protocol::V1 => ("application/x-protobuf", "0.1.0"),
@@ -188,15 +195,18 @@ impl Worker {
             let Some(payload) = self.payloads.get((k % len) as usize) else {
                 break;
             };
-            let request = Request::post(self.plan.url.clone())
+            let mut request = Request::post(self.plan.url.clone())
                 .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
                 .header(CONTENT_ENCODING, HeaderValue::from_static("snappy"))
                 .header(
                     "X-Prometheus-Remote-Write-Version",
                     HeaderValue::from_static(version),
                 )
-                .header(USER_AGENT, HeaderValue::from_static("prw-bench"))
-                .body(Full::new(payload.body.clone()));
+                .header(USER_AGENT, HeaderValue::from_static("prw-bench"));
+            for (name, value) in &self.plan.headers {
+                request = request.header(name, value);
+            }
+            let request = request.body(Full::new(payload.body.clone()));
             let Ok(request) = request else { break };
             out.sent += 1;
             let sent_at = Instant::now();
@@ -212,6 +222,7 @@ impl Worker {
                             u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
                         out.latency_us.saturating_record(micros.max(1));
                         out.ok += 1;
+                        out.acked.push(k);
                         out.ok_samples += payload.samples;
                         self.live.ok.fetch_add(1, Ordering::Relaxed);
                         self.live

@@ -7,31 +7,17 @@ use hyper::header::HeaderName;
 use serde::Deserialize;
 use serde_yaml::Value;
 
+use super::capture::{Capture, CaptureConfig};
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Location};
 use super::limits::{Limits, LimitsConfig};
 use super::listen::{Listen, ListenConfig};
 use super::remote_write::{Destination, RemoteWriteConfig};
 use super::tail::{Tail, TailConfig};
 use super::wal::{Wal, WalConfig};
+use crate::environment::{Environment, ProcessEnvironment};
 
 /// Headers forwarded by default: the tenant header of Mimir/Cortex/Loki.
 pub const DEFAULT_FORWARD_HEADERS: [&str; 1] = ["X-Scope-OrgID"];
-
-/// Headers that describe the request itself and cannot be forwarded.
-const NOT_FORWARDABLE: [&str; 12] = [
-    "host",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "transfer-encoding",
-    "authorization",
-    "x-prometheus-remote-write-version",
-    "retry-attempt",
-    "accept-encoding",
-];
 
 /// The document as written.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -50,6 +36,8 @@ pub struct RelayConfigFile {
     /// Destinations, Prometheus's stanza. A bare `remote_write:` (null) means none.
     #[serde(deserialize_with = "null_as_empty")]
     pub remote_write: Vec<RemoteWriteConfig>,
+    /// What the relay keeps of what it refused (`capture:`).
+    pub capture: CaptureConfig,
     /// The in-memory tail of decoded records.
     pub tail: TailConfig,
 }
@@ -74,6 +62,7 @@ impl Default for RelayConfigFile {
                 .map(|h| (*h).to_owned())
                 .collect(),
             remote_write: Vec::new(),
+            capture: CaptureConfig::default(),
             tail: TailConfig::default(),
         }
     }
@@ -103,6 +92,8 @@ pub struct RelayConfig {
     pub forward_headers: Vec<HeaderName>,
     /// Destinations, names unique.
     pub destinations: Vec<Destination>,
+    /// Capture of refused payloads.
+    pub capture: Capture,
     /// The in-memory tail of decoded records.
     pub tail: Tail,
 }
@@ -137,10 +128,11 @@ fn forward_headers(path: &KeyPath, names: &[String]) -> Result<Vec<HeaderName>, 
         let path = path.index(index);
         let header = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| path.invalid_value("header name", name))?;
-        if NOT_FORWARDABLE.contains(&header.as_str()) {
-            return Err(
-                path.invalid_value("forwardable header (not a transport or auth header)", name)
-            );
+        if crate::send::headers::reserved(header.as_str()).is_some() {
+            return Err(path.invalid_value(
+                "forwardable header (not a reserved header: transport, auth, SigV4 or retry)",
+                name,
+            ));
         }
         if !seen.insert(header.clone()) {
             return Err(path.invalid_value("header listed once", name));
@@ -170,18 +162,19 @@ impl RelayConfigFile {
     }
 
     /// Validates the document. `raw` holds the `remote_write` stanzas as parsed (for names).
-    fn build(&self, raw: &[Value]) -> Result<Loaded, ConfigError> {
+    fn build(&self, raw: &[Value], env: &dyn Environment) -> Result<Loaded, ConfigError> {
         let root = KeyPath::root();
         let mut warnings = Vec::new();
         let listen = self.listen.build(&root.key("listen"))?;
         let wal = self.wal.build(&root.key("wal"))?;
         let limits = self.limits.build(&root.key("limits"))?;
         let forward_headers = forward_headers(&root.key("forward_headers"), &self.forward_headers)?;
+        let capture = self.capture.build(&root.key("capture"), &listen)?;
         let mut destinations: Vec<Destination> = Vec::with_capacity(self.remote_write.len());
         for (index, stanza) in self.remote_write.iter().enumerate() {
             let path = root.key("remote_write").index(index);
             let raw_stanza = raw.get(index).cloned().unwrap_or(Value::Null);
-            let destination = stanza.build(&path, &raw_stanza, &mut warnings)?;
+            let destination = stanza.build(&path, &raw_stanza, env, &mut warnings)?;
             if destinations.iter().any(|d| d.name == destination.name) {
                 return Err(path
                     .key("name")
@@ -202,6 +195,7 @@ impl RelayConfigFile {
                 limits,
                 forward_headers,
                 destinations,
+                capture,
                 tail: self.tail.build(&root.key("tail"))?,
             },
             warnings,
@@ -209,8 +203,18 @@ impl RelayConfigFile {
     }
 }
 
-/// Parses and validates a document (empty text = all defaults), then applies `overrides`.
+/// Parses and validates a document (empty text = all defaults), then applies `overrides`;
+/// the process environment is read where a key says so (`proxy_from_environment`, `sigv4`).
 pub fn parse(text: &str, overrides: &Overrides) -> Result<Loaded, ConfigError> {
+    parse_with_env(text, overrides, &ProcessEnvironment)
+}
+
+/// [`parse`] with the environment variables taken from `env`.
+pub fn parse_with_env(
+    text: &str,
+    overrides: &Overrides,
+    env: &dyn Environment,
+) -> Result<Loaded, ConfigError> {
     let (mut file, mut raw) = if text.trim().is_empty() {
         (RelayConfigFile::default(), Vec::new())
     } else {
@@ -233,7 +237,7 @@ pub fn parse(text: &str, overrides: &Overrides) -> Result<Loaded, ConfigError> {
     };
     let file_destinations = file.remote_write.len();
     file.apply(overrides, &mut raw);
-    file.build(&raw).map_err(|mut err| {
+    file.build(&raw, env).map_err(|mut err| {
         if err.location.is_none() && !overridden(&err.path, overrides, file_destinations) {
             err.location = super::locate::locate(text, &err.path);
         }

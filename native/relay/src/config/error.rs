@@ -57,6 +57,13 @@ pub enum ConfigErrorKind {
     /// A relabel `regex` does not compile.
     #[error("invalid regex")]
     Regex(#[source] regex::Error),
+    /// A file the key names (certificate, key, credentials) cannot be read.
+    #[error("cannot read {}", .0.display())]
+    File(std::path::PathBuf, #[source] std::io::Error),
+    /// A value that breaks a validation rule, with the reason found at load (TLS material,
+    /// credentials) in words.
+    #[error("invalid: {0}")]
+    Unusable(String),
 }
 
 impl ConfigError {
@@ -76,7 +83,7 @@ impl fmt::Display for ConfigError {
         if let ConfigErrorKind::Regex(err) = &self.kind {
             write!(f, ": {err}")?;
         }
-        if let ConfigErrorKind::Read(err) = &self.kind {
+        if let ConfigErrorKind::Read(err) | ConfigErrorKind::File(_, err) = &self.kind {
             write!(f, ": {err}")?;
         }
         if let Some(Location { line, column }) = self.location {
@@ -146,6 +153,16 @@ impl KeyPath {
             what,
             value: value.into(),
         })
+    }
+
+    /// `Unusable(reason)` at this path.
+    pub fn unusable(&self, reason: impl Into<String>) -> ConfigError {
+        self.error(ConfigErrorKind::Unusable(reason.into()))
+    }
+
+    /// `File` at this path.
+    pub fn file_error(&self, file: &std::path::Path, err: std::io::Error) -> ConfigError {
+        self.error(ConfigErrorKind::File(file.to_path_buf(), err))
     }
 
     /// A warning at this path.

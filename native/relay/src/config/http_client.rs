@@ -1,31 +1,56 @@
 //! The HTTP client keys of a `remote_write` stanza (Prometheus `common/config.HTTPClientConfig`):
 //! `basic_auth`, `authorization`, legacy `bearer_token`/`bearer_token_file`, `tls_config`.
 //! At most one auth method per destination, as in Prometheus. Keys that reference secrets
-//! stores (`*_ref`) are refused.
+//! stores (`*_ref`) are refused. Files are read at load: PEM files become part of the
+//! validated settings; credentials files must be readable (they are read again when used).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
 use super::secret::SecretSource;
+use crate::send::auth::oauth2::OAuth2Settings;
+use crate::send::auth::sigv4::SigV4Settings;
+use crate::send::tls::{self, TlsError, TlsSettings, TlsVersion};
 
 /// `basic_auth` as written.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct BasicAuthConfig {
-    /// User name. Default: empty.
+    /// User name. Default: empty. A YAML number (`username: 123456`, as Grafana Cloud's
+    /// instance ids are written) is read as its text, as Prometheus's YAML parser does.
+    #[serde(deserialize_with = "scalar_text")]
     pub username: String,
     /// File holding the user name. Default: none.
     pub username_file: Option<PathBuf>,
     /// Refused (secret store reference).
     pub username_ref: Option<String>,
     /// Password. Default: empty.
+    #[serde(deserialize_with = "optional_scalar_text")]
     pub password: Option<String>,
     /// File holding the password. Default: none.
     pub password_file: Option<PathBuf>,
     /// Refused (secret store reference).
     pub password_ref: Option<String>,
+}
+
+/// A YAML scalar (string, number or boolean) as text.
+fn scalar_text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    use serde::de::Error;
+    match serde_yaml::Value::deserialize(deserializer)? {
+        serde_yaml::Value::String(s) => Ok(s),
+        serde_yaml::Value::Number(n) => Ok(n.to_string()),
+        serde_yaml::Value::Bool(b) => Ok(b.to_string()),
+        serde_yaml::Value::Null => Ok(String::new()),
+        _ => Err(D::Error::custom("expected a string")),
+    }
+}
+
+fn optional_scalar_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    scalar_text(deserializer).map(|s| Some(s).filter(|s| !s.is_empty()))
 }
 
 /// `authorization` as written.
@@ -92,73 +117,49 @@ pub enum ClientAuth {
         /// The credentials.
         credentials: SecretSource,
     },
+    /// `oauth2`: client credentials tokens.
+    OAuth2(Box<OAuth2Settings>),
+    /// `sigv4`: AWS Signature V4.
+    SigV4(Box<SigV4Settings>),
 }
 
-/// A PEM source: inline text or a file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PemSource {
-    /// PEM text in the configuration file.
-    Inline(String),
-    /// PEM file.
-    File(PathBuf),
+fn read_file(path: &KeyPath, file: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(file).map_err(|err| path.file_error(file, err))
 }
 
-/// TLS protocol version bound.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum TlsVersion {
-    /// TLS 1.2.
-    Tls12,
-    /// TLS 1.3.
-    Tls13,
-}
-
-/// Validated client TLS settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ClientTls {
-    /// Extra trusted CA certificates; none means the platform's web PKI roots.
-    pub ca: Option<PemSource>,
-    /// Client certificate and key for mutual TLS.
-    pub client_cert: Option<(PemSource, PemSource)>,
-    /// Server name override.
-    pub server_name: Option<String>,
-    /// Skip verification.
-    pub insecure_skip_verify: bool,
-    /// Lowest version, if bounded.
-    pub min_version: Option<TlsVersion>,
-    /// Highest version, if bounded.
-    pub max_version: Option<TlsVersion>,
-}
-
-fn one_of<T: Clone>(
+/// PEM bytes from the inline key or the file key (not both), and the key that gave them.
+fn pem(
     path: &KeyPath,
-    inline: Option<T>,
-    file_key: &str,
-    file: Option<PathBuf>,
-    wrap_inline: impl FnOnce(T) -> PemSource,
-) -> Result<Option<PemSource>, ConfigError> {
-    match (inline, file) {
+    inline_key: &'static str,
+    inline: Option<&String>,
+    file_key: &'static str,
+    file: Option<&PathBuf>,
+) -> Result<Option<(Vec<u8>, &'static str)>, ConfigError> {
+    match (inline.filter(|v| !v.is_empty()), file) {
         (Some(_), Some(_)) => Err(path
             .key(file_key)
             .invalid("set either the inline value or the file, not both")),
-        (Some(value), None) => Ok(Some(wrap_inline(value))),
-        (None, Some(file)) => Ok(Some(PemSource::File(file))),
+        (Some(text), None) => Ok(Some((text.clone().into_bytes(), inline_key))),
+        (None, Some(file)) => Ok(Some((read_file(&path.key(file_key), file)?, file_key))),
         (None, None) => Ok(None),
     }
 }
 
 fn version(path: &KeyPath, value: Option<&str>) -> Result<Option<TlsVersion>, ConfigError> {
     match value {
-        None => Ok(None),
+        None | Some("") => Ok(None),
         Some("TLS12") => Ok(Some(TlsVersion::Tls12)),
         Some("TLS13") => Ok(Some(TlsVersion::Tls13)),
-        Some("TLS10" | "TLS11") => Err(path.refused("TLS 1.0 and 1.1 are not supported (rustls)")),
+        Some("TLS10" | "TLS11") => Err(path
+            .refused("TLS 1.0 and 1.1 are not supported (rustls implements TLS 1.2 and 1.3 only)")),
         Some(other) => Err(path.invalid_value("TLS version (TLS12 or TLS13)", other)),
     }
 }
 
 impl TlsConfig {
-    /// Validates the TLS block.
-    pub fn build(&self, path: &KeyPath) -> Result<ClientTls, ConfigError> {
+    /// Validates the block: reads the PEM files and builds the TLS client once, so TLS
+    /// material rustls refuses fails here, naming the key.
+    pub fn build(&self, path: &KeyPath) -> Result<TlsSettings, ConfigError> {
         for (key, value) in [
             ("ca_ref", &self.ca_ref),
             ("cert_ref", &self.cert_ref),
@@ -170,29 +171,33 @@ impl TlsConfig {
                     .refused("secret references are not supported; use the *_file key"));
             }
         }
-        let ca = one_of(
+        let ca = pem(
             path,
-            self.ca.clone(),
+            "ca",
+            self.ca.as_ref(),
             "ca_file",
-            self.ca_file.clone(),
-            PemSource::Inline,
+            self.ca_file.as_ref(),
         )?;
-        let cert = one_of(
+        let cert = pem(
             path,
-            self.cert.clone(),
+            "cert",
+            self.cert.as_ref(),
             "cert_file",
-            self.cert_file.clone(),
-            PemSource::Inline,
+            self.cert_file.as_ref(),
         )?;
-        let key = one_of(
+        let key = pem(
             path,
-            self.key.clone(),
+            "key",
+            self.key.as_ref(),
             "key_file",
-            self.key_file.clone(),
-            PemSource::Inline,
+            self.key_file.as_ref(),
         )?;
-        let client_cert = match (cert, key) {
-            (Some(cert), Some(key)) => Some((cert, key)),
+        let (cert_key, key_key) = (
+            cert.as_ref().map_or("cert_file", |c| c.1),
+            key.as_ref().map_or("key_file", |k| k.1),
+        );
+        let client_identity = match (cert, key) {
+            (Some((cert, _)), Some((key, _))) => Some((cert, key)),
             (None, None) => None,
             (Some(_), None) => {
                 return Err(path
@@ -214,18 +219,33 @@ impl TlsConfig {
                     .invalid("must not be below min_version"));
             }
         }
-        Ok(ClientTls {
-            ca,
-            client_cert,
+        let ca_key = ca.as_ref().map_or("ca_file", |c| c.1);
+        let settings = TlsSettings {
+            ca_pem: ca.map(|(bytes, _)| bytes),
+            client_identity,
             server_name: self.server_name.clone().filter(|name| !name.is_empty()),
             insecure_skip_verify: self.insecure_skip_verify,
             min_version,
             max_version,
-        })
+        };
+        if let Some(name) = &settings.server_name {
+            tls::server_name(&settings, name)
+                .map_err(|e| path.key("server_name").unusable(e.to_string()))?;
+        }
+        tls::client_config(&settings, false).map_err(|err| {
+            let key = match &err {
+                TlsError::Pem { what: "ca", .. } => ca_key,
+                TlsError::Pem { what: "cert", .. } => cert_key,
+                TlsError::Pem { .. } | TlsError::Rustls(_) => key_key,
+                TlsError::ServerName(_) => "server_name",
+            };
+            path.key(key).unusable(err.to_string())
+        })?;
+        Ok(settings)
     }
 }
 
-fn secret(
+pub(super) fn secret(
     path: &KeyPath,
     inline: Option<&String>,
     file_key: &str,
@@ -236,7 +256,10 @@ fn secret(
             .key(file_key)
             .invalid("set either the inline value or the file, not both")),
         (Some(value), None) => Ok(Some(SecretSource::Inline(value.clone()))),
-        (None, Some(file)) => Ok(Some(SecretSource::File(file.clone()))),
+        (None, Some(file)) => {
+            read_file(&path.key(file_key), file)?;
+            Ok(Some(SecretSource::File(file.clone())))
+        }
         (None, None) => Ok(None),
     }
 }
@@ -308,7 +331,7 @@ impl AuthorizationConfig {
 mod tests {
     use super::*;
 
-    fn tls(yaml: &str) -> Result<ClientTls, ConfigError> {
+    fn tls(yaml: &str) -> Result<TlsSettings, ConfigError> {
         serde_yaml::from_str::<TlsConfig>(yaml)
             .unwrap()
             .build(&KeyPath::root().key("tls_config"))
@@ -326,17 +349,36 @@ mod tests {
             .build(&KeyPath::root().key("authorization"))
     }
 
+    /// A directory with `ca.pem`, `cert.pem`, `key.pem` (a self-signed pair) and `p`
+    /// (a password).
+    fn files() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["a".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("cert.pem"), cert.pem()).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key.serialize_pem()).unwrap();
+        std::fs::write(dir.path().join("p"), "pw\n").unwrap();
+        let path = dir.path().display().to_string();
+        (dir, path)
+    }
+
     #[test]
     fn tls_reads_files_inline_pem_and_versions() {
-        let t = tls("{ca_file: ca.pem, cert: CERT, key_file: k.pem, server_name: s, min_version: TLS12, max_version: TLS13}").unwrap();
-        assert_eq!(t.ca, Some(PemSource::File("ca.pem".into())));
-        assert_eq!(
-            t.client_cert,
-            Some((
-                PemSource::Inline("CERT".into()),
-                PemSource::File("k.pem".into())
-            ))
+        let (_dir, d) = files();
+        let cert = std::fs::read_to_string(format!("{d}/cert.pem")).unwrap();
+        let yaml = format!(
+            "{{ca_file: {d}/ca.pem, cert: {cert:?}, key_file: {d}/key.pem, server_name: s, min_version: TLS12, max_version: TLS13}}"
         );
+        let t = tls(&yaml).unwrap();
+        assert_eq!(
+            t.ca_pem.as_deref(),
+            Some(std::fs::read(format!("{d}/ca.pem")).unwrap().as_slice())
+        );
+        assert_eq!(t.client_identity.as_ref().unwrap().0, cert.as_bytes());
         assert_eq!(t.server_name.as_deref(), Some("s"));
         assert_eq!(
             (t.min_version, t.max_version),
@@ -346,16 +388,21 @@ mod tests {
 
     #[test]
     fn tls_rules_name_the_key() {
+        let (_dir, d) = files();
         assert_eq!(
-            tls("{ca: x, ca_file: y}").unwrap_err().path,
+            tls(&format!("{{ca: x, ca_file: {d}/ca.pem}}"))
+                .unwrap_err()
+                .path,
             "tls_config.ca_file"
         );
         assert_eq!(
-            tls("{cert_file: c}").unwrap_err().path,
+            tls(&format!("{{cert_file: {d}/cert.pem}}"))
+                .unwrap_err()
+                .path,
             "tls_config.key_file"
         );
         assert_eq!(
-            tls("{key_file: k}").unwrap_err().path,
+            tls(&format!("{{key_file: {d}/key.pem}}")).unwrap_err().path,
             "tls_config.cert_file"
         );
         assert_eq!(
@@ -381,13 +428,33 @@ mod tests {
     }
 
     #[test]
+    fn tls_material_rustls_refuses_fails_at_load_on_its_key() {
+        let (_dir, d) = files();
+        let bad_ca = tls("{ca: not a certificate}").unwrap_err();
+        assert_eq!(bad_ca.path, "tls_config.ca");
+        std::fs::write(format!("{d}/junk.pem"), "junk").unwrap();
+        let bad_key = tls(&format!(
+            "{{cert_file: {d}/cert.pem, key_file: {d}/junk.pem}}"
+        ))
+        .unwrap_err();
+        assert_eq!(bad_key.path, "tls_config.key_file");
+        let missing = tls("{ca_file: /nonexistent/ca.pem}").unwrap_err();
+        assert_eq!(missing.path, "tls_config.ca_file");
+        assert!(
+            missing.to_string().contains("/nonexistent/ca.pem"),
+            "{missing}"
+        );
+    }
+
+    #[test]
     fn basic_auth_value_or_file() {
-        let ok = auth_basic("{username: u, password_file: /p}").unwrap();
+        let (_dir, d) = files();
+        let ok = auth_basic(&format!("{{username: u, password_file: {d}/p}}")).unwrap();
         assert_eq!(
             ok,
             ClientAuth::Basic {
                 username: SecretSource::Inline("u".into()),
-                password: SecretSource::File("/p".into()),
+                password: SecretSource::File(format!("{d}/p").into()),
             }
         );
         assert_eq!(
@@ -410,11 +477,12 @@ mod tests {
 
     #[test]
     fn authorization_defaults_to_bearer_and_refuses_basic() {
+        let (_dir, d) = files();
         assert_eq!(
-            auth_authorization("{credentials_file: /t}").unwrap(),
+            auth_authorization(&format!("{{credentials_file: {d}/p}}")).unwrap(),
             ClientAuth::Authorization {
                 scheme: "Bearer".into(),
-                credentials: SecretSource::File("/t".into()),
+                credentials: SecretSource::File(format!("{d}/p").into()),
             }
         );
         assert_eq!(

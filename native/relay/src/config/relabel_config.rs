@@ -1,5 +1,5 @@
 //! `write_relabel_configs` entries as written, and Prometheus's per-action validation
-//! (`model/relabel/relabel.go` `UnmarshalYAML`/`Validate`). `hashmod` is refused.
+//! (`model/relabel/relabel.go` `UnmarshalYAML`/`Validate`).
 
 use regex::Regex;
 use serde::Deserialize;
@@ -21,7 +21,7 @@ pub struct RelabelConfig {
     pub separator: String,
     /// Regex, fully anchored. Default: `(.*)`.
     pub regex: String,
-    /// For `hashmod` only, which the relay refuses. Default: 0.
+    /// For `hashmod` (required there, > 0). Default: 0.
     pub modulus: u64,
     /// Label written by `replace`, `lowercase`, `uppercase`; compared by `keepequal`/`dropequal`.
     pub target_label: String,
@@ -58,9 +58,7 @@ fn parse_action(path: &KeyPath, action: &str) -> Result<Action, ConfigError> {
         "labelmap" => Action::LabelMap,
         "labeldrop" => Action::LabelDrop,
         "labelkeep" => Action::LabelKeep,
-        "hashmod" => {
-            return Err(path.refused("the hashmod relabel action is not supported by the relay"));
-        }
+        "hashmod" => Action::HashMod,
         "" => return Err(path.invalid("relabel action cannot be empty")),
         other => return Err(path.invalid_value("relabel action", other)),
     })
@@ -89,6 +87,7 @@ impl RelabelConfig {
         let needs_target = matches!(
             action,
             Action::Replace
+                | Action::HashMod
                 | Action::Lowercase
                 | Action::Uppercase
                 | Action::KeepEqual
@@ -102,7 +101,11 @@ impl RelabelConfig {
         }
         if matches!(
             action,
-            Action::Lowercase | Action::Uppercase | Action::KeepEqual | Action::DropEqual
+            Action::HashMod
+                | Action::Lowercase
+                | Action::Uppercase
+                | Action::KeepEqual
+                | Action::DropEqual
         ) && !is_valid_label_name(&self.target_label)
         {
             return Err(target_path.invalid_value("target label", &self.target_label));
@@ -133,10 +136,10 @@ impl RelabelConfig {
         {
             return Err(path.invalid("labeldrop and labelkeep take only regex"));
         }
-        if self.modulus != 0 {
+        if action == Action::HashMod && self.modulus == 0 {
             return Err(path
                 .key("modulus")
-                .refused("modulus is only used by hashmod, which is not supported"));
+                .invalid("relabel configuration for hashmod requires non-zero modulus"));
         }
         let regex = Regex::new(&format!("^(?s:{})$", self.regex))
             .map_err(|err| path.key("regex").error(ConfigErrorKind::Regex(err)))?;
@@ -147,6 +150,7 @@ impl RelabelConfig {
             target_label: self.target_label.clone(),
             replacement: self.replacement.clone(),
             action,
+            modulus: self.modulus,
         })
     }
 }

@@ -13,35 +13,27 @@ use serde::Deserialize;
 
 use super::duration::PromDuration;
 use super::error::{ConfigError, ConfigWarning, KeyPath};
-use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, ClientTls, TlsConfig};
+use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, TlsConfig, secret};
 use super::name;
+use super::oauth2::OAuth2Config;
+use super::proxy::ProxyKeys;
 use super::queue::{Queue, QueueConfig};
 use super::relabel_config::RelabelConfig;
 use super::secret::SecretSource;
+use super::sigv4::SigV4Config;
+use crate::environment::Environment;
 use crate::relabel::RelabelRule;
+use crate::send::headers::{Reserved, ReservedBy, reserved};
+use crate::send::http::ClientSettings;
 
 /// Default `remote_timeout` (Prometheus).
 pub const DEFAULT_REMOTE_TIMEOUT: PromDuration = PromDuration::from_secs(30);
 
-/// Headers a user may not set (Prometheus `reservedHeaders`), lowercase.
-const RESERVED_HEADERS: [&str; 16] = [
-    "host",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-];
+/// Why `azuread` is refused.
+pub const AZUREAD_REASON: &str = "azuread is not supported: Azure AD token acquisition (managed identity, workload identity, SDK) has no well-kept Rust crate testable offline here; for an Azure AD app with a client secret, use oauth2 with token_url https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token and scopes [https://monitor.azure.com/.default]";
+
+/// Why `google_iam` is refused.
+pub const GOOGLE_IAM_REASON: &str = "google_iam is not supported: Google service-account token acquisition has no well-kept Rust crate testable offline here; put an OAuth2-capable proxy in front, or use authorization with a credentials_file kept fresh by another process";
 
 /// `metadata_config` as written (accepted and ignored: the relay forwards the metadata it
 /// receives and sends none of its own).
@@ -80,8 +72,8 @@ pub struct RemoteWriteConfig {
     pub send_exemplars: Option<bool>,
     /// Ignored with a warning (the relay forwards native histograms it receives).
     pub send_native_histograms: Option<bool>,
-    /// Ignored with a warning.
-    pub round_robin_dns: Option<bool>,
+    /// Rotate resolved addresses between connections. Default: false.
+    pub round_robin_dns: bool,
     /// Basic auth.
     pub basic_auth: Option<BasicAuthConfig>,
     /// `Authorization` header.
@@ -96,22 +88,22 @@ pub struct RemoteWriteConfig {
     pub follow_redirects: bool,
     /// Allow HTTP/2. Default: false (Prometheus's remote-write default).
     pub enable_http2: bool,
-    /// Refused (not supported yet).
-    pub oauth2: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
-    pub sigv4: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
+    /// OAuth2 client credentials.
+    pub oauth2: Option<OAuth2Config>,
+    /// AWS Signature V4.
+    pub sigv4: Option<SigV4Config>,
+    /// Refused (reason in [`AZUREAD_REASON`]).
     pub azuread: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
+    /// Refused (reason in [`GOOGLE_IAM_REASON`]).
     pub google_iam: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
-    pub proxy_url: Option<serde_yaml::Value>,
-    /// Refused (not supported yet).
-    pub no_proxy: Option<serde_yaml::Value>,
-    /// Refused when true (not supported yet).
-    pub proxy_from_environment: Option<bool>,
-    /// Refused (not supported yet).
-    pub proxy_connect_header: Option<serde_yaml::Value>,
+    /// HTTP proxy (`http://`). Default: none.
+    pub proxy_url: Option<String>,
+    /// Comma-separated exceptions to `proxy_url` (Go's `NO_PROXY` rules). Default: none.
+    pub no_proxy: Option<String>,
+    /// Use `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`. Default: false.
+    pub proxy_from_environment: bool,
+    /// Headers sent to the proxy on `CONNECT`. Default: none.
+    pub proxy_connect_header: BTreeMap<String, Vec<String>>,
     /// Refused (not supported yet).
     pub http_headers: Option<serde_yaml::Value>,
     /// prw extension: where a destination without a cursor starts. Default: `newest`.
@@ -131,7 +123,7 @@ impl Default for RemoteWriteConfig {
             metadata_config: None,
             send_exemplars: None,
             send_native_histograms: None,
-            round_robin_dns: None,
+            round_robin_dns: false,
             basic_auth: None,
             authorization: None,
             bearer_token: None,
@@ -145,8 +137,8 @@ impl Default for RemoteWriteConfig {
             google_iam: None,
             proxy_url: None,
             no_proxy: None,
-            proxy_from_environment: None,
-            proxy_connect_header: None,
+            proxy_from_environment: false,
+            proxy_connect_header: BTreeMap::new(),
             http_headers: None,
             start: Start::Newest,
         }
@@ -199,18 +191,15 @@ pub struct Destination {
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// Authentication, at most one method.
     pub auth: Option<ClientAuth>,
-    /// TLS client settings.
-    pub tls: ClientTls,
+    /// The HTTP client: `remote_timeout`, `tls_config`, proxies, `follow_redirects`,
+    /// `enable_http2`.
+    pub client: ClientSettings,
     /// v1 or v2.
     pub protobuf_message: ProtobufMessage,
     /// Queue settings.
     pub queue: Queue,
     /// Relabel rules in order.
     pub relabel: Vec<RelabelRule>,
-    /// Follow redirects.
-    pub follow_redirects: bool,
-    /// Allow HTTP/2.
-    pub enable_http2: bool,
     /// Start position for a new cursor.
     pub start: Start,
 }
@@ -238,14 +227,17 @@ fn parse_headers(
     let mut out = Vec::with_capacity(headers.len());
     for (name, value) in headers {
         let key_path = path.key("headers").key(name);
-        let lower = name.to_ascii_lowercase();
-        if lower == "authorization" {
-            return Err(key_path.invalid(
-                "authorization header must be changed via the basic_auth or authorization parameter",
-            ));
-        }
-        if RESERVED_HEADERS.contains(&lower.as_str()) {
-            return Err(key_path.invalid("this header is reserved and cannot be set"));
+        match reserved(name) {
+            Some(Reserved {
+                by: ReservedBy::Auth,
+                ..
+            }) => {
+                return Err(key_path.invalid(
+                    "authorization header must be changed via the basic_auth or authorization parameter",
+                ));
+            }
+            Some(_) => return Err(key_path.invalid("this header is reserved and cannot be set")),
+            None => {}
         }
         let header_name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| key_path.invalid_value("header name", name))?;
@@ -273,47 +265,13 @@ fn parse_protobuf_message(
 
 impl RemoteWriteConfig {
     fn refuse_unsupported(&self, path: &KeyPath) -> Result<(), ConfigError> {
-        let refused: [(&str, bool, &'static str); 9] = [
-            (
-                "oauth2",
-                self.oauth2.is_some(),
-                "oauth2 is not supported yet",
-            ),
-            ("sigv4", self.sigv4.is_some(), "sigv4 is not supported yet"),
-            (
-                "azuread",
-                self.azuread.is_some(),
-                "azuread is not supported yet",
-            ),
-            (
-                "google_iam",
-                self.google_iam.is_some(),
-                "google_iam is not supported yet",
-            ),
-            (
-                "proxy_url",
-                self.proxy_url.is_some(),
-                "proxies are not supported yet",
-            ),
-            (
-                "no_proxy",
-                self.no_proxy.is_some(),
-                "proxies are not supported yet",
-            ),
-            (
-                "proxy_from_environment",
-                self.proxy_from_environment == Some(true),
-                "proxies are not supported yet",
-            ),
-            (
-                "proxy_connect_header",
-                self.proxy_connect_header.is_some(),
-                "proxies are not supported yet",
-            ),
+        let refused: [(&str, bool, &'static str); 3] = [
+            ("azuread", self.azuread.is_some(), AZUREAD_REASON),
+            ("google_iam", self.google_iam.is_some(), GOOGLE_IAM_REASON),
             (
                 "http_headers",
                 self.http_headers.is_some(),
-                "http_headers is not supported yet; use headers",
+                "http_headers is not supported; use headers (values), or basic_auth/authorization with *_file (secrets in files)",
             ),
         ];
         match refused.iter().find(|(_, present, _)| *present) {
@@ -343,43 +301,39 @@ impl RemoteWriteConfig {
                     .warning("the relay forwards the native histograms it receives"),
             );
         }
-        if self.round_robin_dns.is_some() {
-            warnings.push(
-                path.key("round_robin_dns")
-                    .warning("not implemented; the system resolver is used"),
-            );
-        }
-        let tls = &self.tls_config;
-        let not_applied = [
-            ("server_name", tls.server_name.is_some()),
-            ("insecure_skip_verify", tls.insecure_skip_verify),
-            ("min_version", tls.min_version.is_some()),
-            ("max_version", tls.max_version.is_some()),
-        ];
-        for (key, present) in not_applied {
-            if present {
-                warnings.push(
-                    path.key("tls_config")
-                        .key(key)
-                        .warning("accepted but not applied yet by the relay's TLS client"),
-                );
-            }
-        }
         warnings
     }
 
-    fn auth(&self, path: &KeyPath) -> Result<Option<ClientAuth>, ConfigError> {
+    fn auth(
+        &self,
+        path: &KeyPath,
+        env: &dyn Environment,
+    ) -> Result<Option<ClientAuth>, ConfigError> {
+        let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
+        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
+            return Err(path
+                .key("bearer_token_file")
+                .invalid("at most one of bearer_token & bearer_token_file must be configured"));
+        }
         let methods = [
             ("basic_auth", self.basic_auth.is_some()),
             ("authorization", self.authorization.is_some()),
-            ("bearer_token", self.bearer_token.is_some()),
-            ("bearer_token_file", self.bearer_token_file.is_some()),
+            ("oauth2", self.oauth2.is_some()),
+            ("sigv4", self.sigv4.is_some()),
+            (
+                if self.bearer_token.is_some() {
+                    "bearer_token"
+                } else {
+                    "bearer_token_file"
+                },
+                bearer,
+            ),
         ];
         let mut set = methods.iter().filter(|(_, present)| *present);
         let first = set.next();
         if let Some((second, _)) = set.next() {
             return Err(path.key(second).invalid(
-                "at most one of basic_auth, authorization, bearer_token and bearer_token_file may be configured",
+                "at most one of basic_auth, authorization, oauth2, sigv4, azuread, google_iam, bearer_token and bearer_token_file may be configured",
             ));
         }
         Ok(match first {
@@ -394,11 +348,32 @@ impl RemoteWriteConfig {
                 .as_ref()
                 .map(|a| a.build(&path.key("authorization")))
                 .transpose()?,
+            Some(("oauth2", _)) => self
+                .oauth2
+                .as_ref()
+                .map(|o| {
+                    o.build(&path.key("oauth2"), self.remote_timeout.0, env)
+                        .map(|s| ClientAuth::OAuth2(Box::new(s)))
+                })
+                .transpose()?,
+            Some(("sigv4", _)) => self
+                .sigv4
+                .as_ref()
+                .map(|o| {
+                    o.build(&path.key("sigv4"), env)
+                        .map(|s| ClientAuth::SigV4(Box::new(s)))
+                })
+                .transpose()?,
             Some(_) => {
-                let credentials = match (&self.bearer_token, &self.bearer_token_file) {
-                    (Some(token), _) => SecretSource::Inline(token.clone()),
-                    (None, Some(file)) => SecretSource::File(file.clone()),
-                    (None, None) => SecretSource::Inline(String::new()),
+                let credentials = match &self.bearer_token {
+                    Some(token) => SecretSource::Inline(token.clone()),
+                    None => secret(
+                        path,
+                        None,
+                        "bearer_token_file",
+                        self.bearer_token_file.as_ref(),
+                    )?
+                    .unwrap_or_else(|| SecretSource::Inline(String::new())),
                 };
                 Some(ClientAuth::Authorization {
                     scheme: "Bearer".to_owned(),
@@ -413,6 +388,7 @@ impl RemoteWriteConfig {
         &self,
         path: &KeyPath,
         raw: &serde_yaml::Value,
+        env: &dyn Environment,
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Destination, ConfigError> {
         self.refuse_unsupported(path)?;
@@ -433,8 +409,21 @@ impl RemoteWriteConfig {
         let headers = parse_headers(path, &self.headers)?;
         let protobuf_message = parse_protobuf_message(path, self.protobuf_message.as_deref())?;
         let queue = self.queue_config.build(&path.key("queue_config"))?;
-        let auth = self.auth(path)?;
-        let tls = self.tls_config.build(&path.key("tls_config"))?;
+        let auth = self.auth(path, env)?;
+        let client = ClientSettings {
+            timeout: self.remote_timeout.0,
+            tls: self.tls_config.build(&path.key("tls_config"))?,
+            proxy: ProxyKeys {
+                proxy_url: self.proxy_url.as_deref(),
+                no_proxy: self.no_proxy.as_deref(),
+                proxy_from_environment: self.proxy_from_environment,
+                proxy_connect_header: &self.proxy_connect_header,
+            }
+            .build(path, env)?,
+            follow_redirects: self.follow_redirects,
+            enable_http2: self.enable_http2,
+            round_robin_dns: self.round_robin_dns,
+        };
         let relabel = self
             .write_relabel_configs
             .iter()
@@ -449,12 +438,10 @@ impl RemoteWriteConfig {
             remote_timeout: self.remote_timeout.0,
             headers,
             auth,
-            tls,
+            client,
             protobuf_message,
             queue,
             relabel,
-            follow_redirects: self.follow_redirects,
-            enable_http2: self.enable_http2,
             start: self.start,
         })
     }

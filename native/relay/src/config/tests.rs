@@ -31,6 +31,26 @@ fn empty_document_is_all_defaults() {
     assert_eq!(loaded.warnings[0].path, "remote_write");
 }
 
+/// A self-signed certificate (PEM) and a directory holding it as `ca.pem` and a password
+/// file `secret`, for stanzas that name files (read at load).
+pub(super) fn files() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["mimir".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(dir.path().join("ca.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.path().join("secret"), "hunter2\n").unwrap();
+    let path = dir.path().display().to_string();
+    (dir, path)
+}
+
+fn prometheus_stanza() -> (tempfile::TempDir, String) {
+    let (dir, path) = files();
+    (dir, PROMETHEUS_STANZA.replace("/etc", &path))
+}
+
 const PROMETHEUS_STANZA: &str = r#"
 remote_write:
   - url: https://mimir.example:9009/api/v1/push
@@ -70,7 +90,8 @@ remote_write:
 
 #[test]
 fn prometheus_stanza_is_accepted_unchanged() {
-    let loaded = ok(PROMETHEUS_STANZA);
+    let (_dir, stanza) = prometheus_stanza();
+    let loaded = ok(&stanza);
     let d = &loaded.config.destinations[0];
     assert_eq!(d.name, "mimir");
     assert_eq!(d.name_source, NameSource::Configured);
@@ -81,8 +102,8 @@ fn prometheus_stanza_is_accepted_unchanged() {
     assert_eq!(d.queue.max_shards, 10);
     assert!(!d.queue.retry_on_http_429);
     assert_eq!(d.relabel.len(), 1);
-    assert!(!d.follow_redirects);
-    assert!(d.enable_http2);
+    assert!(!d.client.follow_redirects);
+    assert!(d.client.enable_http2);
     assert_eq!(d.start, Start::Newest);
     assert!(matches!(
         d.auth,
@@ -94,24 +115,48 @@ fn prometheus_stanza_is_accepted_unchanged() {
         [
             "remote_write[0].metadata_config",
             "remote_write[0].send_exemplars",
-            "remote_write[0].tls_config.server_name"
         ]
     );
+    assert_eq!(d.client.tls.server_name.as_deref(), Some("mimir"));
+    assert!(d.client.tls.ca_pem.is_some());
 }
 
 #[test]
-fn tls_options_the_client_cannot_apply_are_warned_about_by_key() {
+fn tls_options_are_applied_not_warned_about() {
     let loaded = ok(
-        "remote_write:\n  - url: https://a/\n    tls_config:\n      server_name: b\n      insecure_skip_verify: true\n",
+        "remote_write:\n  - url: https://a/\n    tls_config:\n      server_name: b\n      insecure_skip_verify: true\n      min_version: TLS13\n",
     );
-    let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
-    assert_eq!(
-        warned,
-        [
-            "remote_write[0].tls_config.server_name",
-            "remote_write[0].tls_config.insecure_skip_verify"
-        ]
-    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let tls = &loaded.config.destinations[0].client.tls;
+    assert_eq!(tls.server_name.as_deref(), Some("b"));
+    assert!(tls.insecure_skip_verify);
+    assert_eq!(tls.min_version, Some(crate::send::tls::TlsVersion::Tls13));
+}
+
+#[test]
+fn unreadable_files_are_refused_at_load_naming_the_key() {
+    for (key, block) in [
+        (
+            "tls_config.ca_file",
+            "tls_config: {ca_file: /nonexistent/ca.pem}",
+        ),
+        (
+            "basic_auth.password_file",
+            "basic_auth: {username: u, password_file: /nonexistent/p}",
+        ),
+        (
+            "authorization.credentials_file",
+            "authorization: {credentials_file: /nonexistent/t}",
+        ),
+        ("bearer_token_file", "bearer_token_file: /nonexistent/t"),
+    ] {
+        let e = err(&format!(
+            "remote_write:\n  - url: https://a/\n    {block}\n"
+        ));
+        assert_eq!(e.path, format!("remote_write[0].{key}"), "{e}");
+        assert!(matches!(e.kind, ConfigErrorKind::File(..)), "{e}");
+        assert!(e.to_string().contains("/nonexistent/"), "{e}");
+    }
 }
 
 #[test]
@@ -155,14 +200,7 @@ fn queue_rule_error_names_the_indexed_key() {
 
 #[test]
 fn refused_keys_are_refused_by_name() {
-    for key in [
-        "sigv4",
-        "oauth2",
-        "azuread",
-        "google_iam",
-        "proxy_url",
-        "http_headers",
-    ] {
+    for key in ["azuread", "google_iam", "http_headers"] {
         let e = err(&format!(
             "remote_write:\n  - url: http://a/\n    {key}: {{}}\n"
         ));
@@ -172,12 +210,14 @@ fn refused_keys_are_refused_by_name() {
 }
 
 #[test]
-fn hashmod_is_refused() {
-    let e = err(
+fn hashmod_is_supported() {
+    let loaded = ok(
         "remote_write:\n  - url: http://a/\n    write_relabel_configs:\n      - {source_labels: [a], modulus: 4, target_label: b, action: hashmod}\n",
     );
-    assert_eq!(e.path, "remote_write[0].write_relabel_configs[0].action");
-    assert!(matches!(e.kind, ConfigErrorKind::Refused(_)));
+    assert_eq!(
+        loaded.config.destinations[0].relabel[0].action(),
+        crate::relabel::Action::HashMod
+    );
 }
 
 #[test]
@@ -324,13 +364,14 @@ fn error_display_names_key_and_line() {
 
 #[test]
 fn summary_shows_destinations_without_secrets() {
-    let loaded = ok(PROMETHEUS_STANZA);
+    let (_dir, stanza) = prometheus_stanza();
+    let loaded = ok(&stanza);
     let shown = loaded.config.to_string();
     assert!(
         shown.contains("mimir: https://mimir.example:9009/api/v1/push v2"),
         "{shown}"
     );
-    assert!(!shown.contains("/etc/secret"), "{shown}");
+    assert!(!shown.contains("/secret"), "{shown}");
 }
 
 #[test]

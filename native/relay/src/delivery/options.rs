@@ -1,43 +1,32 @@
 //! From a validated `remote_write` stanza ([`config::Destination`]) to what the send side
 //! runs: [`DestinationOptions`] and an [`HttpTransport`].
 //!
-//! Invariants: secrets and PEM files are read here, once per (re)start of the destination;
-//! TLS settings the transport cannot honour yet (`server_name`, `insecure_skip_verify`,
-//! version bounds) are logged as ignored, never silently dropped.
+//! Invariants: nothing here re-validates: the config layer already read the PEM files and
+//! built the TLS client once, checked the credentials files, and parsed the proxy settings.
+//! Inline credentials become static headers; credentials files, `oauth2` and `sigv4` become
+//! the destination's request decorator (files read per request, tokens cached, requests
+//! signed), also used for redirect hops by the transport.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use prw_core::Protocol;
 use prw_core::classify::Backoff;
 
-use crate::config::http_client::{ClientAuth, PemSource};
+use crate::config::http_client::ClientAuth;
+use crate::config::secret::SecretSource;
 use crate::config::{self, ProtobufMessage};
 use crate::queue::{BatchSettings, DestinationOptions, QueueSettings};
-use crate::send::{Auth, HttpTransport, RetryPolicy, TlsError, TlsOptions, Transport};
+use crate::send::auth::credentials_file::FileCredentials;
+use crate::send::auth::oauth2::OAuth2Decorator;
+use crate::send::auth::sigv4::SigV4Decorator;
+use crate::send::{
+    Auth, HopDecorator, HttpTransport, RequestDecorator, RetryPolicy, TlsError, Transport,
+};
 
 /// Why a destination's settings could not be turned into a running sender.
 #[derive(Debug, thiserror::Error)]
 pub enum OptionsError {
-    /// A credentials file could not be read.
-    #[error("destination {name}: reading credentials: {source}")]
-    Secret {
-        /// Destination.
-        name: String,
-        /// The error.
-        source: std::io::Error,
-    },
-    /// A PEM file could not be read.
-    #[error("destination {name}: reading {path}: {source}")]
-    Pem {
-        /// Destination.
-        name: String,
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        source: std::io::Error,
-    },
     /// TLS settings refused.
     #[error("destination {name}: {source}")]
     Tls {
@@ -92,26 +81,7 @@ pub fn destination_options(
             )
         })
         .collect();
-    let secret = |source: &config::secret::SecretSource| {
-        source.read().map_err(|e| OptionsError::Secret {
-            name: name.clone(),
-            source: e,
-        })
-    };
-    let auth = match &destination.auth {
-        None => None,
-        Some(ClientAuth::Basic { username, password }) => Some(Auth::Basic {
-            username: secret(username)?,
-            password: secret(password)?,
-        }),
-        Some(ClientAuth::Authorization {
-            scheme,
-            credentials,
-        }) => Some(Auth::Authorization {
-            scheme: scheme.clone(),
-            credentials: secret(credentials)?,
-        }),
-    };
+    let (auth, decorator) = auth(destination)?;
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -128,46 +98,94 @@ pub fn destination_options(
         auth,
         jitter_seed: Some(seed ^ prw_core::hash::label_set_hash([("name", name.as_str())])),
         v2_encoder: None,
-        decorator: None,
+        decorator,
         observers: Vec::new(),
     })
 }
 
-/// The HTTP transport of `destination` (`remote_timeout`, `tls_config`).
+/// The HTTP transport of `destination` (`remote_timeout`, `tls_config`, proxies,
+/// `follow_redirects`, `enable_http2`), built from settings validated at load.
 pub fn http_transport(
     destination: &config::Destination,
 ) -> Result<Arc<dyn Transport>, OptionsError> {
-    let name = &destination.name;
-    let tls = &destination.tls;
-    if tls.server_name.is_some()
-        || tls.insecure_skip_verify
-        || tls.min_version.is_some()
-        || tls.max_version.is_some()
-    {
-        tracing::warn!(destination = %name, "tls_config: server_name, insecure_skip_verify and min/max_version are not applied yet");
-    }
-    let pem = |source: &PemSource| -> Result<Vec<u8>, OptionsError> {
-        match source {
-            PemSource::Inline(text) => Ok(text.clone().into_bytes()),
-            PemSource::File(path) => std::fs::read(path).map_err(|source| OptionsError::Pem {
-                name: name.clone(),
-                path: path.clone(),
-                source,
-            }),
-        }
-    };
-    let options = TlsOptions {
-        ca_pem: tls.ca.as_ref().map(&pem).transpose()?,
-        client_identity: match &tls.client_cert {
-            Some((cert, key)) => Some((pem(cert)?, pem(key)?)),
-            None => None,
-        },
-    };
-    let transport = HttpTransport::new(destination.remote_timeout, &options).map_err(|source| {
-        OptionsError::Tls {
-            name: name.clone(),
+    let mut transport =
+        HttpTransport::new(&destination.client).map_err(|source| OptionsError::Tls {
+            name: destination.name.clone(),
             source,
-        }
-    })?;
+        })?;
+    // Redirect hops are finished by their own decorator instance (the retry loop's one is
+    // not reachable from here); for OAuth2 that costs one more token request per restart.
+    if let (_, Some(decorator)) = auth(destination)? {
+        transport = transport.with_hop_decorator(HopDecorator {
+            decorator,
+            cross_site: matches!(destination.auth, Some(ClientAuth::SigV4(_))),
+        });
+    }
     Ok(Arc::new(transport))
+}
+
+/// A destination's request decorator.
+type Decorator = Arc<dyn RequestDecorator>;
+
+/// The static credentials (inline `basic_auth`/`authorization`) or the request decorator
+/// (credentials files, `oauth2`, `sigv4`) of `destination`.
+fn auth(
+    destination: &config::Destination,
+) -> Result<(Option<Auth>, Option<Decorator>), OptionsError> {
+    let tls = |source| OptionsError::Tls {
+        name: destination.name.clone(),
+        source,
+    };
+    Ok(match &destination.auth {
+        None => (None, None),
+        Some(ClientAuth::Basic {
+            username: SecretSource::Inline(username),
+            password: SecretSource::Inline(password),
+        }) => (
+            Some(Auth::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            }),
+            None,
+        ),
+        Some(ClientAuth::Basic { username, password }) => (
+            None,
+            Some(Arc::new(FileCredentials::Basic {
+                username: username.clone(),
+                password: password.clone(),
+            })),
+        ),
+        Some(ClientAuth::Authorization {
+            scheme,
+            credentials: SecretSource::Inline(credentials),
+        }) => (
+            Some(Auth::Authorization {
+                scheme: scheme.clone(),
+                credentials: credentials.clone(),
+            }),
+            None,
+        ),
+        Some(ClientAuth::Authorization {
+            scheme,
+            credentials,
+        }) => (
+            None,
+            Some(Arc::new(FileCredentials::Scheme {
+                scheme: scheme.clone(),
+                credentials: credentials.clone(),
+            })),
+        ),
+        Some(ClientAuth::OAuth2(settings)) => (
+            None,
+            Some(Arc::new(
+                OAuth2Decorator::new(settings.as_ref().clone()).map_err(tls)?,
+            )),
+        ),
+        Some(ClientAuth::SigV4(settings)) => (
+            None,
+            Some(Arc::new(
+                SigV4Decorator::new(settings.as_ref().clone()).map_err(tls)?,
+            )),
+        ),
+    })
 }

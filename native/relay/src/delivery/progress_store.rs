@@ -1,21 +1,45 @@
-//! A file-backed [`ShardProgressStore`]: one small JSON file per destination.
+//! A file-backed [`ShardProgressStore`]: one small file per destination,
+//! `<dir>/<name>.progress`, that a save never needs free space for.
 //!
-//! Format: `{"version":1,"low_watermark":N|null,"shards":[N|null,...]}`.
-//! Invariants: a save is atomic (temp file, fsync, rename over the old file, fsync of the
-//! directory), so a crash leaves the old or the new progress, never a mix; a missing file
-//! loads as "no progress"; an unreadable file is an error naming the path (delivery then
-//! discards it and replays without skipping: more may be resent, nothing is skipped).
+//! Format: two slots of equal size, written alternately in place (like the WAL's cursor
+//! files), each:
+//!
+//! ```text
+//! offset size field
+//! 0      6    magic "PRWPRG"
+//! 6      2    version = 1
+//! 8      4    generation (one more per save; the newer valid slot wins)
+//! 12     4    length N of the JSON
+//! 16     4    CRC32C of bytes 6..16, then the JSON
+//! 20     N    {"version":1,"low_watermark":N|null,"shards":[N|null,...]}, then zeros
+//! ```
+//!
+//! Invariants: a save overwrites the slot not holding the newest durable value and
+//! `fdatasync`s it, so a crash or a failed write leaves the old or the new progress, never a
+//! mix, and a full disk never stops a save (the slots exist from the first save on; only a
+//! save whose JSON outgrows them, after the shard count grew, replaces the file atomically with
+//! larger slots, which needs a little space); a missing file loads as "no progress" and is
+//! created then (holding `null`, also "no progress"), so the first save after a start needs
+//! no space either (best effort: a full disk at start only delays that); an unreadable file is an error naming the path (delivery then discards it and replays without
+//! skipping: more may be resent, nothing is skipped). A file in the older format (plain JSON)
+//! still loads.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IoSlice};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
+use prw_wal::{RealStorage, Storage, append_all, read_all, write_all_at};
 use serde::{Deserialize, Serialize};
 
 use crate::queue::watermark::StoreError;
 use crate::queue::{ShardProgress, ShardProgressStore};
 
 const VERSION: u32 = 1;
+const MAGIC: &[u8; 6] = b"PRWPRG";
+const SLOT_VERSION: u16 = 1;
+const SLOT_HEADER: usize = 20;
+/// The smallest slot: room for the JSON of about 40 shards.
+const MIN_SLOT: usize = 1024;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct OnDisk {
@@ -35,7 +59,7 @@ pub enum ProgressFileError {
         /// The error.
         source: io::Error,
     },
-    /// The file is not progress JSON of a known version.
+    /// The file is not progress of a known version.
     #[error("{path}: not a progress file: {reason}")]
     Format {
         /// The file.
@@ -45,19 +69,36 @@ pub enum ProgressFileError {
     },
 }
 
+/// Where the newest durable value is: its slot generation and the slot size.
+#[derive(Debug, Clone, Copy)]
+struct Slots {
+    generation: u32,
+    slot_len: usize,
+}
+
 /// Progress of one destination in `<dir>/<name>.progress`.
 #[derive(Debug, Clone)]
 pub struct FileProgressStore {
     dir: PathBuf,
     path: PathBuf,
+    storage: Arc<dyn Storage>,
+    /// Learnt from the file on the first save (`None`: not read yet).
+    slots: Arc<Mutex<Option<Slots>>>,
 }
 
 impl FileProgressStore {
     /// The store of destination `name` in `dir` (created on first save).
     pub fn new(dir: &Path, name: &str) -> Self {
+        Self::with_storage(dir, name, RealStorage::shared())
+    }
+
+    /// Like [`FileProgressStore::new`], on the given storage (tests inject faults there).
+    pub fn with_storage(dir: &Path, name: &str, storage: Arc<dyn Storage>) -> Self {
         FileProgressStore {
             dir: dir.to_path_buf(),
             path: dir.join(format!("{name}.progress")),
+            storage,
+            slots: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -66,10 +107,19 @@ impl FileProgressStore {
         &self.path
     }
 
+    fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ProgressFileError {
+        let path = path.to_path_buf();
+        move |source| ProgressFileError::Io { path, source }
+    }
+
     /// Deletes the file (a removed destination); a missing file is fine.
     pub fn remove(&self) -> Result<(), ProgressFileError> {
-        match fs::remove_file(&self.path) {
-            Ok(()) => sync_dir(&self.dir),
+        *self.slots.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        match self.storage.remove(&self.path) {
+            Ok(()) => self
+                .storage
+                .sync_dir(&self.dir)
+                .map_err(Self::io_err(&self.dir)),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(ProgressFileError::Io {
                 path: self.path.clone(),
@@ -78,9 +128,19 @@ impl FileProgressStore {
         }
     }
 
-    fn read(&self) -> Result<Option<ShardProgress>, ProgressFileError> {
-        let text = match fs::read(&self.path) {
-            Ok(text) => text,
+    fn format_err(&self, reason: impl Into<String>) -> ProgressFileError {
+        ProgressFileError::Format {
+            path: self.path.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The newest progress in the file (`None`: no progress) and where it is; `None` for a
+    /// missing file.
+    #[allow(clippy::type_complexity)]
+    fn read(&self) -> Result<Option<(Option<ShardProgress>, Option<Slots>)>, ProgressFileError> {
+        let bytes = match read_all(self.storage.as_ref(), &self.path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
                 return Err(ProgressFileError::Io {
@@ -89,16 +149,43 @@ impl FileProgressStore {
                 });
             }
         };
-        let disk: OnDisk =
-            serde_json::from_slice(&text).map_err(|e| ProgressFileError::Format {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })?;
+        if bytes.first() == Some(&b'{') {
+            // The older format: the JSON alone, replaced by the slot format on the next save.
+            return Ok(Some((self.parse_json(&bytes)?, None)));
+        }
+        let slot_len = bytes.len() / 2;
+        if slot_len < SLOT_HEADER || bytes.len() % 2 != 0 {
+            return Err(self.format_err(format!("{} bytes", bytes.len())));
+        }
+        let mut best: Option<(u32, &[u8])> = None;
+        for slot in bytes.chunks_exact(slot_len) {
+            if let Some((generation, json)) = decode_slot(slot) {
+                if best.is_none_or(|(g, _)| newer(generation, g)) {
+                    best = Some((generation, json));
+                }
+            }
+        }
+        let Some((generation, json)) = best else {
+            return Err(self.format_err("no valid slot"));
+        };
+        let slots = Slots {
+            generation,
+            slot_len,
+        };
+        Ok(Some((self.parse_json(json)?, Some(slots))))
+    }
+
+    fn parse_json(&self, json: &[u8]) -> Result<Option<ShardProgress>, ProgressFileError> {
+        let disk: Option<OnDisk> =
+            serde_json::from_slice(json).map_err(|e| self.format_err(e.to_string()))?;
+        let Some(disk) = disk else {
+            return Ok(None);
+        };
         if disk.version != VERSION {
-            return Err(ProgressFileError::Format {
-                path: self.path.clone(),
-                reason: format!("version {} (this relay reads {VERSION})", disk.version),
-            });
+            return Err(self.format_err(format!(
+                "version {} (this relay reads {VERSION})",
+                disk.version
+            )));
         }
         Ok(Some(ShardProgress {
             low_watermark: disk.low_watermark,
@@ -107,47 +194,132 @@ impl FileProgressStore {
     }
 
     fn write(&self, progress: &ShardProgress) -> Result<(), ProgressFileError> {
-        let io_err = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| ProgressFileError::Io { path, source }
-        };
-        fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
-        let text = serde_json::to_vec(&OnDisk {
+        let json = serde_json::to_vec(&OnDisk {
             version: VERSION,
             low_watermark: progress.low_watermark,
             shards: progress.shards.clone(),
         })
-        .map_err(|e| ProgressFileError::Format {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| self.format_err(e.to_string()))?;
+        self.write_json(&json)
+    }
+
+    fn write_json(&self, json: &[u8]) -> Result<(), ProgressFileError> {
+        let mut known = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.is_none() {
+            // A file that cannot be read is replaced (at worst more is resent).
+            *known = self.read().ok().flatten().and_then(|(_, slots)| slots);
+        }
+        match *known {
+            Some(slots) if SLOT_HEADER + json.len() <= slots.slot_len => {
+                let generation = slots.generation.wrapping_add(1);
+                self.overwrite_slot(json, generation, slots.slot_len)?;
+                *known = Some(Slots {
+                    generation,
+                    slot_len: slots.slot_len,
+                });
+            }
+            _ => *known = Some(self.create(json)?),
+        }
+        Ok(())
+    }
+
+    /// Overwrites slot `generation % 2` in place and syncs it: needs no free space.
+    fn overwrite_slot(
+        &self,
+        json: &[u8],
+        generation: u32,
+        slot_len: usize,
+    ) -> Result<(), ProgressFileError> {
+        // Only header and JSON: the length field bounds what is read of the slot.
+        let slot = encode_slot(json, generation, SLOT_HEADER + json.len());
+        let file = self
+            .storage
+            .open_write(&self.path)
+            .map_err(Self::io_err(&self.path))?;
+        let offset = u64::from(generation % 2) * slot_len as u64;
+        write_all_at(file.as_ref(), &slot, offset).map_err(Self::io_err(&self.path))?;
+        file.sync_data().map_err(Self::io_err(&self.path))
+    }
+
+    /// Writes a new file (both slots, the first holding `json`) and renames it into place.
+    fn create(&self, json: &[u8]) -> Result<Slots, ProgressFileError> {
+        let slot_len = ((SLOT_HEADER + json.len()) * 2)
+            .next_power_of_two()
+            .max(MIN_SLOT);
+        self.storage
+            .create_dir_all(&self.dir)
+            .map_err(Self::io_err(&self.dir))?;
+        let mut bytes = encode_slot(json, 0, slot_len);
+        bytes.resize(2 * slot_len, 0); // both slots allocated now: later saves need no space
         let tmp = self.path.with_extension("progress.tmp");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(io_err(&tmp))?;
-        file.write_all(&text).map_err(io_err(&tmp))?;
-        file.sync_all().map_err(io_err(&tmp))?;
+        let file = self.storage.create(&tmp).map_err(Self::io_err(&tmp))?;
+        append_all(file.as_ref(), &mut [IoSlice::new(&bytes)]).map_err(Self::io_err(&tmp))?;
+        file.sync_all().map_err(Self::io_err(&tmp))?;
         drop(file);
-        fs::rename(&tmp, &self.path).map_err(io_err(&self.path))?;
-        sync_dir(&self.dir)
+        self.storage
+            .rename(&tmp, &self.path)
+            .map_err(Self::io_err(&self.path))?;
+        self.storage
+            .sync_dir(&self.dir)
+            .map_err(Self::io_err(&self.dir))?;
+        Ok(Slots {
+            generation: 0,
+            slot_len,
+        })
     }
 }
 
-fn sync_dir(dir: &Path) -> Result<(), ProgressFileError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|source| ProgressFileError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })
+/// A slot holding `json` as `generation`, zero-padded to `len` bytes.
+fn encode_slot(json: &[u8], generation: u32, len: usize) -> Vec<u8> {
+    let mut slot = Vec::with_capacity(len);
+    slot.extend_from_slice(MAGIC);
+    slot.extend_from_slice(&SLOT_VERSION.to_le_bytes());
+    slot.extend_from_slice(&generation.to_le_bytes());
+    slot.extend_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
+    let crc = slot_crc(&slot[6..16], json);
+    slot.extend_from_slice(&crc.to_le_bytes());
+    slot.extend_from_slice(json);
+    slot.resize(len, 0);
+    slot
+}
+
+/// The generation and JSON of a valid slot.
+fn decode_slot(slot: &[u8]) -> Option<(u32, &[u8])> {
+    let word = |at: usize| {
+        slot.get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_le_bytes)
+    };
+    if slot.get(..6)? != MAGIC || slot.get(6..8)? != SLOT_VERSION.to_le_bytes() {
+        return None;
+    }
+    let generation = word(8)?;
+    let len = usize::try_from(word(12)?).ok()?;
+    let json = slot.get(SLOT_HEADER..SLOT_HEADER.checked_add(len)?)?;
+    (word(16)? == slot_crc(slot.get(6..16)?, json)).then_some((generation, json))
+}
+
+fn slot_crc(header: &[u8], json: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(header), json)
+}
+
+/// True when generation `a` is after `b` (wrapping).
+fn newer(a: u32, b: u32) -> bool {
+    a != b && a.wrapping_sub(b) < u32::MAX / 2
 }
 
 impl ShardProgressStore for FileProgressStore {
     fn load(&self) -> Result<Option<ShardProgress>, StoreError> {
-        Ok(self.read()?)
+        match self.read()? {
+            Some((progress, _)) => Ok(progress),
+            None => {
+                // Allocate the file now, while there is space, so saves never need any.
+                if let Err(error) = self.write_json(b"null") {
+                    tracing::warn!(path = %self.path.display(), %error, "cannot create the shard progress file yet; the first save will");
+                }
+                Ok(None)
+            }
+        }
     }
 
     fn save(&self, progress: &ShardProgress) -> Result<(), StoreError> {
@@ -158,35 +330,108 @@ impl ShardProgressStore for FileProgressStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prw_wal::{Fault, FaultyStorage, Op};
+
+    fn progress(low: u64, shards: usize) -> ShardProgress {
+        ShardProgress {
+            low_watermark: Some(low),
+            shards: (0..shards as u64).map(|s| Some(low + s)).collect(),
+        }
+    }
 
     #[test]
     fn saved_progress_loads_back_and_a_missing_file_is_no_progress() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileProgressStore::new(&dir.path().join("delivery"), "a");
         assert_eq!(store.load().unwrap(), None);
-        let progress = ShardProgress {
+        assert!(store.path().exists(), "allocated by the first load");
+        assert_eq!(store.load().unwrap(), None);
+        let first = ShardProgress {
             low_watermark: Some(7),
             shards: vec![Some(9), None, Some(7)],
         };
-        store.save(&progress).unwrap();
-        assert_eq!(store.load().unwrap(), Some(progress.clone()));
-        let newer = ShardProgress {
-            low_watermark: Some(10),
-            shards: vec![Some(10)],
-        };
-        store.save(&newer).unwrap();
-        assert_eq!(store.load().unwrap(), Some(newer));
+        store.save(&first).unwrap();
+        assert_eq!(store.load().unwrap(), Some(first.clone()));
+        for low in 10..14 {
+            store.save(&progress(low, 3)).unwrap();
+            assert_eq!(store.load().unwrap(), Some(progress(low, 3)));
+            // A fresh store (a restart) reads the same.
+            let again = FileProgressStore::new(&dir.path().join("delivery"), "a");
+            assert_eq!(again.load().unwrap(), Some(progress(low, 3)));
+        }
         assert!(!store.path().with_extension("progress.tmp").exists());
         store.remove().unwrap();
         assert_eq!(store.load().unwrap(), None);
     }
 
     #[test]
+    fn saves_need_no_free_space_once_the_file_exists() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = FaultyStorage::new();
+        let storage = Arc::new(faults.clone()) as Arc<dyn Storage>;
+        let store = FileProgressStore::with_storage(dir.path(), "a", storage);
+        assert_eq!(store.load().unwrap(), None);
+        faults.set_disk_full(true);
+        store.save(&progress(1, 4)).unwrap();
+        for low in 2..6 {
+            store.save(&progress(low, 4)).unwrap();
+        }
+        assert_eq!(store.load().unwrap(), Some(progress(5, 4)));
+        // Growing past the slot size needs a new file, hence space.
+        assert!(store.save(&progress(6, 400)).is_err());
+        faults.set_disk_full(false);
+        store.save(&progress(6, 400)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(progress(6, 400)));
+    }
+
+    #[test]
+    fn a_failed_save_leaves_the_previous_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = FaultyStorage::new();
+        let storage = Arc::new(faults.clone()) as Arc<dyn Storage>;
+        let store = FileProgressStore::with_storage(dir.path(), "a", storage);
+        store.save(&progress(1, 2)).unwrap();
+        store.save(&progress(2, 2)).unwrap();
+        // The failed fsync zeroes the slot being written; the other still holds 2.
+        faults.fail_next(Op::Sync, Fault::Eio);
+        assert!(store.save(&progress(3, 2)).is_err());
+        assert_eq!(store.load().unwrap(), Some(progress(2, 2)));
+        faults.fail_next(Op::Write, Fault::ShortWrite);
+        faults.fail_nth(Op::Write, 0, Fault::Eio);
+        assert!(store.save(&progress(4, 2)).is_err());
+        assert_eq!(store.load().unwrap(), Some(progress(2, 2)));
+        store.save(&progress(5, 2)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(progress(5, 2)));
+    }
+
+    #[test]
+    fn the_older_plain_json_format_still_loads_and_is_replaced_on_save() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileProgressStore::new(dir.path(), "old");
+        std::fs::write(
+            store.path(),
+            br#"{"version":1,"low_watermark":3,"shards":[3,4]}"#,
+        )
+        .unwrap();
+        let want = ShardProgress {
+            low_watermark: Some(3),
+            shards: vec![Some(3), Some(4)],
+        };
+        assert_eq!(store.load().unwrap(), Some(want));
+        store.save(&progress(8, 2)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(progress(8, 2)));
+        assert_ne!(std::fs::read(store.path()).unwrap().first(), Some(&b'{'));
+    }
+
+    #[test]
     fn garbage_in_the_file_is_an_error_naming_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileProgressStore::new(dir.path(), "b");
-        fs::write(store.path(), b"{not json").unwrap();
+        std::fs::write(store.path(), b"{not json").unwrap();
         let err = store.load().unwrap_err().to_string();
         assert!(err.contains("b.progress"), "{err}");
+        std::fs::write(store.path(), [7u8; 64]).unwrap();
+        let err = store.load().unwrap_err().to_string();
+        assert!(err.contains("no valid slot"), "{err}");
     }
 }

@@ -107,7 +107,10 @@ impl RunningDestination {
             .wal
             .add_consumer(&name, start_at(destination.start))
             .map_err(wal_error)?;
-        let options = destination_options(destination)?;
+        let mut options = destination_options(destination)?;
+        options
+            .observers
+            .extend(shared.settings.attempt_observers.iter().cloned());
         let transport = http_transport(destination)?;
         let remote_metrics: DestinationMetrics = shared
             .remote
@@ -232,18 +235,18 @@ fn discard_stale_progress(wal: &Wal, name: &str, store: &FileProgressStore) {
     }
     let stats = wal.stats();
     let has_cursor = stats.consumers.iter().any(|c| c.name == name);
-    let saved = match crate::queue::ShardProgressStore::load(store) {
-        Ok(saved) => saved,
+    let (saved, unreadable) = match crate::queue::ShardProgressStore::load(store) {
+        Ok(saved) => (saved, false),
         Err(error) => {
             tracing::warn!(destination = %name, %error, "unreadable shard progress");
-            None
+            (None, true)
         }
     };
     let past_end = saved
         .as_ref()
         .and_then(|p| p.low_watermark)
         .is_some_and(|low| low >= stats.next.0);
-    if !has_cursor || past_end || saved.is_none() {
+    if !has_cursor || past_end || unreadable {
         tracing::warn!(destination = %name, has_cursor, past_end, "shard progress does not match the WAL cursor; discarded");
         if let Err(error) = store.remove() {
             tracing::error!(destination = %name, %error, "removing stale shard progress failed");

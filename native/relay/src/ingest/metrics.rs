@@ -137,7 +137,7 @@ impl Collector for WalGauges {
         let poisoned = ConstGauge::new(i64::from(stats.poisoned));
         poisoned.encode(encoder.encode_descriptor(
             "prw_wal_poisoned",
-            "1 after a failed WAL write or fsync: appends are refused until the relay restarts",
+            "Set to 1 when acknowledged records could not be kept after a failed fsync (sync: interval only): appends are refused until the relay restarts",
             None,
             poisoned.metric_type(),
         )?)?;

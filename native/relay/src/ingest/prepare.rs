@@ -12,7 +12,7 @@ use prw_core::{Limits, Protocol};
 
 use super::check::{BodyFacts, decode_body};
 use super::rejection::Rejection;
-use crate::record::{DecodedRecord, ForwardedHeader, Record, RecordHead, RecordInfo};
+use crate::record::{DecodedRecord, ForwardedHeader, RecordHead, RecordInfo};
 
 /// What one request is stored with.
 #[derive(Debug, Clone)]
@@ -29,15 +29,25 @@ pub struct PrepareSettings {
     pub max_record_bytes: u64,
 }
 
-/// A request ready to be appended.
+/// A request ready to be appended: the WAL record is `head` followed by `body` (appended
+/// as two parts, the body never copied).
 #[derive(Debug)]
 pub struct Prepared {
     /// Counts and newest timestamp (the answer, the metrics).
     pub facts: BodyFacts,
-    /// The encoded WAL record.
-    pub record: Vec<u8>,
+    /// The encoded record head (everything before the body).
+    pub head: Vec<u8>,
+    /// The body as received (snappy).
+    pub body: Bytes,
     /// The decoded form, seq not yet known (0).
     pub decoded: DecodedRecord,
+}
+
+impl Prepared {
+    /// The whole WAL record in one buffer (a copy; the writer appends the parts instead).
+    pub fn record(&self) -> Vec<u8> {
+        [self.head.as_slice(), &self.body].concat()
+    }
 }
 
 /// Decodes and validates `body` (one pass) and builds its WAL record and decoded form.
@@ -53,8 +63,10 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         exemplars: facts.exemplars,
         headers: settings.headers.clone(),
     };
-    let record = Record::encode_parts(&head, body).map_err(Rejection::Record)?;
-    let len = record.len() as u64;
+    let mut head_bytes = Vec::with_capacity(head.encoded_len());
+    head.encode_into(&mut head_bytes)
+        .map_err(Rejection::Record)?;
+    let len = (head_bytes.len() + body.len()) as u64;
     if len > settings.max_record_bytes {
         return Err(Rejection::RecordTooLarge {
             len,
@@ -71,7 +83,8 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         .map_err(Rejection::Protobuf)?;
     Ok(Prepared {
         facts,
-        record,
+        head: head_bytes,
+        body: body.clone(),
         decoded,
     })
 }

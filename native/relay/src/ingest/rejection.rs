@@ -64,11 +64,10 @@ pub enum Rejection {
         /// The WAL's limit.
         max: u64,
     },
-    /// The WAL is at its disk cap under the `block` policy (503).
+    /// The WAL is at its disk cap under the `block` policy, or its disk is full (503).
     #[error("WAL full: retry later")]
     WalFull,
-    /// The WAL failed (poisoned by a write or fsync error, or an I/O error) (503). Shared:
-    /// one failed append answers every request of its group commit.
+    /// A WAL write or fsync failed (503); the WAL repairs itself on the next append.
     #[error("WAL unavailable: {0}")]
     WalUnavailable(Arc<WalError>),
     /// The relay is shutting down (503).
@@ -174,7 +173,8 @@ impl Rejection {
         (self.status() == StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS)
     }
 
-    /// Maps a failed append: full -> 503, too large -> 413, anything else -> 503.
+    /// Maps a failed append: full (the cap, or a full disk) -> 503, too large -> 413, anything
+    /// else -> 503. All pass: the WAL repairs itself on the next append.
     pub fn from_wal(err: WalError) -> Self {
         Rejection::from_shared_wal(&Arc::new(err))
     }
@@ -182,7 +182,7 @@ impl Rejection {
     /// Like [`Rejection::from_wal`], for an error shared by the requests of one append.
     pub fn from_shared_wal(err: &Arc<WalError>) -> Self {
         match err.as_ref() {
-            WalError::Full { .. } => Rejection::WalFull,
+            err if err.is_out_of_space() => Rejection::WalFull,
             WalError::RecordTooLarge { len, max } => Rejection::RecordTooLarge {
                 len: *len,
                 max: *max,

@@ -123,6 +123,15 @@ fn wal_errors_map_to_503_with_retry_after_except_an_oversized_record() {
         (full.status().as_u16(), full.reason(), full.retry_after()),
         (503, "wal_full", Some(5))
     );
+    let disk_full = Rejection::from_wal(WalError::Io {
+        op: "write",
+        path: "seg".into(),
+        source: std::io::ErrorKind::StorageFull.into(),
+    });
+    assert_eq!(
+        (disk_full.status().as_u16(), disk_full.reason()),
+        (503, "wal_full")
+    );
     let poisoned = Rejection::from_wal(WalError::Poisoned);
     assert_eq!(
         (poisoned.status().as_u16(), poisoned.reason()),

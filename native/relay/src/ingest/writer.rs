@@ -1,8 +1,9 @@
 //! The WAL writer: one thread that appends every accepted request and hands it to the tail.
 //!
-//! Request tasks send their encoded record, its decoded form and a reply channel; the
-//! thread takes everything pending at once, appends it with one `Wal::append_batch` (one
-//! write per record, one fsync for the group under `sync: always`), inserts the records into
+//! Request tasks send their record (head, and the body as received), its decoded form and a
+//! reply channel; the thread takes everything pending at once, appends it with one
+//! `Wal::append_batch_parts` (vectored writes, the body never copied; one fsync for the
+//! group under `sync: always`), inserts the records into
 //! the tail in seq order right after that, and only then answers every request. So a request
 //! costs one hand-off to this thread and one wake-up back, whatever the number of requests
 //! sharing the fsync, instead of a blocking-pool thread each waiting on the WAL's lock.
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+use bytes::Bytes;
 use prw_wal::{Wal, WalError};
 use tokio::sync::oneshot;
 
@@ -28,9 +30,10 @@ const MAX_GROUP_RECORDS: usize = 1024;
 /// Most bytes appended as one group (a group is written before its fsync).
 const MAX_GROUP_BYTES: usize = 64 << 20;
 
-/// One request's record, waiting to be appended.
+/// One request's record (head and body), waiting to be appended.
 struct Job {
-    record: Vec<u8>,
+    head: Vec<u8>,
+    body: Bytes,
     decoded: DecodedRecord,
     reply: oneshot::Sender<Result<u64, Rejection>>,
 }
@@ -45,7 +48,7 @@ pub(crate) struct WalWriter {
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job")
-            .field("record_bytes", &self.record.len())
+            .field("record_bytes", &(self.head.len() + self.body.len()))
             .finish()
     }
 }
@@ -63,17 +66,19 @@ impl WalWriter {
         })
     }
 
-    /// Appends `record` (the encoded WAL record of `decoded`); returns its seq once durable
-    /// and in the tail.
+    /// Appends the WAL record `head` + `body` (the encoded record of `decoded`); returns its
+    /// seq once durable and in the tail.
     pub(crate) async fn write(
         &self,
-        record: Vec<u8>,
+        head: Vec<u8>,
+        body: Bytes,
         decoded: DecodedRecord,
     ) -> Result<u64, Rejection> {
         let (reply, answer) = oneshot::channel();
         self.tx
             .send(Job {
-                record,
+                head,
+                body,
                 decoded,
                 reply,
             })
@@ -84,12 +89,12 @@ impl WalWriter {
 
 fn run(wal: &Wal, tail: &Tail, rx: &mpsc::Receiver<Job>) {
     while let Ok(first) = rx.recv() {
-        let mut bytes = first.record.len();
+        let mut bytes = first.head.len() + first.body.len();
         let mut jobs = vec![first];
         while jobs.len() < MAX_GROUP_RECORDS && bytes < MAX_GROUP_BYTES {
             match rx.try_recv() {
                 Ok(job) => {
-                    bytes = bytes.saturating_add(job.record.len());
+                    bytes = bytes.saturating_add(job.head.len() + job.body.len());
                     jobs.push(job);
                 }
                 Err(_) => break,
@@ -100,10 +105,13 @@ fn run(wal: &Wal, tail: &Tail, rx: &mpsc::Receiver<Job>) {
 }
 
 fn append(wal: &Wal, tail: &Tail, jobs: Vec<Job>) {
-    let records: Vec<&[u8]> = jobs.iter().map(|j| j.record.as_slice()).collect();
-    match wal.append_batch(&records) {
+    let appended = {
+        let parts: Vec<[&[u8]; 2]> = jobs.iter().map(|j| [j.head.as_slice(), &j.body]).collect();
+        let records: Vec<&[&[u8]]> = parts.iter().map(|p| p.as_slice()).collect();
+        wal.append_batch_parts(&records)
+    };
+    match appended {
         Ok(positions) if positions.len() == jobs.len() => {
-            drop(records);
             for (job, position) in jobs.into_iter().zip(positions) {
                 tail.insert(Arc::new(job.decoded.at_seq(position.0)));
                 // A request whose client left still counts as stored: nothing to undo.
@@ -111,7 +119,6 @@ fn append(wal: &Wal, tail: &Tail, jobs: Vec<Job>) {
             }
         }
         result => {
-            drop(records);
             let error = Arc::new(match result {
                 Err(error) => error,
                 Ok(_) => WalError::Poisoned,

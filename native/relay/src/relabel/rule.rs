@@ -5,7 +5,7 @@ use regex::Regex;
 
 use super::{Labels, Verdict, is_valid_label_name};
 
-/// A relabel action the relay implements. `hashmod` is refused at config time.
+/// A relabel action (every action Prometheus has).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Set `target_label` to the expanded `replacement` when `regex` matches.
@@ -28,6 +28,9 @@ pub enum Action {
     LabelDrop,
     /// Delete every label whose name does not match `regex`.
     LabelKeep,
+    /// Set `target_label` to `md5(joined sources)` (its low 8 bytes, big-endian) modulo
+    /// `modulus`, as Prometheus does, so series split between relays the same way.
+    HashMod,
 }
 
 /// A validated `write_relabel_configs` entry.
@@ -40,6 +43,8 @@ pub struct RelabelRule {
     pub(crate) target_label: String,
     pub(crate) replacement: String,
     pub(crate) action: Action,
+    /// `hashmod` only (> 0 there).
+    pub(crate) modulus: u64,
 }
 
 /// Two rules are equal when they were written the same way (regexes compared by source),
@@ -52,6 +57,7 @@ impl PartialEq for RelabelRule {
             && self.target_label == other.target_label
             && self.replacement == other.replacement
             && self.action == other.action
+            && self.modulus == other.modulus
     }
 }
 
@@ -124,6 +130,11 @@ impl RelabelRule {
                 labels.retain_names(|name| self.regex.is_match(name));
                 Verdict::Keep
             }
+            Action::HashMod => {
+                let bucket = hash_mod(&self.joined_source(labels), self.modulus);
+                labels.set(&self.target_label, bucket.to_string());
+                Verdict::Keep
+            }
         }
     }
 
@@ -143,4 +154,16 @@ impl RelabelRule {
         captures.expand(&self.replacement, &mut result);
         labels.set(&target, result);
     }
+}
+
+/// Prometheus's `hashmod`: the last 8 bytes of the MD5 sum of `value`, big-endian, modulo
+/// `modulus` (0 never reaches here: the config refuses it).
+pub fn hash_mod(value: &str, modulus: u64) -> u64 {
+    use md5::Digest;
+    let sum = md5::Md5::digest(value.as_bytes());
+    let mut low = [0u8; 8];
+    if let Some(tail) = sum.get(8..16) {
+        low.copy_from_slice(tail);
+    }
+    u64::from_be_bytes(low).checked_rem(modulus).unwrap_or(0)
 }

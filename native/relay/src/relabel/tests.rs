@@ -211,3 +211,66 @@ fn prometheus_validation_rules_name_the_key() {
     assert_eq!(build_err("- {action: ''}"), "[0].action");
     assert_eq!(build_err("- {action: explode}"), "[0].action");
 }
+
+/// Expected values computed outside this code: `976` is Prometheus's own `relabel_test.go`
+/// case; the others are Python's `int.from_bytes(hashlib.md5(v).digest()[8:], "big") % m`.
+#[test]
+fn hashmod_matches_prometheus_hash() {
+    let (v, l) = run(
+        "- {source_labels: [c], modulus: 1000, target_label: d, action: hashmod}",
+        &[("a", "foo"), ("b", "bar"), ("c", "baz")],
+    );
+    assert_eq!(v, Verdict::Keep);
+    assert_eq!(
+        l,
+        pairs(&[("a", "foo"), ("b", "bar"), ("c", "baz"), ("d", "976")])
+    );
+    for (value, modulus, expected) in [
+        ("foo;bar", 2, 0),
+        ("", 7, 1),
+        ("job;instance-1", 2, 0),
+        ("job;instance-2", 2, 1),
+        ("web;10.0.0.1:9100", 4, 3),
+    ] {
+        assert_eq!(hash_mod(value, modulus), expected, "{value:?} % {modulus}");
+    }
+}
+
+#[test]
+fn hashmod_splits_series_between_two_relays_with_keep() {
+    let split = |shard: &str| {
+        format!(
+            "- {{source_labels: [job, instance], modulus: 2, target_label: __tmp_shard, action: hashmod}}\n- {{source_labels: [__tmp_shard], regex: '{shard}', action: keep}}\n- {{regex: __tmp_shard, action: labeldrop}}"
+        )
+    };
+    let one = [("job", "job"), ("instance", "instance-1")];
+    let two = [("job", "job"), ("instance", "instance-2")];
+    assert_eq!(run(&split("0"), &one).0, Verdict::Keep);
+    assert_eq!(run(&split("1"), &one).0, Verdict::Drop);
+    assert_eq!(run(&split("0"), &two).0, Verdict::Drop);
+    let (v, l) = run(&split("1"), &two);
+    assert_eq!(v, Verdict::Keep);
+    assert_eq!(l, pairs(&two));
+}
+
+#[test]
+fn hashmod_needs_a_modulus_and_a_valid_target() {
+    for (yaml, key) in [
+        (
+            "{source_labels: [a], target_label: b, action: hashmod}",
+            "modulus",
+        ),
+        (
+            "{source_labels: [a], modulus: 2, action: hashmod}",
+            "target_label",
+        ),
+        (
+            "{source_labels: [a], modulus: 2, target_label: '$1', action: hashmod}",
+            "target_label",
+        ),
+    ] {
+        let config: RelabelConfig = serde_yaml::from_str(yaml).unwrap();
+        let err = config.build(&KeyPath::root()).unwrap_err();
+        assert_eq!(err.path, key, "{yaml}");
+    }
+}

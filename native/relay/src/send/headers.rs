@@ -4,8 +4,9 @@
 //! configured `headers`, then the reserved headers this sender owns (`Content-Encoding`,
 //! `Content-Type`, `User-Agent`, `X-Prometheus-Remote-Write-Version`, `Retry-Attempt`,
 //! `Authorization` from the auth config). Neither forwarded nor custom headers can set a
-//! reserved header (Prometheus refuses them in config; here they are also ignored at send
-//! time so a forwarded header can never override them).
+//! reserved header: [`RESERVED`] is the one table, which the config layer refuses at load
+//! (`headers`, `forward_headers`); here they are also ignored at send time so a record
+//! stored by an older relay can never override them.
 
 use base64::Engine;
 use hyper::http::{HeaderMap, HeaderName, HeaderValue};
@@ -16,28 +17,70 @@ use crate::record::ForwardedHeader;
 /// The `User-Agent` this sender announces.
 pub const USER_AGENT: &str = concat!("prw/", env!("CARGO_PKG_VERSION"));
 
-/// Headers no configured or forwarded header may set (Prometheus's list, plus `authorization`
-/// which comes from the auth config, and `retry-attempt`, which the retry loop owns).
-pub const RESERVED: &[&str] = &[
-    "host",
-    "authorization",
-    "content-encoding",
-    "content-length",
-    "content-type",
-    "user-agent",
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "www-authenticate",
-    "accept-encoding",
-    "x-prometheus-remote-write-version",
-    "x-prometheus-remote-read-version",
-    "x-amz-date",
-    "x-amz-security-token",
-    "x-amz-content-sha256",
-    "retry-attempt",
+/// Why a header is reserved: who owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservedBy {
+    /// Prometheus's `reservedHeaders` (`config/config.go`): set by the sender or the HTTP stack.
+    Prometheus,
+    /// `Authorization`: comes from `basic_auth`, `authorization`, `oauth2` or `sigv4`.
+    Auth,
+    /// Set by AWS SigV4 signing (Prometheus reserves them too).
+    SigV4,
+    /// Hop-by-hop framing that only the HTTP stack may write.
+    Framing,
+    /// Owned by the relay's retry loop (`Retry-Attempt`).
+    Retry,
+}
+
+/// One reserved header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reserved {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Who owns it.
+    pub by: ReservedBy,
+}
+
+const fn r(name: &'static str, by: ReservedBy) -> Reserved {
+    Reserved { name, by }
+}
+
+/// THE table of headers no configured (`headers`) or forwarded (`forward_headers`) header
+/// may set: the config refuses them at load, and the send side never lets a forwarded
+/// header replace them. Prometheus's list, plus `authorization` (refused in `headers` with
+/// its own message, as Prometheus does), hop-by-hop framing, and `retry-attempt`.
+pub const RESERVED: &[Reserved] = &[
+    r("host", ReservedBy::Prometheus),
+    r("content-encoding", ReservedBy::Prometheus),
+    r("content-length", ReservedBy::Prometheus),
+    r("content-type", ReservedBy::Prometheus),
+    r("user-agent", ReservedBy::Prometheus),
+    r("connection", ReservedBy::Prometheus),
+    r("keep-alive", ReservedBy::Prometheus),
+    r("proxy-authenticate", ReservedBy::Prometheus),
+    r("proxy-authorization", ReservedBy::Prometheus),
+    r("www-authenticate", ReservedBy::Prometheus),
+    r("accept-encoding", ReservedBy::Prometheus),
+    r("x-prometheus-remote-write-version", ReservedBy::Prometheus),
+    r("x-prometheus-remote-read-version", ReservedBy::Prometheus),
+    r("x-amz-date", ReservedBy::SigV4),
+    r("x-amz-security-token", ReservedBy::SigV4),
+    r("x-amz-content-sha256", ReservedBy::SigV4),
+    r("authorization", ReservedBy::Auth),
+    r("transfer-encoding", ReservedBy::Framing),
+    r("te", ReservedBy::Framing),
+    r("trailer", ReservedBy::Framing),
+    r("upgrade", ReservedBy::Framing),
+    r("retry-attempt", ReservedBy::Retry),
 ];
+
+/// The reserved entry for `name` (any case), if it is reserved.
+pub fn reserved(name: &str) -> Option<Reserved> {
+    RESERVED
+        .iter()
+        .copied()
+        .find(|r| r.name.eq_ignore_ascii_case(name))
+}
 
 /// Credentials of a destination (values already read from files by the config layer).
 #[derive(Clone, PartialEq, Eq)]
@@ -180,7 +223,7 @@ impl RequestHeaders {
 }
 
 fn is_reserved(name: &str) -> bool {
-    RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+    reserved(name).is_some()
 }
 
 fn secret_value(text: &str) -> Result<HeaderValue, HeaderError> {

@@ -1,9 +1,15 @@
-//! The real transport: hyper 1 client (hyper-util connection pool), HTTP/1.1, plain or TLS
-//! (rustls with the ring provider; webpki roots plus optional extra CA certificates).
+//! The real transport: a hyper 1 client (hyper-util connection pool) per destination,
+//! HTTP/1.1 (and HTTP/2 over TLS when `enable_http2` and the server's ALPN agree), plain or
+//! TLS ([`super::tls`]), direct or through a proxy ([`super::proxy`]), following redirects
+//! like Prometheus's Go client ([`super::redirect`]).
 //!
-//! Invariants: each call is bounded by `remote_timeout` (connect, send, and reading the answer
-//! head and body prefix); bodies beyond [`BODY_PREFIX_LIMIT`] are drained up to
-//! [`DRAIN_LIMIT`] so the connection can be reused, never buffered.
+//! Invariants: each call is bounded by `remote_timeout` (connect, proxy tunnel, TLS, every
+//! redirect hop, reading the answer head and body prefix); bodies beyond the kept prefix are
+//! drained up to [`DRAIN_LIMIT`] so the connection can be reused, never buffered. Redirect
+//! hops after the first are finished by the hop decorator (when set), since the retry
+//! loop's decorator only saw the first URL.
+
+mod connector;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,108 +17,176 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
+use hyper::http::header::PROXY_AUTHORIZATION;
+use hyper::http::{Method, Uri};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::PrivateKeyDer;
-use rustls::pki_types::pem::PemObject;
 
+use self::connector::Connector;
+use super::decorate::RequestDecorator;
+use super::proxy::{ProxySettings, Route};
+use super::redirect::{self, Follow, MAX_REDIRECTS};
+use super::tls::{self, TlsSettings};
 use super::transport::{
     BODY_PREFIX_LIMIT, OutgoingRequest, Response, Transport, TransportError, TransportFuture,
 };
 
+pub use super::tls::TlsError;
+
 /// Past this many body bytes the connection is abandoned instead of drained.
 pub const DRAIN_LIMIT: usize = 64 * 1024;
 
-/// TLS settings of a destination (`tls_config`), as PEM bytes read by the config layer.
-#[derive(Debug, Clone, Default)]
-pub struct TlsOptions {
-    /// Extra CA certificates (`ca_file`), trusted beside the webpki roots.
-    pub ca_pem: Option<Vec<u8>>,
-    /// Client certificate chain and key (`cert_file`, `key_file`).
-    pub client_identity: Option<(Vec<u8>, Vec<u8>)>,
+/// How a destination's client connects and follows redirects.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientSettings {
+    /// `remote_timeout` (per attempt, redirects included). Zero means 30 s.
+    pub timeout: Duration,
+    /// `tls_config`.
+    pub tls: TlsSettings,
+    /// `proxy_url`, `no_proxy`, `proxy_from_environment`, `proxy_connect_header`.
+    pub proxy: ProxySettings,
+    /// `follow_redirects`.
+    pub follow_redirects: bool,
+    /// `enable_http2` (HTTP/2 is negotiated by ALPN, so only over TLS).
+    pub enable_http2: bool,
+    /// `round_robin_dns`: each new connection starts with a different resolved address
+    /// (Prometheus dials a random one) instead of the resolver's first.
+    pub round_robin_dns: bool,
 }
 
-/// Why a TLS configuration could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsError {
-    /// A PEM file did not parse.
-    #[error("{what} is not valid PEM: {source}")]
-    Pem {
-        /// Which input.
-        what: &'static str,
-        /// The parser's error.
-        source: rustls::pki_types::pem::Error,
-    },
-    /// rustls refused the configuration.
-    #[error("TLS configuration refused: {0}")]
-    Rustls(#[from] rustls::Error),
+/// Finishes redirect hops (SigV4 signs each hop; tokens are not sent to another site).
+#[derive(Debug, Clone)]
+pub struct HopDecorator {
+    /// The decorator.
+    pub decorator: Arc<dyn RequestDecorator>,
+    /// Also decorate hops that left the original site (SigV4: yes, as Prometheus's
+    /// round tripper signs every request; bearer tokens: no).
+    pub cross_site: bool,
 }
 
-/// A hyper client posting to destinations.
+/// A hyper client posting to one destination.
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<Connector, Full<Bytes>>,
     timeout: Duration,
+    proxy: Arc<ProxySettings>,
+    follow_redirects: bool,
+    hop_decorator: Option<HopDecorator>,
 }
 
 impl HttpTransport {
-    /// A client with `remote_timeout` per attempt and the given TLS settings.
-    pub fn new(remote_timeout: Duration, tls: &TlsOptions) -> Result<Self, TlsError> {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        if let Some(pem) = &tls.ca_pem {
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|source| TlsError::Pem {
-                    what: "ca_file",
-                    source,
-                })?;
-                roots.add(cert)?;
-            }
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots);
-        let config = match &tls.client_identity {
-            None => builder.with_no_client_auth(),
-            Some((cert_pem, key_pem)) => {
-                let chain = CertificateDer::pem_slice_iter(cert_pem)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|source| TlsError::Pem {
-                        what: "cert_file",
-                        source,
-                    })?;
-                let key =
-                    PrivateKeyDer::from_pem_slice(key_pem).map_err(|source| TlsError::Pem {
-                        what: "key_file",
-                        source,
-                    })?;
-                builder.with_client_auth_cert(chain, key)?
-            }
-        };
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(config)
-            .https_or_http()
-            .enable_http1()
-            .build();
+    /// A client for `settings`; fails only on TLS material rustls refuses.
+    pub fn new(settings: &ClientSettings) -> Result<Self, TlsError> {
+        let tls_config = tls::client_config(&settings.tls, settings.enable_http2)?;
+        let proxy = Arc::new(settings.proxy.clone());
+        let connector = Connector::new(
+            tls_config,
+            Arc::new(settings.tls.clone()),
+            Arc::clone(&proxy),
+            settings.round_robin_dns,
+        );
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        let timeout = if settings.timeout.is_zero() {
+            Duration::from_secs(30)
+        } else {
+            settings.timeout
+        };
         Ok(HttpTransport {
             client,
-            timeout: remote_timeout,
+            timeout,
+            proxy,
+            follow_redirects: settings.follow_redirects,
+            hop_decorator: None,
         })
     }
 
-    async fn attempt(&self, request: OutgoingRequest) -> Result<Response, TransportError> {
-        let mut builder = hyper::Request::post(request.url);
+    /// Finishes redirect hops with `hop` (the first hop is decorated by the retry loop).
+    #[must_use]
+    pub fn with_hop_decorator(mut self, hop: HopDecorator) -> Self {
+        self.hop_decorator = Some(hop);
+        self
+    }
+
+    /// POSTs `request` and keeps up to `body_limit` bytes of the final answer's body
+    /// (token endpoints need whole bodies; remote write keeps 1 KiB). Bounded by the timeout.
+    pub async fn post(
+        &self,
+        request: OutgoingRequest,
+        body_limit: usize,
+    ) -> Result<Response, TransportError> {
+        tokio::time::timeout(self.timeout, self.follow(request, body_limit))
+            .await
+            .unwrap_or(Err(TransportError::Timeout(self.timeout)))
+    }
+
+    /// Sends `request`, then follows redirects as [`super::redirect`] says.
+    async fn follow(
+        &self,
+        mut request: OutgoingRequest,
+        body_limit: usize,
+    ) -> Result<Response, TransportError> {
+        let original_host = request.url.host().unwrap_or_default().to_owned();
+        let mut method = Method::POST;
+        let mut chain = vec![request.url.clone()];
+        loop {
+            let response = self.exchange(&method, &request, body_limit).await?;
+            if !self.follow_redirects {
+                return Ok(response);
+            }
+            let (Some(how), Some(location)) = (
+                redirect::follow(response.status, &method),
+                response.header("location"),
+            ) else {
+                return Ok(response);
+            };
+            let next = redirect::resolve(&request.url, location)
+                .map_err(|e| TransportError::Io(Box::new(e)))?;
+            chain.push(next.clone());
+            if chain.len() > MAX_REDIRECTS {
+                return Err(TransportError::Io(Box::new(redirect::too_many(&chain))));
+            }
+            tracing::debug!(status = response.status, from = %request.url, to = %next, "following a redirect");
+            let headers =
+                redirect::next_headers(&request.headers, &request.url, &next, &original_host, how);
+            let cross_site = !redirect::same_site(next.host().unwrap_or_default(), &original_host);
+            if how == Follow::AsGet {
+                method = Method::GET;
+                request.body = Bytes::new();
+            }
+            request.url = next;
+            request.headers = headers;
+            if let Some(hop) = &self.hop_decorator
+                && (hop.cross_site || !cross_site)
+            {
+                hop.decorator
+                    .decorate(&mut request)
+                    .await
+                    .map_err(|e| TransportError::Io(Box::new(e)))?;
+            }
+        }
+    }
+
+    /// One HTTP exchange, no redirects.
+    async fn exchange(
+        &self,
+        method: &Method,
+        request: &OutgoingRequest,
+        body_limit: usize,
+    ) -> Result<Response, TransportError> {
+        let mut builder = hyper::Request::builder()
+            .method(method.clone())
+            .uri(request.url.clone());
         if let Some(headers) = builder.headers_mut() {
-            *headers = request.headers;
+            headers.clone_from(&request.headers);
+            if let Route::Proxy { server, .. } = self.proxy.route(&request.url)
+                && request.url.scheme_str() != Some("https")
+                && let Some(auth) = &server.authorization
+            {
+                headers.insert(PROXY_AUTHORIZATION, auth.clone());
+            }
         }
         let http_request = builder
-            .body(Full::new(request.body))
+            .body(Full::new(request.body.clone()))
             .map_err(|e| TransportError::Io(Box::new(e)))?;
         let answer = self.client.request(http_request).await.map_err(|e| {
             if e.is_connect() {
@@ -122,26 +196,31 @@ impl HttpTransport {
             }
         })?;
         let (parts, body) = answer.into_parts();
-        let body_prefix = read_prefix(body).await?;
+        let body_prefix = read_prefix(body, body_limit).await?;
         Ok(Response {
             status: parts.status.as_u16(),
             headers: parts.headers,
             body_prefix,
         })
     }
+
+    /// The route a request to `url` takes (for tests and logs).
+    pub fn routes_through_proxy(&self, url: &Uri) -> bool {
+        matches!(self.proxy.route(url), Route::Proxy { .. })
+    }
 }
 
-/// Keeps the first [`BODY_PREFIX_LIMIT`] bytes, drains the rest up to [`DRAIN_LIMIT`].
-async fn read_prefix(mut body: Incoming) -> Result<Bytes, TransportError> {
+/// Keeps the first `limit` bytes, drains the rest up to [`DRAIN_LIMIT`] past them.
+async fn read_prefix(mut body: Incoming, limit: usize) -> Result<Bytes, TransportError> {
     let mut prefix = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| TransportError::Io(Box::new(e)))?;
         if let Ok(data) = frame.into_data() {
-            let room = BODY_PREFIX_LIMIT.saturating_sub(prefix.len());
+            let room = limit.saturating_sub(prefix.len());
             prefix.extend_from_slice(data.get(..room.min(data.len())).unwrap_or_default());
             seen = seen.saturating_add(data.len());
-            if seen > DRAIN_LIMIT {
+            if seen > limit.saturating_add(DRAIN_LIMIT) {
                 break;
             }
         }
@@ -151,11 +230,7 @@ async fn read_prefix(mut body: Incoming) -> Result<Bytes, TransportError> {
 
 impl Transport for HttpTransport {
     fn send(&self, request: OutgoingRequest) -> TransportFuture<'_> {
-        Box::pin(async move {
-            tokio::time::timeout(self.timeout, self.attempt(request))
-                .await
-                .unwrap_or(Err(TransportError::Timeout(self.timeout)))
-        })
+        Box::pin(self.post(request, BODY_PREFIX_LIMIT))
     }
 }
 

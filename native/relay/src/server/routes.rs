@@ -1,6 +1,8 @@
 //! Routing: one function from request to response. Auth is checked before any route but
 //! `/-/healthy` and `/-/ready`; a known path with the wrong method gets 405 with `Allow`;
-//! anything else 404.
+//! anything else 404. `/-/ready` is 200 only while the server's [`Readiness`] is on and the
+//! pipeline is ready; once readiness is withdrawn every answer carries Envoy's
+//! immediate-health-check-fail header.
 
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
 
 use super::auth::ListenerAuth;
+use super::captures::{self, Captures};
 use super::metrics::{HttpMetrics, RequestLabels};
+use super::readiness::Readiness;
 use super::static_page::{self, StaticPage};
 use crate::handler::{Ingest, Reload, ResponseBody};
 
@@ -33,6 +37,10 @@ pub struct Routes {
     pub metrics: HttpMetrics,
     /// The inspector page served under `/inspect/`, if the binary has one.
     pub inspector: Option<StaticPage>,
+    /// Withdrawn at the start of a graceful shutdown.
+    pub readiness: Readiness,
+    /// What `/api/v1/captures` serves.
+    pub captures: Captures,
 }
 
 impl std::fmt::Debug for Routes {
@@ -70,6 +78,7 @@ fn handler_label(path: &str) -> &'static str {
         "/-/reload" => "/-/reload",
         "/metrics" => "/metrics",
         p if static_page::matches(p) => "/inspect",
+        p if captures::matches(p) => "/api/v1/captures",
         _ => "other",
     }
 }
@@ -78,7 +87,10 @@ impl Routes {
     /// Answers one request and counts it.
     pub async fn handle(&self, request: Request<Incoming>) -> Response<ResponseBody> {
         let handler = handler_label(request.uri().path());
-        let response = self.route(request).await;
+        let mut response = self.route(request).await;
+        if let Some((name, value)) = self.readiness.response_header() {
+            response.headers_mut().insert(name, value);
+        }
         self.metrics
             .requests
             .get_or_create(&RequestLabels {
@@ -97,7 +109,7 @@ impl Routes {
             "/-/healthy" if read_only => return text(StatusCode::OK, "prw relay is healthy.\n"),
             "/-/healthy" => return method_not_allowed("GET, HEAD"),
             "/-/ready" if read_only => {
-                return if self.ingest.ready() {
+                return if !self.readiness.is_withdrawn() && self.ingest.ready() {
                     text(StatusCode::OK, "prw relay is ready.\n")
                 } else {
                     text(StatusCode::SERVICE_UNAVAILABLE, "prw relay is not ready.\n")
@@ -140,6 +152,7 @@ impl Routes {
             }
             "/-/reload" => method_not_allowed("POST, PUT"),
             p if static_page::matches(p) => static_page::serve(self.inspector.as_ref(), &method, p),
+            p if captures::matches(p) => captures::serve(&self.captures, &method, p),
             _ => text(StatusCode::NOT_FOUND, "not found\n"),
         }
     }

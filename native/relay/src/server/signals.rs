@@ -2,8 +2,13 @@
 //! reload hook and keeps going. Handlers are installed by [`Signals::install`] before the
 //! listener is bound, so a signal sent as soon as the address is logged is never lost to
 //! the default action.
+//!
+//! A graceful shutdown starts with a grace period ([`Signals::grace_period`]) during which
+//! the relay still serves writes while load balancers notice its `/-/ready` answering 503;
+//! a second SIGTERM or SIGINT ends the grace period at once (SIGHUP still reloads meanwhile).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -16,6 +21,15 @@ pub enum Termination {
     Term,
     /// SIGINT (Ctrl-C).
     Interrupt,
+}
+
+/// How a [`Signals::grace_period`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraceEnd {
+    /// The whole period passed.
+    Elapsed,
+    /// A second SIGTERM or SIGINT cut it short.
+    CutShort(Termination),
 }
 
 /// Installed SIGTERM, SIGINT and SIGHUP handlers.
@@ -37,18 +51,31 @@ impl Signals {
     }
 
     /// Waits for SIGTERM or SIGINT, running `reload` on each SIGHUP meanwhile.
-    pub async fn until_terminated(mut self, reload: Arc<dyn Reload>) -> Termination {
+    pub async fn until_terminated(&mut self, reload: &Arc<dyn Reload>) -> Termination {
         loop {
             tokio::select! {
                 _ = self.term.recv() => return Termination::Term,
                 _ = self.interrupt.recv() => return Termination::Interrupt,
-                _ = self.hangup.recv() => {
-                    tracing::info!("SIGHUP: reloading the configuration");
-                    if let Err(err) = reload.reload().await {
-                        tracing::error!(error = %err, "reload failed; keeping the running configuration");
-                    }
-                }
+                _ = self.hangup.recv() => run_reload(reload).await,
             }
         }
+    }
+
+    /// Waits `grace`, or until the next SIGTERM or SIGINT (SIGHUP still reloads).
+    pub async fn grace_period(&mut self, grace: Duration, reload: &Arc<dyn Reload>) -> GraceEnd {
+        if grace.is_zero() {
+            return GraceEnd::Elapsed;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(grace) => GraceEnd::Elapsed,
+            signal = self.until_terminated(reload) => GraceEnd::CutShort(signal),
+        }
+    }
+}
+
+async fn run_reload(reload: &Arc<dyn Reload>) {
+    tracing::info!("SIGHUP: reloading the configuration");
+    if let Err(err) = reload.reload().await {
+        tracing::error!(error = %err, "reload failed; keeping the running configuration");
     }
 }

@@ -5,13 +5,13 @@
 //! `crash_child_appender`, which prints `ACK <position> <thread> <i>` per acknowledged record.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prw_wal::{StartAt, Wal};
 
-use super::harness::{drain, small};
+use super::harness::{child_test, drain, small};
 
 fn record(thread: u64, i: u64) -> Vec<u8> {
     let mut v = format!("t{thread}-i{i}-").into_bytes();
@@ -55,23 +55,17 @@ impl Drop for KillOnDrop {
 #[test]
 fn sigkill_during_concurrent_appends_loses_no_acknowledged_record() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
     let mut acked: Vec<(u64, Vec<u8>)> = Vec::new();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
     for round in 0..6 {
         let mut child = KillOnDrop(
-            Command::new(&exe)
-                .args([
-                    "--exact",
-                    "wal::crash::crash_child_appender",
-                    "--nocapture",
-                    "--test-threads=1",
-                ])
-                .env("PRW_WAL_CRASH_CHILD", dir.path())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
+            child_test(
+                "wal::crash::crash_child_appender",
+                "PRW_WAL_CRASH_CHILD",
+                dir.path(),
+            )
+            .spawn()
+            .unwrap(),
         );
         let stdout = child.0.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();

@@ -1,5 +1,7 @@
 //! The disk cap under both policies, with exact counts.
 
+use std::sync::Arc;
+
 use prw_wal::{FullPolicy, Position, StartAt, Wal, WalError};
 
 use super::harness::{drain, small};
@@ -136,4 +138,99 @@ fn record_that_can_never_fit_under_the_cap_is_refused() {
         wal.append(&[0; 990]),
         Err(WalError::RecordTooLarge { len: 990, .. })
     ));
+}
+
+/// The real filesystem, except that deleting files and opening cursor files for writing block
+/// while the gate is held.
+#[derive(Debug, Default)]
+struct GatedStorage {
+    held: std::sync::Mutex<bool>,
+    released: std::sync::Condvar,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl GatedStorage {
+    fn pass(&self) {
+        let mut held = self.held.lock().unwrap();
+        while *held {
+            self.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held = self.released.wait(held).unwrap();
+            self.waiting
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    fn set(&self, held: bool) {
+        *self.held.lock().unwrap() = held;
+        self.released.notify_all();
+    }
+}
+
+impl prw_wal::Storage for GatedStorage {
+    fn create(&self, p: &std::path::Path) -> std::io::Result<Arc<dyn prw_wal::StorageFile>> {
+        prw_wal::RealStorage.create(p)
+    }
+    fn open_append(&self, p: &std::path::Path) -> std::io::Result<Arc<dyn prw_wal::StorageFile>> {
+        prw_wal::RealStorage.open_append(p)
+    }
+    fn open_write(&self, p: &std::path::Path) -> std::io::Result<Arc<dyn prw_wal::StorageFile>> {
+        self.pass();
+        prw_wal::RealStorage.open_write(p)
+    }
+    fn open_read(&self, p: &std::path::Path) -> std::io::Result<Box<dyn prw_wal::ReadFile>> {
+        prw_wal::RealStorage.open_read(p)
+    }
+    fn len(&self, p: &std::path::Path) -> std::io::Result<u64> {
+        prw_wal::RealStorage.len(p)
+    }
+    fn rename(&self, a: &std::path::Path, b: &std::path::Path) -> std::io::Result<()> {
+        prw_wal::RealStorage.rename(a, b)
+    }
+    fn remove(&self, p: &std::path::Path) -> std::io::Result<()> {
+        self.pass();
+        prw_wal::RealStorage.remove(p)
+    }
+    fn create_dir_all(&self, p: &std::path::Path) -> std::io::Result<()> {
+        prw_wal::RealStorage.create_dir_all(p)
+    }
+    fn list(&self, d: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+        prw_wal::RealStorage.list(d)
+    }
+    fn sync_dir(&self, d: &std::path::Path) -> std::io::Result<()> {
+        prw_wal::RealStorage.sync_dir(d)
+    }
+    fn capacity(&self, d: &std::path::Path) -> std::io::Result<Option<u64>> {
+        prw_wal::RealStorage.capacity(d)
+    }
+}
+
+#[test]
+fn drop_oldest_deletes_and_stores_cursors_without_blocking_appenders() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let gate = Arc::new(GatedStorage::default());
+    let mut config = cfg(FullPolicy::DropOldest);
+    config.storage = Arc::clone(&gate) as Arc<dyn prw_wal::Storage>;
+    let wal = Arc::new(Wal::open(dir.path(), config).unwrap().0);
+    wal.add_consumer("slow", StartAt::Oldest).unwrap();
+    for i in 0..9 {
+        wal.append(&[i; 84]).unwrap();
+    }
+    gate.set(true);
+    // This append must drop segment 0: it blocks in the delete (or the cursor store) ...
+    let dropper = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || wal.append(&[9; 84]).unwrap())
+    };
+    while gate.waiting.load(Ordering::SeqCst) == 0 {
+        std::thread::yield_now();
+    }
+    // ... while other appends (taking the room it freed) and stats go ahead.
+    assert_eq!(wal.append(&[10; 84]).unwrap(), Position(9));
+    assert_eq!(wal.stats().consumers[0].dropped_records, 3);
+    gate.set(false);
+    assert_eq!(dropper.join().unwrap(), Position(10));
+    let got = drain(&mut wal.reader("slow").unwrap());
+    assert_eq!(got.first().unwrap().position, Position(3));
 }

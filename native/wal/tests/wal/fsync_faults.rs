@@ -64,32 +64,42 @@ fn append_does_not_return_while_fsync_is_held() {
 }
 
 #[test]
-fn failed_fsync_fails_the_append_and_poisons_until_reopen() {
+fn failed_fsync_fails_the_append_and_the_next_append_repairs_without_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let gate = Arc::new(Gate::default());
     {
         let wal = open_with(&gate, dir.path());
+        wal.add_consumer("r", StartAt::Oldest).unwrap();
         wal.append(b"ok").unwrap();
         gate.fail.store(true, Ordering::SeqCst);
         assert!(matches!(
-            wal.append(b"lost?"),
+            wal.append(b"lost"),
             Err(WalError::Io {
                 op: "fdatasync",
                 ..
             })
         ));
-        assert!(wal.stats().poisoned);
+        let stats = wal.stats();
+        assert!(stats.repairing && !stats.poisoned, "{stats:?}");
+        // While fsync keeps failing nothing is acknowledged.
+        assert!(wal.append(b"still failing").is_err());
         gate.fail.store(false, Ordering::SeqCst);
-        assert!(matches!(wal.append(b"later"), Err(WalError::Poisoned)));
-        // Readers keep working on what was durable.
-        wal.add_consumer("r", StartAt::Oldest).unwrap();
-        let got = drain(&mut wal.reader("r").unwrap());
-        assert_eq!(got[0].data, b"ok");
+        // The failed record's position is reused: it was never acknowledged nor readable.
+        assert_eq!(wal.append(b"later").unwrap(), Position(1));
+        assert!(!wal.stats().repairing);
+        let got: Vec<Vec<u8>> = drain(&mut wal.reader("r").unwrap())
+            .into_iter()
+            .map(|r| r.data)
+            .collect();
+        assert_eq!(got, vec![b"ok".to_vec(), b"later".to_vec()]);
     }
-    let (wal, _) = Wal::open(dir.path(), small(4096)).unwrap();
-    // What was written before the failure is whatever the disk kept; the first record is durable.
-    assert!(wal.stats().next.0 >= 1);
-    wal.append(b"after reopen").unwrap();
+    let (wal, report) = Wal::open(dir.path(), small(4096)).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let got: Vec<Vec<u8>> = drain(&mut wal.reader("r").unwrap())
+        .into_iter()
+        .map(|r| r.data)
+        .collect();
+    assert_eq!(got, vec![b"ok".to_vec(), b"later".to_vec()]);
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use prw_wal::{Reader, Record, Wal, WalConfig};
+use prw_wal::{Position, Reader, Record, Wal, WalConfig};
 
 /// A config with tiny segments so rotation happens after a few records.
 pub fn small(segment_bytes: u64) -> WalConfig {
@@ -55,4 +55,34 @@ pub fn filled(dir: &Path, config: WalConfig, n: u64) -> Wal {
         wal.append(&payload(i)).unwrap();
     }
     wal
+}
+
+/// Everything consumer `name` can read now, as `(position, data)`.
+pub fn read_all(wal: &Wal, name: &str) -> Vec<(Position, Vec<u8>)> {
+    drain(&mut wal.reader(name).unwrap())
+        .into_iter()
+        .map(|r| (r.position, r.data))
+        .collect()
+}
+
+/// What a consumer at `cursor` should read from a log holding `records` from position 0.
+pub fn expected_from(records: &[Vec<u8>], cursor: u64) -> Vec<(Position, Vec<u8>)> {
+    records
+        .iter()
+        .enumerate()
+        .skip(cursor as usize)
+        .map(|(i, r)| (Position(i as u64), r.clone()))
+        .collect()
+}
+
+/// This test binary re-run as a child process on test `test` only, with `env_key=dir`, its
+/// stdout piped (libtest prints `test NAME ... ` before the first line of the child's output).
+pub fn child_test(test: &str, env_key: &str, dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env_key, dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    command
 }

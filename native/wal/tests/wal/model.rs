@@ -8,7 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use prw_wal::{Position, StartAt, SyncPolicy, Wal, WalConfig};
 
-use super::harness::{drain, segments};
+use super::harness::{expected_from, read_all, segments};
 
 #[derive(Debug, Clone)]
 enum Action {
@@ -65,16 +65,10 @@ struct Model {
 }
 
 fn check(wal: &Wal, model: &Model) {
-    let got = drain(&mut wal.reader("a").unwrap());
-    let want: Vec<(Position, Vec<u8>)> = model
-        .records
-        .iter()
-        .enumerate()
-        .skip(model.cursor as usize)
-        .map(|(i, r)| (Position(i as u64), r.clone()))
-        .collect();
-    let got: Vec<(Position, Vec<u8>)> = got.into_iter().map(|r| (r.position, r.data)).collect();
-    assert_eq!(got, want);
+    assert_eq!(
+        read_all(wal, "a"),
+        expected_from(&model.records, model.cursor)
+    );
     assert_eq!(wal.stats().next, Position(model.records.len() as u64));
 }
 

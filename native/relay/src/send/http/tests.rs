@@ -32,6 +32,14 @@ async fn one_shot(answer: &'static [u8]) -> (String, tokio::task::JoinHandle<Vec
     (url, task)
 }
 
+fn settings(timeout_secs: u64) -> ClientSettings {
+    ClientSettings {
+        timeout: Duration::from_secs(timeout_secs),
+        follow_redirects: true,
+        ..ClientSettings::default()
+    }
+}
+
 fn request(url: &str) -> OutgoingRequest {
     let mut headers = HeaderMap::new();
     headers.insert("content-encoding", "snappy".parse().unwrap());
@@ -54,7 +62,7 @@ async fn posts_headers_and_body_and_reads_status_headers_and_body_prefix() {
         .into_boxed_slice(),
     );
     let (url, server) = one_shot(answer).await;
-    let transport = HttpTransport::new(Duration::from_secs(5), &TlsOptions::default()).unwrap();
+    let transport = HttpTransport::new(&settings(5)).unwrap();
     let response = transport.send(request(&url)).await.unwrap();
     assert_eq!(response.status, 400);
     assert_eq!(response.header("retry-after"), Some("7"));
@@ -73,7 +81,7 @@ async fn refused_connection_is_a_connect_error() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
     drop(listener);
-    let transport = HttpTransport::new(Duration::from_secs(5), &TlsOptions::default()).unwrap();
+    let transport = HttpTransport::new(&settings(5)).unwrap();
     let err = transport.send(request(&url)).await.unwrap_err();
     assert!(matches!(err, TransportError::Connect(_)), "{err:?}");
 }
@@ -82,7 +90,7 @@ async fn refused_connection_is_a_connect_error() {
 async fn silent_server_is_a_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    let transport = HttpTransport::new(Duration::from_secs(2), &TlsOptions::default()).unwrap();
+    let transport = HttpTransport::new(&settings(2)).unwrap();
     let err = transport.send(request(&url)).await.unwrap_err();
     assert!(matches!(err, TransportError::Timeout(d) if d == Duration::from_secs(2)));
     drop(listener);
@@ -90,12 +98,11 @@ async fn silent_server_is_a_timeout() {
 
 #[test]
 fn bad_ca_pem_is_refused_naming_the_file() {
-    let tls = TlsOptions {
-        ca_pem: Some(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec()),
-        client_identity: None,
-    };
-    let err = HttpTransport::new(Duration::from_secs(1), &tls).unwrap_err();
-    assert!(err.to_string().starts_with("ca_file"), "{err}");
+    let mut settings = settings(1);
+    settings.tls.ca_pem =
+        Some(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n".to_vec());
+    let err = HttpTransport::new(&settings).unwrap_err();
+    assert!(err.to_string().starts_with("ca is not valid PEM"), "{err}");
 }
 
 #[tokio::test]
@@ -134,11 +141,9 @@ async fn https_with_a_configured_ca_reaches_a_tls_receiver() {
             .unwrap();
         tls.shutdown().await.unwrap();
     });
-    let tls = TlsOptions {
-        ca_pem: Some(cert.pem().into_bytes()),
-        client_identity: None,
-    };
-    let transport = HttpTransport::new(Duration::from_secs(5), &tls).unwrap();
+    let mut settings = settings(5);
+    settings.tls.ca_pem = Some(cert.pem().into_bytes());
+    let transport = HttpTransport::new(&settings).unwrap();
     let response = transport
         .send(request(&format!("https://localhost:{port}/api/v1/write")))
         .await
@@ -173,7 +178,7 @@ async fn https_to_an_untrusted_certificate_fails_to_connect() {
         // The client refuses the certificate: the handshake fails on our side too.
         assert!(acceptor.accept(socket).await.is_err());
     });
-    let transport = HttpTransport::new(Duration::from_secs(5), &TlsOptions::default()).unwrap();
+    let transport = HttpTransport::new(&settings(5)).unwrap();
     let err = transport
         .send(request(&format!("https://localhost:{port}/")))
         .await
