@@ -29,6 +29,7 @@ pub mod decoded;
 pub mod facts;
 mod header;
 pub mod symbols;
+pub mod v2_to_v1;
 
 pub use decoded::{DecodedRecord, RecordInfo, UndecodableRecord};
 pub use header::ForwardedHeader;

@@ -21,19 +21,19 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
-use prost::Message;
-use prw_core::proto::v2;
 use prw_core::view::SeriesFacts;
 use prw_core::wire::Reader as WireReader;
 use prw_core::{Limits, Protocol};
 
 use super::facts::{FactsError, trusted_facts};
+use super::v2_to_v1::{FamilyMetadata, Translator, write_varint};
 use super::{ForwardedHeader, Record, RecordError, V2Symbols};
 
-/// `WriteRequest.timeseries` (v1) key: field 1, wire type 2.
-const V1_TIMESERIES_KEY: u32 = 1;
-/// `WriteRequest.metadata` (v1) key: field 3.
+/// `WriteRequest.timeseries` (v1) key byte: field 1, wire type 2.
+const V1_TIMESERIES_TAG: u8 = 0x0A;
+/// `WriteRequest.metadata` (v1): field 3, and its key byte.
 const V1_METADATA_FIELD: u32 = 3;
+const V1_METADATA_TAG: u8 = 0x1A;
 
 /// Why a stored record could not be turned into a [`DecodedRecord`] (or its v1 form).
 #[derive(Debug, thiserror::Error)]
@@ -212,51 +212,39 @@ impl DecodedRecord {
             .clone()
     }
 
-    /// v2 -> v1 (prw-core's conversion), encoded series by series so that each series'
-    /// range and facts are known without parsing the result again.
+    /// v2 -> v1 from borrowed views ([`super::v2_to_v1`]), series by series, so that
+    /// each series' range and facts are known without parsing the result again; the
+    /// metadata of each family once, in series order (as prw-core's conversion does).
     fn convert_to_v1(&self) -> Result<DecodedRecord, UndecodableRecord> {
-        let request = v2::Request::decode(self.body.as_ref())?;
-        let converted = prw_core::convert::v2_to_v1(&request)?;
+        let symbols = self.v2_symbols()?;
         let mut body = Vec::with_capacity(self.body.len().saturating_mul(2));
-        let mut series = Vec::with_capacity(converted.timeseries.len());
-        for ts in &converted.timeseries {
+        let mut series = Vec::with_capacity(self.series.len());
+        let mut translator = Translator::default();
+        let mut one = Vec::new();
+        let mut families = FamilyMetadata::default();
+        let mut metadata_entries: Vec<Vec<u8>> = Vec::new();
+        for (index, facts) in self.series.iter().enumerate() {
+            let payload = series_payload(&self.body, &facts.range)?;
+            one.clear();
+            let translated = translator.translate(payload, &symbols, index, &mut one)?;
             let start = body.len();
-            prost::encoding::encode_key(
-                V1_TIMESERIES_KEY,
-                prost::encoding::WireType::LengthDelimited,
-                &mut body,
-            );
-            prost::encoding::encode_varint(ts.encoded_len() as u64, &mut body);
-            ts.encode_raw(&mut body);
-            let newest = ts
-                .samples
-                .iter()
-                .map(|s| s.timestamp)
-                .chain(ts.histograms.iter().map(|h| h.timestamp))
-                .max();
-            series.push(SeriesFacts {
-                range: start..body.len(),
-                hash: prw_core::hash::label_set_hash(
-                    ts.labels
-                        .iter()
-                        .map(|l| (l.name.as_str(), l.value.as_str())),
-                ),
-                samples: len_u32(ts.samples.len()),
-                histograms: len_u32(ts.histograms.len()),
-                exemplars: len_u32(ts.exemplars.len()),
-                max_timestamp: newest,
-            });
+            body.push(V1_TIMESERIES_TAG);
+            write_varint(&mut body, one.len() as u64);
+            body.extend_from_slice(&one);
+            if let Some(mut converted) = translated.facts.clone() {
+                converted.range = start..body.len();
+                series.push(converted);
+            }
+            if let Some(entry) = families.first_of_family(&translated, &one, &symbols) {
+                metadata_entries.push(entry);
+            }
         }
-        let mut metadata = Vec::with_capacity(converted.metadata.len());
-        for entry in &converted.metadata {
-            prost::encoding::encode_key(
-                V1_METADATA_FIELD,
-                prost::encoding::WireType::LengthDelimited,
-                &mut body,
-            );
-            prost::encoding::encode_varint(entry.encoded_len() as u64, &mut body);
+        let mut metadata = Vec::with_capacity(metadata_entries.len());
+        for entry in &metadata_entries {
+            body.push(V1_METADATA_TAG);
+            write_varint(&mut body, entry.len() as u64);
             let start = body.len();
-            entry.encode_raw(&mut body);
+            body.extend_from_slice(entry);
             metadata.push(start..body.len());
         }
         Ok(DecodedRecord {
@@ -273,8 +261,20 @@ impl DecodedRecord {
     }
 }
 
-fn len_u32(len: usize) -> u32 {
-    u32::try_from(len).unwrap_or(u32::MAX)
+/// The payload (without tag and length) of the series field at `range` of `body`.
+fn series_payload<'a>(body: &'a [u8], range: &Range<usize>) -> Result<&'a [u8], FactsError> {
+    let framed = body.get(range.clone()).unwrap_or_default();
+    let mut reader = WireReader::new(framed, 0, "Request");
+    match reader.next_field() {
+        Ok(Some(field)) => field
+            .bytes("timeseries")
+            .map_err(|_| FactsError::Malformed {
+                offset: range.start,
+            }),
+        _ => Err(FactsError::Malformed {
+            offset: range.start,
+        }),
+    }
 }
 
 /// The payload ranges of the top-level v1 `metadata` fields.

@@ -221,7 +221,7 @@ impl Gather {
 /// The hash input of one series: `name 0xFF value 0xFF` per label, in a fixed buffer
 /// (label sets are short) written with overlapping fixed-size copies, which cost less than
 /// a `memcpy` call per string; a longer label set spills into a `Vec`.
-struct Key {
+pub(crate) struct Key {
     buf: [u8; KEY_BUFFER],
     len: usize,
     spill: Option<Vec<u8>>,
@@ -230,7 +230,7 @@ struct Key {
 const KEY_BUFFER: usize = 1024;
 
 impl Key {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Key {
             buf: [0; KEY_BUFFER],
             len: 0,
@@ -238,13 +238,13 @@ impl Key {
         }
     }
 
-    fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.len = 0;
         self.spill = None;
     }
 
     #[inline(always)]
-    fn push(&mut self, name: &[u8], value: &[u8]) {
+    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
         let value_at = self.len + name.len() + 1;
         let end = value_at + value.len() + 1;
         if self.spill.is_none() && end <= KEY_BUFFER {
@@ -262,7 +262,7 @@ impl Key {
         }
     }
 
-    fn hash(&self) -> u64 {
+    pub(crate) fn hash(&self) -> u64 {
         match &self.spill {
             Some(spill) => xxhash_rust::xxh3::xxh3_64(spill),
             None => xxhash_rust::xxh3::xxh3_64(self.buf.get(..self.len).unwrap_or_default()),

@@ -12,8 +12,8 @@
 //!
 //! The v2 encoder ([`V2Encoder`], `io.prometheus.write.v2.Request` with a symbol table per
 //! request) translates series from borrowed views, interning symbols (see its module).
-//! A v2 series reaching the v1 encoder (a v2 destination that fell back to v1) is converted
-//! through prw-core's owned structs, once.
+//! A v2 series reaching the v1 encoder (a v2 destination that fell back to v1) is
+//! translated from borrowed views too (`record::v2_to_v1`).
 
 use std::fmt;
 
@@ -21,6 +21,7 @@ use bytes::Bytes;
 use prw_core::Protocol;
 
 use crate::record::V2Symbols;
+use crate::record::v2_to_v1::{FamilyMetadata, Translator};
 use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Why a batch could not be encoded.
@@ -70,6 +71,7 @@ const METADATA_TAG: u8 = 0x1A;
 pub struct V1Encoder {
     raw: Vec<u8>,
     out: Compressor,
+    v2: V2AsV1,
 }
 
 impl fmt::Debug for V1Encoder {
@@ -92,6 +94,7 @@ impl V1Encoder {
         V1Encoder {
             raw: Vec::new(),
             out: Compressor::default(),
+            v2: V2AsV1::default(),
         }
     }
 
@@ -145,12 +148,14 @@ impl BatchEncoder for V1Encoder {
         // Tag byte and at most a 5-byte length per series for bodies under 4 GiB.
         let framed: usize = series.iter().map(|i| i.series.len() + 6).sum();
         self.raw.reserve(framed);
+        self.v2.start();
         for item in series {
             match &item.symbols {
                 None => write_field(&mut self.raw, TIMESERIES_TAG, &item.series),
-                Some(symbols) => v2_series_as_v1(item, symbols, &mut self.raw)?,
+                Some(symbols) => self.v2.series(item, symbols, &mut self.raw)?,
             }
         }
+        self.raw.extend_from_slice(&self.v2.metadata);
         self.compress()
     }
 
@@ -163,33 +168,45 @@ impl BatchEncoder for V1Encoder {
     }
 }
 
-/// A v2 series item written as v1 `timeseries` (and `metadata`) fields: the rare case of a
-/// v2 destination that fell back to v1 with v2 items already queued. Goes through prw-core's
-/// owned conversion.
-fn v2_series_as_v1(
-    item: &SeriesItem,
-    symbols: &V2Symbols,
-    out: &mut Vec<u8>,
-) -> Result<(), EncodeError> {
-    use prost::Message;
-    let bad = || EncodeError::BadSeries {
-        record_seq: item.record_seq,
-    };
-    let series = prw_core::proto::v2::TimeSeries::decode(item.series.clone()).map_err(|_| bad())?;
-    let request = prw_core::proto::v2::Request {
-        symbols: (0..symbols.len() as u64)
-            .map(|r| String::from_utf8_lossy(symbols.get(r).unwrap_or_default()).into_owned())
-            .collect(),
-        timeseries: vec![series],
-    };
-    let converted = prw_core::convert::v2_to_v1(&request).map_err(|_| bad())?;
-    for ts in &converted.timeseries {
-        write_field(out, TIMESERIES_TAG, &ts.encode_to_vec());
+/// The v2 series items of a batch written as v1: the rare case of a v2 destination that
+/// fell back to v1 with v2 items already queued. Each series is translated from borrowed
+/// views (`record::v2_to_v1`); the metadata of each family rides along once per batch.
+#[derive(Default)]
+struct V2AsV1 {
+    translator: Translator,
+    one: Vec<u8>,
+    families: FamilyMetadata,
+    metadata: Vec<u8>,
+}
+
+impl V2AsV1 {
+    fn start(&mut self) {
+        self.families.clear();
+        self.metadata.clear();
     }
-    for entry in &converted.metadata {
-        write_field(out, METADATA_TAG, &entry.encode_to_vec());
+
+    fn series(
+        &mut self,
+        item: &SeriesItem,
+        symbols: &V2Symbols,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        self.one.clear();
+        let translated = self
+            .translator
+            .translate(&item.series, symbols, 0, &mut self.one)
+            .map_err(|_| EncodeError::BadSeries {
+                record_seq: item.record_seq,
+            })?;
+        write_field(out, TIMESERIES_TAG, &self.one);
+        if let Some(entry) = self
+            .families
+            .first_of_family(&translated, &self.one, symbols)
+        {
+            write_field(&mut self.metadata, METADATA_TAG, &entry);
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Appends one length-delimited field.

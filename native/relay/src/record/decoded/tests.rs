@@ -163,12 +163,26 @@ fn a_v2_record_whose_symbols_are_missing_fails_its_conversion_without_panicking(
         received_at_ms: 0,
         headers: Arc::from(Vec::new()),
     };
-    let record = Arc::new(
-        DecodedRecord::new(info, Bytes::from(request.encode_to_vec()), Vec::new(), 0).unwrap(),
-    );
+    let body = request.encode_to_vec();
+    // The series' ranges, as ingest's facts would give them (the refs are not checked here).
+    let mut series = Vec::new();
+    let mut top = prw_core::wire::Reader::new(&body, 0, "Request");
+    while let Some(field) = top.next_field().unwrap() {
+        if field.number == 5 {
+            series.push(SeriesFacts {
+                range: field.start..field.end,
+                hash: 0,
+                samples: 1,
+                histograms: 0,
+                exemplars: 0,
+                max_timestamp: None,
+            });
+        }
+    }
+    let record = Arc::new(DecodedRecord::new(info, Bytes::from(body), series, 0).unwrap());
     assert!(matches!(
         record.as_v1().map(|_| ()).unwrap_err().as_ref(),
-        UndecodableRecord::Convert(_)
+        UndecodableRecord::Facts(FactsError::SymbolRef { series: 0, .. })
     ));
 }
 
