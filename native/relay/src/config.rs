@@ -11,7 +11,7 @@
 //! limits: {max_body_bytes: 32MiB, ...}
 //! forward_headers: [X-Scope-OrgID]
 //! capture: {enabled: true, max_rejected: 100, max_refused: 100, max_bytes: 64MiB}
-//! tail: {max_bytes: 16MiB}
+//! tail: {max_bytes: 8MiB}
 //! remote_write:            # Prometheus's stanza, unchanged
 //!   - url: http://mimir:9009/api/v1/push
 //!     name: mimir

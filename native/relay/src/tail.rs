@@ -38,9 +38,10 @@ pub use metrics::TailMetrics;
 
 use crate::record::DecodedRecord;
 
-/// Default cap of the tail: enough for a few dozen 2,000-series requests (about 0.75 MiB
-/// each decoded, with facts), small next to the relay's other memory.
-pub const DEFAULT_MAX_BYTES: usize = 16 << 20;
+/// Default cap of the tail: about ten 2,000-series requests (about 0.75 MiB each decoded,
+/// with facts): what destinations that keep up need, small next to the relay's other memory
+/// (a destination further behind reads the WAL).
+pub const DEFAULT_MAX_BYTES: usize = 8 << 20;
 
 /// Decoded records waiting for the destinations.
 #[derive(Debug)]

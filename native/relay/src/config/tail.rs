@@ -3,7 +3,7 @@
 //!
 //! ```yaml
 //! tail:
-//!   max_bytes: 16MiB   # 0: no tail, every destination reads the WAL back
+//!   max_bytes: 8MiB    # 0: no tail, every destination reads the WAL back
 //! ```
 
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use super::error::{ConfigError, KeyPath};
 #[serde(deny_unknown_fields, default)]
 pub struct TailConfig {
     /// Bytes of decoded records (bodies and per-series facts) held for destinations that
-    /// have not taken them yet. Default: 16MiB. `0` holds nothing.
+    /// have not taken them yet. Default: 8MiB. `0` holds nothing.
     pub max_bytes: ByteSize,
 }
 
@@ -49,9 +49,9 @@ mod tests {
     use crate::config::{Overrides, parse};
 
     #[test]
-    fn tail_max_bytes_defaults_to_16_mib_and_reads_sizes() {
+    fn tail_max_bytes_defaults_to_8_mib_and_reads_sizes() {
         let default = parse("", &Overrides::default()).unwrap();
-        assert_eq!(default.config.tail.max_bytes, 16 << 20);
+        assert_eq!(default.config.tail.max_bytes, 8 << 20);
         let set = parse("tail:\n  max_bytes: 4MiB\n", &Overrides::default()).unwrap();
         assert_eq!(set.config.tail.max_bytes, 4 << 20);
         let err = parse("tail:\n  max_entries: 3\n", &Overrides::default()).unwrap_err();

@@ -17,7 +17,7 @@ use prw_core::Limits;
 use prw_core::codec::CodecError;
 
 /// Most buffers kept for reuse.
-pub const MAX_POOLED: usize = 16;
+pub const MAX_POOLED: usize = 8;
 /// Largest buffer kept for reuse (larger bodies are rare; their buffers are freed).
 pub const MAX_POOLED_BYTES: usize = 4 << 20;
 

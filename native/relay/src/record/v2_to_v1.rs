@@ -94,29 +94,49 @@ impl Translator {
         while let Some(field) = fields.next_field().map_err(|e| malformed(e.offset()))? {
             match field.number {
                 1 => {
-                    for reference in refs(&field)? {
-                        let text = symbol(reference.map_err(|e| malformed(e.offset()))?)?;
+                    let mut label = |reference: u64| -> Result<(), FactsError> {
+                        let text = symbol(reference)?;
                         let Some(name) = pending_name.take() else {
                             pending_name = Some(text);
-                            continue;
+                            return Ok(());
                         };
                         key.push(name, text);
                         let value_at = write_label(out, name, text);
                         if name == b"__name__" {
                             translated.family = Some(value_at..value_at + text.len());
                         }
+                        Ok(())
+                    };
+                    match field.value {
+                        WireValue::Len(mut packed) => {
+                            while let Some((reference, rest)) = read_varint(packed) {
+                                label(reference)?;
+                                packed = rest;
+                            }
+                            if !packed.is_empty() {
+                                return Err(malformed(field.value_offset));
+                            }
+                        }
+                        WireValue::Varint(reference) => label(reference)?,
+                        _ => return Err(malformed(field.start)),
                     }
                 }
                 2 => {
-                    let (value, timestamp) = sample(&field)?;
+                    let (bytes, timestamp) = sample(&field)?;
                     facts.samples = facts.samples.saturating_add(1);
                     newest(timestamp, &mut facts);
-                    self.nested.clear();
-                    self.nested.push(0x09);
-                    self.nested.extend_from_slice(&value.to_le_bytes());
-                    self.nested.push(0x10);
-                    write_varint(&mut self.nested, timestamp as u64);
-                    write_message(&mut self.points, SAMPLES, &self.nested);
+                    match bytes {
+                        Some(canonical) => write_message(&mut self.points, SAMPLES, canonical),
+                        None => {
+                            let (value, _) = sample_fields(&field)?;
+                            self.nested.clear();
+                            self.nested.push(0x09);
+                            self.nested.extend_from_slice(&value.to_le_bytes());
+                            self.nested.push(0x10);
+                            write_varint(&mut self.nested, timestamp as u64);
+                            write_message(&mut self.points, SAMPLES, &self.nested);
+                        }
+                    }
                 }
                 3 => {
                     let histogram = bytes(&field)?;
@@ -186,8 +206,26 @@ fn bytes<'a>(field: &Field<'a>) -> Result<&'a [u8], FactsError> {
     field.bytes("message").map_err(|_| malformed(field.start))
 }
 
-/// A v2 sample's value and timestamp.
-fn sample(field: &Field<'_>) -> Result<(f64, i64), FactsError> {
+/// A v2 sample's timestamp, and its v1 encoding when it is the `09 value(8) 10 timestamp`
+/// senders write (then optionally `18 start_timestamp`, which v1 does not have): the bytes
+/// before the start timestamp are the v1 sample as is.
+#[inline]
+fn sample<'a>(field: &Field<'a>) -> Result<(Option<&'a [u8]>, i64), FactsError> {
+    let bytes = bytes(field)?;
+    if let [0x09, rest @ ..] = bytes
+        && let Some((&0x10, varint)) = rest.get(8..).and_then(<[u8]>::split_first)
+        && let Some((timestamp, after)) = read_varint(varint)
+        && (after.is_empty() || after.first() == Some(&0x18))
+    {
+        let v1_len = bytes.len() - after.len();
+        return Ok((bytes.get(..v1_len), timestamp as i64));
+    }
+    let (_, timestamp) = sample_fields(field)?;
+    Ok((None, timestamp))
+}
+
+/// A v2 sample's value and timestamp, field by field.
+fn sample_fields(field: &Field<'_>) -> Result<(f64, i64), FactsError> {
     let mut parts = Reader::new(bytes(field)?, field.value_offset, "Sample");
     let (mut value, mut timestamp) = (0.0, 0);
     while let Some(part) = parts.next_field().map_err(|e| malformed(e.offset()))? {
@@ -198,6 +236,27 @@ fn sample(field: &Field<'_>) -> Result<(f64, i64), FactsError> {
         }
     }
     Ok((value, timestamp))
+}
+
+/// A varint at the start of `bytes`: its value and the bytes after it.
+#[inline]
+fn read_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    match bytes {
+        [b, rest @ ..] if *b < 0x80 => Some((u64::from(*b), rest)),
+        [b0, b1, rest @ ..] if *b1 < 0x80 => {
+            Some((u64::from(b0 & 0x7F) | (u64::from(*b1) << 7), rest))
+        }
+        _ => {
+            let mut value = 0u64;
+            for (i, byte) in bytes.iter().take(10).enumerate() {
+                value |= u64::from(byte & 0x7F) << (7 * i);
+                if byte & 0x80 == 0 {
+                    return Some((value, bytes.get(i + 1..)?));
+                }
+            }
+            None
+        }
+    }
 }
 
 /// The `int64` field `number` of `message` (0 when absent).
@@ -215,8 +274,19 @@ fn int64(message: &[u8], number: u32) -> Result<i64, FactsError> {
 }
 
 /// Appends a v1 `Label` field; returns where its value starts in `out`.
+#[inline]
 fn write_label(out: &mut Vec<u8>, name: &[u8], value: &[u8]) -> usize {
     let inner = 2 + varint_len(name.len()) + name.len() + varint_len(value.len()) + value.len();
+    if inner < 0x80 {
+        // Every length fits a byte: one small header, the name, two bytes, the value.
+        out.reserve(inner + 2);
+        out.extend_from_slice(&[LABELS, inner as u8, 0x0A, name.len() as u8]);
+        out.extend_from_slice(name);
+        out.extend_from_slice(&[0x12, value.len() as u8]);
+        let at = out.len();
+        out.extend_from_slice(value);
+        return at;
+    }
     out.push(LABELS);
     write_varint(out, inner as u64);
     out.push(0x0A);

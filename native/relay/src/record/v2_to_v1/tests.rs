@@ -115,3 +115,48 @@ fn a_ref_past_the_table_names_the_series_and_the_ref() {
         }
     );
 }
+
+#[test]
+fn a_sample_loses_its_start_timestamp_and_keeps_the_rest() {
+    let series = v2::TimeSeries {
+        labels_refs: vec![1, 2],
+        samples: vec![
+            v2::Sample {
+                value: 2.5,
+                timestamp: 1_700_000_000_000,
+                start_timestamp: 1_600_000_000_000,
+            },
+            v2::Sample {
+                value: 0.0,
+                timestamp: 5,
+                start_timestamp: 0,
+            },
+        ],
+        ..Default::default()
+    };
+    let symbols = V2Symbols::from_strings(["", "__name__", "up"]);
+    let mut out = Vec::new();
+    let translated = Translator::default()
+        .translate(&series.encode_to_vec(), &symbols, 0, &mut out)
+        .unwrap();
+    let got = v1::TimeSeries::decode(out.as_slice()).unwrap();
+    assert_eq!(
+        got.samples,
+        vec![
+            v1::Sample {
+                value: 2.5,
+                timestamp: 1_700_000_000_000
+            },
+            v1::Sample {
+                value: 0.0,
+                timestamp: 5
+            }
+        ]
+    );
+    assert_eq!(got.labels, vec![label("__name__", "up")]);
+    assert_eq!(
+        translated.facts.unwrap().max_timestamp,
+        Some(1_700_000_000_000)
+    );
+    assert_eq!(translated.family.map(|r| &out[r]), Some(b"up".as_slice()));
+}
