@@ -218,4 +218,6 @@ fn is_damaged_stale_marker(value: f64) -> bool {
 }
 
 #[cfg(test)]
+mod fast_tests;
+#[cfg(test)]
 mod tests;
