@@ -234,9 +234,11 @@ proptest! {
         let owned = v1::WriteRequest::decode(body.as_slice()).unwrap();
         prop_assert_eq!(facts.len(), owned.timeseries.len());
         for (f, ts) in facts.iter().zip(&owned.timeseries) {
+            // Compared encoded: prost's encoding is deterministic and keeps NaN bits.
             let framed = v1::WriteRequest::decode(&body[f.range.clone()]).unwrap();
-            prop_assert_eq!(&framed.timeseries, &vec![ts.clone()]);
-            prop_assert_eq!(&v1::TimeSeries::decode(&body[f.message()]).unwrap(), ts);
+            prop_assert_eq!(framed.timeseries.len(), 1);
+            prop_assert_eq!(framed.timeseries[0].encode_to_vec(), ts.encode_to_vec());
+            prop_assert_eq!(v1::TimeSeries::decode(&body[f.message()]).unwrap().encode_to_vec(), ts.encode_to_vec());
             let labels = ts.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
             let stamps = ts.samples.iter().map(|s| s.timestamp)
                 .chain(ts.histograms.iter().map(|h| h.timestamp))
@@ -254,9 +256,10 @@ proptest! {
         prop_assert_eq!(facts.len(), owned.timeseries.len());
         let symbol = |r: &u32| owned.symbols[*r as usize].as_str();
         for (f, ts) in facts.iter().zip(&owned.timeseries) {
-            prop_assert_eq!(&v2::TimeSeries::decode(&body[f.message()]).unwrap(), ts);
+            prop_assert_eq!(v2::TimeSeries::decode(&body[f.message()]).unwrap().encode_to_vec(), ts.encode_to_vec());
             let framed = v2::Request::decode(&body[f.range.clone()]).unwrap();
-            prop_assert_eq!(&framed.timeseries, &vec![ts.clone()]);
+            prop_assert_eq!(framed.timeseries.len(), 1);
+            prop_assert_eq!(framed.timeseries[0].encode_to_vec(), ts.encode_to_vec());
             let labels = ts.labels_refs.chunks(2).map(|p| (symbol(&p[0]), symbol(&p[1])));
             let stamps = ts.samples.iter().map(|s| s.timestamp)
                 .chain(ts.histograms.iter().map(|h| h.timestamp))
