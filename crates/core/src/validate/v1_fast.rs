@@ -142,8 +142,7 @@ struct LabelAt {
     window: usize,
 }
 
-// Its own function: one call per series, and the label loop gets the registers to itself.
-#[inline(never)]
+#[inline(always)]
 fn read<'a, const HASH: bool>(
     body: &'a [u8],
     start: usize,
