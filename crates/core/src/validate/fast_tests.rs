@@ -310,7 +310,6 @@ fn one(labels: &[(&str, &str)]) -> v1::TimeSeries {
 #[test]
 fn the_fast_path_accepts_what_senders_send() {
     // Every series of these goes through the fast path: the paths agree and nothing fires.
-    let long = "v".repeat(300);
     let series = vec![
         one(&[("__name__", "up"), ("job", "a")]),
         one(&[("__name__", "up"), ("job", "b")]),
@@ -323,7 +322,7 @@ fn the_fast_path_accepts_what_senders_send() {
             ("__name__", "x"),
             ("container_label_io_kubernetes_pod_name", "p"),
         ]),
-        one(&[("__name__", "x"), ("job", &long)]),
+        one(&[("__name__", "x"), ("job", &"v".repeat(120))]),
         one(&[("__name__", "x"), ("job", "é")]),
         v1_series(
             &[("__name__", "zero")],
@@ -338,6 +337,11 @@ fn the_fast_path_accepts_what_senders_send() {
     let accepted = super::v1_fast::ACCEPTED.with(|n| n.get()) - before;
     assert_eq!(accepted, count, "every series takes the fast path");
     assert_eq!(ids(series), Vec::<&str>::new());
+    // A label message of 128 bytes or more (a two-byte length) takes the general path.
+    let before = super::v1_fast::ACCEPTED.with(|n| n.get());
+    let long = vec![one(&[("__name__", "x"), ("job", &"v".repeat(121))])];
+    assert!(ids(long).is_empty());
+    assert_eq!(super::v1_fast::ACCEPTED.with(|n| n.get()), before);
 }
 
 #[test]

@@ -2,31 +2,34 @@
 //! counted and hashed while its bytes are read once.
 //!
 //! [`series`] accepts a `TimeSeries` message only when it is in the canonical encoding
-//! (labels first, each `0a n 0a a name 12 b value` with both strings present and 1- or
-//! 2-byte lengths; then samples, each `12 n [09 value] [10 timestamp]`; nothing else: no
-//! exemplar, histogram or unknown field) **and** it breaks no rule at all (no error, no
-//! warning). For anything else it returns `None` and the caller walks the series again on
-//! the general path ([`super::v1`]'s `walk_series` over [`crate::view`]), which finds the
-//! precise findings or decode error.
+//! (labels first, each `0a n 0a a name 12 b value` with both strings present and one-byte
+//! lengths, so label messages under 128 bytes; then samples, each `12 n [09 value]
+//! [10 timestamp]`; nothing else: no exemplar, histogram or unknown field) **and** it
+//! breaks no rule at all (no error, no warning). For anything else it returns `None` and
+//! the caller walks the series again on the general path ([`super::v1`]'s `walk_series`
+//! over [`crate::view`]), which finds the precise findings or decode error.
 //!
 //! Invariant: when [`series`] returns `Some`, the general path would have produced no
 //! finding and no decode error for this series, and the same counts, timestamps and hash.
-//! So validation results never depend on which path ran (proptests in `tests.rs` and the
-//! `validate_paths` fuzz target compare both paths on every input).
+//! So validation results never depend on which path ran (proptests in `fast_tests.rs` and
+//! the `validate_paths` fuzz target compare both paths on every input).
 //!
 //! Why it is fast:
 //! - the series is read by position in one loop over the body (no field reader, no
-//!   per-label `Result`, no slices to carry);
-//! - label names of up to 16 bytes become two words ([`NameKey`]): equality is two
-//!   compares, order is an integer compare of the byte-swapped words;
-//! - a name equal to the previous accepted series' name at the same position needs no
-//!   check at all; any other name already validated in this request skips the charset
-//!   check (a small cache), and so does a metric name seen before ([`Memo`]);
+//!   per-label `Result`);
+//! - each label field is read through a fixed-size window of the body ([`WINDOW`]
+//!   bytes, or a zero-padded copy near the body's end): every offset into it is provably
+//!   in bounds, so the compiler drops the bounds checks;
+//! - label names are compared by their *window* `0a a name 12` ([`Memo`]): equal windows
+//!   hold equal names, compared as two overlapping words without masks; a name equal to
+//!   the previous accepted series' name at the same position needs no check at all; any
+//!   other name already validated in this request skips the charset check (a small
+//!   cache), and so does a metric name seen before;
 //! - values are UTF-8 checked by one ASCII scan over the whole label run (`from_utf8` per
 //!   value only when that scan sees a non-ASCII byte);
-//! - the label-set hash input is built in the same loop, each string copied with 16-byte
-//!   moves (reading past a string into the rest of the body is fine: the bytes past it
-//!   are overwritten next or lie beyond the input's end), then hashed one-shot.
+//! - the label-set hash input is built in the same loop, each string copied as one
+//!   32-byte move (the bytes past it are overwritten next or lie beyond the input's end),
+//!   then hashed one-shot.
 
 use core::cmp::Ordering;
 
@@ -44,8 +47,6 @@ const METRIC_CACHE: usize = 256;
 const HASH_CAP: usize = 1024;
 /// Width of one copy move, and the slack after the hash buffer that a move may spill into.
 const WIDE: usize = 32;
-/// `__name__` as a little-endian word.
-const METRIC_NAME_LABEL: u64 = u64::from_le_bytes(*b"__name__");
 /// A window position that matches nothing.
 const NO_WINDOW: usize = usize::MAX;
 
@@ -129,18 +130,10 @@ std::thread_local! {
     pub(super) static ACCEPTED: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
 }
 
-/// Positions of one label field's strings in the body.
-struct LabelAt {
-    name: usize,
-    name_len: usize,
-    value: usize,
-    value_len: usize,
-    /// One past the field.
-    end: usize,
-    /// Where the name's window starts ([`Memo`]), or [`NO_WINDOW`] for a field with a
-    /// two-byte length.
-    window: usize,
-}
+/// Bytes read at once for one label field: the longest field with one-byte lengths
+/// (2 + 127) plus a 32-byte copy from its value's start, rounded up. Every offset into
+/// it below is provably in bounds, so the label loop runs without bounds checks.
+const WINDOW: usize = 168;
 
 #[inline(always)]
 fn read<'a, const HASH: bool>(
@@ -159,55 +152,85 @@ fn read<'a, const HASH: bool>(
     let (mut prev, mut prev_len) = (0, 0);
     let mut has_metric_name = false;
     let mut hash_len = 0;
+    // The window of a field less than WINDOW bytes before the end of the body.
+    let mut padded;
     while m.get(p) == Some(&0x0a) {
-        let l = label_at(m, p)?;
-        p = l.end;
-        if l.value_len.wrapping_sub(1) >= max_value {
+        let w = match body.get(p..).and_then(|s| s.first_chunk::<WINDOW>()) {
+            Some(w) => w,
+            None => {
+                let rest = body.get(p..)?;
+                padded = [0; WINDOW];
+                padded.get_mut(..rest.len())?.copy_from_slice(rest);
+                &padded
+            }
+        };
+        // `0a n 0a a name 12 b value`, one-byte lengths, `n` exactly the label message
+        // (so `a + b + 4 < 0x80`, and the field ends inside the window).
+        let &[0x0a, n, 0x0a, a] = w.first_chunk::<4>()? else {
+            return None;
+        };
+        if (n | a) >= 0x80 {
+            return None;
+        }
+        let name_len = usize::from(a);
+        let (Some(&0x12), Some(&b)) = (w.get(4 + name_len), w.get(5 + name_len)) else {
+            return None;
+        };
+        let value_len = usize::from(b);
+        let field_end = p + 2 + usize::from(n);
+        if usize::from(n) != name_len + value_len + 4 || field_end > end {
+            return None;
+        }
+        if value_len.wrapping_sub(1) >= max_value {
             // Empty, or over the limit.
             return None;
         }
+        let window = p + 2;
         let known = count < matching
             && memo
                 .names
                 .get(count)
-                .is_some_and(|&w| same_window(body, w, l.window, l.name_len + 3));
+                .is_some_and(|&seen| same_window(body, seen, w, name_len + 3));
         if !known {
             matching = 0;
-            let name = m.get(l.name..l.name + l.name_len)?;
+            let name = w.get(4..4 + name_len)?;
             let increasing =
                 count == 0 || compare(name, m.get(prev..prev + prev_len)?) == Ordering::Greater;
-            if !increasing || !name_is_valid(body, name, &l, limits, &mut memo.valid_names) {
+            if !increasing
+                || !name_is_valid(body, w, window, name_len, limits, &mut memo.valid_names)
+            {
                 return None;
             }
         }
         if let Some(slot) = memo.names.get_mut(count) {
-            *slot = l.window;
+            *slot = window;
         }
-        if l.name_len == 8 && word_at(body, l.name) == Some(METRIC_NAME_LABEL) {
+        if name_len == 8 && w.get(4..12) == Some(b"__name__".as_slice()) {
             has_metric_name = true;
-            let value = m.get(l.value..l.value + l.value_len)?;
+            let value = body.get(p + 6 + name_len..field_end)?;
             let slot = memo.metrics.get_mut(metric_slot(value))?;
             if !same_long(slot, value) {
-                if !identifier_at(body, l.value, l.value_len, true) {
+                if !identifier_at(body, p + 6 + name_len, value_len, true) {
                     return None;
                 }
                 *slot = value;
             }
         }
         if HASH {
-            let value_at = hash_len + l.name_len + 1;
-            let hash_end = value_at + l.value_len + 1;
+            let value_at = hash_len + name_len + 1;
+            let hash_end = value_at + value_len + 1;
             if hash_end > HASH_CAP {
                 return None;
             }
             let input = &mut memo.hash_input;
-            copy_wide(input, hash_len, body, l.name, l.name_len)?;
+            copy_wide(input, hash_len, w, 4, name_len)?;
             *input.get_mut(value_at - 1)? = 0xff;
-            copy_wide(input, value_at, body, l.value, l.value_len)?;
+            copy_wide(input, value_at, w, 6 + name_len, value_len)?;
             *input.get_mut(hash_end - 1)? = 0xff;
             hash_len = hash_end;
         }
-        (prev, prev_len) = (l.name, l.name_len);
+        (prev, prev_len) = (p + 4, name_len);
+        p = field_end;
         count += 1;
     }
     if count == 0 || count > limits.max_labels_per_series || !has_metric_name {
@@ -256,142 +279,76 @@ fn read<'a, const HASH: bool>(
     })
 }
 
-/// Whether the windows at `a` and `b` ([`Memo`]), `len` bytes long, hold the same bytes.
-/// Windows are at least four bytes (a name has at least one).
+/// Whether the name window at `body[seen..]` ([`Memo`]) holds the same `len` bytes as the
+/// current field's window `w[2..]`. Windows are at least four bytes (a name has at least
+/// one) and at most 130.
 #[inline(always)]
-fn same_window(body: &[u8], a: usize, b: usize, len: usize) -> bool {
-    let (Some(x), Some(y)) = (
-        body.get(a..a.wrapping_add(len)),
-        body.get(b..b.wrapping_add(len)),
-    ) else {
+fn same_window(body: &[u8], seen: usize, w: &[u8; WINDOW], len: usize) -> bool {
+    let (Some(x), Some(y)) = (body.get(seen..seen.wrapping_add(len)), w.get(2..2 + len)) else {
         return false;
     };
-    if len <= 16 {
-        same_bytes(x, y)
-    } else {
-        same_long(x, y)
-    }
+    same_bytes(x, y)
 }
 
-/// Whether `name` (at `l`) is a valid label name within the length limit; remembered in
-/// `cache` when it is.
+/// Whether the name of the field whose window is `w` (at `window` in the body) is a valid
+/// label name within the length limit; remembered in `cache` when it is.
 #[inline(always)]
 fn name_is_valid(
     body: &[u8],
-    name: &[u8],
-    l: &LabelAt,
+    w: &[u8; WINDOW],
+    window: usize,
+    len: usize,
     limits: &Limits,
     cache: &mut [usize; NAME_CACHE],
 ) -> bool {
-    let (first, last) = (
-        name.first().copied().unwrap_or(0),
-        name.last().copied().unwrap_or(0),
-    );
-    let index = (l.name_len * 31 + usize::from(first) * 7 + usize::from(last)) & (NAME_CACHE - 1);
+    let (Some(&first), Some(&last)) = (w.get(4), w.get(3 + len)) else {
+        return false;
+    };
+    let index = (len * 31 + usize::from(first) * 7 + usize::from(last)) & (NAME_CACHE - 1);
     let Some(slot) = cache.get_mut(index) else {
         return false;
     };
-    if l.window != NO_WINDOW && same_window(body, *slot, l.window, l.name_len + 3) {
+    if same_window(body, *slot, w, len + 3) {
         return true;
     }
-    let valid =
-        l.name_len <= limits.max_label_name_bytes && identifier_at(body, l.name, l.name_len, false);
-    if valid && l.window != NO_WINDOW {
-        *slot = l.window;
+    let valid = len <= limits.max_label_name_bytes && identifier_at(body, window + 2, len, false);
+    if valid {
+        *slot = window;
     }
     valid
 }
 
-/// Copies `src[from..from + len]` to `dst[at..]` (callers checked `at + len <= HASH_CAP`):
-/// as one 32-byte move when `src` has 32 bytes there (the bytes past `len` land where the
-/// next part is written, or past the input's end), else exactly.
+/// Copies `w[from..from + len]` to `dst[at..]` (callers checked `at + len <= HASH_CAP`):
+/// as one 32-byte move when `len` is at most 32 (the bytes after the string land where
+/// the next part is written, or past the input's end), else exactly.
 #[inline(always)]
 fn copy_wide(
     dst: &mut [u8; HASH_CAP + WIDE],
     at: usize,
-    src: &[u8],
+    w: &[u8; WINDOW],
     from: usize,
     len: usize,
 ) -> Option<()> {
-    if len <= WIDE
-        && let Some(s) = src.get(from..).and_then(|s| s.first_chunk::<WIDE>())
-    {
-        *dst.get_mut(at..)?.first_chunk_mut::<WIDE>()? = *s;
-        return Some(());
+    if len <= WIDE {
+        let src = w.get(from..)?.first_chunk::<WIDE>()?;
+        *dst.get_mut(at..)?.first_chunk_mut::<WIDE>()? = *src;
+    } else {
+        dst.get_mut(at..at + len)?
+            .copy_from_slice(w.get(from..from + len)?);
     }
-    dst.get_mut(at..at + len)?
-        .copy_from_slice(src.get(from..from + len)?);
     Some(())
 }
 
-/// The label field at `p` (which holds its `0a` tag): `0a n 0a a name 12 b value` with `n`
-/// exactly the label message. All lengths one byte is matched in one go; two-byte
-/// lengths take [`label_at_slow`].
+/// The label field at `p` of a run already checked by [`read`] (`0a n 0a a name 12 b
+/// value`, one-byte lengths): its value and where the field ends.
 #[inline(always)]
-fn label_at(m: &[u8], p: usize) -> Option<LabelAt> {
-    if let Some(&[0x0a, n, 0x0a, a]) = m.get(p..).and_then(|s| s.first_chunk::<4>())
-        && (n | a) < 0x80
-    {
-        let name = p + 4;
-        let name_len = usize::from(a);
-        if let Some(&[0x12, b]) = m.get(name + name_len..).and_then(|s| s.first_chunk::<2>()) {
-            let value = name + name_len + 2;
-            let value_len = usize::from(b);
-            let end = value + value_len;
-            // `n < 0x80` also bounds `b` below 0x80: one byte each.
-            if usize::from(n) == name_len + value_len + 4 && end <= m.len() {
-                return Some(LabelAt {
-                    name,
-                    name_len,
-                    value,
-                    value_len,
-                    end,
-                    window: p + 2,
-                });
-            }
-        }
-    }
-    label_at_slow(m, p)
-}
-
-/// [`label_at`] with one- or two-byte lengths anywhere.
-#[cold]
-#[inline(never)]
-fn label_at_slow(m: &[u8], p: usize) -> Option<LabelAt> {
-    if m.get(p) != Some(&0x0a) {
+fn value_at(run: &[u8], p: usize) -> Option<(&[u8], usize)> {
+    let &[0x0a, n, 0x0a, a] = run.get(p..)?.first_chunk::<4>()? else {
         return None;
-    }
-    let (len, label) = len_at(m, p + 1)?;
-    let end = label + len;
-    if end > m.len() || m.get(label) != Some(&0x0a) {
-        return None;
-    }
-    let (name_len, name) = len_at(m, label + 1)?;
-    if m.get(name + name_len) != Some(&0x12) {
-        return None;
-    }
-    let (value_len, value) = len_at(m, name + name_len + 1)?;
-    (value + value_len == end).then_some(LabelAt {
-        name,
-        name_len,
-        value,
-        value_len,
-        end,
-        window: NO_WINDOW,
-    })
-}
-
-/// A one- or two-byte varint length at `at` (any encoding prost accepts), and where the
-/// payload starts.
-#[inline(always)]
-fn len_at(m: &[u8], at: usize) -> Option<(usize, usize)> {
-    match m.get(at..)? {
-        [b, ..] if *b < 0x80 => Some((usize::from(*b), at + 1)),
-        [lo, hi, ..] if *hi < 0x80 => {
-            Some((usize::from(lo & 0x7f) | usize::from(*hi) << 7, at + 2))
-        }
-        _ => None,
-    }
+    };
+    let value = p + 6 + usize::from(a);
+    let end = p + 2 + usize::from(n);
+    Some((run.get(value..end)?, end))
 }
 
 /// [`is_identifier`] for `body[at..at + len]`, without a byte loop: a name of up to
@@ -524,11 +481,8 @@ fn is_ascii(bytes: &[u8]) -> bool {
 fn values_are_utf8(run: &[u8]) -> bool {
     let mut p = 0;
     while p < run.len() {
-        let Some(l) = label_at(run, p) else {
-            return false;
-        };
-        match run.get(l.value..l.value + l.value_len) {
-            Some(value) if core::str::from_utf8(value).is_ok() => p = l.end,
+        match value_at(run, p) {
+            Some((value, end)) if core::str::from_utf8(value).is_ok() => p = end,
             _ => return false,
         }
     }
