@@ -9,10 +9,11 @@
 //!
 //! Reports decoded MB/s. Rows: `snappy_only` (the floor), `snappy+validate_v1` and
 //! `+facts` (what the relay runs), `+facts_general` (the same through the general path
-//! only: the decoder before the fast path), `validate_v2_only`, `snappy+prost_owned`.
+//! only: the decoder before the fast path), `validate_v2_only` and `+facts` (the same
+//! request converted to v2, already decoded), `snappy+prost_owned`.
 //! Run: `cargo bench -p prw-core --bench decode -- --quick`.
 //!
-//! Profiling: with `PRW_PROFILE=setup|snappy|validate|facts|general` (and
+//! Profiling: with `PRW_PROFILE=setup|snappy|validate|facts|general|v2|v2facts` (and
 //! `PRW_PAYLOAD=F|G|batch`, default G) the binary skips criterion and runs that step 200
 //! times (`setup`: none), for `valgrind --tool=callgrind target/release/deps/decode-*`
 //! (instruction counts stay stable on a loaded machine, where timings do not).
@@ -157,6 +158,9 @@ fn bench_payload(c: &mut Criterion, name: &str, decoded: &[u8]) {
                 .unwrap()
         })
     });
+    g.bench_function("validate_v2_only", |b| {
+        b.iter(|| validate(black_box(&v2_decoded), Protocol::V2, &limits, Mode::Verdict).unwrap())
+    });
     g.bench_function("validate_v2_only+facts", |b| {
         b.iter(|| {
             facts.clear();
@@ -246,6 +250,8 @@ fn profile(step: &str) {
     let limits = Limits::default();
     let mut out = Vec::with_capacity(decoded.len());
     let mut facts = Vec::new();
+    let v2 = prw_core::convert::v1_to_v2(&v1::WriteRequest::decode(decoded.as_slice()).unwrap())
+        .encode_to_vec();
     if step == "setup" {
         return;
     }
@@ -259,6 +265,15 @@ fn profile(step: &str) {
             "facts" => {
                 black_box(
                     validate_with_facts(&out, Protocol::V1, &limits, Mode::Verdict, &mut facts)
+                        .unwrap(),
+                );
+            }
+            "v2" => {
+                black_box(validate(&v2, Protocol::V2, &limits, Mode::Verdict).unwrap());
+            }
+            "v2facts" => {
+                black_box(
+                    validate_with_facts(&v2, Protocol::V2, &limits, Mode::Verdict, &mut facts)
                         .unwrap(),
                 );
             }
