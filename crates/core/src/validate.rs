@@ -7,7 +7,13 @@
 //! not valid protobuf for the schema is a [`DecodeError`], not a finding.
 //!
 //! The same pass can hand the relay its per-series [`SeriesFacts`] (byte range, label-set
-//! hash, counts, newest timestamp) through [`validate_with_facts`].
+//! hash, counts, oldest and newest timestamp) through [`validate_with_facts`].
+//!
+//! Each v1 series first takes a single-pass fast path that accepts only canonically
+//! encoded series breaking no rule; every other series is walked again by the general
+//! path, which is the definition of every rule. The result never depends on which path
+//! ran ([`validate_with_facts_general`] runs only the general path, for the checks that
+//! prove it).
 
 pub mod finding;
 mod histogram;
@@ -15,6 +21,7 @@ mod labels;
 mod points;
 pub mod rule;
 mod v1;
+mod v1_fast;
 mod v2;
 
 use alloc::string::ToString;
@@ -86,7 +93,7 @@ pub fn validate(
     limits: &Limits,
     mode: Mode,
 ) -> Result<Validation, DecodeError> {
-    run(decoded, protocol, limits, mode, None)
+    run(decoded, protocol, limits, mode, None, Path::Fast)
 }
 
 /// Like [`validate`], and also pushes one [`SeriesFacts`] per series onto `facts` (not
@@ -98,7 +105,33 @@ pub fn validate_with_facts(
     mode: Mode,
     facts: &mut Vec<SeriesFacts>,
 ) -> Result<Validation, DecodeError> {
-    run(decoded, protocol, limits, mode, Some(facts))
+    run(decoded, protocol, limits, mode, Some(facts), Path::Fast)
+}
+
+/// [`validate_with_facts`] with the fast path switched off: every series takes the general
+/// walk over [`crate::view`]. Gives exactly the same result (the invariant the proptests
+/// and the `validate_paths` fuzz target check); here for those checks and for the
+/// benchmark's "before" row. Feature `test-util`.
+#[cfg(any(test, feature = "test-util"))]
+pub fn validate_with_facts_general(
+    decoded: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+    mode: Mode,
+    facts: &mut Vec<SeriesFacts>,
+) -> Result<Validation, DecodeError> {
+    run(decoded, protocol, limits, mode, Some(facts), Path::General)
+}
+
+/// Which walk a series takes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    /// The single-pass fast path, falling back to the general walk for a series it does
+    /// not accept.
+    Fast,
+    /// Only the general walk.
+    #[cfg_attr(not(any(test, feature = "test-util")), allow(dead_code))]
+    General,
 }
 
 fn run(
@@ -107,6 +140,7 @@ fn run(
     limits: &Limits,
     mode: Mode,
     facts: Option<&mut Vec<SeriesFacts>>,
+    path: Path,
 ) -> Result<Validation, DecodeError> {
     let mut c = Collector {
         protocol,
@@ -115,7 +149,7 @@ fn run(
     };
     let mut counts = Counts::default();
     let res = match protocol {
-        Protocol::V1 => v1::walk(decoded, limits, &mut c, &mut counts, facts),
+        Protocol::V1 => v1::walk(decoded, limits, &mut c, &mut counts, facts, path),
         Protocol::V2 => v2::walk(decoded, limits, &mut c, &mut counts, facts),
     };
     match res {
@@ -183,5 +217,7 @@ fn is_damaged_stale_marker(value: f64) -> bool {
     value.is_nan() && bits & 0x0007_ffff_ffff_ffff == 2 && bits != STALE_NAN_BITS
 }
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

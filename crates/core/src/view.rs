@@ -39,12 +39,18 @@ pub struct Sample {
 
 /// What the relay needs from one series, gathered in the validation pass (no allocation
 /// per label). See [`crate::validate::validate_with_facts`].
+///
+/// Invariant (proptest against prost, and the `facts` fuzz target): for a body that
+/// validates without error, these are exactly what decoding `range` with prost gives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SeriesFacts {
     /// Byte range of the whole encoded `TimeSeries` field (tag, length and payload) in the
     /// decoded body. For v1, concatenating ranges of chosen series gives a valid
     /// `WriteRequest`; for v2 the series still refers to the request's symbol table.
     pub range: Range<usize>,
+    /// Bytes of tag and length at the start of `range`: the encoded `TimeSeries` message
+    /// itself is [`SeriesFacts::message`].
+    pub header_len: u8,
     /// [`crate::hash::label_set_hash`] of the series' labels (v2: resolved via symbols).
     pub hash: u64,
     /// Float samples in the series.
@@ -53,8 +59,42 @@ pub struct SeriesFacts {
     pub histograms: u32,
     /// Exemplars in the series.
     pub exemplars: u32,
-    /// The newest sample or histogram timestamp, if any.
+    /// The oldest timestamp of any sample, histogram or exemplar (an exemplar without a
+    /// timestamp counts as 0), if the series has any.
+    pub min_timestamp: Option<i64>,
+    /// The newest timestamp of any sample, histogram or exemplar, if the series has any.
     pub max_timestamp: Option<i64>,
+}
+
+impl SeriesFacts {
+    /// Facts of a series with nothing counted yet.
+    pub(crate) fn empty(range: Range<usize>, message_start: usize) -> Self {
+        let header_len = message_start.saturating_sub(range.start);
+        SeriesFacts {
+            range,
+            header_len: u8::try_from(header_len).unwrap_or(u8::MAX),
+            hash: 0,
+            samples: 0,
+            histograms: 0,
+            exemplars: 0,
+            min_timestamp: None,
+            max_timestamp: None,
+        }
+    }
+
+    /// Byte range of the encoded `TimeSeries` message (without its tag and length).
+    pub fn message(&self) -> Range<usize> {
+        self.range
+            .start
+            .saturating_add(usize::from(self.header_len))..self.range.end
+    }
+
+    /// Widens the timestamp range by `timestamp`.
+    #[inline]
+    pub(crate) fn timestamp(&mut self, timestamp: i64) {
+        self.min_timestamp = Some(self.min_timestamp.map_or(timestamp, |m| m.min(timestamp)));
+        self.max_timestamp = Some(self.max_timestamp.map_or(timestamp, |m| m.max(timestamp)));
+    }
 }
 
 /// Guesses the schema of a decoded body without a Content-Type: v2 when its top level has
@@ -80,7 +120,7 @@ pub fn detect_protocol(decoded: &[u8]) -> crate::Protocol {
 /// A varint at the start of `bytes` and the rest, with prost's rules (at most 10 bytes,
 /// the tenth holding only the 64th bit); `None` otherwise.
 #[inline]
-fn split_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+pub(crate) fn split_varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let mut value: u64 = 0;
     for (i, &byte) in bytes.iter().take(10).enumerate() {
         if i == 9 && byte > 1 {

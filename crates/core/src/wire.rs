@@ -282,6 +282,11 @@ impl<'a> Reader<'a> {
         Reader::new(&[], 0, message)
     }
 
+    /// The absolute offset of the next unread byte.
+    pub fn offset(&self) -> usize {
+        self.base.saturating_add(self.pos)
+    }
+
     /// Whether everything has been read.
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()

@@ -6,8 +6,8 @@
 //! 0       1     format version, currently 1
 //! 1       1     protocol: 1 = prometheus.WriteRequest, 2 = io.prometheus.write.v2.Request
 //! 2       8     received_at: Unix milliseconds when the relay accepted the request (i64 LE)
-//! 10      8     max_timestamp: newest sample/histogram timestamp in the body, ms (i64 LE;
-//!               i64::MIN when the body has none, e.g. a metadata-only request)
+//! 10      8     max_timestamp: newest sample/histogram/exemplar timestamp in the body, ms
+//!               (i64 LE; i64::MIN when the body has none, e.g. a metadata-only request)
 //! 18      4     samples in the body (u32 LE)
 //! 22      4     histograms in the body (u32 LE)
 //! 26      4     exemplars in the body (u32 LE)
@@ -49,7 +49,7 @@ pub struct Record {
     pub protocol: Protocol,
     /// When the relay accepted it (Unix ms).
     pub received_at_ms: i64,
-    /// The newest sample or histogram timestamp in the body (Unix ms), if any.
+    /// The newest sample, histogram or exemplar timestamp in the body (Unix ms), if any.
     pub max_timestamp_ms: Option<i64>,
     /// Samples in the body.
     pub samples: u32,

@@ -199,7 +199,13 @@ fn report_label(
 /// Whether `name` is `__name__` (one 8-byte compare, no memcmp call).
 #[inline]
 fn is_metric_name_label(name: &str) -> bool {
-    <[u8; 8]>::try_from(name.as_bytes()).is_ok_and(|n| n == *b"__name__")
+    is_metric_name_bytes(name.as_bytes())
+}
+
+/// [`is_metric_name_label`] on bytes.
+#[inline]
+pub(super) fn is_metric_name_bytes(name: &[u8]) -> bool {
+    <[u8; 8]>::try_from(name).is_ok_and(|n| n == *b"__name__")
 }
 
 /// Whether two (short) names are equal, inline: names of 4 to 16 bytes are compared as
@@ -226,7 +232,7 @@ pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// Byte-wise order of two (short) strings, inline: label names usually differ early, where
 /// a libc `memcmp` call costs more than the comparison.
 #[inline]
-fn compare(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+pub(super) fn compare(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
     for (x, y) in a.iter().zip(b) {
         if x != y {
             return x.cmp(y);
@@ -262,10 +268,11 @@ pub(crate) fn is_valid_metric_name(name: &str) -> bool {
 /// `[a-zA-Z_][a-zA-Z0-9_]*`, with `:` also allowed anywhere when `colon`.
 ///
 /// Trick: names are short and almost always valid, so the tail is checked eight bytes at a
-/// time in a `u64` ([`word_in_charset`]); a partial last word is checked as the last
-/// eight bytes (overlapping), and names under eight bytes go byte by byte.
+/// time in a `u64` ([`word_in_charset`]), without an early exit per word; a partial last
+/// word is checked as the last eight bytes (overlapping), and names under eight bytes go
+/// byte by byte.
 #[inline]
-fn is_identifier(bytes: &[u8], colon: bool) -> bool {
+pub(super) fn is_identifier(bytes: &[u8], colon: bool) -> bool {
     let Some(&first) = bytes.first() else {
         return false;
     };
@@ -276,17 +283,18 @@ fn is_identifier(bytes: &[u8], colon: bool) -> bool {
                 NAME_TAIL.get(usize::from(b)).copied().unwrap_or(false) || (colon && b == b':')
             });
     }
-    // A zero word fails the check, so a chunk that is not eight bytes cannot pass.
-    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
-    let chunks = bytes.chunks_exact(8);
-    let tail_ok = chunks.remainder().is_empty()
-        || word_in_charset(
-            bytes
-                .last_chunk::<8>()
-                .map_or(0, |w| u64::from_le_bytes(*w)),
-            colon,
-        );
-    head_ok && tail_ok && chunks.clone().all(|w| word_in_charset(word(w), colon))
+    let words = bytes.chunks_exact(8);
+    let partial = !words.remainder().is_empty();
+    let mut ok = head_ok;
+    for w in words {
+        ok &= <[u8; 8]>::try_from(w).is_ok_and(|w| word_in_charset(u64::from_le_bytes(w), colon));
+    }
+    if partial {
+        ok &= bytes
+            .last_chunk::<8>()
+            .is_some_and(|w| word_in_charset(u64::from_le_bytes(*w), colon));
+    }
+    ok
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -303,14 +311,12 @@ const fn bytes_in_range(word: u64, lo: u8, hi: u8) -> u64 {
 }
 
 /// Whether all eight bytes of `word` are in `[a-zA-Z0-9_]` (plus `:` when `colon`).
-#[inline]
-fn word_in_charset(word: u64, colon: bool) -> bool {
-    let mut ok = bytes_in_range(word, b'a', b'z')
-        | bytes_in_range(word, b'A', b'Z')
-        | bytes_in_range(word, b'0', b'9')
-        | bytes_in_range(word, b'_', b'_');
-    if colon {
-        ok |= bytes_in_range(word, b':', b':');
-    }
-    word & HIGH == 0 && ok == HIGH
+/// Setting bit 5 folds `A-Z` onto `a-z` and nothing else onto it; `:` is the byte after
+/// `9`, so digits and colon are one range.
+#[inline(always)]
+pub(super) fn word_in_charset(word: u64, colon: bool) -> bool {
+    let letters = bytes_in_range(word | (ONES * 0x20), b'a', b'z');
+    let digits = bytes_in_range(word, b'0', if colon { b':' } else { b'9' });
+    let underscore = bytes_in_range(word, b'_', b'_');
+    word & HIGH == 0 && letters | digits | underscore == HIGH
 }

@@ -1,6 +1,6 @@
 //! The per-series checks that are the same in both versions: samples and histograms in
 //! timestamp order, stale markers with their reserved bits intact, valid histograms, and the
-//! counts and newest timestamp the relay takes from [`SeriesFacts`].
+//! counts and timestamp range the relay takes from [`SeriesFacts`].
 
 use super::{Collector, Halt, Rule, histogram, is_damaged_stale_marker};
 use crate::Protocol;
@@ -32,7 +32,7 @@ impl Points {
             c.add(Rule::StaleMarkerReservedBits, at, Some(i), None)?;
         }
         self.last_sample = Some(s.timestamp);
-        f.max_timestamp = Some(f.max_timestamp.map_or(s.timestamp, |m| m.max(s.timestamp)));
+        f.timestamp(s.timestamp);
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl Points {
         }
         histogram::check(h, protocol, c, index, i)?;
         self.last_histogram = Some(h.timestamp);
-        f.max_timestamp = Some(f.max_timestamp.map_or(h.timestamp, |m| m.max(h.timestamp)));
+        f.timestamp(h.timestamp);
         Ok(())
     }
 }

@@ -53,14 +53,7 @@ fn walk_series<'a>(
     let at = Some(index);
     labels.reset();
     let mut pending_name: Option<u32> = None;
-    let mut f = SeriesFacts {
-        range: series.range(),
-        hash: 0,
-        samples: 0,
-        histograms: 0,
-        exemplars: 0,
-        max_timestamp: None,
-    };
+    let mut f = SeriesFacts::empty(series.range(), series.message_start());
     let mut points = Points::default();
     let symbol = |r: u32| symbols.get(r as usize).copied();
     for field in series.fields() {
@@ -87,6 +80,7 @@ fn walk_series<'a>(
             SeriesField::Exemplar(e) => {
                 let i = f.exemplars as usize;
                 f.exemplars = f.exemplars.saturating_add(1);
+                f.timestamp(e.timestamp);
                 if e.timestamp == 0 {
                     c.add(Rule::ExemplarMissingTimestamp, at, Some(i), None)?;
                 }

@@ -28,8 +28,18 @@ impl<'a> WriteRequest<'a> {
 
     /// Series and metadata in body order; unknown fields skipped.
     pub fn items(&self) -> Items<'a> {
+        self.items_from(0)
+    }
+
+    /// Like [`WriteRequest::items`], starting at top-level field boundary `offset` (offsets
+    /// in errors and ranges stay absolute).
+    pub fn items_from(&self, offset: usize) -> Items<'a> {
         Items {
-            reader: Reader::new(self.bytes, 0, "WriteRequest"),
+            reader: Reader::new(
+                self.bytes.get(offset..).unwrap_or(&[]),
+                offset,
+                "WriteRequest",
+            ),
             failed: false,
         }
     }
@@ -40,6 +50,13 @@ impl<'a> WriteRequest<'a> {
 pub struct Items<'a> {
     reader: Reader<'a>,
     failed: bool,
+}
+
+impl Items<'_> {
+    /// The absolute offset where the next item (or unknown field) starts.
+    pub fn offset(&self) -> usize {
+        self.reader.offset()
+    }
 }
 
 impl<'a> Iterator for Items<'a> {
@@ -95,9 +112,25 @@ pub enum SeriesField<'a> {
 }
 
 impl<'a> Series<'a> {
+    /// A series whose encoded message `bytes` starts at absolute offset `base`, framed by
+    /// the field at `range`.
+    pub(crate) fn new(bytes: &'a [u8], base: usize, range: Range<usize>) -> Self {
+        Series { bytes, base, range }
+    }
+
     /// Byte range of the encoded field (tag, length, payload) in the body.
     pub fn range(&self) -> Range<usize> {
         self.range.clone()
+    }
+
+    /// Absolute offset of the encoded `TimeSeries` message (after its tag and length).
+    pub fn message_start(&self) -> usize {
+        self.base
+    }
+
+    /// The encoded `TimeSeries` message.
+    pub fn message(&self) -> &'a [u8] {
+        self.bytes
     }
 
     /// Fields in body order.

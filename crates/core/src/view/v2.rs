@@ -99,6 +99,11 @@ impl<'a> Series<'a> {
         self.range.clone()
     }
 
+    /// Absolute offset of the encoded `TimeSeries` message (after its tag and length).
+    pub fn message_start(&self) -> usize {
+        self.base
+    }
+
     /// Fields in body order.
     pub fn fields(&self) -> impl Iterator<Item = Result<SeriesField<'a>, DecodeError>> + 'a {
         let mut r = Reader::new(self.bytes, self.base, "TimeSeries").at_depth(1);

@@ -26,7 +26,8 @@ pub struct BodyFacts {
     pub histograms: u32,
     /// Exemplars.
     pub exemplars: u32,
-    /// Newest sample or histogram timestamp, if any.
+    /// Newest sample, histogram or exemplar timestamp, if any (prw-core's
+    /// `SeriesFacts::max_timestamp`).
     pub max_timestamp_ms: Option<i64>,
 }
 
