@@ -2,8 +2,9 @@
 //!
 //! - v1 records: each series item is the exact byte range of the encoded `TimeSeries`
 //!   payload in the decoded body (a zero-copy slice, never re-encoded unless relabelling
-//!   changed its labels), its hash and counts taken from the record's per-series facts (the
-//!   ones ingest's validation computed); each metadata entry (field 3) becomes part of one
+//!   changed its labels), its hash, counts and oldest/newest timestamp taken from the
+//!   record's per-series facts (the ones ingest's validation computed, prw-core's
+//!   `SeriesFacts`); each metadata entry (field 3) becomes part of one
 //!   [`MetadataItem`].
 //! - v2 records: cut from the record's v1 form (`DecodedRecord::as_v1`, converted once per
 //!   record whatever the number of destinations).
@@ -25,11 +26,10 @@ use prost::Message;
 use prw_core::proto::v1;
 use prw_core::view::SeriesFacts;
 use prw_core::view::v1::{Item, SeriesField, WriteRequest};
-use prw_core::wire::Reader as WireReader;
 use prw_core::{Limits, Protocol};
 
 use crate::queue::QueueItem;
-use crate::record::facts::series_timestamps;
+use crate::record::facts::FactsError;
 use crate::record::{DecodedRecord, UndecodableRecord, V2Symbols};
 use crate::relabel::{Labels, RelabelRule, Verdict, relabel};
 use crate::send::batch::TimestampBounds;
@@ -117,20 +117,23 @@ impl Cutter<'_> {
     fn cut(&self, record: &DecodedRecord, out: &mut RecordItems) -> Result<(), UndecodableRecord> {
         let body = record.body();
         for facts in record.series() {
-            let framed = body.get(facts.range.clone()).unwrap_or_default();
-            let payload = payload_of(body, facts)?;
+            let payload = message_of(body, facts)?;
             let counts = ItemCounts {
                 samples: u64::from(facts.samples),
                 histograms: u64::from(facts.histograms),
                 exemplars: u64::from(facts.exemplars),
             };
+            let bounds = TimestampBounds {
+                min: facts.min_timestamp.unwrap_or(i64::MAX),
+                max: facts.max_timestamp.unwrap_or(i64::MIN),
+            };
             if self.rules.is_empty() {
-                let bounds = bounds(&payload, facts, counts, record.protocol())?;
                 out.items
                     .push(self.series_item(payload, facts.hash, counts, bounds));
                 continue;
             }
-            let (pairs, bounds) = labels_and_bounds(framed)?;
+            let framed = body.get(facts.range.clone()).unwrap_or_default();
+            let pairs = series_labels(framed)?;
             let mut labels = Labels::from_pairs(pairs.iter().cloned());
             if relabel(self.rules, &mut labels) == Verdict::Drop {
                 out.relabel_dropped.add(counts);
@@ -190,68 +193,33 @@ impl Cutter<'_> {
     }
 }
 
-/// The `TimeSeries` payload (without tag and length) of the series `facts` describes.
-fn payload_of(body: &Bytes, facts: &SeriesFacts) -> Result<Bytes, prw_core::DecodeError> {
-    let framed = body.get(facts.range.clone()).unwrap_or_default();
-    let mut reader = WireReader::new(framed, facts.range.start, "WriteRequest");
-    let field = reader
-        .next_field()?
-        .map(|f| (f.value_offset, f.end))
-        .unwrap_or((facts.range.end, facts.range.end));
-    Ok(body.slice(field.0.min(field.1)..field.1.min(body.len())))
-}
-
-/// The timestamp bounds of a series: from the facts when it holds one sample or histogram
-/// (the common case), else from one walk over its points.
-fn bounds(
-    payload: &[u8],
-    facts: &SeriesFacts,
-    counts: ItemCounts,
-    protocol: Protocol,
-) -> Result<TimestampBounds, UndecodableRecord> {
-    match facts.max_timestamp {
-        Some(ts) if counts.total() == 1 && counts.exemplars == 0 => {
-            Ok(TimestampBounds { min: ts, max: ts })
-        }
-        _ => {
-            let (min, max) = series_timestamps(payload, protocol)?;
-            Ok(TimestampBounds { min, max })
-        }
+/// The encoded `TimeSeries` message (without tag and length) of the series `facts`
+/// describes, as a slice of `body`.
+fn message_of(body: &Bytes, facts: &SeriesFacts) -> Result<Bytes, UndecodableRecord> {
+    let message = facts.message();
+    if message.start > message.end || message.end > body.len() {
+        return Err(UndecodableRecord::Facts(FactsError::Malformed {
+            offset: facts.range.start,
+        }));
     }
+    Ok(body.slice(message))
 }
 
-/// The labels (owned, for relabelling) and the timestamp bounds of one framed series.
-fn labels_and_bounds(
-    framed: &[u8],
-) -> Result<(Vec<(String, String)>, TimestampBounds), prw_core::DecodeError> {
-    walk_series(framed, true)
-}
-
-fn walk_series(
-    framed: &[u8],
-    with_labels: bool,
-) -> Result<(Vec<(String, String)>, TimestampBounds), prw_core::DecodeError> {
+/// The labels (owned, for relabelling) of one framed v1 series.
+fn series_labels(framed: &[u8]) -> Result<Vec<(String, String)>, prw_core::DecodeError> {
     let mut pairs = Vec::new();
-    let mut bounds = TimestampBounds::default();
     let Some(item) = WriteRequest::new(framed).items().next() else {
-        return Ok((pairs, bounds));
+        return Ok(pairs);
     };
     let Item::Series(series) = item? else {
-        return Ok((pairs, bounds));
+        return Ok(pairs);
     };
     for field in series.fields() {
-        match field? {
-            SeriesField::Label(l) => {
-                if with_labels {
-                    pairs.push((l.name.to_owned(), l.value.to_owned()));
-                }
-            }
-            SeriesField::Sample(s) => bounds.add(s.timestamp),
-            SeriesField::Histogram(h) => bounds.add(h.timestamp),
-            SeriesField::Exemplar(e) => bounds.add(e.timestamp),
+        if let SeriesField::Label(l) = field? {
+            pairs.push((l.name.to_owned(), l.value.to_owned()));
         }
     }
-    Ok((pairs, bounds))
+    Ok(pairs)
 }
 
 fn to_proto_labels(labels: &Labels) -> Vec<v1::Label> {

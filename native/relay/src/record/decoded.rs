@@ -1,5 +1,6 @@
 //! A record decoded once: the decompressed body and the per-series facts of ingest's single
-//! validation pass (byte range, label-set hash, counts, newest timestamp), shared by every
+//! validation pass (prw-core's `SeriesFacts`: byte range, header length, label-set hash,
+//! counts, oldest and newest timestamp), shared by every
 //! destination through the tail (`crate::tail`) instead of being decoded again per
 //! destination.
 //!
@@ -224,15 +225,22 @@ impl DecodedRecord {
         let mut families = FamilyMetadata::default();
         let mut metadata_entries: Vec<Vec<u8>> = Vec::new();
         for (index, facts) in self.series.iter().enumerate() {
-            let payload = series_payload(&self.body, &facts.range)?;
+            let payload = self
+                .body
+                .get(facts.message())
+                .ok_or(FactsError::Malformed {
+                    offset: facts.range.start,
+                })?;
             one.clear();
             let translated = translator.translate(payload, &symbols, index, &mut one)?;
             let start = body.len();
             body.push(V1_TIMESERIES_TAG);
             write_varint(&mut body, one.len() as u64);
+            let header_len = body.len() - start;
             body.extend_from_slice(&one);
             if let Some(mut converted) = translated.facts.clone() {
                 converted.range = start..body.len();
+                converted.header_len = u8::try_from(header_len).unwrap_or(u8::MAX);
                 series.push(converted);
             }
             if let Some(entry) = families.first_of_family(&translated, &one, &symbols) {
@@ -258,22 +266,6 @@ impl DecodedRecord {
             v1: OnceLock::new(),
             symbols: OnceLock::new(),
         })
-    }
-}
-
-/// The payload (without tag and length) of the series field at `range` of `body`.
-fn series_payload<'a>(body: &'a [u8], range: &Range<usize>) -> Result<&'a [u8], FactsError> {
-    let framed = body.get(range.clone()).unwrap_or_default();
-    let mut reader = WireReader::new(framed, 0, "Request");
-    match reader.next_field() {
-        Ok(Some(field)) => field
-            .bytes("timeseries")
-            .map_err(|_| FactsError::Malformed {
-                offset: range.start,
-            }),
-        _ => Err(FactsError::Malformed {
-            offset: range.start,
-        }),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A stored body passed validation when it was accepted (and its record's CRC when it was
 //! read), so delivery only needs what validation's facts pass gives: each series' byte
-//! range, label-set hash, counts and newest timestamp. This walk computes exactly those
+//! range (and header length), label-set hash, counts and oldest and newest timestamp
+//! (samples, histograms and exemplars). This walk computes exactly those
 //! [`SeriesFacts`] (same hash input: `name 0xFF value 0xFF` per label in wire order, the
 //! labels of a v2 series resolved through its symbols) with none of the rule checks and no
 //! UTF-8 checks, at a fraction of validation's cost: the catch-up path of a destination that
@@ -173,43 +174,51 @@ struct Gather {
 }
 
 impl Gather {
-    fn new(range: Range<usize>) -> Self {
+    /// A series framed by `range` whose message starts at `message_start`.
+    fn new(range: Range<usize>, message_start: usize) -> Self {
+        let header_len = message_start.saturating_sub(range.start);
         Gather {
             facts: SeriesFacts {
                 range,
+                header_len: u8::try_from(header_len).unwrap_or(u8::MAX),
                 hash: 0,
                 samples: 0,
                 histograms: 0,
                 exemplars: 0,
+                min_timestamp: None,
                 max_timestamp: None,
             },
         }
     }
 
-    fn newest(&mut self, timestamp: i64) {
-        self.facts.max_timestamp = Some(
-            self.facts
-                .max_timestamp
-                .map_or(timestamp, |m| m.max(timestamp)),
-        );
+    /// Widens the series' timestamp range (as prw-core's facts do).
+    #[inline]
+    fn timestamp(&mut self, timestamp: i64) {
+        let facts = &mut self.facts;
+        facts.min_timestamp = Some(facts.min_timestamp.map_or(timestamp, |m| m.min(timestamp)));
+        facts.max_timestamp = Some(facts.max_timestamp.map_or(timestamp, |m| m.max(timestamp)));
     }
 
     fn sample(&mut self, sample: &[u8], base: usize) -> Result<(), FactsError> {
         self.facts.samples = self.facts.samples.saturating_add(1);
         let timestamp = sample_timestamp(sample, base)?;
-        self.newest(timestamp);
+        self.timestamp(timestamp);
         Ok(())
     }
 
     fn histogram(&mut self, histogram: &[u8], base: usize) -> Result<(), FactsError> {
         self.facts.histograms = self.facts.histograms.saturating_add(1);
         let timestamp = int64_field(histogram, base, 15)?;
-        self.newest(timestamp);
+        self.timestamp(timestamp);
         Ok(())
     }
 
-    fn exemplar(&mut self) {
+    /// An exemplar (its timestamp is field 3 in v1 and v2; 0 when absent).
+    fn exemplar(&mut self, exemplar: &[u8], base: usize) -> Result<(), FactsError> {
         self.facts.exemplars = self.facts.exemplars.saturating_add(1);
+        let timestamp = int64_field(exemplar, base, 3)?;
+        self.timestamp(timestamp);
+        Ok(())
     }
 
     fn finish(mut self, key: &Key) -> SeriesFacts {
@@ -322,7 +331,7 @@ fn v1_series(
     key: &mut Key,
 ) -> Result<SeriesFacts, FactsError> {
     key.clear();
-    let mut series = Gather::new(range);
+    let mut series = Gather::new(range, base);
     let mut fields = Cursor::new(payload, base);
     while let Some(field) = fields.next()? {
         let at = fields.absolute(&field.value);
@@ -332,7 +341,7 @@ fn v1_series(
                 key.push(name, value);
             }
             2 => series.sample(fields.payload(&field)?, at)?,
-            3 => series.exemplar(),
+            3 => series.exemplar(fields.payload(&field)?, at)?,
             4 => series.histogram(fields.payload(&field)?, at)?,
             _ => {}
         }
@@ -401,7 +410,7 @@ fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
         let payload = top.payload(&field)?;
         let index = out.len();
         key.clear();
-        let mut series = Gather::new(field.start..field.value.end);
+        let mut series = Gather::new(field.start..field.value.end, field.value.start);
         let mut pending_name: Option<&[u8]> = None;
         let mut label = |reference: u64| -> Result<(), FactsError> {
             let symbol = usize::try_from(reference)
@@ -431,36 +440,13 @@ fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
                 }
                 (2, _) => series.sample(fields.payload(&part)?, at)?,
                 (3, _) => series.histogram(fields.payload(&part)?, at)?,
-                (4, _) => series.exemplar(),
+                (4, _) => series.exemplar(fields.payload(&part)?, at)?,
                 _ => {}
             }
         }
         out.push(series.finish(key));
     }
     Ok(out)
-}
-
-/// The oldest and newest timestamp of the samples, histograms and exemplars of one series
-/// payload (`TimeSeries` without tag and length), `(i64::MAX, i64::MIN)` when it has none.
-pub fn series_timestamps(payload: &[u8], protocol: Protocol) -> Result<(i64, i64), FactsError> {
-    let (histogram, exemplar) = match protocol {
-        Protocol::V1 => (4, 3),
-        Protocol::V2 => (3, 4),
-    };
-    let (mut min, mut max) = (i64::MAX, i64::MIN);
-    let mut fields = Cursor::new(payload, 0);
-    while let Some(field) = fields.next()? {
-        let at = fields.absolute(&field.value);
-        let timestamp = match field.number {
-            2 => sample_timestamp(fields.payload(&field)?, at)?,
-            n if n == histogram => int64_field(fields.payload(&field)?, at, 15)?,
-            n if n == exemplar => int64_field(fields.payload(&field)?, at, 3)?,
-            _ => continue,
-        };
-        min = min.min(timestamp);
-        max = max.max(timestamp);
-    }
-    Ok((min, max))
 }
 
 /// A sample's timestamp (field 2): the `09 value(8) 10 timestamp` encoding senders produce
@@ -551,7 +537,9 @@ mod tests {
         let (facts, metadata) = trusted_facts(&body, Protocol::V1).unwrap();
         assert_eq!(facts, facts_of_validation(&body, Protocol::V1));
         assert_eq!(metadata, 1);
-        assert_eq!(facts[2].max_timestamp, Some(5_002));
+        // The exemplar (99_999) is the newest point, the first sample the oldest.
+        assert_eq!(facts[2].max_timestamp, Some(99_999));
+        assert_eq!(facts[2].min_timestamp, Some(1_000));
         let v2 = prw_core::convert::v1_to_v2(&request).encode_to_vec();
         let (facts, _) = trusted_facts(&v2, Protocol::V2).unwrap();
         assert_eq!(facts, facts_of_validation(&v2, Protocol::V2));

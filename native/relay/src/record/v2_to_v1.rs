@@ -11,8 +11,8 @@
 //!
 //! Invariants: never panics on any bytes (a series that does not parse, or a ref past the
 //! table, is an error); the facts returned describe the written series exactly as the WAL
-//! path's facts pass would (hash of the labels in order, counts, newest sample or histogram
-//! timestamp).
+//! path's facts pass would (hash of the labels in order, counts, oldest and newest sample,
+//! histogram or exemplar timestamp).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -32,7 +32,8 @@ const HISTOGRAMS: u8 = 0x22;
 /// What a translated series carried besides its points.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Translated {
-    /// Hash, counts, newest timestamp; `range` is left empty for the caller.
+    /// Hash, counts, oldest and newest timestamp; `range` and `header_len` are left for
+    /// the caller.
     pub facts: Option<SeriesFacts>,
     /// Its metadata: type, help ref, unit ref (both checked against the table; `None`: the
     /// series had none).
@@ -74,10 +75,12 @@ impl Translator {
         self.points.clear();
         let mut facts = SeriesFacts {
             range: 0..0,
+            header_len: 0,
             hash: 0,
             samples: 0,
             histograms: 0,
             exemplars: 0,
+            min_timestamp: None,
             max_timestamp: None,
         };
         let mut translated = Translated::default();
@@ -86,7 +89,8 @@ impl Translator {
                 .get(reference)
                 .ok_or(FactsError::SymbolRef { series, reference })
         };
-        let newest = |ts: i64, facts: &mut SeriesFacts| {
+        let widen = |ts: i64, facts: &mut SeriesFacts| {
+            facts.min_timestamp = Some(facts.min_timestamp.map_or(ts, |m| m.min(ts)));
             facts.max_timestamp = Some(facts.max_timestamp.map_or(ts, |m| m.max(ts)));
         };
         let mut pending_name: Option<&[u8]> = None;
@@ -124,7 +128,7 @@ impl Translator {
                 2 => {
                     let (bytes, timestamp) = sample(&field)?;
                     facts.samples = facts.samples.saturating_add(1);
-                    newest(timestamp, &mut facts);
+                    widen(timestamp, &mut facts);
                     match bytes {
                         Some(canonical) => write_message(&mut self.points, SAMPLES, canonical),
                         None => {
@@ -141,7 +145,7 @@ impl Translator {
                 3 => {
                     let histogram = bytes(&field)?;
                     facts.histograms = facts.histograms.saturating_add(1);
-                    newest(int64(histogram, 15)?, &mut facts);
+                    widen(int64(histogram, 15)?, &mut facts);
                     write_message(&mut self.points, HISTOGRAMS, histogram);
                 }
                 4 => {
@@ -150,7 +154,12 @@ impl Translator {
                     self.nested.clear();
                     let mut parts = Reader::new(exemplar, 0, "Exemplar");
                     let mut name: Option<&[u8]> = None;
+                    // Field 3; 0 when absent, as in protobuf (the last occurrence wins).
+                    let mut timestamp = 0;
                     while let Some(part) = parts.next_field().map_err(|e| malformed(e.offset()))? {
+                        if let (3, WireValue::Varint(v)) = (part.number, &part.value) {
+                            timestamp = *v as i64;
+                        }
                         if part.number == 1 {
                             for reference in refs(&part)? {
                                 let text = symbol(reference.map_err(|e| malformed(e.offset()))?)?;
@@ -165,6 +174,7 @@ impl Translator {
                             copy_field(&mut self.nested, exemplar, &part);
                         }
                     }
+                    widen(timestamp, &mut facts);
                     write_message(&mut self.points, EXEMPLARS, &self.nested);
                 }
                 5 => {

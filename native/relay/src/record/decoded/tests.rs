@@ -171,10 +171,12 @@ fn a_v2_record_whose_symbols_are_missing_fails_its_conversion_without_panicking(
         if field.number == 5 {
             series.push(SeriesFacts {
                 range: field.start..field.end,
+                header_len: u8::try_from(field.value_offset - field.start).unwrap(),
                 hash: 0,
                 samples: 1,
                 histograms: 0,
                 exemplars: 0,
+                min_timestamp: None,
                 max_timestamp: None,
             });
         }
