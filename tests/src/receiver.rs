@@ -8,7 +8,9 @@
 //!   then the default answer;
 //! - **decoding** (`decode`): decodes v1/v2 bodies with prw-core when it answers 2xx, counts
 //!   unique (series, timestamp) pairs, duplicates and per-series out-of-order samples
-//!   ([`DecodeStats`]); a body that does not decode gets 400 instead of the 2xx.
+//!   ([`DecodeStats`]); a body that does not decode gets 400 instead of the 2xx; a 2xx to a
+//!   v2 body carries the three `X-Prometheus-Remote-Write-*-Written` headers (the samples it
+//!   counted), as a Remote Write 2.0 receiver must, so senders keep sending 2.0.
 //!
 //! Use it from async tests ([`Receiver`]), from blocking tests ([`BlockingReceiver`]) or
 //! from shell scripts and benchmarks (the `prw-test-receiver` binary). `GET /-/stats` returns
@@ -261,6 +263,12 @@ impl Receiver {
         lock(&self.state).script.extend(answers);
     }
 
+    /// Replaces the answer given once the script is used up (e.g. a receiver "paused" with
+    /// 503 until the test lets it accept again).
+    pub fn set_default_answer(&self, answer: Answer) {
+        lock(&self.state).config.default_answer = answer;
+    }
+
     /// Stops the server and waits for the accept loop to end (open connections are
     /// dropped).
     pub async fn shutdown(mut self) {
@@ -424,10 +432,29 @@ async fn handle(
                         state
                             .decoder
                             .add(&body, n.protocol())
+                            .map(|samples| (n.protocol(), samples))
                             .map_err(|e| e.to_string())
                     });
-                    if let Err(message) = decoded {
-                        return Ok(response(400, &[], format!("test receiver: {message}\n")));
+                    match decoded {
+                        Err(message) => {
+                            return Ok(response(400, &[], format!("test receiver: {message}\n")));
+                        }
+                        // A decoding receiver is a Remote Write 2.0 receiver: it says what it
+                        // wrote (float samples; the payloads it counts carry nothing else).
+                        Ok((prw_core::Protocol::V2, samples)) => {
+                            let mut extra = extra;
+                            for (name, value) in [
+                                ("X-Prometheus-Remote-Write-Samples-Written", samples),
+                                ("X-Prometheus-Remote-Write-Histograms-Written", 0),
+                                ("X-Prometheus-Remote-Write-Exemplars-Written", 0),
+                            ] {
+                                if !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                                    extra.push((name.to_owned(), value.to_string()));
+                                }
+                            }
+                            return Ok(response(status, &extra, text));
+                        }
+                        Ok(_) => {}
                     }
                 }
                 return Ok(response(status, &extra, text));
@@ -492,6 +519,11 @@ impl BlockingReceiver {
     /// See [`Receiver::stats`].
     pub fn stats(&self) -> ReceiverStats {
         self.receiver.stats()
+    }
+
+    /// See [`Receiver::set_default_answer`].
+    pub fn set_default_answer(&self, answer: Answer) {
+        self.receiver.set_default_answer(answer);
     }
 
     /// Stops the server and waits for it.

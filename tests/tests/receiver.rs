@@ -174,6 +174,43 @@ async fn decoding_receiver_serves_its_exact_pair_set() {
 }
 
 #[tokio::test]
+async fn a_decoding_receiver_answers_v2_with_the_written_headers_and_v1_without() {
+    let receiver = Receiver::start(ReceiverConfig::default().decoding())
+        .await
+        .unwrap();
+    let body = v2(&[
+        series("a", &[(10, 1.0), (20, 1.0)]),
+        series("b", &[(5, 1.0)]),
+    ]);
+    let reply = post_write(receiver.addr(), true, body, &[]).await.unwrap();
+    assert_eq!(reply.status, 204);
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        Some("3")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-histograms-written"),
+        Some("0")
+    );
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-exemplars-written"),
+        Some("0")
+    );
+    let reply = post_write(
+        receiver.addr(),
+        false,
+        v1(&[series("a", &[(30, 1.0)])]),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        reply.header("x-prometheus-remote-write-samples-written"),
+        None
+    );
+}
+
+#[tokio::test]
 async fn decoding_counts_only_what_was_answered_2xx() {
     let config = ReceiverConfig::default()
         .decoding()

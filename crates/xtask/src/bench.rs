@@ -3,9 +3,11 @@
 //!
 //! Steps (each a timed stage): install `victoria-metrics` if missing (for `vmagent`); build
 //! `dist/prw` (release, via `dist`) and the test receiver (release); measure the floors
-//! (`prw bench --floor`), the WAL group-commit append rate (`prw bench --wal-append`), the generator against the null receiver, each relay at saturation
-//! for 500- and 2,000-series requests, and each relay killed with SIGKILL under steady load
-//! and at full speed. The prw relay rows run only when `dist/prw relay` starts and
+//! (`prw bench --floor`), the WAL group-commit append rate (`prw bench --wal-append`), the
+//! generator against the null receiver, each relay at saturation for 500- and 2,000-series
+//! requests (into the null receiver and into a real VictoriaMetrics; then with 3
+//! destinations; then prw alone with Remote Write 2.0 in and 2.0 or 1.0 out), and each relay
+//! killed with SIGKILL under steady load and at full speed. The prw relay rows run only when `dist/prw relay` starts and
 //! acknowledges a write (probed); otherwise they say so.
 //!
 //! Invariants: every process started here listens on 127.0.0.1 only and is killed (and
@@ -13,11 +15,13 @@
 //! file, it does not stop the other rows.
 //!
 //! `PRW_RELAY_BIN` names another `prw` build whose `relay` is measured (the generator stays
-//! `dist/prw`); `VMAGENT_BIN` another vmagent.
+//! `dist/prw`); `VMAGENT_BIN` another vmagent; `VICTORIA_METRICS_BIN` another
+//! VictoriaMetrics.
 //!
 //! Flags: `--duration 15s` (load time per row), `--quick` (5 s rows, shorter kills),
-//! `--concurrency 8`, `--no-durability`, `--no-build` (reuse `dist/prw` and
-//! `target/release/prw-test-receiver`), `--out BENCHMARKS.md`.
+//! `--concurrency 8`, `--no-durability`, `--base-rows` (only Remote Write 1.0 into the
+//! null receiver), `--no-build` (reuse `dist/prw` and `target/release/prw-test-receiver`),
+//! `--out BENCHMARKS.md`.
 //!
 //! `--relays N` (2 to 5) runs the scale-out comparison instead: 1 relay vs N relays behind
 //! Envoy with `envoy/cluster.yaml`, into its own section ([`cluster`]).
@@ -33,6 +37,7 @@ pub(crate) mod receiver;
 mod relay;
 pub(crate) mod report;
 mod scenario;
+mod victoria;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,12 +46,12 @@ use std::time::Duration;
 use crate::stage::{StageError, Stages, exec};
 use crate::{dist, setup, workspace};
 use error::BenchError;
-use generator::{Binaries, Shape};
+use generator::{Binaries, Proto, Shape};
 use relay::Kind;
 use report::Results;
-use scenario::Pace;
+use scenario::{Pace, Target, Variant};
 
-const USAGE: &str = "usage: cargo xtask bench [--relays N] [--duration 15s] [--quick] [--concurrency N] [--no-durability] [--no-build] [--out FILE]";
+const USAGE: &str = "usage: cargo xtask bench [--relays N] [--duration 15s] [--quick] [--concurrency N] [--no-durability] [--base-rows] [--no-build] [--out FILE]";
 
 /// The two shapes of issue 8: 500 and 2,000 series per request, 10 labels.
 const SHAPES: [Shape; 2] = [
@@ -69,6 +74,8 @@ struct Options {
     full_kill_after: Duration,
     concurrency: u32,
     durability: bool,
+    /// The rows beyond Remote Write 1.0 into the null receiver (off with `--base-rows`).
+    extra_rows: bool,
     build: bool,
     out: PathBuf,
     /// `--relays N`: the scale-out comparison instead of the relay rows.
@@ -84,6 +91,7 @@ impl Default for Options {
             full_kill_after: Duration::from_secs(2),
             concurrency: 8,
             durability: true,
+            extra_rows: true,
             build: true,
             out: workspace::path("BENCHMARKS.md"),
             relays: None,
@@ -125,6 +133,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .ok_or(format!("--concurrency: `{v}` is not a positive number"))?;
             }
             "--no-durability" => o.durability = false,
+            "--base-rows" => o.extra_rows = false,
             "--no-build" => o.build = false,
             "--out" => o.out = PathBuf::from(value("--out")?),
             "--relays" => {
@@ -226,15 +235,19 @@ fn run(stages: &mut Stages, o: &Options, args: &[String]) -> Result<PathBuf, Ben
         eprintln!("    prw relay: not available in this build (no 2xx to a write within seconds)");
         results.prw_note = Some("relay not available in this build".into());
     }
-    for shape in SHAPES {
+    for (shape, variant) in rows(o.extra_rows) {
         for &kind in &kinds {
+            if kind == Kind::Vmagent && !variant.vmagent_can() {
+                continue;
+            }
             let name = format!(
-                "bench: {} at saturation, {} series",
+                "bench: {} at saturation, {} series, {}",
                 kind.name(),
-                shape.series
+                shape.series,
+                variant.label()
             );
             match stages.time(&name, || {
-                scenario::throughput(&bins, &work, kind, shape, o.concurrency, o.load)
+                scenario::throughput(&bins, &work, kind, shape, variant, o.concurrency, o.load)
             }) {
                 Ok(row) => results.relays.push(row),
                 Err(err) => results.failures.push(format!("{name}: {err}")),
@@ -280,6 +293,44 @@ fn run(stages: &mut Stages, o: &Options, args: &[String]) -> Result<PathBuf, Ben
     Ok(o.out.clone())
 }
 
+/// The throughput rows: Remote Write 1.0 into the null receiver for both shapes, then
+/// (unless `--base-rows`) the same into a real VictoriaMetrics, 3 destinations, and
+/// Remote Write 2.0 in with 2.0 or 1.0 out (prw only: vmagent 1.79 speaks 1.0).
+fn rows(extra: bool) -> Vec<(Shape, Variant)> {
+    let mut rows: Vec<(Shape, Variant)> = SHAPES.iter().map(|s| (*s, Variant::BASE)).collect();
+    if !extra {
+        return rows;
+    }
+    let large = SHAPES[1];
+    for shape in SHAPES {
+        rows.push((
+            shape,
+            Variant {
+                target: Target::Victoria,
+                ..Variant::BASE
+            },
+        ));
+    }
+    rows.push((
+        large,
+        Variant {
+            destinations: 3,
+            ..Variant::BASE
+        },
+    ));
+    for forwarded in [Proto::V2, Proto::V1] {
+        rows.push((
+            large,
+            Variant {
+                sent: Proto::V2,
+                forwarded,
+                ..Variant::BASE
+            },
+        ));
+    }
+    rows
+}
+
 fn build(stages: &mut Stages) -> Result<Binaries, BenchError> {
     let dist_dir = workspace::dist();
     std::fs::create_dir_all(&dist_dir).map_err(|source| BenchError::Io {
@@ -316,6 +367,10 @@ fn existing() -> Result<Binaries, BenchError> {
     let receiver = workspace::path("target/release/prw-test-receiver");
     let vmagent =
         PathBuf::from(std::env::var_os("VMAGENT_BIN").unwrap_or_else(|| "/usr/bin/vmagent".into()));
+    let victoria = PathBuf::from(
+        std::env::var_os("VICTORIA_METRICS_BIN")
+            .unwrap_or_else(|| "/usr/bin/victoria-metrics".into()),
+    );
     let prw_relay = std::env::var_os("PRW_RELAY_BIN").map_or_else(|| prw.clone(), PathBuf::from);
     for (path, hint) in [
         (&prw, "run `cargo xtask dist` or drop --no-build"),
@@ -327,6 +382,10 @@ fn existing() -> Result<Binaries, BenchError> {
         (
             &vmagent,
             "install the Debian package victoria-metrics (or set VMAGENT_BIN)",
+        ),
+        (
+            &victoria,
+            "install the Debian package victoria-metrics (or set VICTORIA_METRICS_BIN)",
         ),
     ] {
         if !path.is_file() {
@@ -341,6 +400,7 @@ fn existing() -> Result<Binaries, BenchError> {
         prw_relay,
         receiver,
         vmagent,
+        victoria,
     })
 }
 
@@ -361,8 +421,10 @@ mod tests {
             "4",
             "--no-durability",
             "--no-build",
+            "--base-rows",
         ]))
         .unwrap();
+        assert!(!o.extra_rows);
         assert_eq!(o.load, Duration::from_secs(30));
         assert_eq!(o.concurrency, 4);
         assert!(!o.durability && !o.build);

@@ -142,6 +142,8 @@ pub fn run(args: Args) -> ExitCode {
         let store = capture_store(&loaded.config, &mut registry);
         let mut options =
             IngestOptions::new(loaded.config.limits, loaded.config.forward_headers.clone());
+        options.tail_max_bytes = loaded.config.tail.max_bytes;
+        options.max_record_bytes = loaded.config.wal.max_record_bytes;
         options.rejection_observer = store
             .as_ref()
             .map(|s| Arc::new(RejectionCapture(Arc::clone(s))) as _);
@@ -149,6 +151,7 @@ pub fn run(args: Args) -> ExitCode {
         let mut settings = DeliverySettings::for_wal_dir(&loaded.config.wal.dir);
         settings.limits = loaded.config.limits;
         settings.newest_received_ms = ingest.newest_received();
+        settings.tail = Some(ingest.tail());
         settings.attempt_observers = store
             .iter()
             .map(|s| Arc::new(RefusalCapture(Arc::clone(s))) as _)

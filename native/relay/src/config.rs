@@ -11,6 +11,7 @@
 //! limits: {max_body_bytes: 32MiB, ...}
 //! forward_headers: [X-Scope-OrgID]
 //! capture: {enabled: true, max_rejected: 100, max_refused: 100, max_bytes: 64MiB}
+//! tail: {max_bytes: 8MiB}
 //! remote_write:            # Prometheus's stanza, unchanged
 //!   - url: http://mimir:9009/api/v1/push
 //!     name: mimir
@@ -31,6 +32,7 @@ pub mod relabel_config;
 pub mod remote_write;
 pub mod secret;
 pub mod sigv4;
+pub mod tail;
 pub mod wal;
 
 mod document;
@@ -49,4 +51,5 @@ pub use listen::{Listen, ListenAuth, ListenConfig, ListenTls};
 pub use queue::{Queue, QueueConfig};
 pub use relabel_config::RelabelConfig;
 pub use remote_write::{Destination, NameSource, ProtobufMessage, RemoteWriteConfig, Start};
+pub use tail::{Tail, TailConfig};
 pub use wal::{FullPolicy, Recovery, Sync, Wal, WalConfig};

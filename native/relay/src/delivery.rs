@@ -1,9 +1,11 @@
-//! Delivery: from the WAL to every destination.
+//! Delivery: from the tail (or the WAL) to every destination.
 //!
-//! Per destination (see [`running`]): a WAL reader on its own thread ([`reader`]) cuts each
-//! record into queue items ([`items`]: v1 series as exact byte ranges of the body, v2 series
-//! converted to v1, metadata, `write_relabel_configs`), a dispatcher enqueues them into the
-//! send side ([`crate::queue::Destination`]), and a cursor task ([`cursor`]) commits the WAL
+//! Per destination (see [`running`]): a dispatcher task takes each record from its feed
+//! ([`feed`]: the record decoded at ingest, from the in-memory tail, or read back from the
+//! WAL and decoded again when the destination is behind the tail), cuts it into queue items
+//! ([`items`]: v1 series as exact byte ranges of the decoded body, v2 records through their
+//! v1 form converted once, metadata, `write_relabel_configs`), and enqueues them into the
+//! send side ([`crate::queue::Destination`]); a cursor task ([`cursor`]) commits the WAL
 //! cursor to the destination's low watermark about once a second and at shutdown. Per-shard
 //! progress is persisted by [`progress_store::FileProgressStore`] so a replay after a crash
 //! skips what each shard had already delivered.
@@ -13,16 +15,16 @@
 //! because the cursor belongs to its name) and shuts everything down.
 //!
 //! Invariants: a destination's cursor only moves past records all of its shards acknowledged
-//! (at-least-once, no gap); destinations never wait for each other (one reader, queue and
-//! cursor each); a removed destination loses its cursor and progress file, so adding it back
+//! (at-least-once, no gap); destinations never wait for each other (one feed, queue and
+//! cursor each; the tail evicts at its cap rather than wait for a slow one); a removed destination loses its cursor and progress file, so adding it back
 //! later starts it as new.
 
 pub mod cursor;
+pub mod feed;
 pub mod items;
 pub mod metrics;
 pub mod options;
 pub mod progress_store;
-pub mod reader;
 pub mod reload;
 pub mod running;
 
@@ -39,8 +41,10 @@ use prw_wal::{Wal, WalError};
 use crate::config;
 use crate::queue::{DestinationError, ShardProgress};
 use crate::send::{AttemptObserver, RemoteStorageMetrics};
+use crate::tail::Tail;
 
-pub use items::{RecordItems, UndecodableRecord, record_items};
+pub use crate::record::UndecodableRecord;
+pub use items::{RecordItems, cut, cut_for, record_items};
 pub use metrics::DeliveryMetrics;
 pub use options::OptionsError;
 pub use progress_store::FileProgressStore;
@@ -74,6 +78,9 @@ pub struct DeliverySettings {
     /// Added to every destination's [`crate::queue::DestinationOptions::observers`] (the
     /// capture of refused batches).
     pub attempt_observers: Vec<Arc<dyn AttemptObserver>>,
+    /// The records ingest decoded, in memory (`WalIngest::tail` of ingest); `None`:
+    /// every record is read back from the WAL (for a WAL appended to by something else).
+    pub tail: Option<Arc<Tail>>,
 }
 
 impl DeliverySettings {
@@ -85,6 +92,7 @@ impl DeliverySettings {
             commit_interval: DEFAULT_COMMIT_INTERVAL,
             newest_received_ms: Arc::new(AtomicI64::new(0)),
             attempt_observers: Vec::new(),
+            tail: None,
         }
     }
 }
@@ -106,14 +114,6 @@ pub enum DeliveryError {
     /// The send side refused to start.
     #[error(transparent)]
     Destination(#[from] DestinationError),
-    /// The reader thread could not be spawned.
-    #[error("destination {name}: starting the WAL reader thread: {source}")]
-    ReaderThread {
-        /// Destination.
-        name: String,
-        /// The error.
-        source: std::io::Error,
-    },
 }
 
 /// What [`Delivery::apply`] changed.
@@ -258,6 +258,9 @@ impl Delivery {
             tracing::error!(destination = %name, %error, "removing the progress file failed");
         }
         self.shared.metrics.remove(name);
+        if let Some(tail) = &self.shared.settings.tail {
+            tail.metrics().remove(name);
+        }
     }
 
     /// Stops every destination (in parallel), each draining for up to `grace`, and commits

@@ -20,10 +20,20 @@
 //! [`Record::encode`] cannot produce (unknown version or protocol, truncated fields, trailing
 //! header bytes that overrun the record); `decode(encode(r)) == r` for every record whose
 //! header names and values fit in a `u16` length.
+//!
+//! The same record decoded once (decompressed body and per-series facts) is a
+//! [`DecodedRecord`] ([`decoded`]).
 
+pub mod buffers;
+pub mod decoded;
+pub mod facts;
 mod header;
+pub mod symbols;
+pub mod v2_to_v1;
 
+pub use decoded::{DecodedRecord, RecordInfo, UndecodableRecord};
 pub use header::ForwardedHeader;
+pub use symbols::V2Symbols;
 
 use prw_core::Protocol;
 
@@ -87,11 +97,39 @@ pub enum RecordError {
     HeadersTooLarge,
 }
 
-impl Record {
-    /// Serializes the record for the WAL.
-    pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
-        let header_bytes: usize = self.headers.iter().map(ForwardedHeader::encoded_len).sum();
-        let mut out = Vec::with_capacity(FIXED_LEN + header_bytes + self.body.len());
+/// Everything a record stores besides its body: what [`Record::encode_parts`] writes before
+/// the body and [`Record::decode_parts`] reads back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordHead {
+    /// Which message the body holds.
+    pub protocol: Protocol,
+    /// When the relay accepted it (Unix ms).
+    pub received_at_ms: i64,
+    /// The newest sample or histogram timestamp in the body (Unix ms), if any.
+    pub max_timestamp_ms: Option<i64>,
+    /// Samples in the body.
+    pub samples: u32,
+    /// Histograms in the body.
+    pub histograms: u32,
+    /// Exemplars in the body.
+    pub exemplars: u32,
+    /// Request headers that travel with the data.
+    pub headers: Vec<ForwardedHeader>,
+}
+
+impl RecordHead {
+    /// Bytes [`RecordHead::encode_into`] writes.
+    pub fn encoded_len(&self) -> usize {
+        FIXED_LEN
+            + self
+                .headers
+                .iter()
+                .map(ForwardedHeader::encoded_len)
+                .sum::<usize>()
+    }
+
+    /// Appends the fixed fields and the headers (everything before the body) to `out`.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), RecordError> {
         out.push(FORMAT_VERSION);
         out.push(match self.protocol {
             Protocol::V1 => 1,
@@ -105,14 +143,36 @@ impl Record {
         let count = u16::try_from(self.headers.len()).map_err(|_| RecordError::HeadersTooLarge)?;
         out.extend_from_slice(&count.to_le_bytes());
         for header in &self.headers {
-            header.encode_into(&mut out)?;
+            header.encode_into(out)?;
         }
-        out.extend_from_slice(&self.body);
+        Ok(())
+    }
+}
+
+impl Record {
+    /// Serializes the record for the WAL.
+    pub fn encode(&self) -> Result<Vec<u8>, RecordError> {
+        Record::encode_parts(&self.head(), &self.body)
+    }
+
+    /// Serializes a record from its head and its body (one allocation, one copy of the
+    /// body).
+    pub fn encode_parts(head: &RecordHead, body: &[u8]) -> Result<Vec<u8>, RecordError> {
+        let mut out = Vec::with_capacity(head.encoded_len() + body.len());
+        head.encode_into(&mut out)?;
+        out.extend_from_slice(body);
         Ok(out)
     }
 
     /// Reads a record written by [`Record::encode`].
     pub fn decode(bytes: &[u8]) -> Result<Record, RecordError> {
+        let (head, body) = Record::decode_parts(bytes)?;
+        Ok(Record::from_parts(head, body.to_vec()))
+    }
+
+    /// Reads the head of a stored record; the body is returned as a slice of `bytes` (not
+    /// copied).
+    pub fn decode_parts(bytes: &[u8]) -> Result<(RecordHead, &[u8]), RecordError> {
         let mut reader = Reader { bytes, offset: 0 };
         let version = reader.u8()?;
         if version != FORMAT_VERSION {
@@ -142,8 +202,7 @@ impl Record {
                 ForwardedHeader::from_bytes(name, value).ok_or(RecordError::BadHeader { index })?,
             );
         }
-        let body = reader.rest().to_vec();
-        Ok(Record {
+        let head = RecordHead {
             protocol,
             received_at_ms,
             max_timestamp_ms,
@@ -151,8 +210,35 @@ impl Record {
             histograms,
             exemplars,
             headers,
+        };
+        Ok((head, reader.rest()))
+    }
+
+    /// Everything but the body.
+    pub fn head(&self) -> RecordHead {
+        RecordHead {
+            protocol: self.protocol,
+            received_at_ms: self.received_at_ms,
+            max_timestamp_ms: self.max_timestamp_ms,
+            samples: self.samples,
+            histograms: self.histograms,
+            exemplars: self.exemplars,
+            headers: self.headers.clone(),
+        }
+    }
+
+    /// A record from its head and body.
+    pub fn from_parts(head: RecordHead, body: Vec<u8>) -> Record {
+        Record {
+            protocol: head.protocol,
+            received_at_ms: head.received_at_ms,
+            max_timestamp_ms: head.max_timestamp_ms,
+            samples: head.samples,
+            histograms: head.histograms,
+            exemplars: head.exemplars,
+            headers: head.headers,
             body,
-        })
+        }
     }
 }
 
@@ -196,3 +282,26 @@ impl<'a> Reader<'a> {
 
 #[cfg(test)]
 mod tests;
+
+/// Stored records for the crate's unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ForwardedHeader, Protocol, Record};
+
+    /// The stored bytes of a record of `protocol` whose decoded body is `decoded` (tenant
+    /// header `tenant-a`, received at 1,700,000,000,000 ms).
+    pub(crate) fn stored(protocol: Protocol, decoded: &[u8]) -> Vec<u8> {
+        Record {
+            protocol,
+            received_at_ms: 1_700_000_000_000,
+            max_timestamp_ms: None,
+            samples: 0,
+            histograms: 0,
+            exemplars: 0,
+            headers: vec![ForwardedHeader::new("X-Scope-OrgID", "tenant-a").unwrap()],
+            body: prw_core::codec::compress(decoded).unwrap(),
+        }
+        .encode()
+        .unwrap()
+    }
+}

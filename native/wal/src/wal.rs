@@ -64,6 +64,12 @@ impl Wal {
         self.shared.append(&records)
     }
 
+    /// Like [`Wal::append_batch`], each record given as parts (as [`Wal::append_parts`]):
+    /// several records, none copied into an intermediate buffer, one durability wait.
+    pub fn append_batch_parts(&self, records: &[&[&[u8]]]) -> Result<Vec<Position>, WalError> {
+        self.shared.append(records)
+    }
+
     /// Makes every record appended so far durable (useful under `Interval` before shutdown).
     pub fn sync(&self) -> Result<(), WalError> {
         let st = self.shared.lock();

@@ -112,8 +112,9 @@ fn series_of(decoded: &[u8], protocol: Protocol) -> Result<Vec<(u64, Vec<i64>)>,
 }
 
 impl Decoder {
-    /// Decodes one snappy-compressed body of `protocol` and counts it.
-    pub fn add(&mut self, body: &[u8], protocol: Protocol) -> Result<(), BodyError> {
+    /// Decodes one snappy-compressed body of `protocol` and counts it; returns the samples
+    /// (timestamps) it held.
+    pub fn add(&mut self, body: &[u8], protocol: Protocol) -> Result<u64, BodyError> {
         let limits = prw_core::Limits::default();
         let decoded = prw_core::codec::decompress(body, &limits).inspect_err(|_| {
             self.stats.decode_errors += 1;
@@ -122,10 +123,12 @@ impl Decoder {
             self.stats.decode_errors += 1;
         })?;
         self.stats.requests += 1;
+        let mut samples = 0u64;
         for (hash, stamps) in series {
             self.stats.series += 1;
             for t in stamps {
                 self.stats.samples += 1;
+                samples += 1;
                 if self.pairs.insert((hash, t)) {
                     self.stats.unique_pairs += 1;
                 } else {
@@ -139,7 +142,7 @@ impl Decoder {
                 }
             }
         }
-        Ok(())
+        Ok(samples)
     }
 
     /// The counts so far.

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::cluster_report::{self, ClusterResults};
 use super::error::BenchError;
-use super::generator::{Binaries, Load, LoadResult, Shape};
+use super::generator::{Binaries, Load, LoadResult, Proto, Shape};
 use super::process::{Guard, free_port, wait_listening};
 use super::procfs;
 use super::receiver::NullReceiver;
@@ -426,6 +426,7 @@ fn row(
             requests: None,
             rate: None,
             payloads: 8,
+            proto: Proto::V1,
         }
         .start_with_args(&setup.bins.prw, &header(tenant))
     };

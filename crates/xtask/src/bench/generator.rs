@@ -18,6 +18,34 @@ pub struct Shape {
     pub labels: u32,
 }
 
+/// A Remote Write protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Proto {
+    /// Remote Write 1.0 (`prometheus.WriteRequest`).
+    #[default]
+    V1,
+    /// Remote Write 2.0 (`io.prometheus.write.v2.Request`).
+    V2,
+}
+
+impl Proto {
+    /// `prw bench --proto` value.
+    pub fn arg(self) -> &'static str {
+        match self {
+            Proto::V1 => "v1",
+            Proto::V2 => "v2",
+        }
+    }
+
+    /// As written in the tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::V1 => "1.0",
+            Proto::V2 => "2.0",
+        }
+    }
+}
+
 /// One `prw bench` invocation.
 #[derive(Debug, Clone)]
 pub struct Load {
@@ -35,6 +63,8 @@ pub struct Load {
     pub rate: Option<f64>,
     /// Distinct payloads.
     pub payloads: u64,
+    /// The protocol sent.
+    pub proto: Proto,
 }
 
 /// What `prw bench --format json` reported.
@@ -83,6 +113,7 @@ impl Load {
             requests: Some(1),
             rate: None,
             payloads: 1,
+            proto: Proto::V1,
         }
     }
 
@@ -92,7 +123,7 @@ impl Load {
             .args(["--url", &self.url])
             .args(["--series", &self.shape.series.to_string()])
             .args(["--labels", &self.shape.labels.to_string()])
-            .args(["--samples", "1", "--proto", "v1"])
+            .args(["--samples", "1", "--proto", self.proto.arg()])
             .args(["--concurrency", &self.concurrency.to_string()])
             .args(["--duration", &format!("{}ms", self.duration.as_millis())])
             .args(["--payloads", &self.payloads.to_string()])
@@ -344,6 +375,8 @@ pub struct Binaries {
     pub receiver: PathBuf,
     /// `vmagent`.
     pub vmagent: PathBuf,
+    /// `victoria-metrics` (single node), the real receiver of some rows.
+    pub victoria: PathBuf,
 }
 
 #[cfg(test)]

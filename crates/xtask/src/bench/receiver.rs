@@ -95,7 +95,7 @@ impl NullReceiver {
 
 /// A one-shot HTTP/1.1 GET returning the body. Hand-written (a dozen lines) so xtask does
 /// not pull in an HTTP client for one local request to a server we control.
-fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+pub(super) fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     write!(

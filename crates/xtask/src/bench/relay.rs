@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use super::error::BenchError;
-use super::generator::Binaries;
+use super::generator::{Binaries, Proto};
 use super::process::{Guard, wait_listening};
 
 /// Which relay.
@@ -55,22 +55,54 @@ impl Relay {
         data_dir: &Path,
         receiver_url: &str,
     ) -> Result<Relay, BenchError> {
+        Relay::start_to(
+            kind,
+            bins,
+            port,
+            data_dir,
+            &[receiver_url.to_owned()],
+            Proto::V1,
+        )
+    }
+
+    /// Like [`Relay::start`], forwarding to every URL of `urls` in `forwarded` (prw: one
+    /// destination each, from a configuration file next to the data; vmagent: one
+    /// `-remoteWrite.url` each, Remote Write 1.0 only).
+    pub fn start_to(
+        kind: Kind,
+        bins: &Binaries,
+        port: u16,
+        data_dir: &Path,
+        urls: &[String],
+        forwarded: Proto,
+    ) -> Result<Relay, BenchError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut cmd = match kind {
             Kind::Vmagent => {
                 let mut cmd = Command::new(&bins.vmagent);
-                cmd.arg(format!("-remoteWrite.url={receiver_url}"))
-                    .arg(format!("-remoteWrite.tmpDataPath={}", data_dir.display()))
+                for url in urls {
+                    cmd.arg(format!("-remoteWrite.url={url}"));
+                }
+                cmd.arg(format!("-remoteWrite.tmpDataPath={}", data_dir.display()))
                     .arg(format!("-httpListenAddr={addr}"))
                     .arg("-loggerLevel=ERROR");
                 cmd
             }
             Kind::Prw => {
+                let config = data_dir.with_extension("yaml");
+                std::fs::write(&config, prw_config(urls, forwarded)).map_err(|source| {
+                    BenchError::Io {
+                        what: "write",
+                        path: config.clone(),
+                        source,
+                    }
+                })?;
                 let mut cmd = Command::new(&bins.prw_relay);
                 cmd.args(["relay", "--listen", &addr.to_string()])
+                    .arg("--config")
+                    .arg(&config)
                     .arg("--wal-dir")
-                    .arg(data_dir)
-                    .args(["--remote-write-url", receiver_url]);
+                    .arg(data_dir);
                 cmd
             }
         };
@@ -108,5 +140,32 @@ impl Relay {
     /// `kill -9`.
     pub fn kill(mut self) {
         self.guard.kill();
+    }
+}
+
+/// prw's configuration: one destination per URL, default settings but the protocol.
+fn prw_config(urls: &[String], forwarded: Proto) -> String {
+    let mut yaml = String::from("remote_write:\n");
+    for (i, url) in urls.iter().enumerate() {
+        yaml.push_str(&format!("  - name: d{i}\n    url: {url}\n"));
+        if forwarded == Proto::V2 {
+            yaml.push_str("    protobuf_message: io.prometheus.write.v2.Request\n");
+        }
+    }
+    yaml
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prw_config_has_one_destination_per_url_in_the_protocol_asked() {
+        let urls = ["http://a/w".to_owned(), "http://b/w".to_owned()];
+        assert_eq!(
+            prw_config(&urls, Proto::V2),
+            "remote_write:\n  - name: d0\n    url: http://a/w\n    protobuf_message: io.prometheus.write.v2.Request\n  - name: d1\n    url: http://b/w\n    protobuf_message: io.prometheus.write.v2.Request\n"
+        );
+        assert!(!prw_config(&urls[..1], Proto::V1).contains("protobuf_message"));
     }
 }

@@ -8,7 +8,7 @@ use super::error::BenchError;
 use super::generator::{Floor, LoadResult, Shape, WalAppend};
 use super::machine::Machine;
 use super::relay::Kind;
-use super::scenario::{KillRow, ThroughputRow};
+use super::scenario::{KillRow, Target, ThroughputRow, Variant};
 
 /// Start marker of this section.
 pub const START: &str = "<!-- cargo-xtask-bench:start -->";
@@ -97,6 +97,7 @@ impl Results {
             }
             s.push('\n');
         }
+        self.render_targets(&mut s);
         s.push_str(EXPLANATIONS);
         let _ = writeln!(s, "{END}");
         s
@@ -166,12 +167,29 @@ impl Results {
                 "prw relay: **{note}**; its column is empty until it is.\n"
             );
         }
-        let mut shapes: Vec<Shape> = self.relays.iter().map(|r| r.shape).collect();
-        shapes.dedup();
-        for shape in shapes {
-            let find = |k: Kind| self.relays.iter().find(|r| r.kind == k && r.shape == shape);
+        let mut groups: Vec<(Variant, Shape)> = Vec::new();
+        for r in &self.relays {
+            if !groups.contains(&(r.variant, r.shape)) {
+                groups.push((r.variant, r.shape));
+            }
+        }
+        for (variant, shape) in groups {
+            let find = |k: Kind| {
+                self.relays
+                    .iter()
+                    .find(|r| r.kind == k && r.shape == shape && r.variant == variant)
+            };
             let (vm, prw) = (find(Kind::Vmagent), find(Kind::Prw));
-            let _ = writeln!(s, "**{} series per request**\n", shape.series);
+            if variant == Variant::BASE {
+                let _ = writeln!(s, "**{} series per request**\n", shape.series);
+            } else {
+                let _ = writeln!(
+                    s,
+                    "**{} series per request; {}**\n",
+                    shape.series,
+                    variant.label()
+                );
+            }
             s.push_str("| figure | vmagent | prw relay | prw / vmagent |\n|---|---|---|---|\n");
             type Figure = (
                 &'static str,
@@ -205,7 +223,7 @@ impl Results {
                     |x| format!("{x:.1}"),
                 ),
                 (
-                    "samples delivered to the receiver",
+                    "samples delivered to the receiver (all destinations)",
                     |r| Some(r.delivered as f64),
                     |x| format!("{x:.0}"),
                 ),
@@ -223,9 +241,14 @@ impl Results {
             }
             let acked =
                 |r: Option<&ThroughputRow>| r.map_or("-".into(), |r| r.load.samples_ok.to_string());
+            let times = if variant.destinations > 1 {
+                format!(" (x {} destinations)", variant.destinations)
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "| samples acknowledged to the generator | {} | {} | |\n",
+                "| samples acknowledged to the generator{times} | {} | {} | |\n",
                 acked(vm),
                 acked(prw)
             );
@@ -284,7 +307,11 @@ impl Results {
             series: 2000,
             labels: 10,
         };
-        let find = |k: Kind| self.relays.iter().find(|r| r.kind == k && r.shape == shape);
+        let find = |k: Kind| {
+            self.relays
+                .iter()
+                .find(|r| r.kind == k && r.shape == shape && r.variant == Variant::BASE)
+        };
         let (vm, prw) = (find(Kind::Vmagent), find(Kind::Prw));
         s.push_str("### Goals of issue 8 (2,000-series requests)\n\n| goal | measured | verdict |\n|---|---|---|\n");
         let per_cpu = |r: &ThroughputRow| r.cpu_per_million().filter(|c| *c > 0.0).map(|c| 1e6 / c);
@@ -355,6 +382,109 @@ impl Results {
     }
 }
 
+/// Issue 11's targets (with `sync: always`): prw's CPU per sample at most half of
+/// vmagent's on the 1-destination rows, peak RSS at most 45 MiB at 2,000 series, p99 ingest
+/// latency no worse than vmagent's, 3 destinations at most 1.5x the CPU of 1, and every
+/// acknowledged sample delivered.
+impl Results {
+    fn row(&self, kind: Kind, series: u32, variant: Variant) -> Option<&ThroughputRow> {
+        self.relays
+            .iter()
+            .find(|r| r.kind == kind && r.shape.series == series && r.variant == variant)
+    }
+
+    fn render_targets(&self, s: &mut String) {
+        s.push_str("### Targets of issue 11 (`sync: always`)\n\n| target | measured | verdict |\n|---|---|---|\n");
+        let victoria = Variant {
+            target: Target::Victoria,
+            ..Variant::BASE
+        };
+        for variant in [Variant::BASE, victoria] {
+            for series in [500, 2000] {
+                let (prw, vm) = (
+                    self.row(Kind::Prw, series, variant),
+                    self.row(Kind::Vmagent, series, variant),
+                );
+                let cpu = prw
+                    .and_then(ThroughputRow::cpu_per_million)
+                    .zip(vm.and_then(ThroughputRow::cpu_per_million))
+                    .map(|(p, v)| p / v.max(f64::MIN_POSITIVE));
+                let into = match variant.target {
+                    Target::Null => "null receiver",
+                    Target::Victoria => "VictoriaMetrics",
+                };
+                let _ = writeln!(
+                    s,
+                    "| CPU per sample at most 0.5x vmagent's ({series} series, {into}) | {} | {} |",
+                    cpu.map_or("-".into(), |x| format!("{x:.2}x vmagent's")),
+                    verdict(cpu.map(|x| x <= 0.5))
+                );
+            }
+        }
+        let rss = self
+            .row(Kind::Prw, 2000, Variant::BASE)
+            .and_then(|r| r.peak_rss)
+            .map(|b| b as f64 / 1048576.0);
+        let _ = writeln!(
+            s,
+            "| peak RSS at most 45 MiB (2000 series, tail included) | {} | {} |",
+            rss.map_or("-".into(), |x| format!("{x:.0} MiB")),
+            verdict(rss.map(|x| x <= 45.0))
+        );
+        for series in [500, 2000] {
+            let p99 = self
+                .row(Kind::Prw, series, Variant::BASE)
+                .map(|r| r.load.p99_ms)
+                .zip(
+                    self.row(Kind::Vmagent, series, Variant::BASE)
+                        .map(|r| r.load.p99_ms),
+                );
+            let _ = writeln!(
+                s,
+                "| p99 ingest latency no worse than vmagent's ({series} series) | {} | {} |",
+                p99.map_or("-".into(), |(p, v)| format!("{p:.1} vs {v:.1} ms")),
+                verdict(p99.map(|(p, v)| p <= v))
+            );
+        }
+        let three = Variant {
+            destinations: 3,
+            ..Variant::BASE
+        };
+        let scaling = self
+            .row(Kind::Prw, 2000, three)
+            .and_then(ThroughputRow::cpu_per_million)
+            .zip(
+                self.row(Kind::Prw, 2000, Variant::BASE)
+                    .and_then(ThroughputRow::cpu_per_million),
+            )
+            .map(|(three, one)| three / one.max(f64::MIN_POSITIVE));
+        let _ = writeln!(
+            s,
+            "| CPU with 3 destinations at most 1.5x CPU with 1 (per acknowledged sample) | {} | {} |",
+            scaling.map_or("-".into(), |x| format!("{x:.2}x")),
+            verdict(scaling.map(|x| x <= 1.5))
+        );
+        let prw_rows: Vec<&ThroughputRow> =
+            self.relays.iter().filter(|r| r.kind == Kind::Prw).collect();
+        let short = prw_rows
+            .iter()
+            .filter(|r| {
+                r.delivered
+                    < r.load
+                        .samples_ok
+                        .saturating_mul(r.variant.destinations as u64)
+            })
+            .count();
+        let _ = writeln!(
+            s,
+            "| every acknowledged sample delivered (every prw row) | {} of {} rows short | {} |\n",
+            short,
+            prw_rows.len(),
+            verdict((!prw_rows.is_empty()).then_some(short == 0))
+        );
+    }
+}
+
 const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *snappy decompress alone*: how many samples per second one core turns from snappy back into protobuf bytes, on the exact payloads sent; no relay can ingest faster than this per core.\n\
 - *decompress + validation*: the same plus prw-core's validation in verdict mode, i.e. the relay's per-request CPU work before the WAL append.\n\
@@ -364,7 +494,9 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *CPU-seconds per million samples*: utime + stime of the relay process (`/proc/<pid>/stat`) from the first request until the receiver got everything, divided by the acknowledged samples in millions; lower is better.\n\
 - *peak RSS*: `VmHWM` of the relay process (`/proc/<pid>/status`) at the end of the row; each row starts a fresh process.\n\
 - *p50 / p99 ingest latency*: time from sending a request to the end of the relay's answer, as the generator saw it, at saturation (so it includes queueing).\n\
-- *samples delivered*: samples the null receiver decoded after the relay's queue drained (bounded wait); it should equal the acknowledged samples.\n\
+- *samples delivered*: samples the null receiver decoded (VictoriaMetrics: stored, `vm_rows_inserted_total`) after the relay's queue drained (bounded wait, longer with more destinations); it should equal the acknowledged samples times the destinations.\n\
+- *Remote Write 2.0 in*: the generator sends `io.prometheus.write.v2.Request` bodies; *2.0 out*: the relay's destination has `protobuf_message: io.prometheus.write.v2.Request`. vmagent 1.79 speaks 1.0 only, so those rows are prw's alone.\n\
+- *3 destinations*: three `remote_write` entries (vmagent: three `-remoteWrite.url`) to the same receiver; each sample is delivered three times.\n\
 - *the null receiver*: the workspace's test receiver with `--decode`; it decodes every body to count samples and distinct (series, timestamp) pairs, and shares the machine's cores with the relay and the generator (as does the generator), so every relay pays the same tax.\n\
 - *prw / vmagent*: prw's figure divided by vmagent's (above 1 is better for samples/s, below 1 is better for CPU, RSS and latency).\n\
 - *durability*: the relay is killed with SIGKILL while the generator sends (steady: a quarter of its saturated rate; full speed: as fast as possible), then restarted on the same data directory and given time to deliver. Every request carries its own timestamps, so the receiver's count of distinct (series, timestamp) pairs says how many acknowledged samples arrived; requests in flight at the kill (sent, never answered) may or may not have arrived, hence a range when there were some.\n\n";
@@ -439,6 +571,7 @@ mod tests {
     ) -> ThroughputRow {
         ThroughputRow {
             kind,
+            variant: Variant::BASE,
             shape: Shape {
                 series: 2000,
                 labels: 10,
@@ -511,6 +644,49 @@ mod tests {
         );
         assert!(
             text.contains("| vmagent | full speed | 1.0 s | 0 | 1000 | 400 | **600** |"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn issue_11_targets_get_their_verdicts_and_variant_rows_their_own_tables() {
+        let mut three = relay_row(Kind::Prw, 800e3, 0.30, 40);
+        three.variant = Variant {
+            destinations: 3,
+            ..Variant::BASE
+        };
+        three.delivered = 3_000_000;
+        let results = Results {
+            relays: vec![
+                relay_row(Kind::Vmagent, 400e3, 1.0, 200),
+                relay_row(Kind::Prw, 800e3, 0.25, 40),
+                three,
+            ],
+            ..Results::default()
+        };
+        let text = results.render();
+        assert!(
+            text.contains("| CPU per sample at most 0.5x vmagent's (2000 series, null receiver) | 0.25x vmagent's | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| peak RSS at most 45 MiB (2000 series, tail included) | 40 MiB | met |"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("| CPU with 3 destinations at most 1.5x CPU with 1 (per acknowledged sample) | 1.20x | met |"),
+            "{text}"
+        );
+        assert!(
+            text.contains("**2000 series per request; Remote Write 1.0 in, 1.0 out, 3 destinations, into the null receiver**"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| every acknowledged sample delivered (every prw row) | 0 of 2 rows short | met |"
+            ),
             "{text}"
         );
     }

@@ -9,16 +9,72 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::error::BenchError;
-use super::generator::{Binaries, Load, LoadResult, Shape};
+use super::generator::{Binaries, Load, LoadResult, Proto, Shape};
 use super::process::free_port;
 use super::procfs;
 use super::receiver::NullReceiver;
 use super::relay::{Kind, Relay};
+use super::victoria::Victoria;
 
 /// Longest wait for a relay to deliver what it acknowledged.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
 /// Delivery counts unchanged this long: the queue is considered drained.
 const DRAIN_QUIET: Duration = Duration::from_secs(5);
+
+/// Where the relay delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The workspace's test receiver, decoding and counting.
+    Null,
+    /// A real VictoriaMetrics single node.
+    Victoria,
+}
+
+/// What a throughput row varies besides the relay and the payload shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Variant {
+    /// The protocol the generator sends.
+    pub sent: Proto,
+    /// The protocol the relay forwards.
+    pub forwarded: Proto,
+    /// Destinations the relay forwards every sample to.
+    pub destinations: usize,
+    /// The receiver.
+    pub target: Target,
+}
+
+impl Variant {
+    /// Remote Write 1.0 in and out, one destination, the null receiver: the base rows.
+    pub const BASE: Variant = Variant {
+        sent: Proto::V1,
+        forwarded: Proto::V1,
+        destinations: 1,
+        target: Target::Null,
+    };
+
+    /// How the tables name it.
+    pub fn label(&self) -> String {
+        let receiver = match self.target {
+            Target::Null => "the null receiver",
+            Target::Victoria => "a real VictoriaMetrics",
+        };
+        let destinations = if self.destinations == 1 {
+            "1 destination".to_owned()
+        } else {
+            format!("{} destinations", self.destinations)
+        };
+        format!(
+            "Remote Write {} in, {} out, {destinations}, into {receiver}",
+            self.sent.name(),
+            self.forwarded.name()
+        )
+    }
+
+    /// Whether vmagent (Remote Write 1.0 only) can run it.
+    pub fn vmagent_can(&self) -> bool {
+        self.sent == Proto::V1 && self.forwarded == Proto::V1
+    }
+}
 
 /// A relay at saturation.
 #[derive(Debug, Clone)]
@@ -27,13 +83,15 @@ pub struct ThroughputRow {
     pub kind: Kind,
     /// Payload shape.
     pub shape: Shape,
+    /// Protocols, destinations, receiver.
+    pub variant: Variant,
     /// What the generator measured.
     pub load: LoadResult,
     /// CPU seconds of the relay from the first request to the end of the drain.
     pub cpu_seconds: Option<f64>,
     /// Peak RSS of the relay process.
     pub peak_rss: Option<u64>,
-    /// Samples the receiver decoded.
+    /// Samples the receiver decoded (stored, for VictoriaMetrics), all destinations together.
     pub delivered: u64,
 }
 
@@ -93,6 +151,7 @@ pub fn generator_direct(
         requests: None,
         rate: None,
         payloads: 8,
+        proto: Proto::V1,
     }
     .run(&bins.prw)
 }
@@ -132,12 +191,45 @@ pub fn throughput(
     work: &Path,
     kind: Kind,
     shape: Shape,
+    variant: Variant,
     concurrency: u32,
     time: Duration,
 ) -> Result<ThroughputRow, BenchError> {
-    let receiver = NullReceiver::start(&bins.receiver, true)?;
-    let dir = fresh_dir(&work.join(format!("{}-{}", kind.slug(), shape.series)))?;
-    let relay = Relay::start(kind, bins, free_port()?, &dir, &receiver.write_url())?;
+    let slug = format!(
+        "{}-{}-{}{}-{}d-{}",
+        kind.slug(),
+        shape.series,
+        variant.sent.arg(),
+        variant.forwarded.arg(),
+        variant.destinations,
+        match variant.target {
+            Target::Null => "null",
+            Target::Victoria => "vm",
+        }
+    );
+    let (receiver, victoria, base_url) = match variant.target {
+        Target::Null => {
+            let receiver = NullReceiver::start(&bins.receiver, true)?;
+            let url = receiver.write_url();
+            (Some(receiver), None, url)
+        }
+        Target::Victoria => {
+            let dir = fresh_dir(&work.join(format!("{slug}-victoria")))?;
+            let victoria = Victoria::start(&bins.victoria, &dir)?;
+            let url = victoria.write_url();
+            (None, Some(victoria), url)
+        }
+    };
+    // One receiver for every destination: distinct URLs (a query string each) make distinct
+    // destinations; the receiver counts them all.
+    let urls: Vec<String> = (0..variant.destinations.max(1))
+        .map(|i| match i {
+            0 => base_url.clone(),
+            i => format!("{base_url}?destination={i}"),
+        })
+        .collect();
+    let dir = fresh_dir(&work.join(&slug))?;
+    let relay = Relay::start_to(kind, bins, free_port()?, &dir, &urls, variant.forwarded)?;
     let cpu_before = procfs::cpu_seconds(relay.pid());
     let load = Load {
         url: relay.write_url(),
@@ -147,9 +239,16 @@ pub fn throughput(
         requests: None,
         rate: None,
         payloads: 8,
+        proto: variant.sent,
     }
     .run(&bins.prw)?;
-    let delivered = drain(&receiver, load.samples_ok, |c| c.samples)?;
+    let expected = load.samples_ok.saturating_mul(urls.len() as u64);
+    let limit = DRAIN_LIMIT * u32::try_from(urls.len()).unwrap_or(1);
+    let delivered = match (&receiver, &victoria) {
+        (Some(receiver), _) => drain_for(limit, expected, || Ok(receiver.counts()?.samples))?,
+        (_, Some(victoria)) => drain_for(limit, expected, || victoria.rows())?,
+        _ => 0,
+    };
     let cpu_seconds = procfs::cpu_seconds(relay.pid())
         .zip(cpu_before)
         .map(|(a, b)| a - b);
@@ -158,6 +257,7 @@ pub fn throughput(
     Ok(ThroughputRow {
         kind,
         shape,
+        variant,
         load,
         cpu_seconds,
         peak_rss,
@@ -215,6 +315,7 @@ pub fn kill_under_load(
         requests: Some(payloads),
         rate,
         payloads,
+        proto: Proto::V1,
     };
     let mut running = load.start(&bins.prw)?;
     let clock = Instant::now();
@@ -252,12 +353,22 @@ fn drain(
     target: u64,
     count: impl Fn(&super::receiver::Counts) -> u64,
 ) -> Result<u64, BenchError> {
+    drain_for(DRAIN_LIMIT, target, || Ok(count(&receiver.counts()?)))
+}
+
+/// Polls `count` until it reaches `target`, or stops changing for [`DRAIN_QUIET`], or
+/// `limit` passes; returns the last count.
+fn drain_for(
+    limit: Duration,
+    target: u64,
+    count: impl Fn() -> Result<u64, BenchError>,
+) -> Result<u64, BenchError> {
     let start = Instant::now();
-    let mut last = count(&receiver.counts()?);
+    let mut last = count()?;
     let mut last_change = Instant::now();
-    while last < target && start.elapsed() < DRAIN_LIMIT && last_change.elapsed() < DRAIN_QUIET {
+    while last < target && start.elapsed() < limit && last_change.elapsed() < DRAIN_QUIET {
         std::thread::sleep(Duration::from_millis(250));
-        let now = count(&receiver.counts()?);
+        let now = count()?;
         if now != last {
             last = now;
             last_change = Instant::now();

@@ -12,6 +12,7 @@ use super::error::{ConfigError, ConfigErrorKind, ConfigWarning, KeyPath, Locatio
 use super::limits::{Limits, LimitsConfig};
 use super::listen::{Listen, ListenConfig};
 use super::remote_write::{Destination, RemoteWriteConfig};
+use super::tail::{Tail, TailConfig};
 use super::wal::{Wal, WalConfig};
 use crate::environment::{Environment, ProcessEnvironment};
 
@@ -37,6 +38,8 @@ pub struct RelayConfigFile {
     pub remote_write: Vec<RemoteWriteConfig>,
     /// What the relay keeps of what it refused (`capture:`).
     pub capture: CaptureConfig,
+    /// The in-memory tail of decoded records.
+    pub tail: TailConfig,
 }
 
 /// Reads a YAML null (a key with nothing after it) as an empty list, as Prometheus does.
@@ -60,6 +63,7 @@ impl Default for RelayConfigFile {
                 .collect(),
             remote_write: Vec::new(),
             capture: CaptureConfig::default(),
+            tail: TailConfig::default(),
         }
     }
 }
@@ -90,6 +94,8 @@ pub struct RelayConfig {
     pub destinations: Vec<Destination>,
     /// Capture of refused payloads.
     pub capture: Capture,
+    /// The in-memory tail of decoded records.
+    pub tail: Tail,
 }
 
 /// A validated configuration and the warnings to log.
@@ -190,6 +196,7 @@ impl RelayConfigFile {
                 forward_headers,
                 destinations,
                 capture,
+                tail: self.tail.build(&root.key("tail"))?,
             },
             warnings,
         })

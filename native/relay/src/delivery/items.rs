@@ -1,12 +1,18 @@
-//! From one WAL record to the queue items of one destination.
+//! From one decoded record to the queue items of one destination: cutting is slicing.
 //!
-//! - v1 bodies: each series item is the exact byte range of the encoded `TimeSeries` payload
-//!   in the decompressed body (a zero-copy slice, never re-encoded unless relabelling changed
-//!   its labels); each metadata entry (field 3) becomes part of one [`MetadataItem`].
-//! - v2 bodies: converted to v1 with prw-core's `convert::v2_to_v1`, then each series is
-//!   encoded as a v1 `TimeSeries` (and the metadata the conversion produced as v1 metadata).
+//! - v1 records: each series item is the exact byte range of the encoded `TimeSeries`
+//!   payload in the decoded body (a zero-copy slice, never re-encoded unless relabelling
+//!   changed its labels), its hash, counts and oldest/newest timestamp taken from the
+//!   record's per-series facts (the ones ingest's validation computed, prw-core's
+//!   `SeriesFacts`); each metadata entry (field 3) becomes part of one
+//!   [`MetadataItem`].
+//! - v2 records: cut from the record's v1 form (`DecodedRecord::as_v1`, converted once per
+//!   record whatever the number of destinations).
 //! - `write_relabel_configs`: labels are decoded and the item re-encoded only when rules
 //!   exist; a dropped series is reported in [`RecordItems::relabel_dropped`].
+//!
+//! The same code cuts records from the tail (decoded at ingest) and records read back from
+//! the WAL ([`record_items`]: decoded again), so both give the same items.
 //!
 //! Invariants: an item's hash is `prw_core::hash::label_set_hash` of the labels it is sent
 //! with; its counts and timestamps describe its bytes; every item carries the record's seq
@@ -17,15 +23,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use prost::Message;
-use prw_core::hash::LabelHasher;
 use prw_core::proto::v1;
-use prw_core::view::v1::{SeriesField, WriteRequest};
-use prw_core::wire::Reader as WireReader;
+use prw_core::view::SeriesFacts;
+use prw_core::view::v1::{Item, SeriesField, WriteRequest};
 use prw_core::{Limits, Protocol};
 
 use crate::queue::QueueItem;
-use crate::record::{Record, RecordError};
+use crate::record::facts::FactsError;
+use crate::record::{DecodedRecord, UndecodableRecord, V2Symbols};
 use crate::relabel::{Labels, RelabelRule, Verdict, relabel};
+use crate::send::batch::TimestampBounds;
 use crate::send::{HeaderSet, ItemCounts, MetadataItem, SeriesItem};
 
 /// The items cut from one record for one destination.
@@ -39,202 +46,137 @@ pub struct RecordItems {
     pub received_at_ms: i64,
 }
 
-/// Why a stored record could not be turned into items.
-#[derive(Debug, thiserror::Error)]
-pub enum UndecodableRecord {
-    /// The record framing (version, protocol, headers) is not readable.
-    #[error("record framing: {0}")]
-    Record(#[from] RecordError),
-    /// The body is not snappy block data within the limits.
-    #[error("record body (snappy): {0}")]
-    Codec(#[from] prw_core::codec::CodecError),
-    /// The decompressed body is not a valid protobuf message of its protocol.
-    #[error("record body (protobuf): {0}")]
-    Protobuf(#[from] prw_core::DecodeError),
-    /// The body (v2, or a v1 series being relabelled) does not prost-decode.
-    #[error("record body (protobuf, prost): {0}")]
-    Prost(#[from] prost::DecodeError),
-    /// The v2 body refers to symbols it does not have.
-    #[error("record body (v2 to v1 conversion): {0}")]
-    Convert(#[from] prw_core::convert::ConvertError),
-}
-
-/// Cuts `stored` (the bytes of WAL record `seq`) into items, applying `rules`.
+/// Decodes `stored` (the bytes of WAL record `seq`) and cuts it into v1 items, applying
+/// `rules`: the WAL path, for records not (or no longer) in the tail.
 pub fn record_items(
     seq: u64,
     stored: &[u8],
     rules: &[RelabelRule],
     limits: &Limits,
-) -> Result<RecordItems, UndecodableRecord> {
-    let record = Record::decode(stored)?;
-    let decoded = Bytes::from(prw_core::codec::decompress(&record.body, limits)?);
-    let headers: HeaderSet = Arc::from(record.headers);
+) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    let record = DecodedRecord::from_stored(seq, stored, limits).map_err(Arc::new)?;
+    cut(&Arc::new(record), rules)
+}
+
+/// Cuts a decoded record into v1 items, applying `rules`.
+pub fn cut(
+    record: &Arc<DecodedRecord>,
+    rules: &[RelabelRule],
+) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    cut_for(record, rules, Protocol::V1)
+}
+
+/// Cuts a decoded record into items for a destination sending `protocol`: a v2 record
+/// without relabelling becomes v2 items for a v2 destination (its series as received, sharing
+/// the record's symbol table); everything else becomes v1 items.
+pub fn cut_for(
+    record: &Arc<DecodedRecord>,
+    rules: &[RelabelRule],
+    protocol: Protocol,
+) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    let v2_as_is =
+        protocol == Protocol::V2 && record.protocol() == Protocol::V2 && rules.is_empty();
+    let form = if v2_as_is {
+        Arc::clone(record)
+    } else {
+        record.as_v1()?
+    };
+    let symbols = if v2_as_is {
+        Some(
+            record
+                .v2_symbols()
+                .map_err(|e| Arc::new(UndecodableRecord::from(e)))?,
+        )
+    } else {
+        None
+    };
     let cutter = Cutter {
-        seq,
+        seq: record.seq(),
         rules,
-        headers,
+        headers: Arc::clone(form.headers()),
+        symbols,
     };
-    let mut items = match record.protocol {
-        Protocol::V1 => cutter.v1(&decoded)?,
-        Protocol::V2 => cutter.v2(&decoded)?,
+    let mut out = RecordItems {
+        items: Vec::with_capacity(form.series().len() + 1),
+        relabel_dropped: ItemCounts::default(),
+        received_at_ms: record.received_at_ms(),
     };
-    items.received_at_ms = record.received_at_ms;
-    Ok(items)
+    cutter.cut(&form, &mut out).map_err(Arc::new)?;
+    Ok(out)
 }
 
 struct Cutter<'r> {
     seq: u64,
     rules: &'r [RelabelRule],
     headers: HeaderSet,
-}
-
-/// What a series holds, gathered in one pass over its fields.
-#[derive(Default)]
-struct Facts {
-    counts: ItemCounts,
-    min_ts: Option<i64>,
-    max_ts: Option<i64>,
-}
-
-impl Facts {
-    fn timestamp(&mut self, ts: i64) {
-        self.min_ts = Some(self.min_ts.map_or(ts, |m| m.min(ts)));
-        self.max_ts = Some(self.max_ts.map_or(ts, |m| m.max(ts)));
-    }
+    /// The record's symbols when the items are v2 series.
+    symbols: Option<Arc<V2Symbols>>,
 }
 
 impl Cutter<'_> {
-    fn v1(&self, decoded: &Bytes) -> Result<RecordItems, UndecodableRecord> {
-        let mut out = RecordItems::default();
-        let mut metadata = Vec::new();
-        let mut top = WireReader::new(decoded, 0, "WriteRequest");
-        while let Some(field) = top.next_field()? {
-            match field.number {
-                1 => {
-                    field.bytes("WriteRequest.timeseries")?;
-                    let framed = decoded.get(field.start..field.end).unwrap_or_default();
-                    let payload = decoded.slice(field.value_offset..field.end);
-                    // A one-series request view over the framed field gives its fields.
-                    let view = WriteRequest::new(framed);
-                    let Some(item) = view.items().next() else {
-                        continue;
-                    };
-                    let prw_core::view::v1::Item::Series(series) = item? else {
-                        continue;
-                    };
-                    let mut facts = Facts::default();
-                    let mut hasher = LabelHasher::new();
-                    let mut pairs = Vec::new();
-                    for f in series.fields() {
-                        match f? {
-                            SeriesField::Label(l) => {
-                                hasher.push(l.name, l.value);
-                                if !self.rules.is_empty() {
-                                    pairs.push((l.name.to_owned(), l.value.to_owned()));
-                                }
-                            }
-                            SeriesField::Sample(s) => {
-                                facts.counts.samples += 1;
-                                facts.timestamp(s.timestamp);
-                            }
-                            SeriesField::Histogram(h) => {
-                                facts.counts.histograms += 1;
-                                facts.timestamp(h.timestamp);
-                            }
-                            SeriesField::Exemplar(e) => {
-                                facts.counts.exemplars += 1;
-                                facts.timestamp(e.timestamp);
-                            }
-                        }
-                    }
-                    if self.rules.is_empty() {
-                        out.items
-                            .push(self.series_item(payload, hasher.finish(), &facts));
-                        continue;
-                    }
-                    let mut labels = Labels::from_pairs(pairs.iter().cloned());
-                    if relabel(self.rules, &mut labels) == Verdict::Drop {
-                        out.relabel_dropped.add(facts.counts);
-                        continue;
-                    }
-                    if labels.as_slice() == pairs.as_slice() {
-                        out.items
-                            .push(self.series_item(payload, hasher.finish(), &facts));
-                    } else {
-                        let mut ts = v1::TimeSeries::decode(payload)?;
-                        ts.labels = to_proto_labels(&labels);
-                        let hash = hash_labels(&labels);
-                        out.items.push(self.series_item(
-                            Bytes::from(ts.encode_to_vec()),
-                            hash,
-                            &facts,
-                        ));
-                    }
-                }
-                3 => {
-                    field.bytes("WriteRequest.metadata")?;
-                    metadata.push(decoded.slice(field.value_offset..field.end));
-                }
-                _ => {}
-            }
-        }
-        self.push_metadata(&mut out, metadata);
-        Ok(out)
-    }
-
-    fn v2(&self, decoded: &Bytes) -> Result<RecordItems, UndecodableRecord> {
-        let request = prw_core::proto::v2::Request::decode(decoded.as_ref())?;
-        let converted = prw_core::convert::v2_to_v1(&request)?;
-        let mut out = RecordItems::default();
-        for mut ts in converted.timeseries {
-            let mut facts = Facts::default();
-            for s in &ts.samples {
-                facts.counts.samples += 1;
-                facts.timestamp(s.timestamp);
-            }
-            for h in &ts.histograms {
-                facts.counts.histograms += 1;
-                facts.timestamp(h.timestamp);
-            }
-            for e in &ts.exemplars {
-                facts.counts.exemplars += 1;
-                facts.timestamp(e.timestamp);
-            }
-            let hash = if self.rules.is_empty() {
-                prw_core::hash::label_set_hash(
-                    ts.labels
-                        .iter()
-                        .map(|l| (l.name.as_str(), l.value.as_str())),
-                )
-            } else {
-                let mut labels =
-                    Labels::from_pairs(ts.labels.iter().map(|l| (l.name.clone(), l.value.clone())));
-                if relabel(self.rules, &mut labels) == Verdict::Drop {
-                    out.relabel_dropped.add(facts.counts);
-                    continue;
-                }
-                ts.labels = to_proto_labels(&labels);
-                hash_labels(&labels)
+    fn cut(&self, record: &DecodedRecord, out: &mut RecordItems) -> Result<(), UndecodableRecord> {
+        let body = record.body();
+        for facts in record.series() {
+            let payload = message_of(body, facts)?;
+            let counts = ItemCounts {
+                samples: u64::from(facts.samples),
+                histograms: u64::from(facts.histograms),
+                exemplars: u64::from(facts.exemplars),
             };
-            out.items
-                .push(self.series_item(Bytes::from(ts.encode_to_vec()), hash, &facts));
+            let bounds = TimestampBounds {
+                min: facts.min_timestamp.unwrap_or(i64::MAX),
+                max: facts.max_timestamp.unwrap_or(i64::MIN),
+            };
+            if self.rules.is_empty() {
+                out.items
+                    .push(self.series_item(payload, facts.hash, counts, bounds));
+                continue;
+            }
+            let framed = body.get(facts.range.clone()).unwrap_or_default();
+            let pairs = series_labels(framed)?;
+            let mut labels = Labels::from_pairs(pairs.iter().cloned());
+            if relabel(self.rules, &mut labels) == Verdict::Drop {
+                out.relabel_dropped.add(counts);
+                continue;
+            }
+            if labels.as_slice() == pairs.as_slice() {
+                out.items
+                    .push(self.series_item(payload, facts.hash, counts, bounds));
+            } else {
+                let mut ts = v1::TimeSeries::decode(payload)?;
+                ts.labels = to_proto_labels(&labels);
+                let hash = hash_labels(&labels);
+                out.items.push(self.series_item(
+                    Bytes::from(ts.encode_to_vec()),
+                    hash,
+                    counts,
+                    bounds,
+                ));
+            }
         }
-        let metadata = converted
-            .metadata
+        let metadata: Vec<Bytes> = record
+            .metadata()
             .iter()
-            .map(|m| Bytes::from(m.encode_to_vec()))
+            .map(|range| body.slice(range.clone()))
             .collect();
-        self.push_metadata(&mut out, metadata);
-        Ok(out)
+        self.push_metadata(out, metadata);
+        Ok(())
     }
 
-    fn series_item(&self, series: Bytes, hash: u64, facts: &Facts) -> QueueItem {
+    fn series_item(
+        &self,
+        series: Bytes,
+        hash: u64,
+        counts: ItemCounts,
+        bounds: TimestampBounds,
+    ) -> QueueItem {
         QueueItem::Series(SeriesItem {
             series,
+            symbols: self.symbols.clone(),
             hash,
-            counts: facts.counts,
-            min_timestamp_ms: facts.min_ts.unwrap_or(i64::MAX),
-            max_timestamp_ms: facts.max_ts.unwrap_or(i64::MIN),
+            counts,
+            min_timestamp_ms: bounds.min,
+            max_timestamp_ms: bounds.max,
             record_seq: self.seq,
             headers: Arc::clone(&self.headers),
         })
@@ -249,6 +191,35 @@ impl Cutter<'_> {
             }));
         }
     }
+}
+
+/// The encoded `TimeSeries` message (without tag and length) of the series `facts`
+/// describes, as a slice of `body`.
+fn message_of(body: &Bytes, facts: &SeriesFacts) -> Result<Bytes, UndecodableRecord> {
+    let message = facts.message();
+    if message.start > message.end || message.end > body.len() {
+        return Err(UndecodableRecord::Facts(FactsError::Malformed {
+            offset: facts.range.start,
+        }));
+    }
+    Ok(body.slice(message))
+}
+
+/// The labels (owned, for relabelling) of one framed v1 series.
+fn series_labels(framed: &[u8]) -> Result<Vec<(String, String)>, prw_core::DecodeError> {
+    let mut pairs = Vec::new();
+    let Some(item) = WriteRequest::new(framed).items().next() else {
+        return Ok(pairs);
+    };
+    let Item::Series(series) = item? else {
+        return Ok(pairs);
+    };
+    for field in series.fields() {
+        if let SeriesField::Label(l) = field? {
+            pairs.push((l.name.to_owned(), l.value.to_owned()));
+        }
+    }
+    Ok(pairs)
 }
 
 fn to_proto_labels(labels: &Labels) -> Vec<v1::Label> {

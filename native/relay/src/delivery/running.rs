@@ -1,9 +1,10 @@
-//! One running destination: its WAL reader thread, the dispatcher task that enqueues the
-//! reader's records into the send-side [`Destination`], and the cursor task.
+//! One running destination: the dispatcher task that takes records from its feed (the tail,
+//! or the WAL when behind), cuts them into items and enqueues them into the send-side
+//! [`Destination`], and the cursor task.
 //!
-//! Invariants: the WAL consumer (named after the destination) exists before the reader
+//! Invariants: the WAL consumer (named after the destination) exists before the feed
 //! starts; records reach `Destination::enqueue` in position order, each once; shutdown stops
-//! the reader first, lets the destination drain for the grace period, then commits the cursor
+//! the feed first, lets the destination drain for the grace period, then commits the cursor
 //! to the final low watermark, so nothing acknowledged is lost and nothing unacknowledged is
 //! skipped.
 
@@ -11,26 +12,27 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use prw_core::Protocol;
 use prw_wal::Wal;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
+use super::feed::{Fed, Feed};
+use super::items::{RecordItems, cut_for};
 use super::metrics::DeliveryMetrics;
 use super::options::{destination_options, http_transport};
 use super::progress_store::FileProgressStore;
-use super::reader::{CutSettings, ReadRecord, ReaderThread};
 use super::{DeliveryError, DeliverySettings};
 use crate::clock::SystemClock;
 use crate::config;
 use crate::queue::{Destination, ShardProgress};
+use crate::record::DecodedRecord;
+use crate::relabel::RelabelRule;
 use crate::send::{DestinationMetrics, RemoteStorageMetrics};
 use crate::wal_setup::start_at;
-
-/// Records the reader may cut ahead of the dispatcher.
-const RECORD_CHANNEL: usize = 4;
 
 /// How a destination stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +49,6 @@ pub struct Stopped {
 #[derive(Debug)]
 pub struct RunningDestination {
     config: config::Destination,
-    reader: ReaderThread,
     dispatcher: JoinHandle<Option<Destination>>,
     cursor: JoinHandle<()>,
     stop: CancellationToken,
@@ -133,26 +134,19 @@ impl RunningDestination {
             newest_received_ms: Arc::clone(&shared.newest_received_ms),
             metrics: shared.metrics.clone(),
         });
-        let (tx, rx) = mpsc::channel(RECORD_CHANNEL);
-        let reader = shared.wal.reader(&name).map_err(wal_error)?;
-        let reader = ReaderThread::spawn(
-            reader,
-            CutSettings {
-                name: name.clone(),
-                rules: destination.relabel.clone(),
-                limits: shared.settings.limits,
-            },
-            tx,
+        let feed = Feed::new(
+            Arc::clone(&shared.wal),
+            shared.settings.tail.as_ref(),
+            &name,
+            shared.settings.limits,
             committed,
         )
-        .map_err(|source| DeliveryError::ReaderThread {
-            name: name.clone(),
-            source,
-        })?;
+        .map_err(wal_error)?;
         let stop = CancellationToken::new();
         let dispatcher = tokio::spawn(dispatch(Dispatch {
             sender,
-            rx,
+            feed,
+            rules: destination.relabel.clone(),
             stop: stop.clone(),
             lag,
             remote_metrics,
@@ -173,7 +167,6 @@ impl RunningDestination {
         };
         Ok(RunningDestination {
             config: destination.clone(),
-            reader,
             dispatcher,
             cursor,
             stop,
@@ -199,7 +192,6 @@ impl RunningDestination {
         let deadline = Instant::now() + grace;
         let name = self.config.name.clone();
         self.stop.cancel();
-        self.reader.stop();
         let mut dispatcher = self.dispatcher;
         let (drained, low) = match tokio::time::timeout_at(deadline, &mut dispatcher).await {
             Ok(Ok(Some(sender))) => {
@@ -217,7 +209,6 @@ impl RunningDestination {
             }
         };
         let _ = self.cursor.await;
-        self.reader.join().await;
         self.committer.commit(low).await;
         self.committer.refresh_metrics();
         let committed = match self.committer.committed.load(Ordering::SeqCst) {
@@ -265,7 +256,8 @@ fn discard_stale_progress(wal: &Wal, name: &str, store: &FileProgressStore) {
 
 struct Dispatch {
     sender: Destination,
-    rx: mpsc::Receiver<ReadRecord>,
+    feed: Feed,
+    rules: Vec<RelabelRule>,
     stop: CancellationToken,
     lag: Arc<Mutex<Lag>>,
     remote_metrics: DestinationMetrics,
@@ -274,35 +266,68 @@ struct Dispatch {
     name: String,
 }
 
-/// Hands the reader's records to the destination until stopped; returns the destination for
+/// Hands the feed's records to the destination until stopped; returns the destination for
 /// its graceful shutdown (`None` when it failed).
 async fn dispatch(mut d: Dispatch) -> Option<Destination> {
-    loop {
-        let read = tokio::select! {
-            biased;
-            () = d.stop.cancelled() => break,
-            read = d.rx.recv() => match read {
-                Some(read) => read,
-                None => break,
-            },
+    while let Some(fed) = d.feed.next(&d.stop).await {
+        let seq = fed.seq();
+        let items = match fed {
+            Fed::Record(record) => cut_items(record, &d.rules, d.sender.protocol(), &d.name).await,
+            Fed::Undecodable { error, .. } => {
+                tracing::error!(destination = %d.name, seq, %error, "WAL record cannot be decoded; skipped");
+                None
+            }
         };
-        if read.undecodable {
+        let items = items.unwrap_or_else(|| {
             d.metrics.undecodable(&d.name);
-        }
-        if read.items.relabel_dropped.total() > 0 {
+            RecordItems::default()
+        });
+        if items.relabel_dropped.total() > 0 {
             d.remote_metrics
-                .dropped("dropped_series", read.items.relabel_dropped);
+                .dropped("dropped_series", items.relabel_dropped);
         }
         d.newest_received_ms
-            .fetch_max(read.items.received_at_ms, Ordering::SeqCst);
+            .fetch_max(items.received_at_ms, Ordering::SeqCst);
         d.lag
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .handed(read.seq, read.items.received_at_ms);
-        if let Err(error) = d.sender.enqueue(read.seq, read.items.items).await {
+            .handed(seq, items.received_at_ms);
+        if let Err(error) = d.sender.enqueue(seq, items.items).await {
             tracing::error!(destination = %d.name, %error, "enqueue failed; destination stops reading");
             return None;
         }
     }
     Some(d.sender)
+}
+
+/// Cuts `record` into items for a destination sending `protocol`: at once when that is
+/// slicing (a v1 record, or a v2 record for a v2 destination without relabelling), on the
+/// blocking pool when the record's v1 form may have to be converted first (once per record,
+/// whatever the number of destinations). `None` (logged) when it cannot be cut.
+async fn cut_items(
+    record: Arc<DecodedRecord>,
+    rules: &[RelabelRule],
+    protocol: Protocol,
+    name: &str,
+) -> Option<RecordItems> {
+    let seq = record.seq();
+    let slicing =
+        record.protocol() == Protocol::V1 || (protocol == Protocol::V2 && rules.is_empty());
+    let result = if slicing {
+        cut_for(&record, rules, protocol)
+    } else {
+        let rules = rules.to_vec();
+        match tokio::task::spawn_blocking(move || cut_for(&record, &rules, protocol)).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::error!(destination = %name, seq, %error, "cutting task failed");
+                return None;
+            }
+        }
+    };
+    result
+        .inspect_err(|error| {
+            tracing::error!(destination = %name, seq, %error, "record cannot be cut into items; skipped");
+        })
+        .ok()
 }

@@ -6,14 +6,16 @@
 //! Invariant: [`check_body`] returns `Ok` only for a body that decodes and has no error
 //! finding; the counts it returns are then complete (verdict mode stops only at an error).
 
+use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use prw_core::negotiate::{NegotiateError, negotiate};
 use prw_core::validate::{Mode, Severity, validate_with_facts};
+use prw_core::view::SeriesFacts;
 use prw_core::{Limits, Protocol};
 
 use super::rejection::Rejection;
-use crate::record::ForwardedHeader;
+use crate::record::{ForwardedHeader, buffers};
 
 /// What a valid body holds (for the record, the Written headers and the metrics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,15 +93,37 @@ fn saturating_u32(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// A valid body, decoded once: what the WAL record, the answer and the destinations need.
+#[derive(Debug)]
+pub struct CheckedBody {
+    /// Counts and newest timestamp.
+    pub facts: BodyFacts,
+    /// The decompressed body (a pooled buffer: `crate::record::buffers`).
+    pub decoded: Bytes,
+    /// Validation's per-series facts (complete: the body has no error).
+    pub series: Vec<SeriesFacts>,
+    /// Metadata entries (v1 field 3; v2 series carrying metadata).
+    pub metadata: u64,
+}
+
 /// Decompresses, decodes and validates a body of `protocol` (verdict mode).
 pub fn check_body(
     body: &[u8],
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<BodyFacts, Rejection> {
-    let decoded = prw_core::codec::decompress(body, limits).map_err(Rejection::Snappy)?;
-    let mut facts = Vec::new();
-    let validation = validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut facts)
+    decode_body(body, protocol, limits).map(|checked| checked.facts)
+}
+
+/// Like [`check_body`], keeping the decoded body and the per-series facts of the one pass.
+pub fn decode_body(
+    body: &[u8],
+    protocol: Protocol,
+    limits: &Limits,
+) -> Result<CheckedBody, Rejection> {
+    let decoded = buffers::decompress(body, limits).map_err(Rejection::Snappy)?;
+    let mut series = Vec::new();
+    let validation = validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut series)
         .map_err(Rejection::Protobuf)?;
     if validation.has_errors() {
         let errors = validation
@@ -110,10 +134,16 @@ pub fn check_body(
         return Err(Rejection::Invalid(errors));
     }
     let counts = validation.counts;
-    Ok(BodyFacts {
+    let facts = BodyFacts {
         samples: saturating_u32(counts.samples),
         histograms: saturating_u32(counts.histograms),
         exemplars: saturating_u32(counts.exemplars),
-        max_timestamp_ms: facts.iter().filter_map(|f| f.max_timestamp).max(),
+        max_timestamp_ms: series.iter().filter_map(|f| f.max_timestamp).max(),
+    };
+    Ok(CheckedBody {
+        facts,
+        decoded,
+        series,
+        metadata: counts.metadata,
     })
 }

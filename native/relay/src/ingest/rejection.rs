@@ -4,6 +4,8 @@
 //! 4xx only for requests that will never succeed as sent (the sender drops them), 503 +
 //! `Retry-After` only for conditions that pass (the sender retries and loses nothing).
 
+use std::sync::Arc;
+
 use hyper::StatusCode;
 use hyper::header::HeaderName;
 use prw_core::DecodeError;
@@ -67,7 +69,7 @@ pub enum Rejection {
     WalFull,
     /// A WAL write or fsync failed (503); the WAL repairs itself on the next append.
     #[error("WAL unavailable: {0}")]
-    WalUnavailable(WalError),
+    WalUnavailable(Arc<WalError>),
     /// The relay is shutting down (503).
     #[error("relay is shutting down: retry later")]
     ShuttingDown,
@@ -174,10 +176,18 @@ impl Rejection {
     /// Maps a failed append: full (the cap, or a full disk) -> 503, too large -> 413, anything
     /// else -> 503. All pass: the WAL repairs itself on the next append.
     pub fn from_wal(err: WalError) -> Self {
-        match err {
+        Rejection::from_shared_wal(&Arc::new(err))
+    }
+
+    /// Like [`Rejection::from_wal`], for an error shared by the requests of one append.
+    pub fn from_shared_wal(err: &Arc<WalError>) -> Self {
+        match err.as_ref() {
             err if err.is_out_of_space() => Rejection::WalFull,
-            WalError::RecordTooLarge { len, max } => Rejection::RecordTooLarge { len, max },
-            other => Rejection::WalUnavailable(other),
+            WalError::RecordTooLarge { len, max } => Rejection::RecordTooLarge {
+                len: *len,
+                max: *max,
+            },
+            _ => Rejection::WalUnavailable(Arc::clone(err)),
         }
     }
 }

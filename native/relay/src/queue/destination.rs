@@ -311,7 +311,10 @@ impl Destination {
             .sample_age_limit
             .map(|limit| cutoff_ms(self.ctx.clock.now_unix_ms(), limit));
         let mut per_shard = vec![0u32; shards];
-        let mut routed = Vec::with_capacity(items.len());
+        // One group per shard, sent with one channel operation each.
+        let expected = items.len() / shards.max(1) + 1;
+        let mut groups: Vec<Vec<QueueItem>> =
+            (0..shards).map(|_| Vec::with_capacity(expected)).collect();
         let mut counts = ItemCounts::default();
         let mut newest = i64::MIN;
         for item in items {
@@ -341,10 +344,10 @@ impl Destination {
                 newest = newest.max(series.max_timestamp_ms);
             }
             counts.add(item.counts());
-            if let Some(slot) = per_shard.get_mut(shard) {
+            if let (Some(slot), Some(group)) = (per_shard.get_mut(shard), groups.get_mut(shard)) {
                 *slot = slot.saturating_add(1);
+                group.push(item);
             }
-            routed.push((shard, item));
         }
         self.lock_acks()
             .register(record_seq, per_shard)
@@ -354,12 +357,8 @@ impl Destination {
             })?;
         self.ctx.stats.record_in(counts.total(), newest);
         self.ctx.metrics.pending(counts, true);
-        for (shard, item) in routed {
-            let sent = match self.shards.get(shard) {
-                Some(handle) => handle.tx.send(item).await.is_ok(),
-                None => false,
-            };
-            if !sent {
+        for (handle, group) in self.shards.iter().zip(groups) {
+            if handle.tx.send(group).await.is_err() {
                 return Err(DestinationError::Stopped(self.name.clone()));
             }
         }

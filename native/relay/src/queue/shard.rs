@@ -12,15 +12,15 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::item::QueueItem;
 use super::watermark::Acks;
-use crate::send::batch::{Batch, SeriesItem};
+use crate::send::batch::{Batch, HeaderSet, SeriesItem};
 use crate::send::context::SendContext;
 use crate::send::retry::{Encoders, JitterSource, deliver};
+use inbox::{Inbox, InboxSender, inbox};
 
 /// How a shard cuts batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +31,12 @@ pub struct BatchSettings {
     pub batch_send_deadline: Duration,
 }
 
+pub(crate) mod inbox;
+
 /// A running shard: its queue's sending end and its task.
 #[derive(Debug)]
 pub(crate) struct ShardHandle {
-    pub(crate) tx: mpsc::Sender<QueueItem>,
+    pub(crate) tx: InboxSender,
     pub(crate) task: JoinHandle<()>,
 }
 
@@ -51,25 +53,20 @@ pub(crate) struct Shard {
 impl Shard {
     /// Starts the shard with a queue of `capacity` items.
     pub(crate) fn spawn(self, capacity: usize) -> ShardHandle {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let (tx, rx) = inbox(capacity);
         let task = tokio::spawn(self.run(rx));
         ShardHandle { tx, task }
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<QueueItem>) {
-        let mut carry: Option<QueueItem> = None;
+    async fn run(mut self, mut rx: Inbox) {
         loop {
-            let first = match carry.take() {
-                Some(item) => item,
-                None => match rx.recv().await {
-                    Some(item) => item,
-                    None => return,
-                },
+            let Some(first) = rx.next().await else {
+                return;
             };
             let (batch, closed) = match first {
                 QueueItem::Metadata(item) => (Batch::Metadata(item), false),
                 QueueItem::Series(item) => {
-                    let (items, closed) = self.collect(item, &mut rx, &mut carry).await;
+                    let (items, closed) = self.collect(item, &mut rx).await;
                     (Batch::Series(items), closed)
                 }
             };
@@ -96,49 +93,57 @@ impl Shard {
     }
 
     /// Fills a batch starting with `first`; returns it and whether the queue is closed.
-    async fn collect(
-        &self,
-        first: SeriesItem,
-        rx: &mut mpsc::Receiver<QueueItem>,
-        carry: &mut Option<QueueItem>,
-    ) -> (Vec<SeriesItem>, bool) {
-        let deadline = Instant::now() + self.settings.batch_send_deadline;
+    async fn collect(&self, first: SeriesItem, rx: &mut Inbox) -> (Vec<SeriesItem>, bool) {
+        let deadline = tokio::time::sleep_until(Instant::now() + self.settings.batch_send_deadline);
+        tokio::pin!(deadline);
         let mut total = first.counts.total();
         let headers = Arc::clone(&first.headers);
-        let mut items = vec![first];
-        while total < self.settings.max_samples_per_send {
-            tokio::select! {
-                biased;
-                next = rx.recv() => match next {
-                    None => return (items, true),
-                    Some(QueueItem::Series(item)) if item.headers == headers => {
-                        total = total.saturating_add(item.counts.total());
-                        items.push(item);
-                    }
-                    Some(other) => {
-                        *carry = Some(other);
-                        break;
-                    }
+        let limit = self.settings.max_samples_per_send;
+        // One sample per series is the common shape: room for that many items up front.
+        let mut items = Vec::with_capacity(usize::try_from(limit.clamp(1, 4096)).unwrap_or(1));
+        items.push(first);
+        while total < limit {
+            // Items already in hand are taken without touching the timer.
+            let next = match rx.in_hand() {
+                Some(item) => Some(item),
+                None => tokio::select! {
+                    biased;
+                    next = rx.next() => next,
+                    () = &mut deadline => break,
                 },
-                () = tokio::time::sleep_until(deadline) => break,
+            };
+            match next {
+                None => return (items, true),
+                Some(QueueItem::Series(item)) if same_headers(&item.headers, &headers) => {
+                    total = total.saturating_add(item.counts.total());
+                    items.push(item);
+                }
+                Some(other) => {
+                    rx.put_back(other);
+                    break;
+                }
             }
         }
         (items, false)
     }
 }
 
+/// Items of one record share one header set: comparing pointers first skips the string
+/// comparison in the common case.
+fn same_headers(a: &HeaderSet, b: &HeaderSet) -> bool {
+    Arc::ptr_eq(a, b) || a == b
+}
+
 /// (record seq, items of it) in batch order, consecutive seqs merged.
 fn acks_of(batch: &Batch) -> Vec<(u64, u32)> {
     let mut out: Vec<(u64, u32)> = Vec::new();
-    let seqs: Vec<u64> = match batch {
-        Batch::Series(items) => items.iter().map(|i| i.record_seq).collect(),
-        Batch::Metadata(item) => vec![item.record_seq],
+    let mut push = |seq: u64| match out.last_mut() {
+        Some((last, count)) if *last == seq => *count = count.saturating_add(1),
+        _ => out.push((seq, 1)),
     };
-    for seq in seqs {
-        match out.last_mut() {
-            Some((last, count)) if *last == seq => *count = count.saturating_add(1),
-            _ => out.push((seq, 1)),
-        }
+    match batch {
+        Batch::Series(items) => items.iter().for_each(|i| push(i.record_seq)),
+        Batch::Metadata(item) => push(item.record_seq),
     }
     out
 }

@@ -11,8 +11,8 @@
 use bytes::Bytes;
 use prost::Message;
 
-use crate::send::batch::{ItemCounts, SeriesItem};
-use crate::send::proto_v1::{ExemplarTimestamp, HistogramTimestamp, RawSeries};
+use crate::send::batch::{ItemCounts, SeriesItem, TimestampBounds};
+use crate::send::proto_v1::{ExemplarTimestamp, HistogramTimestamp, RawSeries, RawSeriesV2};
 
 /// What the age limit did to one item.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,39 +40,17 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
     if item.max_timestamp_ms < cutoff_ms {
         return AgeOutcome::AllTooOld;
     }
-    let Ok(mut series) = RawSeries::decode(item.series.clone()) else {
-        return AgeOutcome::Undecodable;
+    let mut filter = Filter {
+        bounds: TimestampBounds::default(),
+        cutoff_ms,
+        undecodable: false,
     };
-    let mut bounds = Bounds::default();
-    series
-        .samples
-        .retain(|s| bounds.keep(s.timestamp, cutoff_ms));
-    let mut undecodable = false;
-    series
-        .histograms
-        .retain(|h| match HistogramTimestamp::decode(h.clone()) {
-            Ok(h) => bounds.keep(h.timestamp, cutoff_ms),
-            Err(_) => {
-                undecodable = true;
-                true
-            }
-        });
-    series
-        .exemplars
-        .retain(|e| match ExemplarTimestamp::decode(e.clone()) {
-            Ok(e) => bounds.keep(e.timestamp, cutoff_ms),
-            Err(_) => {
-                undecodable = true;
-                true
-            }
-        });
-    if undecodable {
+    let filtered = match &item.symbols {
+        None => filter.trim::<RawSeries>(&item.series),
+        Some(_) => filter.trim::<RawSeriesV2>(&item.series),
+    };
+    let Some((kept, bytes)) = filtered.filter(|_| !filter.undecodable) else {
         return AgeOutcome::Undecodable;
-    }
-    let kept = ItemCounts {
-        samples: len_u64(series.samples.len()),
-        histograms: len_u64(series.histograms.len()),
-        exemplars: len_u64(series.exemplars.len()),
     };
     if kept.total() == 0 {
         return AgeOutcome::AllTooOld;
@@ -82,46 +60,100 @@ pub fn drop_older_than(item: &SeriesItem, cutoff_ms: i64) -> AgeOutcome {
         histograms: item.counts.histograms.saturating_sub(kept.histograms),
         exemplars: item.counts.exemplars.saturating_sub(kept.exemplars),
     };
+    if dropped.total() == 0 {
+        // The item's bounds were wider than its points (conservative facts): nothing to do.
+        return AgeOutcome::Unchanged;
+    }
     AgeOutcome::Trimmed {
         item: SeriesItem {
-            series: Bytes::from(series.encode_to_vec()),
+            series: Bytes::from(bytes),
             counts: kept,
-            min_timestamp_ms: bounds.min,
-            max_timestamp_ms: bounds.max,
+            min_timestamp_ms: filter.bounds.min,
+            max_timestamp_ms: filter.bounds.max,
             ..item.clone()
         },
         dropped,
     }
 }
 
-fn len_u64(len: usize) -> u64 {
-    u64::try_from(len).unwrap_or(u64::MAX)
+/// A series whose points can be filtered by timestamp, everything else kept as is.
+trait Points: Message + Default {
+    /// Keeps the points `filter` keeps; what is left, as counts.
+    fn retain(&mut self, filter: &mut Filter) -> ItemCounts;
 }
 
-/// The timestamp range of what was kept.
-struct Bounds {
-    min: i64,
-    max: i64,
-}
-
-impl Default for Bounds {
-    fn default() -> Self {
-        Bounds {
-            min: i64::MAX,
-            max: i64::MIN,
+/// Both views name their point lists alike.
+macro_rules! points {
+    ($($series:ty),*) => {$(
+        impl Points for $series {
+            fn retain(&mut self, filter: &mut Filter) -> ItemCounts {
+                self.samples.retain(|s| filter.keep(s.timestamp));
+                filter.raw(&mut self.histograms, histogram_timestamp);
+                filter.raw(&mut self.exemplars, exemplar_timestamp);
+                counts_of(self.samples.len(), self.histograms.len(), self.exemplars.len())
+            }
         }
+    )*};
+}
+
+points!(RawSeries, RawSeriesV2);
+
+fn counts_of(samples: usize, histograms: usize, exemplars: usize) -> ItemCounts {
+    ItemCounts {
+        samples: len_u64(samples),
+        histograms: len_u64(histograms),
+        exemplars: len_u64(exemplars),
     }
 }
 
-impl Bounds {
-    fn keep(&mut self, timestamp: i64, cutoff_ms: i64) -> bool {
-        if timestamp < cutoff_ms {
+fn histogram_timestamp(bytes: Bytes) -> Option<i64> {
+    HistogramTimestamp::decode(bytes).ok().map(|h| h.timestamp)
+}
+
+fn exemplar_timestamp(bytes: Bytes) -> Option<i64> {
+    ExemplarTimestamp::decode(bytes).ok().map(|e| e.timestamp)
+}
+
+/// The cutoff applied to points, the bounds of what was kept, and whether a point could not
+/// be read (the series is then sent unchanged).
+struct Filter {
+    bounds: TimestampBounds,
+    cutoff_ms: i64,
+    undecodable: bool,
+}
+
+impl Filter {
+    /// `series` decoded as `S`, filtered: what is kept and its encoding (`None`: it does not
+    /// decode).
+    fn trim<S: Points>(&mut self, series: &Bytes) -> Option<(ItemCounts, Vec<u8>)> {
+        let mut decoded = S::decode(series.clone()).ok()?;
+        let kept = decoded.retain(self);
+        Some((kept, decoded.encode_to_vec()))
+    }
+
+    /// Keeps `timestamp` (widening the bounds) unless it is older than the cutoff.
+    fn keep(&mut self, timestamp: i64) -> bool {
+        if timestamp < self.cutoff_ms {
             return false;
         }
-        self.min = self.min.min(timestamp);
-        self.max = self.max.max(timestamp);
+        self.bounds.add(timestamp);
         true
     }
+
+    /// Filters raw messages by the timestamp `timestamp_of` reads from each.
+    fn raw(&mut self, messages: &mut Vec<Bytes>, timestamp_of: fn(Bytes) -> Option<i64>) {
+        messages.retain(|m| match timestamp_of(m.clone()) {
+            Some(ts) => self.keep(ts),
+            None => {
+                self.undecodable = true;
+                true
+            }
+        });
+    }
+}
+
+fn len_u64(len: usize) -> u64 {
+    u64::try_from(len).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -134,6 +166,7 @@ mod tests {
     fn item(series: &TimeSeries, counts: ItemCounts, min: i64, max: i64) -> SeriesItem {
         SeriesItem {
             series: Bytes::from(series.encode_to_vec()),
+            symbols: None,
             hash: 7,
             counts,
             min_timestamp_ms: min,
@@ -230,6 +263,61 @@ mod tests {
         assert_eq!(decoded.samples, s.samples[1..].to_vec());
         assert_eq!(decoded.exemplars, s.exemplars[1..].to_vec());
         assert!(decoded.histograms.is_empty());
+    }
+
+    #[test]
+    fn a_straddling_v2_item_keeps_its_refs_metadata_and_new_samples() {
+        use prw_core::proto::v2;
+        let series = v2::TimeSeries {
+            labels_refs: vec![1, 2],
+            samples: [100, 200, 300]
+                .map(|timestamp| v2::Sample {
+                    value: 1.0,
+                    timestamp,
+                    start_timestamp: 50,
+                })
+                .to_vec(),
+            metadata: Some(v2::Metadata {
+                r#type: 1,
+                help_ref: 3,
+                unit_ref: 0,
+            }),
+            ..Default::default()
+        };
+        let v2_item = SeriesItem {
+            symbols: Some(Arc::new(crate::record::V2Symbols::from_strings([
+                "", "__name__", "up", "help",
+            ]))),
+            series: Bytes::from(series.encode_to_vec()),
+            ..item(
+                &TimeSeries::default(),
+                ItemCounts {
+                    samples: 3,
+                    ..ItemCounts::default()
+                },
+                100,
+                300,
+            )
+        };
+        let AgeOutcome::Trimmed { item, dropped } = drop_older_than(&v2_item, 150) else {
+            panic!("expected a trimmed item");
+        };
+        assert_eq!(dropped.samples, 1);
+        assert!(item.symbols.is_some());
+        let decoded = v2::TimeSeries::decode(item.series.clone()).unwrap();
+        assert_eq!(decoded.labels_refs, series.labels_refs);
+        assert_eq!(decoded.metadata, series.metadata);
+        assert_eq!(decoded.samples, series.samples[1..].to_vec());
+        assert_eq!((item.min_timestamp_ms, item.max_timestamp_ms), (200, 300));
+    }
+
+    #[test]
+    fn bounds_wider_than_the_points_change_nothing() {
+        let s = series();
+        assert_eq!(
+            drop_older_than(&item(&s, counts(), i64::MIN, 300), 50),
+            AgeOutcome::Unchanged
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::record::ForwardedHeader;
+use crate::record::{ForwardedHeader, V2Symbols};
 
 /// Samples, histograms and exemplars in an item, a batch or a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -40,15 +40,47 @@ impl ItemCounts {
     }
 }
 
+/// The oldest and newest timestamps of what an item holds (`i64::MAX`/`i64::MIN` when it
+/// holds nothing yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampBounds {
+    /// Oldest.
+    pub min: i64,
+    /// Newest.
+    pub max: i64,
+}
+
+impl Default for TimestampBounds {
+    fn default() -> Self {
+        TimestampBounds {
+            min: i64::MAX,
+            max: i64::MIN,
+        }
+    }
+}
+
+impl TimestampBounds {
+    /// Widens the bounds to `timestamp`.
+    pub fn add(&mut self, timestamp: i64) {
+        self.min = self.min.min(timestamp);
+        self.max = self.max.max(timestamp);
+    }
+}
+
 /// The forwarded headers of a record, shared by all the items cut from it. Items whose header
 /// sets differ never share a request.
 pub type HeaderSet = Arc<[ForwardedHeader]>;
 
 /// One series of one record, ready to be batched.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct SeriesItem {
-    /// The bytes of one encoded `prometheus.TimeSeries` (v1) message, without a tag or length.
+    /// The bytes of one encoded series message, without a tag or length: a
+    /// `prometheus.TimeSeries` (v1) when `symbols` is `None`, else an
+    /// `io.prometheus.write.v2.TimeSeries` whose refs point into `symbols`.
     pub series: Bytes,
+    /// The symbol table of the v2 record a v2 series comes from (shared by every item of
+    /// that record); `None` for a v1 series.
+    pub symbols: Option<Arc<V2Symbols>>,
     /// A stable 64-bit hash of the label set: the item goes to shard `hash % shards`.
     pub hash: u64,
     /// What the series holds.
@@ -61,6 +93,29 @@ pub struct SeriesItem {
     pub record_seq: u64,
     /// The record's forwarded headers (the tenant).
     pub headers: HeaderSet,
+}
+
+impl PartialEq for SeriesItem {
+    /// Equal bytes, facts and headers; v2 series also need equal symbol tables (the same
+    /// table, or tables with the same strings).
+    fn eq(&self, other: &Self) -> bool {
+        let symbols = match (&self.symbols, &other.symbols) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len() && (0..a.len() as u64).all(|r| a.get(r) == b.get(r)))
+            }
+            _ => false,
+        };
+        symbols
+            && self.series == other.series
+            && self.hash == other.hash
+            && self.counts == other.counts
+            && self.min_timestamp_ms == other.min_timestamp_ms
+            && self.max_timestamp_ms == other.max_timestamp_ms
+            && self.record_seq == other.record_seq
+            && self.headers == other.headers
+    }
 }
 
 /// Metadata of a v1 record (`WriteRequest` field 3), forwarded as a request of its own.

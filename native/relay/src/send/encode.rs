@@ -11,13 +11,17 @@
 //! buffers are reused between batches of one shard.
 //!
 //! The v2 encoder ([`V2Encoder`], `io.prometheus.write.v2.Request` with a symbol table per
-//! request) decodes the series and converts them with `prw_core::convert::v1_to_v2`.
+//! request) translates series from borrowed views, interning symbols (see its module).
+//! A v2 series reaching the v1 encoder (a v2 destination that fell back to v1) is
+//! translated from borrowed views too (`record::v2_to_v1`).
 
 use std::fmt;
 
 use bytes::Bytes;
 use prw_core::Protocol;
 
+use crate::record::V2Symbols;
+use crate::record::v2_to_v1::{FamilyMetadata, Translator};
 use crate::send::batch::{MetadataItem, SeriesItem};
 
 /// Why a batch could not be encoded.
@@ -37,13 +41,12 @@ pub enum EncodeError {
     /// This encoder cannot carry metadata-only requests (v2 carries metadata inside series).
     #[error("metadata-only requests are not supported by the {0:?} encoder")]
     MetadataUnsupported(Protocol),
-    /// The series bytes of an item are not a `prometheus.TimeSeries` (v2 conversion).
-    #[error("series item from record {record_seq} is not a valid TimeSeries: {source}")]
+    /// The series bytes of an item are not a valid series message of its protocol, or a v2
+    /// series refers to a symbol its record does not have.
+    #[error("series item from record {record_seq} is not a valid series")]
     BadSeries {
         /// Record the item came from.
         record_seq: u64,
-        /// The decoder's error.
-        source: prost::DecodeError,
     },
 }
 
@@ -67,7 +70,8 @@ const METADATA_TAG: u8 = 0x1A;
 /// The v1 encoder: framing by hand (see the module docs), snappy block format.
 pub struct V1Encoder {
     raw: Vec<u8>,
-    snappy: snap::raw::Encoder,
+    out: Compressor,
+    v2: V2AsV1,
 }
 
 impl fmt::Debug for V1Encoder {
@@ -89,24 +93,49 @@ impl V1Encoder {
     pub fn new() -> Self {
         V1Encoder {
             raw: Vec::new(),
-            snappy: snap::raw::Encoder::new(),
+            out: Compressor::default(),
+            v2: V2AsV1::default(),
         }
     }
 
     fn compress(&mut self) -> Result<Bytes, EncodeError> {
-        compress(&mut self.snappy, &self.raw)
+        self.out.compress(&self.raw)
     }
 }
 
-/// Snappy block format of `raw`, in a buffer of its own (it becomes the request body).
-fn compress(snappy: &mut snap::raw::Encoder, raw: &[u8]) -> Result<Bytes, EncodeError> {
-    let len = raw.len();
-    let mut out = vec![0u8; snap::raw::max_compress_len(len)];
-    let written = snappy
-        .compress(raw, &mut out)
-        .map_err(|source| EncodeError::Snappy { len, source })?;
-    out.truncate(written);
-    Ok(Bytes::from(out))
+/// Snappy block compression into a buffer kept between batches: the worst-case output
+/// buffer is zero-filled only when it grows, never per batch; only the compressed bytes are
+/// copied out (they become the request body).
+pub(crate) struct Compressor {
+    snappy: snap::raw::Encoder,
+    buffer: Vec<u8>,
+}
+
+impl Default for Compressor {
+    fn default() -> Self {
+        Compressor {
+            snappy: snap::raw::Encoder::new(),
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl Compressor {
+    /// The snappy block format of `raw`.
+    pub(crate) fn compress(&mut self, raw: &[u8]) -> Result<Bytes, EncodeError> {
+        let len = raw.len();
+        let max = snap::raw::max_compress_len(len);
+        if self.buffer.len() < max {
+            self.buffer.resize(max, 0);
+        }
+        let written = self
+            .snappy
+            .compress(raw, &mut self.buffer)
+            .map_err(|source| EncodeError::Snappy { len, source })?;
+        Ok(Bytes::copy_from_slice(
+            self.buffer.get(..written).unwrap_or_default(),
+        ))
+    }
 }
 
 impl BatchEncoder for V1Encoder {
@@ -116,9 +145,17 @@ impl BatchEncoder for V1Encoder {
 
     fn encode_series(&mut self, series: &[SeriesItem]) -> Result<Bytes, EncodeError> {
         self.raw.clear();
+        // Tag byte and at most a 5-byte length per series for bodies under 4 GiB.
+        let framed: usize = series.iter().map(|i| i.series.len() + 6).sum();
+        self.raw.reserve(framed);
+        self.v2.start();
         for item in series {
-            write_field(&mut self.raw, TIMESERIES_TAG, &item.series);
+            match &item.symbols {
+                None => write_field(&mut self.raw, TIMESERIES_TAG, &item.series),
+                Some(symbols) => self.v2.series(item, symbols, &mut self.raw)?,
+            }
         }
+        self.raw.extend_from_slice(&self.v2.metadata);
         self.compress()
     }
 
@@ -131,6 +168,47 @@ impl BatchEncoder for V1Encoder {
     }
 }
 
+/// The v2 series items of a batch written as v1: the rare case of a v2 destination that
+/// fell back to v1 with v2 items already queued. Each series is translated from borrowed
+/// views (`record::v2_to_v1`); the metadata of each family rides along once per batch.
+#[derive(Default)]
+struct V2AsV1 {
+    translator: Translator,
+    one: Vec<u8>,
+    families: FamilyMetadata,
+    metadata: Vec<u8>,
+}
+
+impl V2AsV1 {
+    fn start(&mut self) {
+        self.families.clear();
+        self.metadata.clear();
+    }
+
+    fn series(
+        &mut self,
+        item: &SeriesItem,
+        symbols: &V2Symbols,
+        out: &mut Vec<u8>,
+    ) -> Result<(), EncodeError> {
+        self.one.clear();
+        let translated = self
+            .translator
+            .translate(&item.series, symbols, 0, &mut self.one)
+            .map_err(|_| EncodeError::BadSeries {
+                record_seq: item.record_seq,
+            })?;
+        write_field(out, TIMESERIES_TAG, &self.one);
+        if let Some(entry) = self
+            .families
+            .first_of_family(&translated, &self.one, symbols)
+        {
+            write_field(&mut self.metadata, METADATA_TAG, &entry);
+        }
+        Ok(())
+    }
+}
+
 /// Appends one length-delimited field.
 fn write_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.push(tag);
@@ -139,7 +217,12 @@ fn write_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 }
 
 /// Protobuf base-128 varint.
+#[inline]
 fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    if value < 0x80 {
+        out.push(value as u8);
+        return;
+    }
     while value >= 0x80 {
         out.push((value as u8 & 0x7F) | 0x80);
         value >>= 7;

@@ -49,3 +49,29 @@ fn parts_over_the_record_limit_are_refused_whole() {
         Position(0)
     );
 }
+
+#[test]
+fn a_batch_of_parted_records_gets_consecutive_positions_and_reads_back_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wal, _) = Wal::open(dir.path(), small(4096)).unwrap();
+    wal.add_consumer("a", StartAt::Oldest).unwrap();
+    wal.append(b"first").unwrap();
+    let records: [&[&[u8]]; 3] = [&[b"head-", b"body"], &[b"whole"], &[b"", b"x", b"yz"]];
+    assert_eq!(
+        wal.append_batch_parts(&records).unwrap(),
+        vec![Position(1), Position(2), Position(3)]
+    );
+    let got: Vec<Vec<u8>> = drain(&mut wal.reader("a").unwrap())
+        .into_iter()
+        .map(|r| r.data)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            b"first".to_vec(),
+            b"head-body".to_vec(),
+            b"whole".to_vec(),
+            b"xyz".to_vec()
+        ]
+    );
+}

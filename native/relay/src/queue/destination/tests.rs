@@ -98,6 +98,7 @@ fn series_with(id: u64, seq: u64, ts: i64, headers: HeaderSet) -> QueueItem {
     };
     QueueItem::Series(SeriesItem {
         series: Bytes::from(series.encode_to_vec()),
+        symbols: None,
         hash: id,
         counts: ItemCounts {
             samples: 1,

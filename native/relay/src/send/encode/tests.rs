@@ -11,6 +11,7 @@ use prw_core::proto::v1::{Label, MetricMetadata, Sample, TimeSeries, WriteReques
 fn series_item(series: &TimeSeries) -> SeriesItem {
     SeriesItem {
         series: Bytes::from(series.encode_to_vec()),
+        symbols: None,
         hash: 0,
         counts: ItemCounts {
             samples: series.samples.len() as u64,
@@ -112,7 +113,7 @@ fn v2_encoder_names_the_record_of_a_series_that_does_not_decode() {
     bad.record_seq = 42;
     let err = V2Encoder::new().encode_series(&[bad]).unwrap_err();
     assert!(
-        matches!(err, EncodeError::BadSeries { record_seq: 42, .. }),
+        matches!(err, EncodeError::BadSeries { record_seq: 42 }),
         "{err}"
     );
 }

@@ -77,6 +77,7 @@ fn series(id: u64, timestamps: &[i64]) -> SeriesItem {
     };
     SeriesItem {
         series: Bytes::from(series.encode_to_vec()),
+        symbols: None,
         hash: id,
         counts: ItemCounts {
             samples: timestamps.len() as u64,

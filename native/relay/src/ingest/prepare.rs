@@ -1,0 +1,90 @@
+//! One request body to what ingest stores and hands on: decode and validate in one pass,
+//! then the WAL record (head + the body as received) and its decoded form for the tail.
+//!
+//! Invariant: `Ok` only for a body that passes validation; the decoded form's facts are
+//! those of that pass (nothing is decoded twice), and reading the record back from the WAL
+//! ([`crate::record::DecodedRecord::from_stored`]) gives the same decoded form.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use prw_core::{Limits, Protocol};
+
+use super::check::{BodyFacts, decode_body};
+use super::rejection::Rejection;
+use crate::record::{DecodedRecord, ForwardedHeader, RecordHead, RecordInfo};
+
+/// What one request is stored with.
+#[derive(Debug, Clone)]
+pub struct PrepareSettings {
+    /// The body's schema (from Content-Type).
+    pub protocol: Protocol,
+    /// Decoding and validation limits.
+    pub limits: Limits,
+    /// The forwarded headers stored with the record.
+    pub headers: Vec<ForwardedHeader>,
+    /// When the relay received it (Unix ms).
+    pub received_at_ms: i64,
+    /// The WAL's largest record: a larger one is refused (413) before the append.
+    pub max_record_bytes: u64,
+}
+
+/// A request ready to be appended: the WAL record is `head` followed by `body` (appended
+/// as two parts, the body never copied).
+#[derive(Debug)]
+pub struct Prepared {
+    /// Counts and newest timestamp (the answer, the metrics).
+    pub facts: BodyFacts,
+    /// The encoded record head (everything before the body).
+    pub head: Vec<u8>,
+    /// The body as received (snappy).
+    pub body: Bytes,
+    /// The decoded form, seq not yet known (0).
+    pub decoded: DecodedRecord,
+}
+
+impl Prepared {
+    /// The whole WAL record in one buffer (a copy; the writer appends the parts instead).
+    pub fn record(&self) -> Vec<u8> {
+        [self.head.as_slice(), &self.body].concat()
+    }
+}
+
+/// Decodes and validates `body` (one pass) and builds its WAL record and decoded form.
+pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rejection> {
+    let checked = decode_body(body, settings.protocol, &settings.limits)?;
+    let facts = checked.facts;
+    let head = RecordHead {
+        protocol: settings.protocol,
+        received_at_ms: settings.received_at_ms,
+        max_timestamp_ms: facts.max_timestamp_ms,
+        samples: facts.samples,
+        histograms: facts.histograms,
+        exemplars: facts.exemplars,
+        headers: settings.headers.clone(),
+    };
+    let mut head_bytes = Vec::with_capacity(head.encoded_len());
+    head.encode_into(&mut head_bytes)
+        .map_err(Rejection::Record)?;
+    let len = (head_bytes.len() + body.len()) as u64;
+    if len > settings.max_record_bytes {
+        return Err(Rejection::RecordTooLarge {
+            len,
+            max: settings.max_record_bytes,
+        });
+    }
+    let info = RecordInfo {
+        seq: 0,
+        protocol: settings.protocol,
+        received_at_ms: settings.received_at_ms,
+        headers: Arc::from(head.headers),
+    };
+    let decoded = DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
+        .map_err(Rejection::Protobuf)?;
+    Ok(Prepared {
+        facts,
+        head: head_bytes,
+        body: body.clone(),
+        decoded,
+    })
+}
