@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
 use super::metrics::DeliveryMetrics;
-use super::options::{destination_options, http_transport};
+use super::options::sender_parts;
 use super::progress_store::FileProgressStore;
 use super::reader::{CutSettings, ReadRecord, ReaderThread};
 use super::{DeliveryError, DeliverySettings};
@@ -106,11 +106,10 @@ impl RunningDestination {
             .wal
             .add_consumer(&name, start_at(destination.start))
             .map_err(wal_error)?;
-        let mut options = destination_options(destination)?;
+        let (mut options, transport) = sender_parts(destination)?;
         options
             .observers
             .extend(shared.settings.attempt_observers.iter().cloned());
-        let transport = http_transport(destination)?;
         let remote_metrics: DestinationMetrics = shared
             .remote
             .destination(&name, &destination.url.to_string());
