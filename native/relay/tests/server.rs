@@ -416,7 +416,10 @@ async fn basic_auth_users_file_is_enforced() {
     let users = dir.path().join("users");
     std::fs::write(&users, "alice:pw\n").unwrap();
     let server = start(
-        listen(Some(ListenAuth::basic_auth_users_file(&users).unwrap()), None),
+        listen(
+            Some(ListenAuth::basic_auth_users_file(&users).unwrap()),
+            None,
+        ),
         Arc::new(Counting::default()),
         Arc::new(CountingReload::default()),
     )

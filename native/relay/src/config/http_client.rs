@@ -222,16 +222,8 @@ impl TlsConfig {
                     .invalid("a client key needs a certificate"));
             }
         };
-        let min_version = version(
-            path,
-            &refused::MIN_VERSION_OLD,
-            self.min_version.as_deref(),
-        )?;
-        let max_version = version(
-            path,
-            &refused::MAX_VERSION_OLD,
-            self.max_version.as_deref(),
-        )?;
+        let min_version = version(path, &refused::MIN_VERSION_OLD, self.min_version.as_deref())?;
+        let max_version = version(path, &refused::MAX_VERSION_OLD, self.max_version.as_deref())?;
         if let (Some(min), Some(max)) = (min_version, max_version) {
             if min > max {
                 return Err(path
@@ -511,7 +503,9 @@ mod tests {
         let (_dir, d) = files();
         assert_eq!(
             auth_basic("{username: Aladdin, password: open sesame}").unwrap(),
-            ClientAuth::Fixed(HeaderValue::from_static("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="))
+            ClientAuth::Fixed(HeaderValue::from_static(
+                "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+            ))
         );
         let ok = auth_basic(&format!("{{username: u, password_file: {d}/p}}")).unwrap();
         assert_eq!(

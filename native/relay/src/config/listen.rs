@@ -117,7 +117,11 @@ impl ListenConfig {
                     .clone()
                     .ok_or_else(|| path.key("key_file").invalid("required when tls is set"))?;
                 let tls = ListenTls::from_files(&cert_file, &key_file).map_err(|e| {
-                    let key = if e.path() == key_file { "key_file" } else { "cert_file" };
+                    let key = if e.path() == key_file {
+                        "key_file"
+                    } else {
+                        "cert_file"
+                    };
                     file_error(&path.key(key), e)
                 })?;
                 Some(tls)

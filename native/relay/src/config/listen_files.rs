@@ -200,8 +200,7 @@ impl ListenTls {
                 reason: "no CERTIFICATE block in the file",
             });
         }
-        let key =
-            PrivateKeyDer::from_pem_file(key_file).map_err(|err| tls_error(key_file, err))?;
+        let key = PrivateKeyDer::from_pem_file(key_file).map_err(|err| tls_error(key_file, err))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -274,10 +273,16 @@ mod tests {
         let tls = ListenTls::from_files(&cert, &key).unwrap();
         assert_eq!(tls.server_config.alpn_protocols[0], b"h2");
         assert_eq!(ListenTls::from_files(&junk, &key).unwrap_err().path(), junk);
-        assert_eq!(ListenTls::from_files(&cert, &junk).unwrap_err().path(), junk);
+        assert_eq!(
+            ListenTls::from_files(&cert, &junk).unwrap_err().path(),
+            junk
+        );
         // A key that is not the certificate's.
         let other = rcgen::KeyPair::generate().unwrap();
         std::fs::write(&junk, other.serialize_pem()).unwrap();
-        assert_eq!(ListenTls::from_files(&cert, &junk).unwrap_err().path(), junk);
+        assert_eq!(
+            ListenTls::from_files(&cert, &junk).unwrap_err().path(),
+            junk
+        );
     }
 }

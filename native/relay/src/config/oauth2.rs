@@ -105,7 +105,10 @@ impl OAuth2Config {
             (&refused::JWT_ISS, self.iss.is_some()),
             (&refused::JWT_AUDIENCE, self.audience.is_some()),
             (&refused::JWT_CLAIMS, self.claims.is_some()),
-            (&refused::CLIENT_SECRET_REF, self.client_secret_ref.is_some()),
+            (
+                &refused::CLIENT_SECRET_REF,
+                self.client_secret_ref.is_some(),
+            ),
         ];
         if let Some((refusal, _)) = jwt_keys.iter().find(|(_, set)| *set) {
             return Err(path.refuse(refusal));

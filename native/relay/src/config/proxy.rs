@@ -103,9 +103,8 @@ pub fn from_environment(
     env: &dyn Environment,
     connect_headers: HeaderMap,
 ) -> Result<ProxySettings, ConfigError> {
-    ProxySettings::from_environment(env, connect_headers).map_err(|e| {
-        path.invalid_value("proxy from HTTP_PROXY/HTTPS_PROXY", e.to_string())
-    })
+    ProxySettings::from_environment(env, connect_headers)
+        .map_err(|e| path.invalid_value("proxy from HTTP_PROXY/HTTPS_PROXY", e.to_string()))
 }
 
 #[cfg(test)]
@@ -148,7 +147,10 @@ mod tests {
         assert_eq!(e.path, "rw.proxy_url");
         assert!(e.to_string().contains("socks5"), "{e}");
         let e = build(Some("https://p:1"), None, false, &[], &env).unwrap_err();
-        assert_eq!(e.to_string(), format!("rw.proxy_url: refused: {}", refused::PROXY_HTTPS.reason));
+        assert_eq!(
+            e.to_string(),
+            format!("rw.proxy_url: refused: {}", refused::PROXY_HTTPS.reason)
+        );
         let e = build(Some("http://u:s3cret@"), None, false, &[], &env).unwrap_err();
         assert!(!e.to_string().contains("s3cret"), "{e}");
         let bad_env = MapEnvironment::from_pairs([("HTTPS_PROXY", "http://u:s3cret@")]);

@@ -122,12 +122,13 @@ impl QueueConfig {
                 .key("batch_send_deadline")
                 .invalid("must be greater than 0"));
         }
-        let backoff = Backoff::new(self.min_backoff.0, self.max_backoff.0).map_err(|err| match err {
-            BackoffError::ZeroMin => path.key("min_backoff").invalid("must be greater than 0"),
-            BackoffError::MaxBelowMin => path
-                .key("max_backoff")
-                .invalid("must not be less than min_backoff"),
-        })?;
+        let backoff =
+            Backoff::new(self.min_backoff.0, self.max_backoff.0).map_err(|err| match err {
+                BackoffError::ZeroMin => path.key("min_backoff").invalid("must be greater than 0"),
+                BackoffError::MaxBelowMin => path
+                    .key("max_backoff")
+                    .invalid("must not be less than min_backoff"),
+            })?;
         Ok(Queue {
             capacity,
             max_shards,

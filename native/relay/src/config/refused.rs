@@ -39,7 +39,8 @@ impl Refusal {
     }
 }
 
-const SECRET_REF: &str = "secret references (a secret store) are not supported; use the *_file key, or the value inline";
+const SECRET_REF: &str =
+    "secret references (a secret store) are not supported; use the *_file key, or the value inline";
 
 const JWT: &str =
     "the JWT bearer grant (RFC 7523) is not supported; use the client credentials grant";
@@ -317,7 +318,10 @@ mod tests {
     fn the_docs_table_is_the_code_table() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/relay-config.md");
         let docs = std::fs::read_to_string(path).unwrap();
-        let start = docs.find(BEGIN).expect("begin marker in docs/relay-config.md") + BEGIN.len();
+        let start = docs
+            .find(BEGIN)
+            .expect("begin marker in docs/relay-config.md")
+            + BEGIN.len();
         let end = docs.find(END).expect("end marker in docs/relay-config.md");
         let expected = markdown_table();
         if std::env::var_os("PRW_BLESS_DOCS").is_some() {

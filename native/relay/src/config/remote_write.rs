@@ -238,7 +238,10 @@ fn parse_url(path: &KeyPath, url: Option<&str>) -> Result<(Uri, Option<ClientAut
     Ok((uri, auth))
 }
 
-fn parse_headers(path: &KeyPath, headers: &BTreeMap<String, String>) -> Result<HeaderMap, ConfigError> {
+fn parse_headers(
+    path: &KeyPath,
+    headers: &BTreeMap<String, String>,
+) -> Result<HeaderMap, ConfigError> {
     let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let key_path = path.key("headers").key(name);

@@ -113,10 +113,7 @@ fn prometheus_stanza_is_accepted_unchanged() {
         Some(http_client::ClientAuth::Basic { .. })
     ));
     let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
-    assert_eq!(
-        warned,
-        ["remote_write[0].metadata_config"]
-    );
+    assert_eq!(warned, ["remote_write[0].metadata_config"]);
     assert_eq!(d.client.tls.server_name.as_deref(), Some("mimir"));
     assert!(d.client.tls.ca_pem.is_some());
 }
@@ -232,12 +229,15 @@ fn url_user_info_becomes_basic_auth_and_leaves_the_url() {
     assert!(d.headers.has_authorization());
     assert_eq!(
         d.auth,
-        Some(http_client::ClientAuth::Fixed(hyper::header::HeaderValue::from_static(
-            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        )))
+        Some(http_client::ClientAuth::Fixed(
+            hyper::header::HeaderValue::from_static("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        ))
     );
     let shown = format!("{}{:?}", loaded.config, loaded.config);
-    assert!(!shown.contains("sesame") && !shown.contains("Aladdin"), "{shown}");
+    assert!(
+        !shown.contains("sesame") && !shown.contains("Aladdin"),
+        "{shown}"
+    );
     // With another auth method: refused, as at most one method is allowed.
     for other in [
         "basic_auth: {username: u}",
@@ -253,7 +253,10 @@ fn url_user_info_becomes_basic_auth_and_leaves_the_url() {
     // An unusable URL is shown with its password redacted.
     let e = err("remote_write:\n  - url: ftp://u:s3cret@receiver.test/\n");
     assert_eq!(e.path, "remote_write[0].url");
-    assert!(!e.to_string().contains("s3cret") && e.to_string().contains("u:xxxxx@"), "{e}");
+    assert!(
+        !e.to_string().contains("s3cret") && e.to_string().contains("u:xxxxx@"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -261,7 +264,10 @@ fn inline_credentials_and_backoff_are_built_at_load() {
     let loaded = ok("remote_write:\n  - url: http://a/\n    bearer_token: tok\n");
     assert!(loaded.config.destinations[0].headers.has_authorization());
     for (yaml, key) in [
-        ("    bearer_token: \"t\\u0001k\"\n", "remote_write[0].bearer_token"),
+        (
+            "    bearer_token: \"t\\u0001k\"\n",
+            "remote_write[0].bearer_token",
+        ),
         (
             "    authorization:\n      credentials: \"a\\nb\"\n",
             "remote_write[0].authorization.credentials",
@@ -391,7 +397,11 @@ fn listen_files() -> (tempfile::TempDir, String) {
     std::fs::write(dir.path().join("users"), "alice:pw\n").unwrap();
     std::fs::write(dir.path().join("empty"), "\n").unwrap();
     std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
-    std::fs::write(dir.path().join("key.pem"), certified.key_pair.serialize_pem()).unwrap();
+    std::fs::write(
+        dir.path().join("key.pem"),
+        certified.key_pair.serialize_pem(),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("junk.pem"), "junk").unwrap();
     let path = dir.path().display().to_string();
     (dir, path)
@@ -401,12 +411,30 @@ fn listen_files() -> (tempfile::TempDir, String) {
 fn listen_files_are_read_and_parsed_at_load() {
     let (_dir, d) = listen_files();
     for (yaml, key) in [
-        (format!("listen: {{auth: {{bearer_token_file: {d}/missing}}}}"), "listen.auth.bearer_token_file"),
-        (format!("listen: {{auth: {{bearer_token_file: {d}/empty}}}}"), "listen.auth.bearer_token_file"),
-        (format!("listen: {{auth: {{basic_auth_users_file: {d}/empty}}}}"), "listen.auth.basic_auth_users_file"),
-        (format!("listen: {{tls: {{cert_file: {d}/missing, key_file: {d}/key.pem}}}}"), "listen.tls.cert_file"),
-        (format!("listen: {{tls: {{cert_file: {d}/junk.pem, key_file: {d}/key.pem}}}}"), "listen.tls.cert_file"),
-        (format!("listen: {{tls: {{cert_file: {d}/cert.pem, key_file: {d}/junk.pem}}}}"), "listen.tls.key_file"),
+        (
+            format!("listen: {{auth: {{bearer_token_file: {d}/missing}}}}"),
+            "listen.auth.bearer_token_file",
+        ),
+        (
+            format!("listen: {{auth: {{bearer_token_file: {d}/empty}}}}"),
+            "listen.auth.bearer_token_file",
+        ),
+        (
+            format!("listen: {{auth: {{basic_auth_users_file: {d}/empty}}}}"),
+            "listen.auth.basic_auth_users_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/missing, key_file: {d}/key.pem}}}}"),
+            "listen.tls.cert_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/junk.pem, key_file: {d}/key.pem}}}}"),
+            "listen.tls.cert_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/cert.pem, key_file: {d}/junk.pem}}}}"),
+            "listen.tls.key_file",
+        ),
     ] {
         let e = err(&yaml);
         assert_eq!(e.path, key, "{yaml}: {e}");

@@ -19,7 +19,9 @@ use crate::queue::{BatchSettings, DestinationOptions, QueueSettings};
 use crate::send::auth::credentials_file::FileCredentials;
 use crate::send::auth::oauth2::{OAuth2Decorator, RevokeOnUnauthorized};
 use crate::send::auth::sigv4::SigV4Decorator;
-use crate::send::{HopDecorator, HttpTransport, RequestDecorator, RetryPolicy, TlsError, Transport};
+use crate::send::{
+    HopDecorator, HttpTransport, RequestDecorator, RetryPolicy, TlsError, Transport,
+};
 
 /// Why a destination's settings could not be turned into a running sender.
 #[derive(Debug, thiserror::Error)]

@@ -181,7 +181,10 @@ mod tests {
             .collect()
     }
 
-    fn headers(custom: &[(&'static str, &'static str)], auth: Option<&'static str>) -> RequestHeaders {
+    fn headers(
+        custom: &[(&'static str, &'static str)],
+        auth: Option<&'static str>,
+    ) -> RequestHeaders {
         let mut map = HeaderMap::new();
         for (name, value) in custom {
             map.append(*name, HeaderValue::from_static(value));

@@ -17,8 +17,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::http::header::PROXY_AUTHORIZATION;
 use hyper::http::Method;
+use hyper::http::header::PROXY_AUTHORIZATION;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 

@@ -308,7 +308,12 @@ mod tests {
         };
         assert_eq!(roots(&with_ca).unwrap().len(), 1);
         let default = roots(&TlsSettings::default()).unwrap();
-        assert!(default.len() > 1, "{:?} roots: {}", default_roots(), default.len());
+        assert!(
+            default.len() > 1,
+            "{:?} roots: {}",
+            default_roots(),
+            default.len()
+        );
     }
 
     #[test]

@@ -491,7 +491,10 @@ mod tests {
         assert_eq!(ok.send(request("Bearer t1")).await.unwrap().status, 500);
         assert_eq!(cached(&d).await.unwrap(), "Bearer t1");
         let refused = RevokeOnUnauthorized::new(Arc::new(Answers(401)), Arc::clone(&d));
-        assert_eq!(refused.send(request("Bearer t1")).await.unwrap().status, 401);
+        assert_eq!(
+            refused.send(request("Bearer t1")).await.unwrap().status,
+            401
+        );
         assert_eq!(cached(&d).await, None);
         assert_eq!(d.after_answer(401), AfterAnswer::ResendNow);
         assert_eq!(d.after_answer(503), AfterAnswer::Proceed);
