@@ -158,7 +158,31 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(bad.path, "sigv4.role_arn");
-        assert!(bad.to_string().contains("proxy from HTTP_PROXY/HTTPS_PROXY"), "{bad}");
+        assert!(
+            bad.to_string()
+                .contains("proxy from HTTP_PROXY/HTTPS_PROXY"),
+            "{bad}"
+        );
+        let no_host = build(
+            "{region: eu-west-1, access_key: A, secret_key: S, role_arn: 'arn:aws:iam::1:role/r'}",
+            &[("HTTPS_PROXY", "http://u:s3cret@")],
+        )
+        .unwrap_err();
+        assert!(!no_host.to_string().contains("s3cret"), "{no_host}");
+        // A usable one is what the STS client connects through.
+        let proxied = build(
+            "{region: eu-west-1, access_key: A, secret_key: S, role_arn: 'arn:aws:iam::1:role/r'}",
+            &[("HTTPS_PROXY", "http://u:pw@envproxy:3128")],
+        )
+        .unwrap();
+        match proxied.assume_role.unwrap().client.proxy {
+            crate::send::proxy::ProxySettings::Rules(rules) => {
+                let https = rules.https.unwrap();
+                assert_eq!(https.uri, "http://envproxy:3128");
+                assert!(https.authorization.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(role.external_id.as_deref(), Some("x"));
         assert_eq!(s.service, "other");
     }
