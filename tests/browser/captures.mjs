@@ -71,6 +71,21 @@ try {
     await page.screenshot({ path: `${cfg.artifacts}/inspector-captures-refused.png`, fullPage: true });
   }
 
+  // 3b. A capture that cannot be loaded (its body request answered 404 by the relay, as for
+  // an evicted one): the detail box says so in place of the verdict.
+  if (rejected) {
+    const bodies = '**/api/v1/captures/*';
+    const errorsBefore = out.console_errors.length;
+    await page.route(bodies, (route) => route.continue({ url: route.request().url().replace(/\/\d+$/, '/999999') }));
+    await page.click(`#captures-table tbody tr[data-id="${rejected.id}"]`);
+    await page.waitForSelector(`#capture-detail[data-id="${rejected.id}"][data-state="failed"]`);
+    out.failed = await text('#capture-verdict');
+    await page.unroute(bodies);
+    // Chromium logs that 404 as a console error; here it is the expected one.
+    const later = out.console_errors.splice(errorsBefore);
+    out.console_errors.push(...later.filter((m) => !m.includes('status of 404')));
+  }
+
   // 4. While the panel is open, a new rejection appears without a reload.
   const before = out.rows.length;
   const late = await page.request.post(cfg.write_url, {

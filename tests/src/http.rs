@@ -1,5 +1,5 @@
 //! Blocking HTTP/1.1 requests for test harnesses (process APIs: Prometheus, VictoriaMetrics,
-//! the relay's `/metrics`): one request per connection, `Connection: close`, chunked bodies
+//! the relay's `/metrics`; over TLS for a relay with `listen.tls`): one request per connection, `Connection: close`, chunked bodies
 //! decoded.
 //!
 //! Invariant: every call is bounded by a 30 s socket timeout; it never panics on what a
@@ -40,6 +40,16 @@ pub enum HttpError {
         /// Error.
         source: std::io::Error,
     },
+    /// The TLS client could not be set up (bad server name, empty trust store).
+    #[error("{addr}{path}: TLS setup: {reason}")]
+    Tls {
+        /// Server.
+        addr: SocketAddr,
+        /// Path.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Not an HTTP answer.
     #[error("{addr}{path}: malformed answer")]
     Malformed {
@@ -63,15 +73,60 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Result<Answer, HttpError> {
+    exchange(&mut connect(addr, path)?, addr, method, path, headers, body)
+}
+
+/// One request over TLS to `server_name` at `addr`, trusting only `ca` (a relay whose
+/// `listen.tls` serves `ca`'s certificate).
+pub fn request_tls(
+    addr: SocketAddr,
+    server_name: &str,
+    ca: &crate::tls::Identity,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, HttpError> {
+    let tls = |reason: String| HttpError::Tls {
+        addr,
+        path: path.to_string(),
+        reason,
+    };
+    let config = ca.client_config().map_err(|e| tls(e.to_string()))?;
+    let name = rustls::pki_types::ServerName::try_from(server_name.to_owned())
+        .map_err(|e| tls(e.to_string()))?;
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(config), name)
+        .map_err(|e| tls(e.to_string()))?;
+    let mut stream = rustls::StreamOwned::new(connection, connect(addr, path)?);
+    exchange(&mut stream, addr, method, path, headers, body)
+}
+
+fn connect(addr: SocketAddr, path: &str) -> Result<TcpStream, HttpError> {
+    let connected = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).and_then(|stream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .map(|()| stream)
+    });
+    connected.map_err(|source| HttpError::Io {
+        addr,
+        path: path.to_string(),
+        source,
+    })
+}
+
+fn exchange(
+    stream: &mut (impl Read + Write),
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<Answer, HttpError> {
     let io = |source| HttpError::Io {
         addr,
         path: path.to_string(),
         source,
     };
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(io)?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()

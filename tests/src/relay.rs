@@ -48,6 +48,9 @@ pub struct RelayOptions {
     pub shutdown_grace: Option<Duration>,
     /// Extra environment variables of the relay process.
     pub env: Vec<(String, String)>,
+    /// The identity the config's `listen.tls` serves (for the name `localhost`): readiness
+    /// is then probed over TLS trusting it.
+    pub tls: Option<crate::tls::Identity>,
 }
 
 /// A running `prw relay`.
@@ -58,6 +61,7 @@ pub struct Relay {
     addr: SocketAddr,
     config: PathBuf,
     shutdown_grace: Option<Duration>,
+    tls: Option<crate::tls::Identity>,
     dir: tempfile::TempDir,
     /// Where `wal/` (and so `delivery/`) live when not under `dir` (e.g. a small filesystem).
     data: Option<PathBuf>,
@@ -128,6 +132,7 @@ impl Relay {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             config,
             shutdown_grace: options.shutdown_grace,
+            tls: options.tls,
             dir,
             data: options.data,
         };
@@ -165,11 +170,17 @@ impl Relay {
                     listening_address(p.log().get(log_start..).unwrap_or(""))
                 })?;
         self.addr = addr;
+        let tls = self.tls.clone();
         self.process
             .wait_ready("GET /-/ready = 200", READY_TIMEOUT, |_| {
-                crate::http::get(addr, "/-/ready")
-                    .ok()
-                    .filter(|a| a.status == 200)
+                match &tls {
+                    None => crate::http::get(addr, "/-/ready"),
+                    Some(ca) => {
+                        crate::http::request_tls(addr, "localhost", ca, "GET", "/-/ready", &[], &[])
+                    }
+                }
+                .ok()
+                .filter(|a| a.status == 200)
             })?;
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! TLS for test servers: a self-signed identity ([`Identity::self_signed`]) whose
-//! certificate a client can trust as its CA, and the rustls acceptor the receiver serves
-//! HTTPS with (ALPN `h2`, `http/1.1`).
+//! certificate a client can trust as its CA, the rustls acceptor the receiver serves HTTPS
+//! with (ALPN `h2`, `http/1.1`), and a client config trusting it (for a relay's `listen.tls`).
 
 use std::sync::Arc;
 
@@ -11,6 +11,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 pub struct Identity {
     /// The certificate (PEM), usable as a trusted CA by a client.
     pub cert_pem: String,
+    /// The private key (PKCS#8 PEM), for a server configured with files (`listen.tls`).
+    pub key_pem: String,
     cert_der: CertificateDer<'static>,
     key_der: Vec<u8>,
 }
@@ -36,9 +38,21 @@ impl Identity {
         let cert = params.self_signed(&key)?;
         Ok(Identity {
             cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
             cert_der: cert.der().clone(),
             key_der: key.serialize_der(),
         })
+    }
+
+    /// A client trusting only this certificate (TLS 1.2 and 1.3, no client certificate).
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, rustls::Error> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.cert_der.clone())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Ok(rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth())
     }
 
     /// The server side (TLS 1.2 and 1.3, ALPN `h2` then `http/1.1`).

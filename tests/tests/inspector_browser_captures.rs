@@ -4,8 +4,9 @@
 //! naming the first rule) and a valid one that the destination, a scripted receiver, refuses
 //! with 400. The page lists both; a click decodes the rejected body in the page with every
 //! finding and both offending series highlighted; a click on the refused batch shows the
-//! receiver's answer beside prw's own verdict (valid); a rejection posted while the page is
-//! open appears without a reload; served as a static folder, the panel stays hidden.
+//! receiver's answer beside prw's own verdict (valid); a capture whose body cannot be loaded
+//! names the relay's answer; a rejection posted while the page is open appears without a
+//! reload; served as a static folder, the panel stays hidden.
 //! Screenshots go to `target/artifacts/inspector-captures-*.png`.
 //!
 //! Tools: as `inspector_browser.rs` (`CHROMIUM_BIN`, `node`, `PLAYWRIGHT_CORE_DIR`,
@@ -223,6 +224,17 @@ fn the_page_lists_what_the_relay_refused_and_decodes_it_in_one_click() {
             .contains("prw finds the batch valid"),
         "{f}"
     );
+
+    // A capture whose body the relay no longer has: the page names the capture and the
+    // relay's answer in place of the verdict.
+    let failed = seen["failed"].as_str().unwrap();
+    for part in [
+        format!("Could not load capture #{}", rows[1]["id"]),
+        "the relay answered 404".to_owned(),
+        "no such capture".to_owned(),
+    ] {
+        assert!(failed.contains(&part), "{part:?} is not in {failed:?}");
+    }
 
     // Posted while the page was open: listed on the next refresh, newest first.
     assert_eq!(seen["late_status"], 400);

@@ -1,9 +1,10 @@
 //! `prw inspect [FILE|-|URL]`: decode, validate and list a captured Remote Write request body.
 //!
 //! The input is a file, standard input, or a relay's capture URL
-//! (`http://127.0.0.1:9202/api/v1/captures/17`, `--bearer-token-file` for a relay with
-//! `listen.auth`; see [`fetch`]). A capture is read with the Content-Type it had, like the
-//! relay read it, unless `--content-type` or `--proto` says otherwise.
+//! (`http://127.0.0.1:9202/api/v1/captures/17` or `https://...`, `--bearer-token-file` for a
+//! relay with `listen.auth`, `--ca-file` for a relay whose TLS certificate is self-signed;
+//! see [`fetch`]). A capture is read with the Content-Type it had, like the relay read it,
+//! unless `--content-type` or `--proto` says otherwise.
 //!
 //! The body may be snappy block format (as sent over HTTP) or raw protobuf; v1 or v2.
 //! Schema: `--proto` wins, else `--content-type` (negotiated like a receiver would), else
@@ -12,8 +13,8 @@
 //!
 //! Exit codes: 0 valid; 1 findings of severity error; 2 unreadable input, including a
 //! capture that cannot be fetched (a one-line reason on stderr; with `--format json` the
-//! report is still printed with `error` set); 64 usage (also an https URL or an unreadable
-//! token file). Output is written without panicking on a closed pipe.
+//! report is still printed with `error` set); 64 usage (also an unreadable token or CA
+//! file). Output is written without panicking on a closed pipe.
 
 mod fetch;
 mod text;
@@ -37,6 +38,10 @@ pub struct Args {
     /// With a capture URL: a file holding the bearer token of the relay's `listen.auth`.
     #[arg(long, value_name = "FILE")]
     bearer_token_file: Option<PathBuf>,
+    /// With an https capture URL: trust only the CA certificates (PEM) in FILE instead of the
+    /// webpki roots (a relay whose `listen.tls` certificate is self-signed or private).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
     /// Read the body as this schema (skips auto-detection).
     #[arg(long, value_enum)]
     proto: Option<ProtoArg>,
@@ -69,10 +74,13 @@ enum Format {
 pub fn run(args: &Args) -> ExitCode {
     let limits = Limits::default();
     let input = args.input.to_string_lossy();
+    // A capture that could not be fetched has no receiver verdict to name.
+    let mut fetch_failed = false;
     let (read, fetched_type) = if fetch::is_url(&input) {
         match fetch::fetch(
             &input,
             args.bearer_token_file.as_deref(),
+            args.ca_file.as_deref(),
             limits.max_body_bytes,
         ) {
             Ok(fetched) => (Ok(fetched.body), fetched.content_type),
@@ -80,11 +88,14 @@ pub fn run(args: &Args) -> ExitCode {
                 eprintln!("prw inspect: {err}");
                 return ExitCode::from(exit::USAGE);
             }
-            Err(err) => (Err(err.to_string()), None),
+            Err(err) => {
+                fetch_failed = true;
+                (Err(err.to_string()), None)
+            }
         }
     } else {
-        if args.bearer_token_file.is_some() {
-            eprintln!("prw inspect: --bearer-token-file only applies to a capture URL");
+        if args.bearer_token_file.is_some() || args.ca_file.is_some() {
+            eprintln!("prw inspect: --bearer-token-file and --ca-file only apply to a capture URL");
             return ExitCode::from(exit::USAGE);
         }
         (read_input(&args.input, limits.max_body_bytes), None)
@@ -124,10 +135,14 @@ pub fn run(args: &Args) -> ExitCode {
     // A closed pipe (`prw inspect x | head`) is not an error worth a panic.
     let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
     if let Some(error) = &report.error {
-        eprintln!(
-            "prw inspect: {error} (a receiver answers {})",
-            report.verdict.status
-        );
+        if fetch_failed {
+            eprintln!("prw inspect: {error}");
+        } else {
+            eprintln!(
+                "prw inspect: {error} (a receiver answers {})",
+                report.verdict.status
+            );
+        }
         return ExitCode::from(exit::UNREADABLE);
     }
     if report

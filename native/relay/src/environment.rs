@@ -2,6 +2,7 @@
 //! `HTTP_PROXY`/`NO_PROXY`, AWS credentials from `AWS_*` and `~/.aws/credentials`) can be
 //! tested without changing the environment of the test process.
 
+#[cfg(any(test, feature = "test-util"))]
 use std::collections::BTreeMap;
 
 /// Where environment variables come from.
@@ -20,10 +21,12 @@ impl Environment for ProcessEnvironment {
     }
 }
 
-/// A fixed set of variables (nothing else is set).
+/// A fixed set of variables (nothing else is set); for tests (feature `test-util`).
+#[cfg(any(test, feature = "test-util"))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MapEnvironment(pub BTreeMap<String, String>);
 
+#[cfg(any(test, feature = "test-util"))]
 impl MapEnvironment {
     /// From `(name, value)` pairs.
     pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
@@ -36,6 +39,7 @@ impl MapEnvironment {
     }
 }
 
+#[cfg(any(test, feature = "test-util"))]
 impl Environment for MapEnvironment {
     fn var(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()

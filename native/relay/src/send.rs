@@ -40,7 +40,7 @@ pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
 pub use context::{RetryPolicy, SendContext};
 pub use decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};
-pub use headers::{Auth, HeaderError, RequestHeaders};
+pub use headers::RequestHeaders;
 pub use http::{ClientSettings, HopDecorator, HttpTransport, TlsError};
 pub use metrics::{DestinationMetrics, RemoteStorageMetrics};
 pub use observe::{AttemptObserver, AttemptOutcome, AttemptReport};

@@ -36,7 +36,6 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-pub use auth::ListenerAuth;
 pub use captures::Captures;
 pub use error::ServeError;
 pub use ingest::{NOT_READY_RETRY_AFTER_SECS, PipelineNotReady};
@@ -89,7 +88,7 @@ impl std::fmt::Debug for Server {
 }
 
 impl Server {
-    /// Loads auth and TLS files, registers the server's metrics into `registry` (which the
+    /// Uses the auth and TLS read at load, registers the server's metrics into `registry` (which the
     /// pipeline has filled already) and binds `listen.address`.
     pub async fn bind(
         listen: &Listen,
@@ -97,8 +96,8 @@ impl Server {
         reload: Arc<dyn Reload>,
         mut registry: Registry,
     ) -> Result<Self, ServeError> {
-        let auth = listen.auth.as_ref().map(ListenerAuth::load).transpose()?;
-        let tls = listen.tls.as_ref().map(tls::acceptor).transpose()?;
+        let auth = listen.auth.clone();
+        let tls = listen.tls.as_ref().map(tls::acceptor);
         let metrics = HttpMetrics::register(&mut registry);
         let listener =
             TcpListener::bind(listen.address)

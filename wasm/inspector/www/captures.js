@@ -4,7 +4,8 @@
 // While the panel is open and the page visible, the list refreshes every few seconds. A
 // click fetches the capture's body and hands it to the page's own decoder (the same wasm
 // inspector as a dropped file), then shows the relay's or the receiver's answer beside what
-// prw thinks of the body. Everything is rendered with textContent: captured texts come from
+// prw thinks of the body; a body that cannot be loaded (evicted, relay gone) says so, with
+// the relay's answer, in place of the verdict. Everything is rendered with textContent: captured texts come from
 // senders and receivers and are never parsed as HTML.
 
 import { $, el } from './dom.js';
@@ -111,8 +112,13 @@ async function show(c) {
       el('pre', { text: c.headers.map(([n, v]) => `${n}: ${v}`).join('\n') })));
   if (!c.body) { detail.dataset.state = 'no-body'; return; }
   try {
-    const res = await fetch(new URL(String(c.id), `${API.href}/`), { cache: 'no-store', credentials: 'same-origin' });
-    if (!res.ok) throw new Error(`${res.status} ${(await res.text()).trim()}`);
+    let res;
+    try {
+      res = await fetch(new URL(String(c.id), `${API.href}/`), { cache: 'no-store', credentials: 'same-origin' });
+    } catch (e) {
+      throw new Error(`the relay did not answer (${e.message})`);
+    }
+    if (!res.ok) throw new Error(`the relay answered ${res.status}: ${(await res.text()).trim() || res.statusText}`);
     const bytes = new Uint8Array(await res.arrayBuffer());
     const summary = await open(bytes, `capture #${c.id} (${fmt.bytes(bytes.length)})`, c.content_type);
     if (selected !== c.id) return; // another capture was clicked meanwhile
@@ -126,7 +132,9 @@ async function show(c) {
     }
     detail.dataset.state = 'loaded';
   } catch (e) {
-    ours.replaceChildren(el('h3', { text: 'prw in this page' }), el('p', { class: 'error', text: `could not load the capture: ${e.message}` }));
+    if (selected !== c.id) return;
+    ours.replaceChildren(el('h3', { text: 'prw in this page' }),
+      el('p', { class: 'error', id: 'capture-load-error', text: `Could not load capture #${c.id}: ${e.message}` }));
     detail.dataset.state = 'failed';
   }
 }

@@ -1,21 +1,28 @@
 //! Reading the input of `prw inspect` from a relay's capture URL
 //! (`http://127.0.0.1:9202/api/v1/captures/17`) instead of a file.
 //!
-//! Invariants: one GET (hyper 1 client, HTTP/1.1, plain HTTP), bounded by [`TIMEOUT`];
-//! `Authorization: Bearer <token file>` when a token file is given; at most `max + 1` body
-//! bytes are kept, like a file read, so an oversized body gets the same report. A non-2xx
-//! answer is an error whose text includes the relay's own explanation (unknown or evicted
-//! id, capture off, unauthorized).
+//! Invariants: one GET (hyper 1 client, HTTP/1.1, `http://` or `https://`), bounded by
+//! [`TIMEOUT`]; over https the relay's certificate is checked against the webpki (Mozilla)
+//! roots, or only against `--ca-file` when given (a relay whose `listen.tls` certificate is
+//! self-signed or from a private CA); `Authorization: Bearer <token file>` when a token file
+//! is given; at most `max + 1` body bytes are kept, like a file read, so an oversized body
+//! gets the same report. The body is taken byte for byte as served (hyper never decodes a
+//! Content-Encoding; the relay serves the capture with the sender's). A non-2xx answer is an
+//! error whose text includes the relay's own explanation (unknown or evicted id, capture off,
+//! unauthorized).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use hyper_rustls::HttpsConnectorBuilder;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// Longest a fetch may take, answer body included.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -32,7 +39,7 @@ pub struct Fetched {
 /// Why a capture could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    /// Not an `http://` URL this client can use.
+    /// Not an `http(s)://` URL this client can use.
     #[error("{url}: {reason}")]
     Url {
         /// The argument.
@@ -48,14 +55,22 @@ pub enum FetchError {
         /// What is wrong.
         reason: String,
     },
-    /// No answer (connection refused, reset, ...).
-    #[error("{url}: {source}")]
+    /// The CA file cannot be read or holds no certificate.
+    #[error("CA file {}: {reason}", path.display())]
+    Ca {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// No answer (connection refused, reset, TLS refused, ...).
+    #[error("{url}: {reason}")]
     Request {
         /// The URL.
         url: String,
-        /// hyper's error.
-        #[source]
-        source: hyper_util::client::legacy::Error,
+        /// hyper's error and its causes, outermost first (the certificate error of a
+        /// refused TLS handshake is a cause of "client error (Connect)").
+        reason: String,
     },
     /// The body broke off.
     #[error("{url}: reading the answer: {source}")]
@@ -82,6 +97,9 @@ pub enum FetchError {
         /// The start of its answer.
         text: String,
     },
+    /// rustls refused the client configuration.
+    #[error("cannot set up TLS: {0}")]
+    TlsSetup(#[source] rustls::Error),
     /// The async runtime could not start.
     #[error("cannot start the async runtime: {0}")]
     Runtime(#[source] std::io::Error),
@@ -90,7 +108,10 @@ pub enum FetchError {
 impl FetchError {
     /// Whether the command line itself is wrong (exit 64) rather than the fetch (exit 2).
     pub fn is_usage(&self) -> bool {
-        matches!(self, FetchError::Url { .. } | FetchError::Token { .. })
+        matches!(
+            self,
+            FetchError::Url { .. } | FetchError::Token { .. } | FetchError::Ca { .. }
+        )
     }
 }
 
@@ -114,17 +135,66 @@ fn token(path: &Path) -> Result<String, FetchError> {
     Ok(token.to_owned())
 }
 
-/// GETs `url` (with the bearer token in `token_file`, if any), keeping at most `max + 1`
-/// body bytes.
-pub fn fetch(url: &str, token_file: Option<&Path>, max: usize) -> Result<Fetched, FetchError> {
+/// `err: cause: cause ...` (each cause once; hyper repeats some in its own text).
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        let part = next.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        cause = next.source();
+    }
+    text
+}
+
+/// The TLS client: the webpki roots, or only the certificates of `ca_file`.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, FetchError> {
+    let roots = match ca_file {
+        None => rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+        Some(path) => {
+            let ca = |reason: String| FetchError::Ca {
+                path: path.to_owned(),
+                reason,
+            };
+            let certs = CertificateDer::pem_file_iter(path)
+                .and_then(|iter| iter.collect::<Result<Vec<_>, _>>())
+                .map_err(|err| ca(err.to_string()))?;
+            let mut roots = rustls::RootCertStore::empty();
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(ca("no usable CERTIFICATE in the file".to_owned()));
+            }
+            roots
+        }
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(FetchError::TlsSetup)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+/// GETs `url` (with the bearer token in `token_file`, if any; over https trusting `ca_file`
+/// only, if given), keeping at most `max + 1` body bytes.
+pub fn fetch(
+    url: &str,
+    token_file: Option<&Path>,
+    ca_file: Option<&Path>,
+    max: usize,
+) -> Result<Fetched, FetchError> {
     let bad = |reason| FetchError::Url {
         url: url.to_owned(),
         reason,
     };
-    if url.starts_with("https://") {
-        return Err(bad(
-            "https is not supported yet: fetch the body with curl (-o FILE) and inspect the file",
-        ));
+    if ca_file.is_some() && !url.starts_with("https://") {
+        return Err(bad("--ca-file only applies to an https:// URL"));
     }
     let uri: hyper::Uri = url.parse().map_err(|_| bad("not a valid URL"))?;
     if uri.host().is_none() {
@@ -139,12 +209,13 @@ pub fn fetch(url: &str, token_file: Option<&Path>, max: usize) -> Result<Fetched
             path: token_file.map(Path::to_owned).unwrap_or_default(),
             reason: "the token is not a valid header value".to_owned(),
         })?;
+    let tls = tls_config(ca_file)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(FetchError::Runtime)?;
     runtime.block_on(async {
-        tokio::time::timeout(TIMEOUT, get(url, uri, authorization, max))
+        tokio::time::timeout(TIMEOUT, get(url, uri, tls, authorization, max))
             .await
             .unwrap_or_else(|_| {
                 Err(FetchError::Timeout {
@@ -157,11 +228,16 @@ pub fn fetch(url: &str, token_file: Option<&Path>, max: usize) -> Result<Fetched
 async fn get(
     url: &str,
     uri: hyper::Uri,
+    tls: rustls::ClientConfig,
     authorization: Option<HeaderValue>,
     max: usize,
 ) -> Result<Fetched, FetchError> {
-    let client: Client<HttpConnector, Empty<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .build();
+    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
     let mut request = hyper::Request::get(uri);
     if let Some(value) = authorization {
         request = request.header(AUTHORIZATION, value);
@@ -179,9 +255,9 @@ async fn get(
     let response = client
         .request(request)
         .await
-        .map_err(|source| FetchError::Request {
+        .map_err(|err| FetchError::Request {
             url: url.to_owned(),
-            source,
+            reason: with_causes(&err),
         })?;
     let status = response.status();
     let content_type = response
@@ -233,11 +309,16 @@ mod tests {
     }
 
     #[test]
-    fn https_and_bad_urls_are_usage_errors() {
-        let https = fetch("https://relay/api/v1/captures/1", None, 10).unwrap_err();
-        assert!(https.is_usage(), "{https}");
-        let bad = fetch("http://", None, 10).unwrap_err();
+    fn bad_urls_and_ca_files_are_usage_errors() {
+        let bad = fetch("http://", None, None, 10).unwrap_err();
         assert!(bad.is_usage(), "{bad}");
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("ca.pem");
+        std::fs::write(&junk, "junk").unwrap();
+        let ca = fetch("https://127.0.0.1:1/x", None, Some(&junk), 10).unwrap_err();
+        assert!(ca.is_usage() && ca.to_string().contains("CA file"), "{ca}");
+        let plain = fetch("http://127.0.0.1:1/x", None, Some(&junk), 10).unwrap_err();
+        assert!(plain.is_usage(), "{plain}");
     }
 
     #[test]
@@ -245,7 +326,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("token");
         std::fs::write(&path, "\n").unwrap();
-        let err = fetch("http://127.0.0.1:1/x", Some(&path), 10).unwrap_err();
+        let err = fetch("http://127.0.0.1:1/x", Some(&path), None, 10).unwrap_err();
         assert!(err.is_usage() && err.to_string().contains("empty"), "{err}");
     }
 }

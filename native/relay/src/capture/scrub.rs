@@ -5,11 +5,41 @@
 //! [`MAX_HEADERS`] headers, each value cut to [`MAX_VALUE_BYTES`].
 
 use hyper::HeaderMap;
-use hyper::header::{AUTHORIZATION, COOKIE, HeaderName, PROXY_AUTHORIZATION, SET_COOKIE};
+use hyper::header::HeaderName;
 
-/// Headers that carry credentials and are always removed.
-pub const CREDENTIAL_HEADERS: [HeaderName; 4] =
-    [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE, SET_COOKIE];
+/// Headers that carry credentials and are always removed (lower case): the standard ones,
+/// and the API-key headers that metrics agents and their receivers commonly send.
+pub const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "set-cookie",
+    // Generic API keys and tokens (API gateways, many SaaS receivers).
+    "x-api-key",
+    "api-key",
+    "x-api-token",
+    "api-token",
+    "x-auth-token",
+    "x-access-token",
+    // AWS STS session token (SigV4 with temporary credentials).
+    "x-amz-security-token",
+    // HashiCorp Vault.
+    "x-vault-token",
+    // Google API keys.
+    "x-goog-api-key",
+    // Datadog.
+    "dd-api-key",
+    "dd-application-key",
+    // New Relic.
+    "x-license-key",
+    "x-insert-key",
+    // Splunk Observability (SignalFx).
+    "x-sf-token",
+    // Honeycomb.
+    "x-honeycomb-team",
+    // Sumo Logic.
+    "x-sumo-token",
+];
 
 /// Headers kept per capture.
 pub const MAX_HEADERS: usize = 64;
@@ -43,8 +73,9 @@ impl Secrets {
     pub fn is_secret(&self, name: &str) -> bool {
         CREDENTIAL_HEADERS
             .iter()
-            .chain(&self.secret)
-            .any(|h| h.as_str().eq_ignore_ascii_case(name))
+            .copied()
+            .chain(self.secret.iter().map(HeaderName::as_str))
+            .any(|h| h.eq_ignore_ascii_case(name))
     }
 
     /// `headers` without credentials.
@@ -91,7 +122,7 @@ pub fn cut(bytes: &[u8], max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use hyper::header::HeaderValue;
+    use hyper::header::{AUTHORIZATION, COOKIE, HeaderValue, PROXY_AUTHORIZATION, SET_COOKIE};
 
     use super::*;
 
@@ -103,9 +134,9 @@ mod tests {
         headers.append(COOKIE, HeaderValue::from_static("session=abc"));
         headers.append(COOKIE, HeaderValue::from_static("other=def"));
         headers.insert(SET_COOKIE, HeaderValue::from_static("x=y"));
-        headers.insert("x-api-key", HeaderValue::from_static("k3y"));
+        headers.insert("x-my-key", HeaderValue::from_static("k3y"));
         headers.insert("x-scope-orgid", HeaderValue::from_static("tenant-a"));
-        let secrets = Secrets::new(&[HeaderName::from_static("x-api-key")]);
+        let secrets = Secrets::new(&[HeaderName::from_static("x-my-key")]);
         let scrubbed = secrets.scrub(&headers);
         assert_eq!(
             scrubbed.kept,
@@ -120,12 +151,35 @@ mod tests {
                 "cookie",
                 "proxy-authorization",
                 "set-cookie",
-                "x-api-key"
+                "x-my-key"
             ]
         );
         let all = format!("{scrubbed:?}");
         for secret in ["s3cret", "cHc=", "abc", "def", "x=y", "k3y"] {
             assert!(!all.contains(secret), "{secret} leaked: {all}");
+        }
+    }
+
+    #[test]
+    fn common_api_key_headers_are_removed_without_configuration() {
+        let mut headers = HeaderMap::new();
+        for name in [
+            "X-Api-Key",
+            "X-Auth-Token",
+            "X-Amz-Security-Token",
+            "X-Vault-Token",
+            "DD-API-KEY",
+        ] {
+            headers.insert(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_static("s3cret"),
+            );
+        }
+        let scrubbed = Secrets::default().scrub(&headers);
+        assert!(scrubbed.kept.is_empty(), "{:?}", scrubbed.kept);
+        assert_eq!(scrubbed.removed.len(), 5);
+        for name in CREDENTIAL_HEADERS {
+            assert_eq!(*name, name.to_ascii_lowercase(), "lower case");
         }
     }
 

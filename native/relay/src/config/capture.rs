@@ -170,7 +170,10 @@ mod tests {
     fn listen(address: &str, auth: bool) -> Listen {
         Listen {
             address: address.parse().unwrap(),
-            auth: auth.then(|| ListenAuth::BearerTokenFile(PathBuf::from("/token"))),
+            auth: auth.then(|| ListenAuth::BearerToken {
+                file: PathBuf::from("/token"),
+                token: "t".into(),
+            }),
             tls: None,
         }
     }

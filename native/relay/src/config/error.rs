@@ -37,7 +37,8 @@ pub enum ConfigErrorKind {
     /// is the parser's: it names the key and lists the ones expected).
     #[error("{0}")]
     Syntax(String),
-    /// A key Prometheus knows that the relay refuses (not supported yet).
+    /// A key (or value) Prometheus knows that the relay refuses, with the reason
+    /// (`config::refused::REFUSED`).
     #[error("refused: {0}")]
     Refused(&'static str),
     /// A value that breaks a validation rule.
@@ -145,6 +146,12 @@ impl KeyPath {
     /// `Refused(reason)` at this path.
     pub fn refused(&self, reason: &'static str) -> ConfigError {
         self.error(ConfigErrorKind::Refused(reason))
+    }
+
+    /// The refusal `refusal` (from [`super::refused::REFUSED`]) of the key
+    /// `refusal.leaf()` under this path.
+    pub fn refuse(&self, refusal: &super::refused::Refusal) -> ConfigError {
+        self.key(refusal.leaf()).refused(refusal.reason)
     }
 
     /// `InvalidValue` at this path.

@@ -2,14 +2,19 @@
 //! `basic_auth`, `authorization`, legacy `bearer_token`/`bearer_token_file`, `tls_config`.
 //! At most one auth method per destination, as in Prometheus. Keys that reference secrets
 //! stores (`*_ref`) are refused. Files are read at load: PEM files become part of the
-//! validated settings; credentials files must be readable (they are read again when used).
+//! validated settings; credentials files must be readable and hold a usable header value
+//! (they are read again for every request). Inline credentials become the `Authorization`
+//! value here, once, so a credential HTTP cannot carry fails at load.
 
 use std::path::{Path, PathBuf};
 
+use hyper::header::HeaderValue;
 use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
+use super::refused::{self, Refusal};
 use super::secret::SecretSource;
+use crate::send::auth::authorization;
 use crate::send::auth::oauth2::OAuth2Settings;
 use crate::send::auth::sigv4::SigV4Settings;
 use crate::send::tls::{self, TlsError, TlsSettings, TlsVersion};
@@ -103,18 +108,21 @@ pub struct TlsConfig {
 /// How a destination authenticates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientAuth {
-    /// `Authorization: Basic base64(username:password)`.
+    /// Inline credentials (`basic_auth`, `authorization`, `bearer_token`, or the URL's user
+    /// info): the `Authorization` value, built at load (sensitive).
+    Fixed(HeaderValue),
+    /// `Authorization: Basic base64(username:password)`, at least one of them from a file.
     Basic {
         /// User name.
         username: SecretSource,
         /// Password (may be empty).
         password: SecretSource,
     },
-    /// `Authorization: <scheme> <credentials>`.
+    /// `Authorization: <scheme> <credentials>`, the credentials from a file.
     Authorization {
         /// Scheme, `Bearer` by default.
         scheme: String,
-        /// The credentials.
+        /// The credentials file.
         credentials: SecretSource,
     },
     /// `oauth2`: client credentials tokens.
@@ -145,14 +153,20 @@ fn pem(
     }
 }
 
-fn version(path: &KeyPath, value: Option<&str>) -> Result<Option<TlsVersion>, ConfigError> {
+/// A `min_version`/`max_version` value (`old`: the refusal of TLS 1.0/1.1 for this key).
+fn version(
+    path: &KeyPath,
+    old: &Refusal,
+    value: Option<&str>,
+) -> Result<Option<TlsVersion>, ConfigError> {
     match value {
         None | Some("") => Ok(None),
         Some("TLS12") => Ok(Some(TlsVersion::Tls12)),
         Some("TLS13") => Ok(Some(TlsVersion::Tls13)),
-        Some("TLS10" | "TLS11") => Err(path
-            .refused("TLS 1.0 and 1.1 are not supported (rustls implements TLS 1.2 and 1.3 only)")),
-        Some(other) => Err(path.invalid_value("TLS version (TLS12 or TLS13)", other)),
+        Some("TLS10" | "TLS11") => Err(path.refuse(old)),
+        Some(other) => Err(path
+            .key(old.leaf())
+            .invalid_value("TLS version (TLS12 or TLS13)", other)),
     }
 }
 
@@ -160,15 +174,13 @@ impl TlsConfig {
     /// Validates the block: reads the PEM files and builds the TLS client once, so TLS
     /// material rustls refuses fails here, naming the key.
     pub fn build(&self, path: &KeyPath) -> Result<TlsSettings, ConfigError> {
-        for (key, value) in [
-            ("ca_ref", &self.ca_ref),
-            ("cert_ref", &self.cert_ref),
-            ("key_ref", &self.key_ref),
+        for (refusal, value) in [
+            (&refused::CA_REF, &self.ca_ref),
+            (&refused::CERT_REF, &self.cert_ref),
+            (&refused::KEY_REF, &self.key_ref),
         ] {
             if value.is_some() {
-                return Err(path
-                    .key(key)
-                    .refused("secret references are not supported; use the *_file key"));
+                return Err(path.refuse(refusal));
             }
         }
         let ca = pem(
@@ -210,8 +222,8 @@ impl TlsConfig {
                     .invalid("a client key needs a certificate"));
             }
         };
-        let min_version = version(&path.key("min_version"), self.min_version.as_deref())?;
-        let max_version = version(&path.key("max_version"), self.max_version.as_deref())?;
+        let min_version = version(path, &refused::MIN_VERSION_OLD, self.min_version.as_deref())?;
+        let max_version = version(path, &refused::MAX_VERSION_OLD, self.max_version.as_deref())?;
         if let (Some(min), Some(max)) = (min_version, max_version) {
             if min > max {
                 return Err(path
@@ -264,17 +276,26 @@ pub(super) fn secret(
     }
 }
 
+/// The fixed `Authorization` value of inline credentials, or the error naming `key`.
+fn fixed(
+    path: &KeyPath,
+    key: &str,
+    value: Result<HeaderValue, authorization::InvalidCredentials>,
+) -> Result<ClientAuth, ConfigError> {
+    value
+        .map(ClientAuth::Fixed)
+        .map_err(|err| path.key(key).unusable(err.to_string()))
+}
+
 impl BasicAuthConfig {
     /// Validates the block (Prometheus: username or username_file, not both).
     pub fn build(&self, path: &KeyPath) -> Result<ClientAuth, ConfigError> {
-        for (key, value) in [
-            ("username_ref", &self.username_ref),
-            ("password_ref", &self.password_ref),
+        for (refusal, value) in [
+            (&refused::USERNAME_REF, &self.username_ref),
+            (&refused::PASSWORD_REF, &self.password_ref),
         ] {
             if value.is_some() {
-                return Err(path
-                    .key(key)
-                    .refused("secret references are not supported; use the *_file key"));
+                return Err(path.refuse(refusal));
             }
         }
         let username = secret(
@@ -291,7 +312,43 @@ impl BasicAuthConfig {
             self.password_file.as_ref(),
         )?
         .unwrap_or_else(|| SecretSource::Inline(String::new()));
-        Ok(ClientAuth::Basic { username, password })
+        match (&username, &password) {
+            (SecretSource::Inline(user), SecretSource::Inline(pass)) => {
+                fixed(path, "password", authorization::basic(user, pass))
+            }
+            _ => Ok(ClientAuth::Basic { username, password }),
+        }
+    }
+}
+
+/// `<scheme> <credentials>` from `credentials` (inline or a file) at `path` (the block).
+pub(super) fn scheme_auth(
+    path: &KeyPath,
+    scheme: String,
+    inline_key: &str,
+    credentials: SecretSource,
+    file_key: &str,
+) -> Result<ClientAuth, ConfigError> {
+    match credentials {
+        SecretSource::Inline(text) => {
+            fixed(path, inline_key, authorization::scheme(&scheme, &text))
+        }
+        SecretSource::File(file) => {
+            // Read once more to check the content: a file HTTP cannot carry fails at load.
+            let now = SecretSource::File(file.clone())
+                .read()
+                .map_err(|err| path.key(file_key).file_error(&file, err))?;
+            authorization::scheme(&scheme, &now).map_err(|_| {
+                path.key(file_key).unusable(format!(
+                    "the content of {} contains characters not allowed in an HTTP header",
+                    file.display()
+                ))
+            })?;
+            Ok(ClientAuth::Authorization {
+                scheme,
+                credentials: SecretSource::File(file),
+            })
+        }
     }
 }
 
@@ -299,9 +356,7 @@ impl AuthorizationConfig {
     /// Validates the block (Prometheus: `Basic` is refused as a type; credentials or file).
     pub fn build(&self, path: &KeyPath) -> Result<ClientAuth, ConfigError> {
         if self.credentials_ref.is_some() {
-            return Err(path
-                .key("credentials_ref")
-                .refused("secret references are not supported; use credentials_file"));
+            return Err(path.refuse(&refused::CREDENTIALS_REF));
         }
         let scheme = self
             .kind
@@ -320,10 +375,7 @@ impl AuthorizationConfig {
             self.credentials_file.as_ref(),
         )?
         .unwrap_or_else(|| SecretSource::Inline(String::new()));
-        Ok(ClientAuth::Authorization {
-            scheme,
-            credentials,
-        })
+        scheme_auth(path, scheme, "credentials", credentials, "credentials_file")
     }
 }
 
@@ -449,6 +501,12 @@ mod tests {
     #[test]
     fn basic_auth_value_or_file() {
         let (_dir, d) = files();
+        assert_eq!(
+            auth_basic("{username: Aladdin, password: open sesame}").unwrap(),
+            ClientAuth::Fixed(HeaderValue::from_static(
+                "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+            ))
+        );
         let ok = auth_basic(&format!("{{username: u, password_file: {d}/p}}")).unwrap();
         assert_eq!(
             ok,
@@ -484,6 +542,23 @@ mod tests {
                 scheme: "Bearer".into(),
                 credentials: SecretSource::File(format!("{d}/p").into()),
             }
+        );
+        assert_eq!(
+            auth_authorization("{type: Token, credentials: abc}").unwrap(),
+            ClientAuth::Fixed(HeaderValue::from_static("Token abc"))
+        );
+        assert_eq!(
+            auth_authorization("{credentials: \"a\\u0001b\"}")
+                .unwrap_err()
+                .path,
+            "authorization.credentials"
+        );
+        std::fs::write(format!("{d}/bad"), "to\u{1}ken").unwrap();
+        assert_eq!(
+            auth_authorization(&format!("{{credentials_file: {d}/bad}}"))
+                .unwrap_err()
+                .path,
+            "authorization.credentials_file"
         );
         assert_eq!(
             auth_authorization("{type: Basic, credentials: x}")

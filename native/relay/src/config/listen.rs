@@ -1,4 +1,6 @@
-//! `listen:` the relay's HTTP listener: address, optional client auth, optional TLS.
+//! `listen:` the relay's HTTP listener: address, optional client auth, optional TLS. The
+//! files named are read and parsed here, at load ([`super::listen_files`]), so a missing or
+//! unusable file fails `--check-config` as it fails start, naming its key.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -6,6 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
+pub use super::listen_files::{ListenAuth, ListenFileError, ListenTls};
 
 /// Default listen address (DESIGN.md "Defaults and ports").
 pub const DEFAULT_LISTEN_ADDRESS: &str = "127.0.0.1:9202";
@@ -52,33 +55,23 @@ pub struct ListenTlsConfig {
     pub key_file: Option<PathBuf>,
 }
 
-/// How senders authenticate to the relay.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenAuth {
-    /// `Authorization: Bearer <token in file>`.
-    BearerTokenFile(PathBuf),
-    /// `Authorization: Basic` checked against a `user:password` file.
-    BasicAuthUsersFile(PathBuf),
-}
-
-/// Certificate and key files of the listener.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListenTls {
-    /// Certificate chain (PEM).
-    pub cert_file: PathBuf,
-    /// Private key (PEM).
-    pub key_file: PathBuf,
-}
-
 /// Validated listener settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listen {
     /// Address to bind.
     pub address: SocketAddr,
-    /// Client authentication.
+    /// Client authentication, credentials read.
     pub auth: Option<ListenAuth>,
-    /// TLS files.
+    /// TLS, certificate and key read.
     pub tls: Option<ListenTls>,
+}
+
+/// `err` at `path` (the key naming the file).
+fn file_error(path: &KeyPath, err: ListenFileError) -> ConfigError {
+    match err {
+        ListenFileError::Read { path: file, source } => path.file_error(&file, source),
+        other => path.unusable(other.to_string()),
+    }
 }
 
 impl ListenConfig {
@@ -93,8 +86,14 @@ impl ListenConfig {
             Some(auth) => {
                 let path = path.key("auth");
                 match (&auth.bearer_token_file, &auth.basic_auth_users_file) {
-                    (Some(file), None) => Some(ListenAuth::BearerTokenFile(file.clone())),
-                    (None, Some(file)) => Some(ListenAuth::BasicAuthUsersFile(file.clone())),
+                    (Some(file), None) => Some(
+                        ListenAuth::bearer_token_file(file)
+                            .map_err(|e| file_error(&path.key("bearer_token_file"), e))?,
+                    ),
+                    (None, Some(file)) => Some(
+                        ListenAuth::basic_auth_users_file(file)
+                            .map_err(|e| file_error(&path.key("basic_auth_users_file"), e))?,
+                    ),
                     (Some(_), Some(_)) => {
                         return Err(path
                             .invalid("set bearer_token_file or basic_auth_users_file, not both"));
@@ -117,10 +116,15 @@ impl ListenConfig {
                     .key_file
                     .clone()
                     .ok_or_else(|| path.key("key_file").invalid("required when tls is set"))?;
-                Some(ListenTls {
-                    cert_file,
-                    key_file,
-                })
+                let tls = ListenTls::from_files(&cert_file, &key_file).map_err(|e| {
+                    let key = if e.path() == key_file {
+                        "key_file"
+                    } else {
+                        "cert_file"
+                    };
+                    file_error(&path.key(key), e)
+                })?;
+                Some(tls)
             }
         };
         Ok(Listen { address, auth, tls })

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::error::{ConfigError, KeyPath};
 use super::http_client::{TlsConfig, secret};
 use super::proxy::ProxyKeys;
+use super::refused;
 use super::secret::SecretSource;
 use crate::environment::Environment;
 use crate::send::auth::oauth2::OAuth2Settings;
@@ -64,9 +65,6 @@ pub struct OAuth2Config {
     pub proxy_connect_header: BTreeMap<String, Vec<String>>,
 }
 
-const JWT_REASON: &str =
-    "the JWT bearer grant (RFC 7523) is not supported; use the client credentials grant";
-
 impl OAuth2Config {
     /// Validates the block (`timeout`: the stanza's `remote_timeout`, also used for tokens).
     pub fn build(
@@ -78,7 +76,7 @@ impl OAuth2Config {
         match self.grant_type.as_deref() {
             None | Some("") | Some("client_credentials") => {}
             Some("urn:ietf:params:oauth:grant-type:jwt-bearer") => {
-                return Err(path.key("grant_type").refused(JWT_REASON));
+                return Err(path.refuse(&refused::JWT_GRANT));
             }
             Some(other) => {
                 return Err(path
@@ -88,33 +86,32 @@ impl OAuth2Config {
         }
         let jwt_keys = [
             (
-                "client_certificate_key_id",
+                &refused::JWT_KEY_ID,
                 self.client_certificate_key_id.is_some(),
             ),
+            (&refused::JWT_KEY, self.client_certificate_key.is_some()),
             (
-                "client_certificate_key",
-                self.client_certificate_key.is_some(),
-            ),
-            (
-                "client_certificate_key_file",
+                &refused::JWT_KEY_FILE,
                 self.client_certificate_key_file.is_some(),
             ),
             (
-                "client_certificate_key_ref",
+                &refused::JWT_KEY_REF,
                 self.client_certificate_key_ref.is_some(),
             ),
-            ("signature_algorithm", self.signature_algorithm.is_some()),
-            ("iss", self.iss.is_some()),
-            ("audience", self.audience.is_some()),
-            ("claims", self.claims.is_some()),
+            (
+                &refused::JWT_SIGNATURE_ALGORITHM,
+                self.signature_algorithm.is_some(),
+            ),
+            (&refused::JWT_ISS, self.iss.is_some()),
+            (&refused::JWT_AUDIENCE, self.audience.is_some()),
+            (&refused::JWT_CLAIMS, self.claims.is_some()),
+            (
+                &refused::CLIENT_SECRET_REF,
+                self.client_secret_ref.is_some(),
+            ),
         ];
-        if let Some((key, _)) = jwt_keys.iter().find(|(_, set)| *set) {
-            return Err(path.key(key).refused(JWT_REASON));
-        }
-        if self.client_secret_ref.is_some() {
-            return Err(path
-                .key("client_secret_ref")
-                .refused("secret references are not supported; use client_secret_file"));
+        if let Some((refusal, _)) = jwt_keys.iter().find(|(_, set)| *set) {
+            return Err(path.refuse(refusal));
         }
         if self.client_id.is_empty() {
             return Err(path

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::error::{ConfigError, KeyPath};
+use super::refused;
 use crate::environment::Environment;
-use crate::send::proxy::{ProxyServer, ProxySettings};
+use crate::send::proxy::{ProxyError, ProxyServer, ProxySettings};
 
 /// The proxy keys as written (they sit inline in their parent block).
 #[derive(Debug, Clone, Copy)]
@@ -56,17 +57,20 @@ impl ProxyKeys<'_> {
         }
         let connect_headers = self.connect_headers(path)?;
         if self.proxy_from_environment {
-            return ProxySettings::from_environment(env, connect_headers).map_err(|e| {
-                path.key("proxy_from_environment")
-                    .invalid_value("proxy from HTTP_PROXY/HTTPS_PROXY", e.to_string())
-            });
+            return from_environment(&path.key("proxy_from_environment"), env, connect_headers);
         }
         match url {
             None => Ok(ProxySettings::Direct),
             Some(url) => {
-                let server = ProxyServer::parse(url).map_err(|e| {
-                    path.key("proxy_url")
-                        .invalid_value("http:// proxy URL", e.to_string())
+                let server = ProxyServer::parse(url).map_err(|e| match e {
+                    ProxyError::Scheme(scheme) if scheme == "https" => {
+                        path.refuse(&refused::PROXY_HTTPS)
+                    }
+                    ProxyError::Scheme(_) => path.refuse(&refused::PROXY_SCHEME),
+                    // The text shows the URL with its password redacted.
+                    ProxyError::Invalid(_) => path
+                        .key("proxy_url")
+                        .invalid_value("http:// proxy URL", e.to_string()),
                 })?;
                 Ok(ProxySettings::from_url(server, no_proxy, connect_headers))
             }
@@ -89,6 +93,18 @@ impl ProxyKeys<'_> {
         }
         Ok(headers)
     }
+}
+
+/// The proxies of `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` in `env`, or the error at `path`
+/// (the key that asked for them): `proxy_from_environment`, or `sigv4.role_arn` for the STS
+/// client, which uses the environment's proxies as the AWS SDK does.
+pub fn from_environment(
+    path: &KeyPath,
+    env: &dyn Environment,
+    connect_headers: HeaderMap,
+) -> Result<ProxySettings, ConfigError> {
+    ProxySettings::from_environment(env, connect_headers)
+        .map_err(|e| path.invalid_value("proxy from HTTP_PROXY/HTTPS_PROXY", e.to_string()))
 }
 
 #[cfg(test)]
@@ -130,6 +146,17 @@ mod tests {
         let e = build(Some("socks5://p:1"), None, false, &[], &env).unwrap_err();
         assert_eq!(e.path, "rw.proxy_url");
         assert!(e.to_string().contains("socks5"), "{e}");
+        let e = build(Some("https://p:1"), None, false, &[], &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("rw.proxy_url: refused: {}", refused::PROXY_HTTPS.reason)
+        );
+        let e = build(Some("http://u:s3cret@"), None, false, &[], &env).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        let bad_env = MapEnvironment::from_pairs([("HTTPS_PROXY", "http://u:s3cret@")]);
+        let e = build(None, None, true, &[], &bad_env).unwrap_err();
+        assert_eq!(e.path, "rw.proxy_from_environment");
+        assert!(!e.to_string().contains("s3cret"), "{e}");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use prw_core::classify::{Backoff, BackoffError};
 use serde::Deserialize;
 
 use super::duration::PromDuration;
@@ -46,7 +47,7 @@ pub struct QueueConfig {
     pub max_samples_per_send: u64,
     /// Longest wait before a partial batch is sent. Default: 5s. Minimum: above 0.
     pub batch_send_deadline: PromDuration,
-    /// First retry delay. Default: 30ms.
+    /// First retry delay. Default: 30ms. Minimum: above 0.
     pub min_backoff: PromDuration,
     /// Retry delay cap. Default: 5s. Minimum: `min_backoff`.
     pub max_backoff: PromDuration,
@@ -85,10 +86,9 @@ pub struct Queue {
     pub max_samples_per_send: usize,
     /// Longest wait before a partial batch is sent (> 0).
     pub batch_send_deadline: Duration,
-    /// First retry delay.
-    pub min_backoff: Duration,
-    /// Retry delay cap (>= min_backoff).
-    pub max_backoff: Duration,
+    /// `min_backoff` (> 0) doubling up to `max_backoff` (>= `min_backoff`): the schedule the
+    /// retry loop runs, built here once.
+    pub backoff: Backoff,
     /// Retry on 429.
     pub retry_on_http_429: bool,
     /// Drop samples older than this.
@@ -122,19 +122,20 @@ impl QueueConfig {
                 .key("batch_send_deadline")
                 .invalid("must be greater than 0"));
         }
-        if self.max_backoff < self.min_backoff {
-            return Err(path
-                .key("max_backoff")
-                .invalid("must not be less than min_backoff"));
-        }
+        let backoff =
+            Backoff::new(self.min_backoff.0, self.max_backoff.0).map_err(|err| match err {
+                BackoffError::ZeroMin => path.key("min_backoff").invalid("must be greater than 0"),
+                BackoffError::MaxBelowMin => path
+                    .key("max_backoff")
+                    .invalid("must not be less than min_backoff"),
+            })?;
         Ok(Queue {
             capacity,
             max_shards,
             min_shards,
             max_samples_per_send,
             batch_send_deadline: self.batch_send_deadline.0,
-            min_backoff: self.min_backoff.0,
-            max_backoff: self.max_backoff.0,
+            backoff,
             retry_on_http_429: self.retry_on_http_429,
             sample_age_limit: Some(self.sample_age_limit.0).filter(|d| !d.is_zero()),
         })
@@ -158,8 +159,7 @@ mod tests {
         assert_eq!(queue.min_shards, 1);
         assert_eq!(queue.max_samples_per_send, 2_000);
         assert_eq!(queue.batch_send_deadline, Duration::from_secs(5));
-        assert_eq!(queue.min_backoff, Duration::from_millis(30));
-        assert_eq!(queue.max_backoff, Duration::from_secs(5));
+        assert_eq!(queue.backoff, Backoff::PROMETHEUS_DEFAULT);
         assert!(queue.retry_on_http_429);
         assert_eq!(queue.sample_age_limit, None);
     }
@@ -180,8 +180,7 @@ mod tests {
                 min_shards: 2,
                 max_samples_per_send: 3,
                 batch_send_deadline: Duration::from_secs(1),
-                min_backoff: Duration::from_millis(1),
-                max_backoff: Duration::from_millis(2),
+                backoff: Backoff::new(Duration::from_millis(1), Duration::from_millis(2)).unwrap(),
                 retry_on_http_429: false,
                 sample_age_limit: Some(Duration::from_secs(3600)),
             }
@@ -207,6 +206,7 @@ mod tests {
                 "min_backoff: 2s\nmax_backoff: 1s",
                 "queue_config.max_backoff",
             ),
+            ("min_backoff: 0s", "queue_config.min_backoff"),
         ];
         for (yaml, key) in cases {
             assert_eq!(build(yaml).unwrap_err().path, key, "{yaml}");

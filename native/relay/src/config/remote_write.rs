@@ -1,39 +1,44 @@
 //! One `remote_write:` stanza: Prometheus's keys as users have them in prometheus.yml, plus
 //! the prw-only `start`. Every key Prometheus knows has a field here and is either supported,
-//! accepted and ignored with a warning, or refused (docs/relay-config.md has the table); any
-//! other key is a parse error (`deny_unknown_fields`).
+//! accepted and ignored with a warning, or refused ([`super::refused::REFUSED`];
+//! docs/relay-config.md has the tables); any other key is a parse error
+//! (`deny_unknown_fields`).
+//!
+//! What the send side runs is built here, once: the request headers (custom headers and the
+//! fixed `Authorization` of inline credentials, [`RequestHeaders`]), the backoff, the TLS
+//! client settings, the proxies. The URL's user info (`https://user:pass@host/`) is taken off
+//! the URL and sent as Basic auth, as Go's `net/http` does; the URL kept (logged, summarised,
+//! the `url` metric label) never holds credentials.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use hyper::Uri;
-use hyper::header::{HeaderName, HeaderValue};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 
 use super::duration::PromDuration;
 use super::error::{ConfigError, ConfigWarning, KeyPath};
-use super::http_client::{AuthorizationConfig, BasicAuthConfig, ClientAuth, TlsConfig, secret};
+use super::http_client::{
+    AuthorizationConfig, BasicAuthConfig, ClientAuth, TlsConfig, scheme_auth, secret,
+};
 use super::name;
 use super::oauth2::OAuth2Config;
 use super::proxy::ProxyKeys;
 use super::queue::{Queue, QueueConfig};
+use super::refused::{self, Refusal};
 use super::relabel_config::RelabelConfig;
 use super::secret::SecretSource;
 use super::sigv4::SigV4Config;
 use crate::environment::Environment;
 use crate::relabel::RelabelRule;
-use crate::send::headers::{Reserved, ReservedBy, reserved};
+use crate::send::auth::{authorization, userinfo};
+use crate::send::headers::{RequestHeaders, Reserved, ReservedBy, reserved};
 use crate::send::http::ClientSettings;
 
 /// Default `remote_timeout` (Prometheus).
 pub const DEFAULT_REMOTE_TIMEOUT: PromDuration = PromDuration::from_secs(30);
-
-/// Why `azuread` is refused.
-pub const AZUREAD_REASON: &str = "azuread is not supported: Azure AD token acquisition (managed identity, workload identity, SDK) has no well-kept Rust crate testable offline here; for an Azure AD app with a client secret, use oauth2 with token_url https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token and scopes [https://monitor.azure.com/.default]";
-
-/// Why `google_iam` is refused.
-pub const GOOGLE_IAM_REASON: &str = "google_iam is not supported: Google service-account token acquisition has no well-kept Rust crate testable offline here; put an OAuth2-capable proxy in front, or use authorization with a credentials_file kept fresh by another process";
 
 /// `metadata_config` as written (accepted and ignored: the relay forwards the metadata it
 /// receives and sends none of its own).
@@ -68,9 +73,9 @@ pub struct RemoteWriteConfig {
     pub queue_config: QueueConfig,
     /// Ignored with a warning.
     pub metadata_config: Option<MetadataConfig>,
-    /// Ignored with a warning (the relay forwards exemplars it receives).
+    /// `true`: what the relay does (it forwards the exemplars it receives); `false` refused.
     pub send_exemplars: Option<bool>,
-    /// Ignored with a warning (the relay forwards native histograms it receives).
+    /// `true`: what the relay does (it forwards native histograms); `false` refused.
     pub send_native_histograms: Option<bool>,
     /// Rotate resolved addresses between connections. Default: false.
     pub round_robin_dns: bool,
@@ -92,9 +97,9 @@ pub struct RemoteWriteConfig {
     pub oauth2: Option<OAuth2Config>,
     /// AWS Signature V4.
     pub sigv4: Option<SigV4Config>,
-    /// Refused (reason in [`AZUREAD_REASON`]).
+    /// Refused ([`refused::AZUREAD`]).
     pub azuread: Option<serde_yaml::Value>,
-    /// Refused (reason in [`GOOGLE_IAM_REASON`]).
+    /// Refused ([`refused::GOOGLE_IAM`]).
     pub google_iam: Option<serde_yaml::Value>,
     /// HTTP proxy (`http://`). Default: none.
     pub proxy_url: Option<String>,
@@ -104,7 +109,7 @@ pub struct RemoteWriteConfig {
     pub proxy_from_environment: bool,
     /// Headers sent to the proxy on `CONNECT`. Default: none.
     pub proxy_connect_header: BTreeMap<String, Vec<String>>,
-    /// Refused (not supported yet).
+    /// Refused ([`refused::HTTP_HEADERS`]).
     pub http_headers: Option<serde_yaml::Value>,
     /// prw extension: where a destination without a cursor starts. Default: `newest`.
     pub start: Start,
@@ -183,13 +188,14 @@ pub struct Destination {
     pub name: String,
     /// Whether `name` was written or derived.
     pub name_source: NameSource,
-    /// Endpoint.
+    /// Endpoint, without user info (safe to log and to use as a label).
     pub url: Uri,
     /// Timeout of one HTTP attempt.
     pub remote_timeout: Duration,
-    /// Extra headers, validated.
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    /// Authentication, at most one method.
+    /// The request headers the send side adds: `headers` and, for inline credentials (or
+    /// the URL's user info), the fixed `Authorization`.
+    pub headers: RequestHeaders,
+    /// Authentication, at most one method (`ClientAuth::Fixed` is also in `headers`).
     pub auth: Option<ClientAuth>,
     /// The HTTP client: `remote_timeout`, `tls_config`, proxies, `follow_redirects`,
     /// `enable_http2`.
@@ -204,27 +210,39 @@ pub struct Destination {
     pub start: Start,
 }
 
-fn parse_url(path: &KeyPath, url: Option<&str>) -> Result<Uri, ConfigError> {
+/// The URL without user info, and the user info as fixed Basic credentials.
+fn parse_url(path: &KeyPath, url: Option<&str>) -> Result<(Uri, Option<ClientAuth>), ConfigError> {
     let path = path.key("url");
     let text = url
         .filter(|u| !u.is_empty())
         .ok_or_else(|| path.invalid("url for remote_write is empty"))?;
-    let uri: Uri = text.parse().map_err(|_| path.invalid_value("URL", text))?;
+    let shown = || userinfo::redacted(text).into_owned();
+    let (without, credentials) = userinfo::split(text);
+    let uri: Uri = without
+        .parse()
+        .map_err(|_| path.invalid_value("URL", shown()))?;
     match uri.scheme_str() {
         Some("http" | "https") => {}
-        _ => return Err(path.invalid_value("URL with scheme http or https", text)),
+        _ => return Err(path.invalid_value("URL with scheme http or https", shown())),
     }
     if uri.host().is_none_or(str::is_empty) {
-        return Err(path.invalid_value("URL with a host", text));
+        return Err(path.invalid_value("URL with a host", shown()));
     }
-    Ok(uri)
+    let auth = credentials
+        .map(|c| {
+            authorization::basic(&c.username, c.password.as_deref().unwrap_or_default())
+                .map(ClientAuth::Fixed)
+                .map_err(|err| path.unusable(err.to_string()))
+        })
+        .transpose()?;
+    Ok((uri, auth))
 }
 
 fn parse_headers(
     path: &KeyPath,
     headers: &BTreeMap<String, String>,
-) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
-    let mut out = Vec::with_capacity(headers.len());
+) -> Result<HeaderMap, ConfigError> {
+    let mut out = HeaderMap::with_capacity(headers.len());
     for (name, value) in headers {
         let key_path = path.key("headers").key(name);
         match reserved(name) {
@@ -244,7 +262,7 @@ fn parse_headers(
         let header_value = HeaderValue::from_str(value).map_err(|_| {
             key_path.invalid("header value contains characters not allowed in HTTP")
         })?;
-        out.push((header_name, header_value));
+        out.append(header_name, header_value);
     }
     Ok(out)
 }
@@ -265,17 +283,21 @@ fn parse_protobuf_message(
 
 impl RemoteWriteConfig {
     fn refuse_unsupported(&self, path: &KeyPath) -> Result<(), ConfigError> {
-        let refused: [(&str, bool, &'static str); 3] = [
-            ("azuread", self.azuread.is_some(), AZUREAD_REASON),
-            ("google_iam", self.google_iam.is_some(), GOOGLE_IAM_REASON),
+        let refused: [(&Refusal, bool); 5] = [
+            (&refused::AZUREAD, self.azuread.is_some()),
+            (&refused::GOOGLE_IAM, self.google_iam.is_some()),
+            (&refused::HTTP_HEADERS, self.http_headers.is_some()),
             (
-                "http_headers",
-                self.http_headers.is_some(),
-                "http_headers is not supported; use headers (values), or basic_auth/authorization with *_file (secrets in files)",
+                &refused::SEND_EXEMPLARS_FALSE,
+                self.send_exemplars == Some(false),
+            ),
+            (
+                &refused::SEND_NATIVE_HISTOGRAMS_FALSE,
+                self.send_native_histograms == Some(false),
             ),
         ];
-        match refused.iter().find(|(_, present, _)| *present) {
-            Some((key, _, reason)) => Err(path.key(key).refused(reason)),
+        match refused.iter().find(|(_, present)| *present) {
+            Some((refusal, _)) => Err(path.refuse(refusal)),
             None => Ok(()),
         }
     }
@@ -289,25 +311,16 @@ impl RemoteWriteConfig {
                 ),
             );
         }
-        if self.send_exemplars.is_some() {
-            warnings.push(
-                path.key("send_exemplars")
-                    .warning("the relay forwards the exemplars it receives"),
-            );
-        }
-        if self.send_native_histograms.is_some() {
-            warnings.push(
-                path.key("send_native_histograms")
-                    .warning("the relay forwards the native histograms it receives"),
-            );
-        }
         warnings
     }
 
+    /// The one auth method of the stanza; `from_url`: the URL's user info, which counts as
+    /// a method (Basic) like the keys.
     fn auth(
         &self,
         path: &KeyPath,
         env: &dyn Environment,
+        from_url: Option<ClientAuth>,
     ) -> Result<Option<ClientAuth>, ConfigError> {
         let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
         if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
@@ -335,6 +348,14 @@ impl RemoteWriteConfig {
             return Err(path.key(second).invalid(
                 "at most one of basic_auth, authorization, oauth2, sigv4, azuread, google_iam, bearer_token and bearer_token_file may be configured",
             ));
+        }
+        if from_url.is_some() {
+            if let Some((key, _)) = first {
+                return Err(path.key(key).invalid(
+                    "the url has user info (user:password@), which is sent as basic auth: remove it from the url or remove this key",
+                ));
+            }
+            return Ok(from_url);
         }
         Ok(match first {
             None => None,
@@ -375,10 +396,13 @@ impl RemoteWriteConfig {
                     )?
                     .unwrap_or_else(|| SecretSource::Inline(String::new())),
                 };
-                Some(ClientAuth::Authorization {
-                    scheme: "Bearer".to_owned(),
+                Some(scheme_auth(
+                    path,
+                    "Bearer".to_owned(),
+                    "bearer_token",
                     credentials,
-                })
+                    "bearer_token_file",
+                )?)
             }
         })
     }
@@ -392,7 +416,7 @@ impl RemoteWriteConfig {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<Destination, ConfigError> {
         self.refuse_unsupported(path)?;
-        let url = parse_url(path, self.url.as_deref())?;
+        let (url, url_auth) = parse_url(path, self.url.as_deref())?;
         let (name, name_source) = match self.name.as_deref() {
             Some("") => return Err(path.key("name").invalid("name must not be empty")),
             Some(name) => (name.to_owned(), NameSource::Configured),
@@ -406,10 +430,15 @@ impl RemoteWriteConfig {
         if self.remote_timeout.0.is_zero() {
             return Err(path.key("remote_timeout").invalid("must be greater than 0"));
         }
-        let headers = parse_headers(path, &self.headers)?;
+        let custom = parse_headers(path, &self.headers)?;
         let protobuf_message = parse_protobuf_message(path, self.protobuf_message.as_deref())?;
         let queue = self.queue_config.build(&path.key("queue_config"))?;
-        let auth = self.auth(path, env)?;
+        let auth = self.auth(path, env, url_auth)?;
+        let fixed = match &auth {
+            Some(ClientAuth::Fixed(value)) => Some(value.clone()),
+            _ => None,
+        };
+        let headers = RequestHeaders::new(custom, fixed);
         let client = ClientSettings {
             timeout: self.remote_timeout.0,
             tls: self.tls_config.build(&path.key("tls_config"))?,

@@ -7,11 +7,11 @@
 use serde::Deserialize;
 
 use super::error::{ConfigError, KeyPath};
+use super::proxy;
 use crate::environment::Environment;
 use crate::send::auth::aws_credentials::{self, Wanted};
 use crate::send::auth::sigv4::{AssumeRole, SigV4Settings, sts_endpoint};
 use crate::send::http::ClientSettings;
-use crate::send::proxy::ProxySettings;
 
 /// `sigv4` as written.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -94,8 +94,11 @@ impl SigV4Config {
                 )?,
                 client: ClientSettings {
                     timeout: std::time::Duration::from_secs(30),
-                    proxy: ProxySettings::from_environment(env, hyper::HeaderMap::new())
-                        .unwrap_or_default(),
+                    proxy: proxy::from_environment(
+                        &path.key("role_arn"),
+                        env,
+                        hyper::HeaderMap::new(),
+                    )?,
                     follow_redirects: true,
                     ..ClientSettings::default()
                 },
@@ -147,6 +150,39 @@ mod tests {
         .unwrap();
         let role = s.assume_role.unwrap();
         assert_eq!(role.sts_endpoint, "http://127.0.0.1:9/");
+        // The STS client's proxy comes from the environment; a bad one is the same error as
+        // proxy_from_environment's, not a silent direct connection.
+        let bad = build(
+            "{region: eu-west-1, access_key: A, secret_key: S, role_arn: 'arn:aws:iam::1:role/r'}",
+            &[("HTTPS_PROXY", "socks5://p:1")],
+        )
+        .unwrap_err();
+        assert_eq!(bad.path, "sigv4.role_arn");
+        assert!(
+            bad.to_string()
+                .contains("proxy from HTTP_PROXY/HTTPS_PROXY"),
+            "{bad}"
+        );
+        let no_host = build(
+            "{region: eu-west-1, access_key: A, secret_key: S, role_arn: 'arn:aws:iam::1:role/r'}",
+            &[("HTTPS_PROXY", "http://u:s3cret@")],
+        )
+        .unwrap_err();
+        assert!(!no_host.to_string().contains("s3cret"), "{no_host}");
+        // A usable one is what the STS client connects through.
+        let proxied = build(
+            "{region: eu-west-1, access_key: A, secret_key: S, role_arn: 'arn:aws:iam::1:role/r'}",
+            &[("HTTPS_PROXY", "http://u:pw@envproxy:3128")],
+        )
+        .unwrap();
+        match proxied.assume_role.unwrap().client.proxy {
+            crate::send::proxy::ProxySettings::Rules(rules) => {
+                let https = rules.https.unwrap();
+                assert_eq!(https.uri, "http://envproxy:3128");
+                assert!(https.authorization.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
         assert_eq!(role.external_id.as_deref(), Some("x"));
         assert_eq!(s.service, "other");
     }

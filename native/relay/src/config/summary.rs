@@ -1,4 +1,6 @@
-//! A human summary of a validated configuration, printed at start (no secrets).
+//! A human summary of a validated configuration, printed at start. No secrets: destination
+//! URLs carry no user info (the config took it off, `send::auth::userinfo`), and credentials
+//! are never printed.
 
 use std::fmt;
 
@@ -18,8 +20,8 @@ impl fmt::Display for RelayConfig {
         };
         let auth = match &self.listen.auth {
             None => "none",
-            Some(super::listen::ListenAuth::BearerTokenFile(_)) => "bearer token",
-            Some(super::listen::ListenAuth::BasicAuthUsersFile(_)) => "basic auth",
+            Some(super::listen::ListenAuth::BearerToken { .. }) => "bearer token",
+            Some(super::listen::ListenAuth::BasicAuthUsers { .. }) => "basic auth",
         };
         writeln!(f, "listen: {tls}://{} (auth: {auth})", self.listen.address)?;
         let sync = match self.wal.sync {

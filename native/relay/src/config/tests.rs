@@ -1,6 +1,7 @@
 //! Whole-document tests: every refusal names its key path.
 
 use super::*;
+use crate::config::refused;
 
 fn ok(yaml: &str) -> Loaded {
     parse(yaml, &Overrides::default()).unwrap()
@@ -97,7 +98,9 @@ fn prometheus_stanza_is_accepted_unchanged() {
     assert_eq!(d.name_source, NameSource::Configured);
     assert_eq!(d.url.to_string(), "https://mimir.example:9009/api/v1/push");
     assert_eq!(d.remote_timeout, std::time::Duration::from_secs(60));
-    assert_eq!(d.headers[0].0.as_str(), "x-scope-orgid");
+    assert_eq!(d.headers.custom()["x-scope-orgid"], "team-a");
+    // The password is a file: read per request by a decorator, not a fixed header.
+    assert!(!d.headers.has_authorization());
     assert_eq!(d.protobuf_message, ProtobufMessage::V2);
     assert_eq!(d.queue.max_shards, 10);
     assert!(!d.queue.retry_on_http_429);
@@ -110,13 +113,7 @@ fn prometheus_stanza_is_accepted_unchanged() {
         Some(http_client::ClientAuth::Basic { .. })
     ));
     let warned: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
-    assert_eq!(
-        warned,
-        [
-            "remote_write[0].metadata_config",
-            "remote_write[0].send_exemplars",
-        ]
-    );
+    assert_eq!(warned, ["remote_write[0].metadata_config"]);
     assert_eq!(d.client.tls.server_name.as_deref(), Some("mimir"));
     assert!(d.client.tls.ca_pem.is_some());
 }
@@ -199,13 +196,89 @@ fn queue_rule_error_names_the_indexed_key() {
 }
 
 #[test]
-fn refused_keys_are_refused_by_name() {
-    for key in ["azuread", "google_iam", "http_headers"] {
+fn every_refusal_of_the_table_is_refused_by_name_with_its_reason() {
+    for refusal in refused::REFUSED {
+        let yaml = format!(
+            "remote_write:\n  - url: http://127.0.0.1:1/w\n{}",
+            refusal.example
+        );
+        let e = err(&yaml);
+        assert_eq!(e.path, format!("remote_write[0].{}", refusal.key), "{yaml}");
+        assert!(
+            matches!(e.kind, ConfigErrorKind::Refused(reason) if reason == refusal.reason),
+            "{yaml}: {e}"
+        );
+    }
+}
+
+#[test]
+fn send_exemplars_and_native_histograms_true_are_what_the_relay_does() {
+    let loaded = ok(
+        "remote_write:\n  - url: http://a/\n    send_exemplars: true\n    send_native_histograms: true\n",
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn url_user_info_becomes_basic_auth_and_leaves_the_url() {
+    let loaded = ok(
+        "remote_write:\n  - url: https://Aladdin:open%20sesame@receiver.test/push\n    name: r\n",
+    );
+    let d = &loaded.config.destinations[0];
+    assert_eq!(d.url.to_string(), "https://receiver.test/push");
+    assert!(d.headers.has_authorization());
+    assert_eq!(
+        d.auth,
+        Some(http_client::ClientAuth::Fixed(
+            hyper::header::HeaderValue::from_static("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+        ))
+    );
+    let shown = format!("{}{:?}", loaded.config, loaded.config);
+    assert!(
+        !shown.contains("sesame") && !shown.contains("Aladdin"),
+        "{shown}"
+    );
+    // With another auth method: refused, as at most one method is allowed.
+    for other in [
+        "basic_auth: {username: u}",
+        "authorization: {credentials: t}",
+        "bearer_token: t",
+    ] {
         let e = err(&format!(
-            "remote_write:\n  - url: http://a/\n    {key}: {{}}\n"
+            "remote_write:\n  - url: https://u:p@receiver.test/\n    {other}\n"
         ));
-        assert_eq!(e.path, format!("remote_write[0].{key}"));
-        assert!(matches!(e.kind, ConfigErrorKind::Refused(_)), "{key}: {e}");
+        assert!(e.path.starts_with("remote_write[0]."), "{other}: {e}");
+        assert!(e.to_string().contains("user info"), "{e}");
+    }
+    // An unusable URL is shown with its password redacted.
+    let e = err("remote_write:\n  - url: ftp://u:s3cret@receiver.test/\n");
+    assert_eq!(e.path, "remote_write[0].url");
+    assert!(
+        !e.to_string().contains("s3cret") && e.to_string().contains("u:xxxxx@"),
+        "{e}"
+    );
+}
+
+#[test]
+fn inline_credentials_and_backoff_are_built_at_load() {
+    let loaded = ok("remote_write:\n  - url: http://a/\n    bearer_token: tok\n");
+    assert!(loaded.config.destinations[0].headers.has_authorization());
+    for (yaml, key) in [
+        (
+            "    bearer_token: \"t\\u0001k\"\n",
+            "remote_write[0].bearer_token",
+        ),
+        (
+            "    authorization:\n      credentials: \"a\\nb\"\n",
+            "remote_write[0].authorization.credentials",
+        ),
+        (
+            "    queue_config:\n      min_backoff: 0s\n",
+            "remote_write[0].queue_config.min_backoff",
+        ),
+    ] {
+        let e = err(&format!("remote_write:\n  - url: http://a/\n{yaml}"));
+        assert_eq!(e.path, key, "{yaml}: {e}");
     }
 }
 
@@ -316,14 +389,68 @@ fn relay_sections_are_validated() {
     assert_eq!(err("forward_headers: [a, A]").path, "forward_headers[1]");
 }
 
+/// A directory with `token`, `users`, `cert.pem`, `key.pem` (self-signed) and `junk.pem`.
+fn listen_files() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+    std::fs::write(dir.path().join("users"), "alice:pw\n").unwrap();
+    std::fs::write(dir.path().join("empty"), "\n").unwrap();
+    std::fs::write(dir.path().join("cert.pem"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("key.pem"),
+        certified.key_pair.serialize_pem(),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("junk.pem"), "junk").unwrap();
+    let path = dir.path().display().to_string();
+    (dir, path)
+}
+
+#[test]
+fn listen_files_are_read_and_parsed_at_load() {
+    let (_dir, d) = listen_files();
+    for (yaml, key) in [
+        (
+            format!("listen: {{auth: {{bearer_token_file: {d}/missing}}}}"),
+            "listen.auth.bearer_token_file",
+        ),
+        (
+            format!("listen: {{auth: {{bearer_token_file: {d}/empty}}}}"),
+            "listen.auth.bearer_token_file",
+        ),
+        (
+            format!("listen: {{auth: {{basic_auth_users_file: {d}/empty}}}}"),
+            "listen.auth.basic_auth_users_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/missing, key_file: {d}/key.pem}}}}"),
+            "listen.tls.cert_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/junk.pem, key_file: {d}/key.pem}}}}"),
+            "listen.tls.cert_file",
+        ),
+        (
+            format!("listen: {{tls: {{cert_file: {d}/cert.pem, key_file: {d}/junk.pem}}}}"),
+            "listen.tls.key_file",
+        ),
+    ] {
+        let e = err(&yaml);
+        assert_eq!(e.path, key, "{yaml}: {e}");
+        assert!(e.location.is_some(), "{yaml}: {e}");
+    }
+}
+
 #[test]
 fn relay_sections_are_read() {
-    let c = ok("listen:\n  address: 0.0.0.0:9300\n  auth: {bearer_token_file: /t}\n  tls: {cert_file: c.pem, key_file: k.pem}\nwal:\n  dir: /var/wal\n  segment_bytes: 8MiB\n  max_bytes: 1GiB\n  full_policy: drop_oldest\n  sync: interval\n  sync_interval: 200ms\nforward_headers: [X-Scope-OrgID, X-Tenant]\n").config;
+    let (_dir, d) = listen_files();
+    let c = ok(&format!("listen:\n  address: 0.0.0.0:9300\n  auth: {{bearer_token_file: {d}/token}}\n  tls: {{cert_file: {d}/cert.pem, key_file: {d}/key.pem}}\nwal:\n  dir: /var/wal\n  segment_bytes: 8MiB\n  max_bytes: 1GiB\n  full_policy: drop_oldest\n  sync: interval\n  sync_interval: 200ms\nforward_headers: [X-Scope-OrgID, X-Tenant]\n")).config;
     assert_eq!(c.listen.address.port(), 9300);
-    assert_eq!(
-        c.listen.auth,
-        Some(ListenAuth::BearerTokenFile("/t".into()))
-    );
+    assert!(matches!(
+        &c.listen.auth,
+        Some(ListenAuth::BearerToken { token, .. }) if token == "s3cret"
+    ));
     assert!(c.listen.tls.is_some());
     assert_eq!(c.wal.segment_bytes, 8 << 20);
     assert_eq!(c.wal.full_policy, FullPolicy::DropOldest);

@@ -23,7 +23,7 @@ use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
 use super::feed::{Fed, Feed};
 use super::items::{RecordItems, cut_for};
 use super::metrics::DeliveryMetrics;
-use super::options::{destination_options, http_transport};
+use super::options::sender_parts;
 use super::progress_store::FileProgressStore;
 use super::{DeliveryError, DeliverySettings};
 use crate::clock::SystemClock;
@@ -107,11 +107,10 @@ impl RunningDestination {
             .wal
             .add_consumer(&name, start_at(destination.start))
             .map_err(wal_error)?;
-        let mut options = destination_options(destination)?;
+        let (mut options, transport) = sender_parts(destination)?;
         options
             .observers
             .extend(shared.settings.attempt_observers.iter().cloned());
-        let transport = http_transport(destination)?;
         let remote_metrics: DestinationMetrics = shared
             .remote
             .destination(&name, &destination.url.to_string());

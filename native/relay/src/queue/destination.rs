@@ -32,7 +32,7 @@ use crate::send::batch::ItemCounts;
 use crate::send::context::{RetryPolicy, SendContext};
 use crate::send::decorate::RequestDecorator;
 use crate::send::encode::{BatchEncoder, V2Encoder};
-use crate::send::headers::{Auth, HeaderError, RequestHeaders};
+use crate::send::headers::RequestHeaders;
 use crate::send::metrics::DestinationMetrics;
 use crate::send::observe::AttemptObserver;
 use crate::send::retry::{Encoders, JitterSource, cutoff_ms};
@@ -98,10 +98,8 @@ pub struct DestinationOptions {
     pub protocol: Protocol,
     /// `queue_config`.
     pub queue: QueueSettings,
-    /// `headers`.
-    pub headers: Vec<(String, String)>,
-    /// `basic_auth` / `authorization`.
-    pub auth: Option<Auth>,
+    /// `headers` and the fixed `Authorization` of inline credentials, built by the config.
+    pub headers: RequestHeaders,
     /// Seed of the backoff jitter (`None`: no jitter, Prometheus's exact schedule).
     pub jitter_seed: Option<u64>,
     /// The v2 encoder to use (`None`: [`V2Encoder`], prw-core's conversion).
@@ -115,14 +113,6 @@ pub struct DestinationOptions {
 /// Why a destination could not start or take more items.
 #[derive(Debug, thiserror::Error)]
 pub enum DestinationError {
-    /// Bad custom header or credentials.
-    #[error("destination {name}: {source}")]
-    Headers {
-        /// Destination name.
-        name: String,
-        /// What was wrong.
-        source: HeaderError,
-    },
     /// The progress store failed to load.
     #[error("destination {name}: loading shard progress failed: {source}")]
     LoadProgress {
@@ -183,13 +173,6 @@ impl Destination {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DestinationError> {
         let name = options.name.clone();
-        let headers =
-            RequestHeaders::new(&options.headers, options.auth.as_ref()).map_err(|source| {
-                DestinationError::Headers {
-                    name: name.clone(),
-                    source,
-                }
-            })?;
         let loaded = store
             .load()
             .map_err(|source| DestinationError::LoadProgress {
@@ -206,7 +189,7 @@ impl Destination {
             name: name.clone(),
             url: options.url.clone(),
             transport,
-            headers,
+            headers: options.headers,
             policy: queue.retry,
             protocol: Arc::new(ProtocolState::new(options.protocol)),
             metrics,

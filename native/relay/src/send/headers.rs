@@ -8,7 +8,6 @@
 //! (`headers`, `forward_headers`); here they are also ignored at send time so a record
 //! stored by an older relay can never override them.
 
-use base64::Engine;
 use hyper::http::{HeaderMap, HeaderName, HeaderValue};
 use prw_core::Protocol;
 
@@ -82,93 +81,38 @@ pub fn reserved(name: &str) -> Option<Reserved> {
         .find(|r| r.name.eq_ignore_ascii_case(name))
 }
 
-/// Credentials of a destination (values already read from files by the config layer).
-#[derive(Clone, PartialEq, Eq)]
-pub enum Auth {
-    /// `basic_auth`.
-    Basic {
-        /// User name.
-        username: String,
-        /// Password.
-        password: String,
-    },
-    /// `authorization` (`type` defaults to `Bearer`).
-    Authorization {
-        /// The scheme, e.g. `Bearer`.
-        scheme: String,
-        /// The credentials.
-        credentials: String,
-    },
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Auth::Basic { username, .. } => f
-                .debug_struct("Basic")
-                .field("username", username)
-                .field("password", &"<secret>")
-                .finish(),
-            Auth::Authorization { scheme, .. } => f
-                .debug_struct("Authorization")
-                .field("scheme", scheme)
-                .field("credentials", &"<secret>")
-                .finish(),
-        }
-    }
-}
-
-/// A configured header or credential that is not a valid HTTP header.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum HeaderError {
-    /// Not a header name.
-    #[error("header name {0:?} is not a valid HTTP header name")]
-    BadName(String),
-    /// Not a header value.
-    #[error("value of header {0:?} is not a valid HTTP header value")]
-    BadValue(String),
-    /// A reserved header in the destination's `headers`.
-    #[error("header {0:?} is reserved and cannot be configured")]
-    Reserved(String),
-}
-
-/// The fixed part of a destination's request headers, built once.
-#[derive(Debug, Clone)]
+/// The fixed part of a destination's request headers, built once by the config layer
+/// (`config::remote_write`): the custom `headers` (no reserved header among them: the config
+/// refuses those at load) and the `Authorization` of inline credentials (sensitive). Nothing
+/// here validates again.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestHeaders {
     custom: HeaderMap,
     authorization: Option<HeaderValue>,
 }
 
 impl RequestHeaders {
-    /// Validates the destination's custom headers and credentials.
-    pub fn new(custom: &[(String, String)], auth: Option<&Auth>) -> Result<Self, HeaderError> {
-        let mut map = HeaderMap::new();
-        for (name, value) in custom {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| HeaderError::BadName(name.clone()))?;
-            if is_reserved(header.as_str()) {
-                return Err(HeaderError::Reserved(name.clone()));
-            }
-            let value =
-                HeaderValue::from_str(value).map_err(|_| HeaderError::BadValue(name.clone()))?;
-            map.append(header, value);
-        }
-        let authorization = match auth {
-            None => None,
-            Some(Auth::Basic { username, password }) => {
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{password}"));
-                Some(secret_value(&format!("Basic {token}"))?)
-            }
-            Some(Auth::Authorization {
-                scheme,
-                credentials,
-            }) => Some(secret_value(&format!("{scheme} {credentials}"))?),
-        };
-        Ok(RequestHeaders {
-            custom: map,
+    /// `custom` headers (validated, none reserved) and the fixed `Authorization` value
+    /// (marked sensitive here, whatever the caller did).
+    pub fn new(custom: HeaderMap, authorization: Option<HeaderValue>) -> Self {
+        let authorization = authorization.map(|mut value| {
+            value.set_sensitive(true);
+            value
+        });
+        RequestHeaders {
+            custom,
             authorization,
-        })
+        }
+    }
+
+    /// The custom headers.
+    pub fn custom(&self) -> &HeaderMap {
+        &self.custom
+    }
+
+    /// Whether a fixed `Authorization` is sent.
+    pub fn has_authorization(&self) -> bool {
+        self.authorization.is_some()
     }
 
     /// All headers of one attempt.
@@ -226,13 +170,6 @@ fn is_reserved(name: &str) -> bool {
     reserved(name).is_some()
 }
 
-fn secret_value(text: &str) -> Result<HeaderValue, HeaderError> {
-    let mut value = HeaderValue::from_str(text)
-        .map_err(|_| HeaderError::BadValue("authorization".to_owned()))?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,10 +181,20 @@ mod tests {
             .collect()
     }
 
+    fn headers(
+        custom: &[(&'static str, &'static str)],
+        auth: Option<&'static str>,
+    ) -> RequestHeaders {
+        let mut map = HeaderMap::new();
+        for (name, value) in custom {
+            map.append(*name, HeaderValue::from_static(value));
+        }
+        RequestHeaders::new(map, auth.map(HeaderValue::from_static))
+    }
+
     #[test]
     fn v1_request_carries_the_reserved_headers() {
-        let headers = RequestHeaders::new(&[], None).unwrap();
-        let map = headers.build(Protocol::V1, 0, &[]);
+        let map = RequestHeaders::default().build(Protocol::V1, 0, &[]);
         assert_eq!(map["content-encoding"], "snappy");
         assert_eq!(map["content-type"], "application/x-protobuf");
         assert_eq!(map["x-prometheus-remote-write-version"], "0.1.0");
@@ -257,8 +204,7 @@ mod tests {
 
     #[test]
     fn v2_request_and_retry_attempt() {
-        let headers = RequestHeaders::new(&[], None).unwrap();
-        let map = headers.build(Protocol::V2, 3, &[]);
+        let map = RequestHeaders::default().build(Protocol::V2, 3, &[]);
         assert_eq!(
             map["content-type"],
             "application/x-protobuf;proto=io.prometheus.write.v2.Request"
@@ -269,15 +215,7 @@ mod tests {
 
     #[test]
     fn forwarded_headers_travel_but_never_override_reserved_ones() {
-        let headers = RequestHeaders::new(
-            &[],
-            Some(&Auth::Authorization {
-                scheme: "Bearer".into(),
-                credentials: "tok".into(),
-            }),
-        )
-        .unwrap();
-        let map = headers.build(
+        let map = headers(&[], Some("Bearer tok")).build(
             Protocol::V1,
             0,
             &forwarded(&[
@@ -289,34 +227,17 @@ mod tests {
         assert_eq!(map["x-scope-orgid"], "tenant-a");
         assert_eq!(map["content-type"], "application/x-protobuf");
         assert_eq!(map["authorization"], "Bearer tok");
+        assert!(map["authorization"].is_sensitive());
     }
 
     #[test]
     fn configured_header_wins_over_forwarded_one() {
-        let headers =
-            RequestHeaders::new(&[("X-Scope-OrgID".into(), "fixed".into())], None).unwrap();
-        let map = headers.build(Protocol::V1, 0, &forwarded(&[("x-scope-orgid", "t")]));
+        let map = headers(&[("x-scope-orgid", "fixed")], None).build(
+            Protocol::V1,
+            0,
+            &forwarded(&[("x-scope-orgid", "t")]),
+        );
         assert_eq!(map.get_all("x-scope-orgid").iter().count(), 1);
         assert_eq!(map["x-scope-orgid"], "fixed");
-    }
-
-    #[test]
-    fn reserved_custom_header_is_refused() {
-        let err = RequestHeaders::new(&[("User-Agent".into(), "x".into())], None).unwrap_err();
-        assert_eq!(err, HeaderError::Reserved("User-Agent".into()));
-    }
-
-    #[test]
-    fn basic_auth_is_base64_of_user_colon_password() {
-        let headers = RequestHeaders::new(
-            &[],
-            Some(&Auth::Basic {
-                username: "Aladdin".into(),
-                password: "open sesame".into(),
-            }),
-        )
-        .unwrap();
-        let map = headers.build(Protocol::V1, 0, &[]);
-        assert_eq!(map["authorization"], "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
     }
 }

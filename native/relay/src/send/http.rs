@@ -17,8 +17,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
+use hyper::http::Method;
 use hyper::http::header::PROXY_AUTHORIZATION;
-use hyper::http::{Method, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
@@ -202,11 +202,6 @@ impl HttpTransport {
             headers: parts.headers,
             body_prefix,
         })
-    }
-
-    /// The route a request to `url` takes (for tests and logs).
-    pub fn routes_through_proxy(&self, url: &Uri) -> bool {
-        matches!(self.proxy.route(url), Route::Proxy { .. })
     }
 }
 

@@ -20,10 +20,10 @@
 
 use std::net::IpAddr;
 
-use base64::Engine;
 use hyper::http::{HeaderMap, HeaderValue, Uri};
 use ipnet::IpNet;
 
+use super::auth::{authorization, userinfo};
 use crate::environment::Environment;
 
 /// One proxy server.
@@ -98,7 +98,7 @@ pub enum Route<'a> {
 /// Why a proxy URL is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProxyError {
-    /// Not a URL with a host.
+    /// Not a URL with a host (the URL shown with its password redacted).
     #[error("not a proxy URL with a host: {0:?}")]
     Invalid(String),
     /// A scheme other than `http`.
@@ -110,17 +110,18 @@ pub enum ProxyError {
 
 impl ProxyServer {
     /// Parses a proxy URL as Go's `httpproxy` does: a value without a scheme is
-    /// `http://<value>`.
+    /// `http://<value>`. The user info becomes `Proxy-Authorization: Basic`; errors show the
+    /// URL with its password redacted.
     pub fn parse(text: &str) -> Result<Self, ProxyError> {
         let text = text.trim();
+        let invalid = || ProxyError::Invalid(userinfo::redacted(text).into_owned());
         let with_scheme = if text.contains("://") {
             text.to_owned()
         } else {
             format!("http://{text}")
         };
-        let uri: Uri = with_scheme
-            .parse()
-            .map_err(|_| ProxyError::Invalid(text.to_owned()))?;
+        let (without_userinfo, credentials) = userinfo::split(&with_scheme);
+        let uri: Uri = without_userinfo.parse().map_err(|_| invalid())?;
         let scheme = uri.scheme_str().unwrap_or_default().to_ascii_lowercase();
         if scheme != "http" {
             return Err(ProxyError::Scheme(scheme));
@@ -128,23 +129,12 @@ impl ProxyServer {
         let authority = uri
             .authority()
             .filter(|a| !a.host().is_empty())
-            .ok_or_else(|| ProxyError::Invalid(text.to_owned()))?;
-        let (userinfo, host_port) = match authority.as_str().rsplit_once('@') {
-            Some((userinfo, host_port)) => (Some(userinfo), host_port),
-            None => (None, authority.as_str()),
-        };
-        let authorization = userinfo.map(|userinfo| {
-            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-            let token = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                percent_decode(user),
-                percent_decode(password)
-            ));
-            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
-                .unwrap_or_else(|_| HeaderValue::from_static(""));
-            value.set_sensitive(true);
-            value
-        });
+            .ok_or_else(invalid)?;
+        let authorization = credentials
+            .map(|c| authorization::basic(&c.username, c.password.as_deref().unwrap_or_default()))
+            .transpose()
+            .map_err(|_| invalid())?;
+        let host_port = authority.as_str();
         let port = if host_port.rsplit_once(':').is_some_and(|(_, p)| {
             !p.is_empty() && !p.contains(']') && p.bytes().all(|b| b.is_ascii_digit())
         }) {
@@ -152,35 +142,9 @@ impl ProxyServer {
         } else {
             format!("{host_port}:80")
         };
-        let uri = format!("http://{port}")
-            .parse()
-            .map_err(|_| ProxyError::Invalid(text.to_owned()))?;
+        let uri = format!("http://{port}").parse().map_err(|_| invalid())?;
         Ok(ProxyServer { uri, authorization })
     }
-}
-
-/// `%XX` decoding of proxy user info (Go's `url.UserPassword` values are unescaped).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (b, hex) {
-            (b'%', Some(decoded)) => {
-                out.push(decoded);
-                i += 3;
-            }
-            _ => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn split_port(entry: &str) -> (&str, Option<u16>) {
@@ -398,6 +362,19 @@ mod tests {
             Err(ProxyError::Scheme("socks5".into()))
         );
         assert!(ProxyServer::parse("http://").is_err());
+    }
+
+    #[test]
+    fn errors_never_show_the_proxy_password() {
+        for bad in [
+            "http://user:s3cret@",
+            "http://user:s3cret@host:port/",
+            "user:s3cret@ho st",
+        ] {
+            let err = ProxyServer::parse(bad).unwrap_err().to_string();
+            assert!(!err.contains("s3cret"), "{bad}: {err}");
+            assert!(err.contains("user:xxxxx@"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -2,7 +2,11 @@
 //! server certificate is checked against.
 //!
 //! Semantics follow Prometheus's `tls_config` (Go's `crypto/tls`):
-//! - trusted roots: the webpki roots plus `ca`/`ca_file` when given;
+//! - trusted roots: with `ca`/`ca_file`, those certificates only (Go sets `RootCAs` to a pool
+//!   holding just them); without, the system store, as Go's `SystemCertPool` (read with
+//!   `rustls-native-certs`: the distribution's bundle, `SSL_CERT_FILE`, `SSL_CERT_DIR`), once
+//!   per process; when the system store has no certificate at all (a scratch container), the
+//!   bundled webpki (Mozilla) roots instead of trusting nothing;
 //! - `cert`/`key`: a client certificate for mutual TLS;
 //! - `server_name`: the name sent as SNI and checked against the certificate, instead of the
 //!   URL's host;
@@ -17,13 +21,13 @@
 //! always builds.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 /// A TLS protocol version bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,7 +41,7 @@ pub enum TlsVersion {
 /// Validated TLS settings of one client (PEM bytes already read).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct TlsSettings {
-    /// Extra trusted CA certificates (PEM), beside the webpki roots.
+    /// The trusted CA certificates (PEM): when set, the only roots trusted.
     pub ca_pem: Option<Vec<u8>>,
     /// Client certificate chain and key (PEM) for mutual TLS.
     pub client_identity: Option<(Vec<u8>, Vec<u8>)>,
@@ -131,15 +135,7 @@ pub fn client_config(
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(SkipVerify(provider)))
     } else {
-        let mut roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        if let Some(pem) = &settings.ca_pem {
-            for cert in certificates(pem, "ca")? {
-                roots.add(cert)?;
-            }
-        }
-        builder.with_root_certificates(roots)
+        builder.with_root_certificates(roots(settings)?)
     };
     let mut config = match &settings.client_identity {
         None => builder.with_no_client_auth(),
@@ -155,6 +151,58 @@ pub fn client_config(
         vec![b"http/1.1".to_vec()]
     };
     Ok(Arc::new(config))
+}
+
+/// The roots `settings` trusts: `ca` alone when set, else the system store.
+fn roots(settings: &TlsSettings) -> Result<Arc<RootCertStore>, TlsError> {
+    let Some(pem) = &settings.ca_pem else {
+        return Ok(system_roots());
+    };
+    let mut roots = RootCertStore::empty();
+    for cert in certificates(pem, "ca")? {
+        roots.add(cert)?;
+    }
+    Ok(Arc::new(roots))
+}
+
+/// Where the roots trusted without `ca` come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultRoots {
+    /// The system store (`rustls-native-certs`).
+    System,
+    /// The bundled webpki roots: the system store had no certificate.
+    Webpki,
+}
+
+fn load_system_roots() -> (Arc<RootCertStore>, DefaultRoots) {
+    let found = rustls_native_certs::load_native_certs();
+    for error in &found.errors {
+        tracing::warn!(%error, "reading the system certificate store");
+    }
+    let mut roots = RootCertStore::empty();
+    let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+    if added == 0 {
+        tracing::warn!(
+            "the system certificate store has no certificate: trusting the bundled webpki roots"
+        );
+        let webpki = RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        return (Arc::new(webpki), DefaultRoots::Webpki);
+    }
+    (Arc::new(roots), DefaultRoots::System)
+}
+
+static SYSTEM_ROOTS: OnceLock<(Arc<RootCertStore>, DefaultRoots)> = OnceLock::new();
+
+/// The roots trusted without `ca` (read once per process).
+fn system_roots() -> Arc<RootCertStore> {
+    Arc::clone(&SYSTEM_ROOTS.get_or_init(load_system_roots).0)
+}
+
+/// Where the roots trusted without `ca` come from on this machine.
+pub fn default_roots() -> DefaultRoots {
+    SYSTEM_ROOTS.get_or_init(load_system_roots).1
 }
 
 /// The name to verify and send as SNI: `server_name` when set, else `host`.
@@ -245,6 +293,27 @@ mod tests {
         };
         let err = client_config(&settings, false).unwrap_err();
         assert!(err.to_string().starts_with("ca is not valid PEM"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_replaces_the_default_roots() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let ca = rcgen::CertificateParams::new(vec!["ca.test".to_owned()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let with_ca = TlsSettings {
+            ca_pem: Some(ca.pem().into_bytes()),
+            ..TlsSettings::default()
+        };
+        assert_eq!(roots(&with_ca).unwrap().len(), 1);
+        let default = roots(&TlsSettings::default()).unwrap();
+        assert!(
+            default.len() > 1,
+            "{:?} roots: {}",
+            default_roots(),
+            default.len()
+        );
     }
 
     #[test]

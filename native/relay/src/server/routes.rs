@@ -13,11 +13,11 @@ use hyper::header::{ALLOW, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Method, Request, Response, StatusCode};
 use prometheus_client::registry::Registry;
 
-use super::auth::ListenerAuth;
 use super::captures::{self, Captures};
 use super::metrics::{HttpMetrics, RequestLabels};
 use super::readiness::Readiness;
 use super::static_page::{self, StaticPage};
+use crate::config::ListenAuth;
 use crate::handler::{Ingest, Reload, ResponseBody};
 
 /// Write paths (DESIGN.md).
@@ -30,7 +30,7 @@ pub struct Routes {
     /// The reload hook.
     pub reload: Arc<dyn Reload>,
     /// Listener auth, if configured.
-    pub auth: Option<ListenerAuth>,
+    pub auth: Option<ListenAuth>,
     /// Everything `/metrics` serves.
     pub registry: Arc<Registry>,
     /// The server's metrics.

@@ -3,10 +3,10 @@
 //! Prometheus's round trippers do, so a rotated secret is used at once. A file that cannot be
 //! read is a [`DecorateError`] (retried with backoff, never a drop).
 
-use base64::Engine;
 use hyper::http::HeaderValue;
 use hyper::http::header::AUTHORIZATION;
 
+use super::authorization;
 use super::secret::SecretSource;
 use crate::send::decorate::{DecorateError, DecorateFuture, RequestDecorator};
 use crate::send::transport::OutgoingRequest;
@@ -45,24 +45,16 @@ async fn read(source: &SecretSource) -> Result<String, DecorateError> {
 impl FileCredentials {
     /// The `Authorization` value now.
     pub async fn authorization(&self) -> Result<HeaderValue, DecorateError> {
-        let text = match self {
+        match self {
             FileCredentials::Basic { username, password } => {
-                let pair = format!("{}:{}", read(username).await?, read(password).await?);
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(pair)
-                )
+                authorization::basic(&read(username).await?, &read(password).await?)
             }
             FileCredentials::Scheme {
                 scheme,
                 credentials,
-            } => format!("{scheme} {}", read(credentials).await?),
-        };
-        let mut value = HeaderValue::from_str(&text).map_err(|_| {
-            DecorateError::new("credentials file content is not a valid header value")
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
+            } => authorization::scheme(scheme, &read(credentials).await?),
+        }
+        .map_err(|_| DecorateError::new("credentials file content is not a valid header value"))
     }
 }
 

@@ -11,9 +11,13 @@
 //! - `Authorization: <token_type> <access_token>` (`bearer` written `Bearer`, as Go does);
 //! - `client_secret_file` is read for every token request, so a rotated secret is used
 //!   without a reload;
-//! - prw extension: a 401 from the destination drops the cached token and asks the retry loop
-//!   to resend the batch once at once ([`AfterAnswer::ResendNow`]) with a fresh token
-//!   (Go's transport would send the next batch with the same token until it expires);
+//! - prw extension: a 401 from the destination revokes the token that request carried and
+//!   asks the retry loop to resend the batch once at once ([`AfterAnswer::ResendNow`]) with a
+//!   fresh token (Go's transport would send the next batch with the same token until it
+//!   expires). The revocation is done by [`RevokeOnUnauthorized`], the transport wrapper that
+//!   sees both the request's `Authorization` and the answer: it waits for the token lock
+//!   (never skips), and drops the cached token only when it is the one the 401 answered, so a
+//!   newer token another shard fetched meanwhile is kept and a stale one never survives;
 //! - a token endpoint that is down or refuses is a [`DecorateError`]: the batch is retried
 //!   with backoff, never dropped.
 //!
@@ -24,18 +28,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use base64::Engine;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use hyper::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use hyper::http::{HeaderMap, HeaderValue, Uri};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::authorization;
 use super::secret::SecretSource;
 use crate::send::decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 use crate::send::http::{ClientSettings, HttpTransport};
 use crate::send::tls::TlsError;
-use crate::send::transport::{OutgoingRequest, Response};
+use crate::send::transport::{OutgoingRequest, Response, Transport, TransportFuture};
 
 /// A token is renewed this long before it expires (`golang.org/x/oauth2`'s `expiryDelta`).
 pub const EXPIRY_DELTA: Duration = Duration::from_secs(10);
@@ -208,11 +214,8 @@ impl OAuth2Decorator {
             let escape = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
             let user: String = escape(&self.settings.client_id);
             let password: String = escape(secret);
-            let token =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            let mut value = HeaderValue::from_str(&format!("Basic {token}"))
+            let value = authorization::basic(&user, &password)
                 .map_err(|_| FetchError::Failed(DecorateError::new("oauth2: bad client_id")))?;
-            value.set_sensitive(true);
             headers.insert(AUTHORIZATION, value);
         }
         let request = OutgoingRequest {
@@ -277,9 +280,8 @@ fn parse_token(answer: &Response, now: Instant) -> Result<Token, FetchError> {
         _ => None,
     }
     .filter(|secs| *secs > 0);
-    let mut authorization = HeaderValue::from_str(&format!("{kind} {access}"))
+    let authorization = authorization::scheme(&kind, access)
         .map_err(|_| failed("the access token is not a valid header value"))?;
-    authorization.set_sensitive(true);
     Ok(Token {
         authorization,
         renew_at: expires_in
@@ -297,15 +299,58 @@ impl RequestDecorator for OAuth2Decorator {
     }
 
     fn after_answer(&self, status: u16) -> AfterAnswer {
-        if status != 401 {
-            return AfterAnswer::Proceed;
+        // The token was revoked by [`RevokeOnUnauthorized`] before the answer got here.
+        if status == 401 {
+            AfterAnswer::ResendNow
+        } else {
+            AfterAnswer::Proceed
         }
-        // Drop the token so the resend fetches a new one. Another shard may hold the lock
-        // while fetching; its fresh token is then kept.
-        if let Ok(mut state) = self.state.try_lock() {
+    }
+}
+
+impl OAuth2Decorator {
+    /// A 401 answered a request that carried `sent`: drop the cached token if it is that one.
+    /// Waits for the lock (a shard reading or fetching the token holds it briefly); a token
+    /// fetched since is kept.
+    pub async fn revoke(&self, sent: &HeaderValue) {
+        let mut state = self.state.lock().await;
+        if state
+            .token
+            .as_ref()
+            .is_some_and(|token| token.authorization == sent)
+        {
             state.token = None;
         }
-        AfterAnswer::ResendNow
+    }
+}
+
+/// The transport of an OAuth2 destination: on a 401, revokes the token the request carried
+/// (see the module docs) before the answer goes back to the retry loop.
+#[derive(Debug)]
+pub struct RevokeOnUnauthorized {
+    inner: Arc<dyn Transport>,
+    oauth2: Arc<OAuth2Decorator>,
+}
+
+impl RevokeOnUnauthorized {
+    /// Wraps `inner`; `oauth2` is the destination's decorator (the retry loop's).
+    pub fn new(inner: Arc<dyn Transport>, oauth2: Arc<OAuth2Decorator>) -> Self {
+        RevokeOnUnauthorized { inner, oauth2 }
+    }
+}
+
+impl Transport for RevokeOnUnauthorized {
+    fn send(&self, request: OutgoingRequest) -> TransportFuture<'_> {
+        Box::pin(async move {
+            let sent = request.headers.get(AUTHORIZATION).cloned();
+            let answer = self.inner.send(request).await;
+            if let (Ok(response), Some(sent)) = (&answer, &sent)
+                && response.status == 401
+            {
+                self.oauth2.revoke(sent).await;
+            }
+            answer
+        })
     }
 }
 
@@ -359,6 +404,100 @@ mod tests {
             parse_token(&answer(200, "<html>"), now),
             Err(FetchError::Failed(_))
         ));
+    }
+
+    fn decorator() -> Arc<OAuth2Decorator> {
+        Arc::new(
+            OAuth2Decorator::new(OAuth2Settings {
+                client_id: "id".into(),
+                client_secret: SecretSource::Inline("s".into()),
+                scopes: vec![],
+                token_url: "http://127.0.0.1:1/token".parse().unwrap(),
+                endpoint_params: BTreeMap::new(),
+                client: ClientSettings::default(),
+            })
+            .unwrap(),
+        )
+    }
+
+    async fn cache(decorator: &OAuth2Decorator, value: &'static str) {
+        decorator.state.lock().await.token = Some(Token {
+            authorization: HeaderValue::from_static(value),
+            renew_at: None,
+        });
+    }
+
+    async fn cached(decorator: &OAuth2Decorator) -> Option<HeaderValue> {
+        decorator
+            .state
+            .lock()
+            .await
+            .token
+            .as_ref()
+            .map(|t| t.authorization.clone())
+    }
+
+    #[tokio::test]
+    async fn a_401_revokes_its_token_even_while_another_shard_holds_the_lock() {
+        let d = decorator();
+        cache(&d, "Bearer t1").await;
+        // Another shard is reading the cached token (the old code's try_lock failed here
+        // and kept the stale token).
+        let held = d.state.lock().await;
+        let revoking = tokio::spawn({
+            let d = Arc::clone(&d);
+            async move { d.revoke(&HeaderValue::from_static("Bearer t1")).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!revoking.is_finished(), "revoke must wait for the lock");
+        drop(held);
+        revoking.await.unwrap();
+        assert_eq!(cached(&d).await, None);
+    }
+
+    #[tokio::test]
+    async fn a_401_for_an_older_token_keeps_the_newer_one() {
+        let d = decorator();
+        cache(&d, "Bearer t2").await;
+        d.revoke(&HeaderValue::from_static("Bearer t1")).await;
+        assert_eq!(cached(&d).await.unwrap(), "Bearer t2");
+    }
+
+    /// Answers every request with one status.
+    #[derive(Debug)]
+    struct Answers(u16);
+
+    impl Transport for Answers {
+        fn send(&self, _request: OutgoingRequest) -> TransportFuture<'_> {
+            let status = self.0;
+            Box::pin(async move { Ok(answer(status, "")) })
+        }
+    }
+
+    #[tokio::test]
+    async fn the_transport_revokes_the_token_a_401_answered_and_only_then() {
+        let d = decorator();
+        let request = |token: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(AUTHORIZATION, HeaderValue::from_static(token));
+            OutgoingRequest {
+                url: "http://receiver.test/".parse().unwrap(),
+                headers,
+                body: Bytes::new(),
+            }
+        };
+        cache(&d, "Bearer t1").await;
+        let ok = RevokeOnUnauthorized::new(Arc::new(Answers(500)), Arc::clone(&d));
+        assert_eq!(ok.send(request("Bearer t1")).await.unwrap().status, 500);
+        assert_eq!(cached(&d).await.unwrap(), "Bearer t1");
+        let refused = RevokeOnUnauthorized::new(Arc::new(Answers(401)), Arc::clone(&d));
+        assert_eq!(
+            refused.send(request("Bearer t1")).await.unwrap().status,
+            401
+        );
+        assert_eq!(cached(&d).await, None);
+        assert_eq!(d.after_answer(401), AfterAnswer::ResendNow);
+        assert_eq!(d.after_answer(503), AfterAnswer::Proceed);
     }
 
     #[test]

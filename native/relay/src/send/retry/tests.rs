@@ -38,7 +38,7 @@ fn fixture(protocol: Protocol, min: u64, max: u64, retry_on_http_429: bool) -> F
         name: "dest".to_owned(),
         url: "http://receiver.test/api/v1/write".parse().unwrap(),
         transport: transport.clone(),
-        headers: RequestHeaders::new(&[], None).unwrap(),
+        headers: RequestHeaders::default(),
         policy: RetryPolicy {
             backoff: Backoff::new(Duration::from_millis(min), Duration::from_millis(max)).unwrap(),
             retry_on_http_429,
