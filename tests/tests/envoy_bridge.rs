@@ -1,6 +1,8 @@
 //! The 2.0 -> 1.0 bridge (`upstream_protocol: v1`) in a real Envoy 1.40 (V8): in front of a
-//! real Prometheus 2.42 receiver (1.0 only), in front of the recording test receiver, and
-//! with `prw relay` sending 2.0 through it.
+//! real Prometheus 2.42 receiver (1.0 only; floats, exemplars and native histograms compared
+//! in full: count, sum and every bucket), in front of the recording test receiver, and with
+//! `prw relay` sending 2.0 through it (no fallback to 1.0: `prw_remote_fallbacks_total` 0).
+//! A 2.0 body whose 1.0 form would be gigabytes is 413 without charging the tenant.
 //!
 //! Tools: Envoy (`$ENVOY_BIN`, else `.venv/bin/envoy`), Prometheus (`$PROMETHEUS_BIN`, else
 //! `/usr/bin/prometheus`), `prw` (`$PRW_BIN`, else `target/debug/prw`), the filter
@@ -10,7 +12,7 @@
 // Test helpers outside #[test] fns: failing loudly is their job.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use prost::Message;
@@ -191,10 +193,58 @@ fn rich_request(t0: i64) -> V2 {
     r
 }
 
-/// (series key, timestamp ms, value or histogram count) from a Prometheus query answer.
-fn points_in(json: &str) -> BTreeSet<(String, i64, String)> {
+/// A native histogram as Prometheus's query API shows it: count, sum, and each bucket as
+/// (boundary rule, lower, upper, count).
+#[derive(Clone, Debug)]
+struct StoredHistogram {
+    count: f64,
+    sum: f64,
+    buckets: Vec<(i64, f64, f64, f64)>,
+}
+
+impl StoredHistogram {
+    /// What Prometheus shows for an integer histogram with one positive span from bucket
+    /// index 0, absolute counts `buckets`, at `schema` > 0: bucket i is
+    /// (2^((i-1) 2^-schema), 2^(i 2^-schema)], boundary rule 0 (open left, closed right).
+    fn expected(schema: i32, buckets: &[u64], sum: f64) -> StoredHistogram {
+        let base = 2f64.powf(2f64.powi(-schema));
+        StoredHistogram {
+            count: buckets.iter().sum::<u64>() as f64,
+            sum,
+            buckets: buckets
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| (0, base.powi(i as i32 - 1), base.powi(i as i32), n as f64))
+                .collect(),
+        }
+    }
+
+    /// Equal, bucket bounds to 1e-12 (Prometheus computes them from its own table).
+    fn same_as(&self, other: &StoredHistogram) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs());
+        self.count == other.count
+            && self.sum == other.sum
+            && self.buckets.len() == other.buckets.len()
+            && self
+                .buckets
+                .iter()
+                .zip(&other.buckets)
+                .all(|(a, b)| a.0 == b.0 && close(a.1, b.1) && close(a.2, b.2) && a.3 == b.3)
+    }
+}
+
+/// From a Prometheus query answer: the float points as (series key, timestamp ms, value)
+/// and the histograms as (series key, timestamp ms) -> histogram.
+#[allow(clippy::type_complexity)]
+fn points_in(
+    json: &str,
+) -> (
+    BTreeSet<(String, i64, String)>,
+    BTreeMap<(String, i64), StoredHistogram>,
+) {
     let value: serde_json::Value = serde_json::from_str(json).unwrap();
-    let mut out = BTreeSet::new();
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let (mut floats, mut histograms) = (BTreeSet::new(), BTreeMap::new());
     for result in value["data"]["result"].as_array().unwrap() {
         let metric = result["metric"].as_object().unwrap();
         let key = series_key(
@@ -204,22 +254,36 @@ fn points_in(json: &str) -> BTreeSet<(String, i64, String)> {
         );
         let ms = |t: &serde_json::Value| (t.as_f64().unwrap() * 1000.0).round() as i64;
         for point in result["values"].as_array().into_iter().flatten() {
-            out.insert((
+            floats.insert((
                 key.clone(),
                 ms(&point[0]),
                 point[1].as_str().unwrap().to_string(),
             ));
         }
         for point in result["histograms"].as_array().into_iter().flatten() {
-            let count = point[1]["count"].as_str().unwrap();
-            out.insert((
-                key.clone(),
-                ms(&point[0]),
-                format!("histogram count {count}"),
-            ));
+            let h = &point[1];
+            let buckets = h["buckets"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    (
+                        b[0].as_i64().unwrap(),
+                        number(&b[1]),
+                        number(&b[2]),
+                        number(&b[3]),
+                    )
+                })
+                .collect();
+            let stored = StoredHistogram {
+                count: number(&h["count"]),
+                sum: number(&h["sum"]),
+                buckets,
+            };
+            histograms.insert((key.clone(), ms(&point[0])), stored);
         }
     }
-    out
+    (floats, histograms)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +317,7 @@ async fn a_prometheus_2_receiver_stores_what_a_2_0_sender_sent_through_the_bridg
         );
         receiver.api(&path).unwrap()
     };
-    let stored = points_in(&query(r#"{job="edge"}[1m]"#));
+    let (stored, histograms) = points_in(&query(r#"{job="edge"}[1m]"#));
     let key = |name: &str, extra: &[(&str, &str)]| {
         let mut labels = vec![("__name__", name), ("job", "edge")];
         labels.extend_from_slice(extra);
@@ -267,12 +331,36 @@ async fn a_prometheus_2_receiver_stores_what_a_2_0_sender_sent_through_the_bridg
         (requests, t0 + 1000, "12".to_string()),
         (temp.clone(), t0, "21.5".to_string()),
         (temp, t0 + 1000, "22.25".to_string()),
-        (latency.clone(), t0, "histogram count 3".to_string()),
-        (latency, t0 + 1000, "histogram count 5".to_string()),
     ]
     .into_iter()
     .collect();
     assert_eq!(stored, expected);
+    // The exponential histograms in full (what rich_request sent: schema 3, sum 4.5); the
+    // custom-bucket one was dropped.
+    let expected_histograms = [
+        (
+            (latency.clone(), t0),
+            StoredHistogram::expected(3, &[1, 2], 4.5),
+        ),
+        (
+            (latency, t0 + 1000),
+            StoredHistogram::expected(3, &[2, 3], 4.5),
+        ),
+    ];
+    assert_eq!(
+        histograms.keys().collect::<Vec<_>>(),
+        expected_histograms
+            .iter()
+            .map(|(k, _)| k)
+            .collect::<Vec<_>>()
+    );
+    for (key, expected) in &expected_histograms {
+        let got = &histograms[key];
+        assert!(
+            got.same_as(expected),
+            "{key:?}: stored {got:?}, sent {expected:?}"
+        );
+    }
 
     let exemplars = receiver
         .api(&format!(
@@ -472,6 +560,86 @@ async fn a_converted_body_over_the_buffer_limit_is_413_from_the_filter_not_envoy
     );
 }
 
+/// ~8 MB of 2.0 (100,000 series, one sample each) whose 1.0 form is ~5.8 GB: every series
+/// has 29 labels whose value is the same 2,000-byte symbol, which 2.0 sends once and 1.0
+/// repeats 2.9 million times. Built by repeating one encoded series.
+fn amplifying_body() -> Vec<u8> {
+    let long = "x".repeat(2000);
+    let names: Vec<String> = (1..30).map(|i| format!("l{i:02}")).collect();
+    let mut symbols = vec![String::new(), "__name__".into(), "amplified".into(), long];
+    symbols.extend(names.iter().cloned());
+    let mut labels_refs = vec![1, 2];
+    for i in 0..names.len() as u32 {
+        labels_refs.extend([4 + i, 3]);
+    }
+    let series = p2::TimeSeries {
+        labels_refs,
+        samples: vec![p2::Sample {
+            value: 1.0,
+            timestamp: 1,
+            start_timestamp: 0,
+        }],
+        ..Default::default()
+    };
+    let mut one = Vec::new();
+    prost::encoding::message::encode(5, &series, &mut one);
+    let mut decoded = p2::Request {
+        symbols,
+        timeseries: Vec::new(),
+    }
+    .encode_to_vec();
+    for _ in 0..100_000 {
+        decoded.extend_from_slice(&one);
+    }
+    prw_core::codec::compress(&decoded).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_2_0_body_with_a_huge_1_0_form_is_413_and_the_vm_serves_the_next_request_uncharged() {
+    let receiver = Receiver::start(ReceiverConfig::default().recording())
+        .await
+        .unwrap();
+    // Burst 150,000: the refused request (100,000 samples) must not take tokens, or the
+    // next one (100,000 samples) gets 429.
+    let config = r#"{"upstream_protocol": "v1",
+        "tenants": {"default": {"ingestion_rate": 1, "ingestion_burst_size": 150000}}}"#;
+    let Some(envoy) = start_envoy(receiver.addr().port(), config) else {
+        return;
+    };
+    let refused = post_write(envoy.listener(), true, amplifying_body(), &[])
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 413, "{refused:?}");
+    assert!(
+        refused.body.contains("edge.converted_size")
+            && refused.body.contains("limits.max_decoded_bytes"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(written(&refused), [Some("0"), Some("0"), Some("0")]);
+    // The VM survived, and the tenant still has its whole burst.
+    let points: Vec<(i64, f64)> = (1..=100_000).map(|t| (t, 1.0)).collect();
+    let next = v2(&[Series::new(&[("__name__", "after")], &points)]);
+    let reply = post_write(envoy.listener(), true, next, &[]).await.unwrap();
+    assert_eq!(reply.status, 204, "{reply:?}");
+    assert_eq!(written(&reply), [Some("100000"), Some("0"), Some("0")]);
+    assert_eq!(receiver.requests(), 1);
+    assert_eq!(
+        counter(&envoy, "prw_edge_rule_edge_converted_size_total"),
+        1
+    );
+    assert_eq!(counter(&envoy, "prw_edge_converted_total"), 1);
+    let stats = envoy.stats_prometheus().unwrap();
+    let admitted = |tenant: &str| {
+        prw_e2e::http::metric_sum_where(&stats, "prw_edge_tenant_admitted_total", |l| {
+            l == format!("tenant=\"{tenant}\"")
+        })
+    };
+    assert_eq!(admitted("other"), Some(1.0), "{stats}");
+    let log = envoy.log();
+    assert!(!log.to_lowercase().contains("panicked"), "{log}");
+}
+
 #[test]
 fn prw_relay_sending_2_0_through_the_bridge_to_prometheus_2_loses_nothing() {
     let Some(relay_bin) = relay::bin().unwrap() else {
@@ -518,8 +686,18 @@ fn prw_relay_sending_2_0_through_the_bridge_to_prometheus_2_loses_nothing() {
         .metric("prometheus_remote_storage_samples_failed_total")
         .unwrap();
     assert_eq!(failed, 0.0, "the relay counted failed samples");
+    // The relay kept sending 2.0 (it falls back to 1.0 on a 2xx without Written headers or a
+    // 415, and counts it): the metric is there and 0.
+    let relay_metrics = relay.metrics().unwrap();
+    assert_eq!(
+        prw_e2e::http::metric_sum(&relay_metrics, "prw_remote_fallbacks_total"),
+        Some(0.0),
+        "the relay fell back to 1.0"
+    );
+    // And every write the edge examined was a 2.0 one it converted.
     let converted = counter(&envoy, "prw_edge_converted_total");
     assert!(converted > 0, "no request was converted");
+    assert_eq!(counter(&envoy, "prw_edge_accepted_total"), converted);
     assert_eq!(counter(&envoy, "prw_edge_rejected_invalid_total"), 0);
     println!(
         "relay (2.0) -> edge bridge -> Prometheus 2.42: {} pairs, {converted} requests converted",

@@ -1,4 +1,6 @@
-//! The edge filter in a real Envoy 1.40 (V8), in front of the scriptable test receiver.
+//! The edge filter in a real Envoy 1.40 (V8), in front of the scriptable test receiver; and
+//! the shipped configs (edge, egress, cluster, cluster-strict) validated by Envoy, the relay
+//! configs answering 403 for `/api/v1/captures*` and `/-/reload` themselves.
 //!
 //! Envoy: `$ENVOY_BIN` or `.venv/bin/envoy` in the workspace root (with `CI=true` a missing Envoy fails
 //! the test, otherwise it is skipped with a printed reason). The filter: `$PRW_ENVOY_FILTER_WASM`
@@ -423,13 +425,95 @@ fn the_shipped_envoy_configs_pass_envoy_validate() {
         return;
     };
     let wasm = tools::filter_wasm().unwrap();
-    for template in [Template::Edge, Template::Egress] {
-        let yaml = template
-            .render(&EnvoyParams::new(9202, wasm.clone()))
-            .unwrap();
+    let templates = [
+        Template::Edge,
+        Template::Egress,
+        Template::Cluster,
+        Template::ClusterStrict,
+    ];
+    for template in templates {
+        let params = EnvoyParams {
+            relay_ports: vec![9211, 9212, 9213],
+            ..EnvoyParams::new(9202, wasm.clone())
+        };
+        let yaml = template.render(&params).unwrap();
         if let Err(log) = validate(&bin, &yaml).unwrap() {
             panic!("{template:?} does not validate:\n{log}");
         }
+    }
+}
+
+/// The relay's routes only its own host may use: captured bodies (every tenant's) and the
+/// config reload.
+const RELAY_ONLY: [(&str, &str); 6] = [
+    ("GET", "/api/v1/captures"),
+    ("GET", "/api/v1/captures?limit=5"),
+    ("GET", "/api/v1/captures/3"),
+    ("HEAD", "/api/v1/captures/3"),
+    ("POST", "/-/reload"),
+    ("PUT", "/-/reload?x=1"),
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_relay_config_refuses_captures_and_reload_and_passes_other_paths() {
+    let Some(bin) = tools::envoy().unwrap() else {
+        return;
+    };
+    let wasm = tools::filter_wasm().unwrap();
+    for template in [Template::Edge, Template::Cluster, Template::ClusterStrict] {
+        // 200 to everything, so the cluster's health checks (/-/ready) pass.
+        let mut receivers = Vec::new();
+        for _ in 0..3 {
+            let config = ReceiverConfig::default()
+                .recording()
+                .with_default(Answer::status(200));
+            receivers.push(Receiver::start(config).await.unwrap());
+        }
+        let params = EnvoyParams {
+            relay_ports: receivers.iter().map(|r| r.addr().port()).collect(),
+            ..EnvoyParams::new(receivers[0].addr().port(), wasm.clone())
+        };
+        let envoy = Envoy::start(&bin, &template.render(&params).unwrap()).unwrap();
+        let addr = envoy.listener();
+        for (method, path) in RELAY_ONLY {
+            let reply = send(addr, method, path, &[], Vec::new()).await.unwrap();
+            assert_eq!(reply.status, 403, "{template:?} {method} {path}: {reply:?}");
+            if method != "HEAD" {
+                assert!(reply.body.contains("not served through Envoy"), "{reply:?}");
+            }
+        }
+        // Other paths reach the upstream (the cluster's first health checks may take a
+        // second: until then Envoy answers 503).
+        let mut query = None;
+        for _ in 0..100 {
+            let reply = send(addr, "GET", "/api/v1/query?query=up", &[], Vec::new())
+                .await
+                .unwrap();
+            if reply.status == 200 {
+                query = Some(reply);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            query.is_some(),
+            "{template:?}: the query never reached a receiver"
+        );
+        let paths: Vec<String> = receivers
+            .iter()
+            .flat_map(|r| r.recorded())
+            .map(|r| r.path)
+            .collect();
+        assert!(
+            paths.iter().any(|p| p.starts_with("/api/v1/query")),
+            "{template:?}: {paths:?}"
+        );
+        assert!(
+            !paths
+                .iter()
+                .any(|p| p.starts_with("/api/v1/captures") || p.starts_with("/-/reload")),
+            "{template:?}: {paths:?}"
+        );
     }
 }
 

@@ -14,11 +14,13 @@
 //!    preamble over the decoded limit (413, before decoding), decode + validate + optional
 //!    `max_sample_age` (400) -> a [`Verdict`], or the decoded body and its counts
 //!    ([`CheckedBody`]). [`decide_body`] is the same without the checked body.
-//! 4. `tenants` limits ([`shared_bucket::admit_shared`] over [`decide_admission`]): series
+//! 4. [`decide_checked`] (`std`) on a checked body: first `upstream_protocol: v1`
+//!    ([`bridge_body`]: a 2.0 body converted to 1.0, 413 when its 1.0 form is too big), then
+//!    the `tenants` limits ([`shared_bucket::admit_shared`] over [`decide_admission`]: series
 //!    per request and burst (400), rate (429 + `Retry-After`) against a token bucket
-//!    ([`bucket`]) kept in a store shared by Envoy's workers.
-//! 5. `upstream_protocol: v1` ([`bridge_body`], `std`): a checked 2.0 body converted to 1.0.
-//! 6. [`decide_response`]: the status a sender sees -> an optional status rewrite and an
+//!    ([`bucket`]) kept in a store shared by Envoy's workers). Converting first means a
+//!    request the bridge refuses costs its tenant no tokens.
+//! 5. [`decide_response`]: the status a sender sees -> an optional status rewrite and an
 //!    optional `Retry-After` to add ([`status_rewrite`]).
 //!
 //! Invariants: no function here panics on any input; every local reply's status is one of
@@ -32,6 +34,7 @@
 mod admission;
 pub mod bucket;
 mod config;
+mod config_error;
 mod duration;
 mod outcome;
 mod reply;
@@ -46,16 +49,21 @@ mod tenants;
 mod body;
 #[cfg(feature = "std")]
 mod bridge;
+#[cfg(feature = "std")]
+mod checked;
 
 pub use admission::{Admission, admission_verdict, cost, decide_admission};
 #[cfg(feature = "std")]
 pub use body::{BodyCheck, CheckedBody, check_body, decide_body};
 #[cfg(feature = "std")]
 pub use bridge::{Bridged, V1_VERSION, bridge_body};
+#[cfg(feature = "std")]
+pub use checked::{CheckedDecision, TenantDecision, decide_checked};
 pub use config::{
-    ConfigError, ConfigProblem, DEFAULT_RETRY_AFTER_SECONDS, EdgeConfig, Mode, RewriteKey,
-    RewriteKeyError, RewriteSource, UpstreamProtocol, default_status_rewrites,
+    DEFAULT_RETRY_AFTER_SECONDS, EdgeConfig, Mode, RewriteKey, RewriteKeyError, RewriteSource,
+    UpstreamProtocol, default_status_rewrites,
 };
+pub use config_error::{ConfigError, ConfigProblem};
 pub use duration::{DurationError, parse_duration_ms};
 pub use outcome::{
     DroppedStat, EdgeRule, Outcome, TenantOutcome, rule_stat_name, tenant_stat_name,

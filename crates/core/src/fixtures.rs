@@ -51,6 +51,30 @@ pub(crate) fn v2_bytes(symbols: &[&str], timeseries: Vec<v2::TimeSeries>) -> Vec
 /// Symbols for [`v2_up`]: refs 1..=4 are `__name__`, `up`, `job`, `prometheus`.
 pub(crate) const SYMBOLS: [&str; 5] = ["", "__name__", "up", "job", "prometheus"];
 
+/// A small 2.0 body whose 1.0 form is huge: `series` identical series (one sample each),
+/// each with `__name__="amplified"` and `labels - 1` more labels (`l01`, `l02`, ...) whose
+/// value is one `symbol_len`-byte symbol. 2.0 sends that symbol once; 1.0 repeats it
+/// `series x (labels - 1)` times. Valid under the default limits for `labels <= 30`,
+/// `symbol_len <= 2048`, `series <= 100_000`. Built by repeating one encoded series, so
+/// 100,000 series cost milliseconds.
+pub(crate) fn amplifying_v2(series: usize, labels: usize, symbol_len: usize) -> Vec<u8> {
+    let long = "x".repeat(symbol_len);
+    let names: Vec<String> = (1..labels).map(|i| alloc::format!("l{i:02}")).collect();
+    let mut symbols = alloc::vec!["", "__name__", "amplified", long.as_str()];
+    symbols.extend(names.iter().map(String::as_str));
+    let mut refs = alloc::vec![1, 2];
+    for i in 0..names.len() {
+        refs.extend([4 + i as u32, 3]);
+    }
+    let mut body = v2_bytes(&symbols, Vec::new());
+    let mut one = Vec::new();
+    prost::encoding::message::encode(5, &v2_series(&refs, &[(1, 1.0)]), &mut one);
+    for _ in 0..series {
+        body.extend_from_slice(&one);
+    }
+    body
+}
+
 pub(crate) fn v2_series(labels_refs: &[u32], samples: &[(i64, f64)]) -> v2::TimeSeries {
     v2::TimeSeries {
         labels_refs: labels_refs.to_vec(),

@@ -1,21 +1,20 @@
 //! The per-request HTTP context: moves headers and body into `prw_core::edge` and applies
-//! the verdict. A body that passed every check then meets the `tenants` limits (the bucket
-//! in shared data, [`crate::store`]) and, with `upstream_protocol: v1`, the conversion
-//! ([`crate::bridge`]); a converted request's Written headers are set on the upstream's 2xx.
+//! the verdict. A body that passed every check goes to `edge::decide_checked`: with
+//! `upstream_protocol: v1` the conversion first, then the `tenants` limits (the bucket in
+//! shared data, [`crate::store`]); a converted body is sent by [`crate::bridge`], and its
+//! Written headers are set on the upstream's 2xx.
 //!
-//! Invariants: every host call's `Result` is handled (a failure is logged and the request
-//! continues untouched); header values are read as bytes (`get_map_bytes`), because the
-//! SDK's `String` variants `unwrap()` UTF-8 decoding of values a client controls; the headers
+//! Invariants: every host call goes through [`crate::host`] and its `Result` is handled (a
+//! failure is logged and the request continues untouched; no host answer can panic);
+//! header values are read as bytes, never unwrapped as UTF-8 (a client controls them); the headers
 //! and body of an examined request are held (`Action::Pause`) until the body is decided, so
 //! a rejected request never reaches the upstream. Holding headers while still receiving
 //! the body needs Envoy's plugin option `allow_on_headers_stop_iteration: true` (without it
 //! a headers-stage Pause stops body delivery too and the request times out).
 
 use std::rc::Rc;
-use std::time::UNIX_EPOCH;
 
 use log::{error, warn};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext};
 use proxy_wasm::types::{Action, BufferType, MapType};
 use prw_core::convert::V1Written;
@@ -24,6 +23,7 @@ use prw_core::edge::{
     RequestHeaders, ResponseSource, Verdict, WRITTEN_HEADERS,
 };
 
+use crate::host::{self, HostError};
 use crate::metrics::Metrics;
 use crate::store::HostStore;
 
@@ -75,8 +75,8 @@ impl Filter {
         }
     }
 
-    fn fail_open(&mut self, what: &str, status: proxy_wasm::types::Status) -> Action {
-        error!("prw-edge: {what} failed ({status:?}); passing the request untouched");
+    fn fail_open(&mut self, what: &str, error: HostError) -> Action {
+        error!("prw-edge: {what} failed ({error}); passing the request untouched");
         self.state = State::Pass;
         Action::Continue
     }
@@ -97,12 +97,12 @@ impl Filter {
                     .map(|(n, v)| (*n, v.as_str()))
                     .collect();
                 let status = u32::from(reply.status);
-                match hostcalls::send_http_response(status, headers, Some(reply.body.as_bytes())) {
+                match host::send_http_response(status, &headers, reply.body.as_bytes()) {
                     Ok(()) => {
                         self.state = State::Replied;
                         Action::Pause
                     }
-                    Err(status) => self.fail_open("send_http_response", status),
+                    Err(e) => self.fail_open("send_http_response", e),
                 }
             }
             Verdict::Forward {
@@ -130,7 +130,8 @@ impl Filter {
 }
 
 impl Filter {
-    /// A body that passed every check: the tenant limits, then the bridge, then forward.
+    /// A body that passed every check: the bridge, then the tenant limits
+    /// (`edge::decide_checked`), then the verdict; a converted body replaces the buffered one.
     fn forward_checked(
         &mut self,
         exam: &Examination,
@@ -140,60 +141,48 @@ impl Filter {
     ) -> Action {
         let shared = Rc::clone(&self.shared);
         let (config, metrics) = (&shared.config, &shared.metrics);
-        let mut verdict = Verdict::Forward {
-            content_type: exam.content_type,
-            observed: None,
-        };
-        if let Some(tenants) = &config.tenants {
-            let tenant = tenants.resolve(self.tenant.as_deref());
-            let result = edge::shared_bucket::admit_shared(
-                &mut HostStore,
-                tenants,
-                &tenant,
-                &checked.counts,
-                checked.protocol,
-                now,
-            );
-            metrics.tenant(result.admission.outcome, tenant.stats_label);
-            if result.overflow {
+        let tenant = self.tenant.clone();
+        let decision = edge::decide_checked(
+            config,
+            exam,
+            checked,
+            tenant.as_deref(),
+            &mut HostStore,
+            now,
+        );
+        if let Some(t) = &decision.tenant {
+            metrics.tenant(t.outcome, t.tenant.stats_label);
+            if t.overflow {
                 metrics.outcome(Outcome::TenantOverflow);
             }
-            if let Some(error) = &result.host_error {
-                warn!("prw-edge: tenant limits for {:?}: {error}", tenant.id);
-            }
-            match edge::admission_verdict(config, &result.admission, exam.content_type) {
-                Some(reject @ Verdict::Reject(_)) => return self.apply(reject),
-                Some(observed) => verdict = observed,
-                None => {}
+            if let Some(error) = &t.host_error {
+                warn!("prw-edge: tenant limits for {:?}: {error}", t.tenant.id);
             }
         }
-        match edge::bridge_body(config, checked) {
-            None => {}
-            Some(Ok(bridged)) => match crate::bridge::send_converted(&bridged, body_size) {
+        let mut verdict = decision.verdict;
+        if let Some(bridged) = &decision.bridged {
+            match crate::bridge::send_converted(bridged, body_size) {
                 Ok(()) => {
                     metrics.outcome(Outcome::Converted);
                     metrics.dropped(&bridged.transcoded.dropped);
                     self.written = Some(bridged.transcoded.written);
-                    // The Content-Type is the 1.0 one now; no canonicalisation on top.
-                    if let Verdict::Forward { content_type, .. } = &mut verdict {
-                        *content_type = None;
-                    }
                 }
                 Err(error) => {
                     error!(
                         "prw-edge: cannot send the converted request ({error}); passing it as sent"
                     );
+                    // As sent: its Content-Type canonicalised, as for any other request.
+                    if let Verdict::Forward { content_type, .. } = &mut verdict {
+                        *content_type = exam.content_type;
+                    }
                 }
-            },
-            Some(Err(rejection)) => {
-                return self.apply(edge::settle(config, rejection, exam.content_type));
             }
         }
         self.apply(verdict)
     }
 
     fn unseen_was_write(&self) -> bool {
-        let property = |name: &str| match hostcalls::get_property(vec!["request", name]) {
+        let property = |name: &str| match host::get_property(&["request", name]) {
             Ok(Some(bytes)) => String::from_utf8(bytes).ok(),
             _ => None,
         };
@@ -208,12 +197,13 @@ impl Filter {
 }
 
 fn set_request_content_type(content_type: &str) {
-    if let Err(status) = hostcalls::set_map_value(
+    let set = host::set_map_value(
         MapType::HttpRequestHeaders,
         "content-type",
-        Some(content_type),
-    ) {
-        warn!("prw-edge: cannot canonicalise Content-Type: {status:?}");
+        content_type.as_bytes(),
+    );
+    if let Err(e) = set {
+        warn!("prw-edge: cannot canonicalise Content-Type: {e}");
     }
 }
 
@@ -222,10 +212,8 @@ fn set_written_headers(written: &V1Written) {
     let values = [written.samples, written.histograms, written.exemplars];
     for (name, value) in WRITTEN_HEADERS.iter().zip(values) {
         let value = value.to_string();
-        if let Err(status) =
-            hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(&value))
-        {
-            warn!("prw-edge: cannot set {name}: {status:?}");
+        if let Err(e) = host::set_map_value(MapType::HttpResponseHeaders, name, value.as_bytes()) {
+            warn!("prw-edge: cannot set {name}: {e}");
         }
     }
 }
@@ -234,23 +222,27 @@ fn text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
-/// Envoy's clock in Unix ms (0 if unreadable). Only called with `max_sample_age` set: the
-/// SDK panics if the host answers this call with an unexpected status (a host-contract
-/// violation Envoy never commits), so it stays off the path of every other request.
+/// Envoy's clock in Unix ms. Read only when something needs it (`max_sample_age`, the
+/// `tenants` buckets). If the host cannot answer (it always can: Envoy's implementation only
+/// writes the value) the error is logged and 0 is used: `max_sample_age` then lets every
+/// sample through and the buckets do not refill, both logged rather than a trapped VM.
 fn now_ms() -> i64 {
-    hostcalls::get_current_time()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    match host::current_time_ns() {
+        Ok(ns) => i64::try_from(ns / 1_000_000).unwrap_or(i64::MAX),
+        Err(e) => {
+            warn!("prw-edge: cannot read Envoy's clock ({e}); using 0");
+            0
+        }
+    }
 }
 
 impl Context for Filter {}
 
 impl HttpContext for Filter {
     fn on_http_request_headers(&mut self, _num_headers: usize, end_of_stream: bool) -> Action {
-        let pairs = match hostcalls::get_map_bytes(MapType::HttpRequestHeaders) {
+        let pairs = match host::get_map(MapType::HttpRequestHeaders) {
             Ok(pairs) => pairs,
-            Err(status) => return self.fail_open("reading request headers", status),
+            Err(e) => return self.fail_open("reading request headers", e),
         };
         let find = |name: &str| {
             pairs
@@ -301,9 +293,9 @@ impl HttpContext for Filter {
             // Buffer (StopIterationAndBuffer); Envoy bounds it by the buffer limit (413).
             return Action::Pause;
         }
-        let body = match hostcalls::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
+        let body = match host::get_buffer(BufferType::HttpRequestBody, 0, body_size) {
             Ok(body) => body.unwrap_or_default(),
-            Err(status) => return self.fail_open("reading the request body", status),
+            Err(e) => return self.fail_open("reading the request body", e),
         };
         self.shared.metrics.body_size(body.len());
         let config = &self.shared.config;
@@ -332,12 +324,12 @@ impl HttpContext for Filter {
         if !examined {
             return Action::Continue;
         }
-        let read = |name: &str| hostcalls::get_map_value_bytes(MapType::HttpResponseHeaders, name);
+        let read = |name: &str| host::get_map_value(MapType::HttpResponseHeaders, name);
         let status = match read(":status") {
             Ok(Some(v)) => text(&v).and_then(|s| s.parse::<u16>().ok()),
             Ok(None) => None,
-            Err(status) => {
-                warn!("prw-edge: cannot read the response status: {status:?}");
+            Err(e) => {
+                warn!("prw-edge: cannot read the response status: {e}");
                 None
             }
         };
@@ -347,7 +339,7 @@ impl HttpContext for Filter {
         let has_retry_after = matches!(read("retry-after"), Ok(Some(_)));
         // `response.code_details` is "via_upstream" for upstream answers; anything else
         // (request_timeout, upstream_reset...) is Envoy's own reply.
-        let source = match hostcalls::get_property(vec!["response", "code_details"]) {
+        let source = match host::get_property(&["response", "code_details"]) {
             Ok(Some(details)) if details != b"via_upstream" => ResponseSource::Local,
             _ => ResponseSource::Upstream,
         };
@@ -357,14 +349,14 @@ impl HttpContext for Filter {
             let new_status = new_status.to_string();
             let from = status.to_string();
             let set = |name: &str, value: &str| {
-                hostcalls::set_map_value(MapType::HttpResponseHeaders, name, Some(value))
+                host::set_map_value(MapType::HttpResponseHeaders, name, value.as_bytes())
             };
             match set(":status", &new_status) {
                 Ok(()) => {
                     metrics.outcome(Outcome::StatusRewritten);
                     let _ = set("x-prw-edge-rewritten-from", &from);
                 }
-                Err(status) => warn!("prw-edge: cannot rewrite the status: {status:?}"),
+                Err(e) => warn!("prw-edge: cannot rewrite the status: {e}"),
             }
         }
         if let Some(written) = self.written
@@ -375,13 +367,13 @@ impl HttpContext for Filter {
         }
         if let Some(seconds) = decision.retry_after {
             let value = seconds.to_string();
-            match hostcalls::set_map_value(
+            match host::set_map_value(
                 MapType::HttpResponseHeaders,
                 "retry-after",
-                Some(&value),
+                value.as_bytes(),
             ) {
                 Ok(()) => metrics.outcome(Outcome::RetryAfterAdded),
-                Err(status) => warn!("prw-edge: cannot add Retry-After: {status:?}"),
+                Err(e) => warn!("prw-edge: cannot add Retry-After: {e}"),
             }
         }
         Action::Continue

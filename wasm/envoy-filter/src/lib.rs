@@ -7,17 +7,21 @@
 //! there); here we only move bytes between Envoy and those functions and count outcomes.
 //!
 //! Invariants:
-//! - Nothing here panics on the request path: only `proxy_wasm::hostcalls` functions are used
-//!   (they return `Result`), never the SDK's trait convenience methods (`get_http_request_header`,
-//!   `send_http_response`, `get_property`, ... which `unwrap()` the host's answer).
+//! - Nothing here panics on a host answer: every host call goes through [`host`], which
+//!   calls the proxy-wasm imports itself and returns any status but `Ok` as an error. The
+//!   SDK's `hostcalls` functions (which `panic!` on a status they do not expect, trapping the
+//!   VM) and its trait convenience methods (which also `unwrap()`) are not used. The SDK
+//!   still runs the entry points (`proxy_on_*`) and its logger.
 //! - A failed host call is logged and the request continues untouched (fail open per
-//!   request); a bad plugin config fails closed (`on_configure` returns false, Envoy refuses
-//!   the config with a log line naming the field).
+//!   request; a converted request whose body cannot be replaced goes upstream as it came,
+//!   see [`bridge`]); a bad plugin config fails closed (`on_configure` returns false, Envoy
+//!   refuses the config with a log line naming the field).
 //! - Only POSTs to the configured write paths are examined; their headers are held back
 //!   until the body is decided, so a rejected request never reaches the upstream.
 
 mod bridge;
 mod config;
+mod host;
 mod http;
 mod metrics;
 mod root;

@@ -4,18 +4,20 @@
 //! `DroppedStat::stat_name`, `tenant_stat_name` for the configured tenant stats labels,
 //! [`BODY_BYTES`]); Envoy shows them unprefixed in `/stats/prometheus`. Every counter is
 //! defined in `on_configure`, so a counter that never fired still reads 0. A metric whose
-//! definition failed is skipped (logged once), never a panic.
+//! definition failed is skipped (logged once, at definition); a failed increment is
+//! ignored: never a panic ([`crate::host`] returns every host status as an error).
 
 use std::collections::HashMap;
 
 use log::warn;
-use proxy_wasm::hostcalls;
 use proxy_wasm::types::MetricType;
 use prw_core::convert::V1Dropped;
 use prw_core::edge::{
     DroppedStat, EdgeConfig, EdgeRule, Outcome, TenantOutcome, rule_stat_name, tenant_stat_name,
 };
 use prw_core::validate::Rule;
+
+use crate::host;
 
 /// Histogram of examined request body sizes (compressed bytes).
 pub const BODY_BYTES: &str = "prw_edge_request_body_bytes";
@@ -31,10 +33,10 @@ pub struct Metrics {
 }
 
 fn define(kind: MetricType, name: &str) -> Option<u32> {
-    match hostcalls::define_metric(kind, name) {
+    match host::define_metric(kind, name) {
         Ok(id) => Some(id),
-        Err(status) => {
-            warn!("cannot define metric {name}: {status:?}");
+        Err(error) => {
+            warn!("cannot define metric {name}: {error}");
             None
         }
     }
@@ -81,7 +83,7 @@ impl Metrics {
     /// Counts one tenant outcome under its stats label.
     pub fn tenant(&self, outcome: TenantOutcome, label: &str) {
         if let Some(id) = self.tenants.get(&(outcome, label.to_string())) {
-            let _ = hostcalls::increment_metric(*id, 1);
+            let _ = host::increment_metric(*id, 1);
         }
     }
 
@@ -90,7 +92,7 @@ impl Metrics {
         for (stat, id) in &self.dropped {
             let n = stat.count(dropped);
             if n > 0 {
-                let _ = hostcalls::increment_metric(*id, i64::try_from(n).unwrap_or(i64::MAX));
+                let _ = host::increment_metric(*id, i64::try_from(n).unwrap_or(i64::MAX));
             }
         }
     }
@@ -98,21 +100,21 @@ impl Metrics {
     /// Counts one outcome.
     pub fn outcome(&self, outcome: Outcome) {
         if let Some(id) = self.outcomes.get(&outcome) {
-            let _ = hostcalls::increment_metric(*id, 1);
+            let _ = host::increment_metric(*id, 1);
         }
     }
 
     /// Counts one rule firing.
     pub fn rule(&self, rule: &str) {
         if let Some(id) = self.rules.get(rule) {
-            let _ = hostcalls::increment_metric(*id, 1);
+            let _ = host::increment_metric(*id, 1);
         }
     }
 
     /// Records one examined body size.
     pub fn body_size(&self, bytes: usize) {
         if let Some(id) = self.body_bytes {
-            let _ = hostcalls::record_metric(id, u64::try_from(bytes).unwrap_or(u64::MAX));
+            let _ = host::record_metric(id, u64::try_from(bytes).unwrap_or(u64::MAX));
         }
     }
 }

@@ -3,10 +3,10 @@
 use std::rc::Rc;
 
 use log::{error, info};
-use proxy_wasm::hostcalls;
 use proxy_wasm::traits::{Context, HttpContext, RootContext};
 use proxy_wasm::types::{BufferType, ContextType};
 
+use crate::host;
 use crate::http::Filter;
 use crate::metrics::Metrics;
 
@@ -20,10 +20,10 @@ impl Context for Root {}
 
 impl RootContext for Root {
     fn on_configure(&mut self, _plugin_configuration_size: usize) -> bool {
-        let bytes = match hostcalls::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
+        let bytes = match host::get_buffer(BufferType::PluginConfiguration, 0, usize::MAX) {
             Ok(bytes) => bytes.unwrap_or_default(),
-            Err(status) => {
-                error!("prw-edge: cannot read the plugin configuration: {status:?}");
+            Err(e) => {
+                error!("prw-edge: cannot read the plugin configuration: {e}");
                 return false;
             }
         };

@@ -2,19 +2,21 @@
 //! `prw_core::edge`, run on the payload in the page with a pasted filter config.
 //!
 //! The request goes through the same steps as in Envoy: method + path
-//! ([`decide_request_head`]), headers ([`decide_headers`]), body ([`check_body`]), the
-//! `tenants` limits against a full bucket (what the first request of a tenant meets: the
-//! series and burst limits decide, the rate cannot be simulated without traffic), and with
-//! `upstream_protocol: v1` the 2.0 -> 1.0 conversion ([`bridge_body`]), whose counts are in
-//! [`EdgeSimulation::converted`] and whose body [`simulate`] also returns. A missing
+//! ([`decide_request_head`]), headers ([`decide_headers`]), body ([`check_body`]), then the
+//! filter's own [`decide_checked`]: with `upstream_protocol: v1` the 2.0 -> 1.0 conversion,
+//! whose counts are in [`EdgeSimulation::converted`] and whose body [`simulate`] also
+//! returns, then the `tenants` limits against a fresh [`MemoryStore`] (every bucket full:
+//! what the first request of a tenant meets; the series and burst limits decide, the rate
+//! cannot be simulated without traffic). A missing
 //! `Content-Length` header is filled in with the body's length, as a sender sends it. The
 //! result is a serializable [`EdgeSimulation`]; its JSON is what the page shows.
 
 use prw_core::convert::{V1Dropped, V1Written};
+use prw_core::edge::shared_bucket::MemoryStore;
 use prw_core::edge::{
     BodyCheck, EdgeConfig, HeadAction, HeadersDecision, Outcome, Rejection, RequestHeaders,
-    Verdict, admission_verdict, bridge_body, check_body, decide_admission, decide_headers,
-    decide_request_head, limits_tenant, rule_stat_name, settle, tenant_stat_name,
+    Verdict, check_body, decide_checked, decide_headers, decide_request_head, limits_tenant,
+    rule_stat_name, tenant_stat_name,
 };
 use serde::{Deserialize, Serialize};
 
@@ -188,37 +190,23 @@ pub fn simulate(config: &EdgeConfig, request: &EdgeRequest, body: &[u8]) -> Edge
         HeadersDecision::NeedBody(exam) => match check_body(config, &exam, body, request.now_ms) {
             BodyCheck::Decided(verdict) => (verdict, "body"),
             BodyCheck::Passed(checked) => {
-                let forward = Verdict::Forward {
-                    content_type: exam.content_type,
-                    observed: None,
-                };
-                let mut verdict = None;
-                if let Some(tenants) = &config.tenants {
-                    let resolved = tenants.resolve(limits_tenant(&headers));
-                    let admission = decide_admission(
-                        &resolved,
-                        &checked.counts,
-                        checked.protocol,
-                        None,
-                        request.now_ms,
-                    );
-                    verdict = admission_verdict(config, &admission, exam.content_type);
-                    tenant = Some((
-                        resolved.id.to_owned(),
-                        resolved.stats_label.to_owned(),
-                        admission.outcome,
-                    ));
-                }
-                if !matches!(verdict, Some(Verdict::Reject(_))) {
-                    match bridge_body(config, &checked) {
-                        Some(Ok(bridged)) => converted = Some(bridged),
-                        Some(Err(rejection)) => {
-                            verdict = Some(settle(config, rejection, exam.content_type));
-                        }
-                        None => {}
-                    }
-                }
-                (verdict.unwrap_or(forward), "body")
+                let decision = decide_checked(
+                    config,
+                    &exam,
+                    &checked,
+                    limits_tenant(&headers),
+                    &mut MemoryStore::default(),
+                    request.now_ms,
+                );
+                tenant = decision.tenant.map(|t| {
+                    (
+                        t.tenant.id.to_owned(),
+                        t.tenant.stats_label.to_owned(),
+                        t.outcome,
+                    )
+                });
+                converted = decision.bridged;
+                (decision.verdict, "body")
             }
         },
     };
@@ -422,6 +410,57 @@ mod tests {
         let sim = run(config, V2_HEADERS, &body);
         assert_eq!(sim.action, "forward");
         assert_eq!(sim.tenant.unwrap().stats_label, "other");
+    }
+
+    #[test]
+    fn a_conversion_the_bridge_refuses_is_decided_before_the_tenant_limits() {
+        use prost::Message;
+        use prw_core::proto::v1;
+        // Three series sharing one long label value: 2.0 sends it once, 1.0 three times.
+        let long = "v".repeat(200);
+        let series = |name: &str| v1::TimeSeries {
+            labels: vec![
+                v1::Label {
+                    name: "__name__".into(),
+                    value: name.into(),
+                },
+                v1::Label {
+                    name: "job".into(),
+                    value: long.clone(),
+                },
+            ],
+            samples: vec![v1::Sample {
+                value: 1.0,
+                timestamp: 1,
+            }],
+            ..Default::default()
+        };
+        let request = v1::WriteRequest {
+            timeseries: vec![series("a"), series("b"), series("c")],
+            metadata: vec![],
+        };
+        let v2 = prw_core::convert::v1_to_v2(&request).encode_to_vec();
+        assert!(request.encode_to_vec().len() > v2.len());
+        let body = prw_core::codec::compress(&v2).unwrap();
+        // The 2.0 body fits max_decoded_bytes exactly, its 1.0 form does not. The tenant's
+        // burst of 1 would refuse the request too (3 samples), but the bridge decides first
+        // and no tenant is charged.
+        let config = format!(
+            r#"{{"upstream_protocol": "v1", "limits": {{"max_decoded_bytes": {}}},
+            "tenants": {{"default": {{"ingestion_rate": 1, "ingestion_burst_size": 1}}}}}}"#,
+            v2.len()
+        );
+        let sim = run(&config, V2_HEADERS, &body);
+        assert_eq!(
+            (sim.action, sim.status, sim.rule),
+            ("reject", Some(413), Some("edge.converted_size"))
+        );
+        assert_eq!((sim.tenant, sim.converted), (None, None));
+        assert!(
+            !sim.stats.iter().any(|s| s.contains("tenant")),
+            "{:?}",
+            sim.stats
+        );
     }
 
     #[test]

@@ -18,8 +18,17 @@
 //! structure is a [`TranscodeError::Decode`]; a label ref outside the symbol table or an odd
 //! number of refs is a [`ConvertError`].
 //!
+//! Output size: 1.0 repeats every string 2.0 sends once, so a small 2.0 body can stand for
+//! an enormous 1.0 one (one 2 KB symbol used by 30 labels of 100,000 series is 6 GB of 1.0).
+//! The output is therefore capped at `max_bytes`: the size of each series, exemplar and
+//! metadata entry is computed before it is written, and the first one that would pass the cap
+//! ends the conversion with [`TranscodeError::TooLarge`]. Growth is fallible
+//! (`try_reserve`), so a failed allocation below the cap is [`TranscodeError::Alloc`], not an
+//! abort. Memory used: at most `max_bytes` for the output plus one series' points.
+//!
 //! Invariants: the output decodes (prost) to what [`super::v2_to_v1`] makes of the same
-//! body after the drops above (proptest in `tests`); nothing here panics or indexes bytes.
+//! body after the drops above (proptest in `tests`); it never exceeds `max_bytes`; nothing
+//! here panics or indexes bytes.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -101,6 +110,22 @@ pub enum TranscodeError {
     /// A label ref cannot be resolved.
     #[error(transparent)]
     Convert(#[from] ConvertError),
+    /// The 1.0 form would be bigger than the cap.
+    #[error(
+        "the Remote Write 1.0 form is over {limit} bytes (decoded): stopped at series {series}"
+    )]
+    TooLarge {
+        /// The cap (`max_bytes`).
+        limit: usize,
+        /// Index of the series that did not fit.
+        series: usize,
+    },
+    /// Growing the output failed below the cap (the VM is out of memory).
+    #[error("cannot allocate {bytes} bytes for the Remote Write 1.0 form")]
+    Alloc {
+        /// The capacity asked for.
+        bytes: usize,
+    },
 }
 
 /// A v2 series' metadata refs (fields merged over repeated occurrences, as prost does).
@@ -141,13 +166,21 @@ struct SeriesTally {
 }
 
 /// Converts the decoded v2 body `decoded` into a decoded v1 `WriteRequest` in `out`
-/// (cleared first).
+/// (cleared first), failing with [`TranscodeError::TooLarge`] as soon as the 1.0 form would
+/// pass `max_bytes` (see the module docs). `out` grows as needed: reserve nothing big up
+/// front.
 pub fn v2_to_v1_bytes(
     decoded: &[u8],
     custom: CustomBuckets,
+    max_bytes: usize,
     out: &mut Vec<u8>,
 ) -> Result<Transcoded, TranscodeError> {
     out.clear();
+    let cap = Cap {
+        limit: max_bytes,
+        before: 0,
+        series: 0,
+    };
     let mut symbols = Vec::new();
     Request::new(decoded).symbols_into(&mut symbols)?;
     let mut scratch = Scratch::default();
@@ -161,15 +194,21 @@ pub fn v2_to_v1_bytes(
             continue;
         }
         let bytes = f.bytes("Request.timeseries")?;
-        let tally = read_series(
-            decoded,
-            &symbols,
+        let cap = Cap {
+            series: index,
+            ..cap
+        };
+        // The points of one series must fit in what is left of the cap.
+        let left = Cap {
+            before: out.len(),
+            ..cap
+        };
+        let series = SeriesInput {
             bytes,
-            f.value_offset,
+            base: f.value_offset,
             index,
-            custom,
-            &mut scratch,
-        )?;
+        };
+        let tally = read_series(decoded, &symbols, &series, custom, left, &mut scratch)?;
         let series_index = index;
         index += 1;
         let emptied = tally.dropped_histograms > 0 && tally.samples == 0 && tally.histograms == 0;
@@ -181,7 +220,7 @@ pub fn v2_to_v1_bytes(
         }
         resolve_into(&symbols, &scratch.refs, series_index, &mut scratch.labels)?;
         let labels = &scratch.labels;
-        write_series(labels, &scratch.points, out);
+        write_series(labels, &scratch.points, cap, out)?;
         result.written.series += 1;
         result.written.samples += tally.samples;
         result.written.histograms += tally.histograms;
@@ -218,13 +257,55 @@ pub fn v2_to_v1_bytes(
             }
         }
     }
+    let cap = Cap {
+        series: index,
+        ..cap
+    };
     for family in family_order {
         if let Some(meta) = families.get(family) {
-            write_metadata(family, meta, out);
+            write_metadata(family, meta, cap, out)?;
             result.written.metadata += 1;
         }
     }
     Ok(result)
+}
+
+/// The output cap: `limit` bytes in all, `before` of them already written elsewhere (the
+/// output, while one series' points are gathered), and the series being converted (for
+/// the error).
+#[derive(Clone, Copy, Debug)]
+struct Cap {
+    limit: usize,
+    before: usize,
+    series: usize,
+}
+
+impl Cap {
+    /// Makes room in `out` for `needed` more bytes, never past the cap: the cap is checked
+    /// before anything is written, and growth (doubling, clamped to the cap) is fallible.
+    fn room(self, out: &mut Vec<u8>, needed: usize) -> Result<(), TranscodeError> {
+        let total = out.len().saturating_add(needed);
+        let room = self.limit.saturating_sub(self.before);
+        if total > room {
+            return Err(TranscodeError::TooLarge {
+                limit: self.limit,
+                series: self.series,
+            });
+        }
+        if total > out.capacity() {
+            let target = total.max(out.capacity().saturating_mul(2)).min(room);
+            out.try_reserve_exact(target - out.len())
+                .map_err(|_| TranscodeError::Alloc { bytes: target })?;
+        }
+        Ok(())
+    }
+}
+
+/// One v2 `TimeSeries` message: its bytes, their offset in the decoded body, its index.
+struct SeriesInput<'b> {
+    bytes: &'b [u8],
+    base: usize,
+    index: usize,
 }
 
 /// v2 `Sample` fields 1.0 has (value, timestamp; not start_timestamp = 3).
@@ -235,20 +316,20 @@ const HISTOGRAM_FIELDS: fn(u32) -> bool = |n| (1..=16).contains(&n);
 const EXEMPLAR_FIELDS: fn(u32) -> bool = |n| matches!(n, 2 | 3);
 
 /// Reads one v2 series: its label refs into `scratch.refs`, its samples, exemplars and
-/// histograms as v1 fields into `scratch.points`.
+/// histograms as v1 fields into `scratch.points` (at most `cap` bytes of them).
 fn read_series<'a>(
     decoded: &[u8],
     symbols: &'a [&'a str],
-    bytes: &[u8],
-    base: usize,
-    index: usize,
+    series: &SeriesInput<'_>,
     custom: CustomBuckets,
+    cap: Cap,
     scratch: &mut Scratch<'a>,
 ) -> Result<SeriesTally, TranscodeError> {
     scratch.refs.clear();
     scratch.points.clear();
     let mut tally = SeriesTally::default();
-    let mut r = Reader::new(bytes, base, "TimeSeries").at_depth(1);
+    let index = series.index;
+    let mut r = Reader::new(series.bytes, series.base, "TimeSeries").at_depth(1);
     while let Some(f) = r.next_field()? {
         match f.number {
             1 => {
@@ -261,7 +342,7 @@ fn read_series<'a>(
                 let point = scan_point(&f, "Sample", SAMPLE_FIELDS, 3, None)?;
                 // v1 TimeSeries.samples = 2.
                 let fields = (2, point.kept, SAMPLE_FIELDS);
-                copy_message(decoded, &f, fields, &[], &mut scratch.points)?;
+                copy_message(decoded, &f, fields, &[], cap, &mut scratch.points)?;
                 tally.samples += 1;
                 tally.start_timestamps += u64::from(point.start != 0);
             }
@@ -273,7 +354,7 @@ fn read_series<'a>(
                 }
                 // v1 TimeSeries.histograms = 4.
                 let fields = (4, point.kept, HISTOGRAM_FIELDS);
-                copy_message(decoded, &f, fields, &[], &mut scratch.points)?;
+                copy_message(decoded, &f, fields, &[], cap, &mut scratch.points)?;
                 tally.histograms += 1;
                 tally.start_timestamps += u64::from(point.start != 0);
             }
@@ -292,7 +373,7 @@ fn read_series<'a>(
                 resolve_into(symbols, &scratch.exemplar_refs, index, labels)?;
                 // v1 TimeSeries.exemplars = 3, with the labels (field 1) written out.
                 let fields = (3, kept, EXEMPLAR_FIELDS);
-                copy_message(decoded, &f, fields, labels, &mut scratch.points)?;
+                copy_message(decoded, &f, fields, labels, cap, &mut scratch.points)?;
                 tally.exemplars += 1;
             }
             5 => {
@@ -413,18 +494,21 @@ fn scan_message(
 /// Appends field `number` (length-delimited) holding `labels` as v1 `Label` messages in
 /// field 1, then the fields of the message in `f` that `keep` accepts, copied from
 /// `decoded` byte for byte. `kept` is their length, from [`scan_message`] with the same
-/// `keep`.
+/// `keep`. Fails before writing anything when `out` would pass `cap`.
 fn copy_message(
     decoded: &[u8],
     f: &Field<'_>,
     (number, kept, keep): (u32, usize, fn(u32) -> bool),
     labels: &[(&str, &str)],
+    cap: Cap,
     out: &mut Vec<u8>,
-) -> Result<(), DecodeError> {
+) -> Result<(), TranscodeError> {
     let msg = f.bytes("message")?;
-    let labels_len: usize = labels.iter().map(|(n, v)| label_field_len(n, v)).sum();
+    let labels_len = labels_field_len(labels);
+    let len = labels_len.saturating_add(kept);
+    cap.room(out, field_len(len))?;
     put_len_tag(out, number);
-    put_varint(out, (labels_len + kept) as u64);
+    put_varint(out, len as u64);
     for (name, value) in labels {
         write_label(name, value, out);
     }
@@ -466,6 +550,11 @@ fn put_len_tag(out: &mut Vec<u8>, number: u32) {
     out.push(((number << 3) | 2) as u8);
 }
 
+/// Encoded length of a length-delimited field (one-byte tag) with a payload of `len`.
+fn field_len(len: usize) -> usize {
+    1 + encoded_len_varint(len as u64) + len
+}
+
 /// Encoded length of a string field (0 when empty: proto3 omits it, as prost does).
 fn string_field_len(s: &str) -> usize {
     if s.is_empty() {
@@ -490,8 +579,15 @@ fn label_len(name: &str, value: &str) -> usize {
 
 /// Encoded length of a `Label` as field 1 of its parent (tag, length, payload).
 fn label_field_len(name: &str, value: &str) -> usize {
-    let len = label_len(name, value);
-    1 + encoded_len_varint(len as u64) + len
+    field_len(label_len(name, value))
+}
+
+/// Encoded length of `labels` as field 1 of their parent (saturating: a sum of many long
+/// strings may exceed a 32-bit `usize`; the cap then refuses it).
+fn labels_field_len(labels: &[(&str, &str)]) -> usize {
+    labels.iter().fold(0usize, |sum, (n, v)| {
+        sum.saturating_add(label_field_len(n, v))
+    })
 }
 
 fn write_label(name: &str, value: &str, out: &mut Vec<u8>) {
@@ -502,18 +598,33 @@ fn write_label(name: &str, value: &str, out: &mut Vec<u8>) {
 }
 
 /// Appends one v1 `TimeSeries` (WriteRequest field 1): labels, then the copied points.
-fn write_series(labels: &[(&str, &str)], points: &[u8], out: &mut Vec<u8>) {
-    let labels_len: usize = labels.iter().map(|(n, v)| label_field_len(n, v)).sum();
+/// Fails before writing anything when `out` would pass `cap`.
+fn write_series(
+    labels: &[(&str, &str)],
+    points: &[u8],
+    cap: Cap,
+    out: &mut Vec<u8>,
+) -> Result<(), TranscodeError> {
+    let labels_len = labels_field_len(labels);
+    let len = labels_len.saturating_add(points.len());
+    cap.room(out, field_len(len))?;
     put_len_tag(out, 1);
-    put_varint(out, (labels_len + points.len()) as u64);
+    put_varint(out, len as u64);
     for (name, value) in labels {
         write_label(name, value, out);
     }
     out.extend_from_slice(points);
+    Ok(())
 }
 
-/// Appends one v1 `MetricMetadata` (WriteRequest field 3).
-fn write_metadata(family: &str, meta: &Meta<'_>, out: &mut Vec<u8>) {
+/// Appends one v1 `MetricMetadata` (WriteRequest field 3). Fails before writing anything
+/// when `out` would pass `cap`.
+fn write_metadata(
+    family: &str,
+    meta: &Meta<'_>,
+    cap: Cap,
+    out: &mut Vec<u8>,
+) -> Result<(), TranscodeError> {
     // int32/enum fields are varints of the sign-extended value (prost's encoding).
     let type_value = i64::from(meta.r#type) as u64;
     let type_len = if meta.r#type == 0 {
@@ -525,6 +636,7 @@ fn write_metadata(family: &str, meta: &Meta<'_>, out: &mut Vec<u8>) {
         + string_field_len(family)
         + string_field_len(meta.help)
         + string_field_len(meta.unit);
+    cap.room(out, field_len(len))?;
     put_len_tag(out, 3);
     put_varint(out, len as u64);
     if meta.r#type != 0 {
@@ -535,6 +647,7 @@ fn write_metadata(family: &str, meta: &Meta<'_>, out: &mut Vec<u8>) {
     write_string_field(2, family, out);
     write_string_field(4, meta.help, out);
     write_string_field(5, meta.unit, out);
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,11 +6,16 @@
 //! Invariants: only a 2.0 request that passed every check is converted (a 1.0 request, or
 //! any request with `upstream_protocol: as_sent`, is `None`: sent as it came); what 1.0
 //! cannot carry is counted in [`Bridged::transcoded`], never silently lost; a conversion
-//! failure (impossible for a validated body) is a 400 `edge.convert`, never a panic; a 1.0
-//! body over `limits.max_body_bytes` is a 413 `edge.converted_size` naming both sizes. The
-//! 1.0 form can be bigger than the 2.0 one (2.0 sends each string once), and Envoy answers
-//! its own bare 413 when a replaced body exceeds the listener's buffer limit, which
-//! `limits.max_body_bytes` is documented to equal.
+//! failure (impossible for a validated body) is a 400 `edge.convert`, never a panic.
+//!
+//! Size: the 1.0 form can be far bigger than the 2.0 one (2.0 sends each string once; one
+//! long symbol reused by every label of 100,000 series is gigabytes of 1.0), so the
+//! conversion is capped while it runs at `limits.max_decoded_bytes` (the largest decoded
+//! body the edge accepts) and stops at the first series past it; nothing big is reserved up
+//! front. That, or a snappy body over `limits.max_body_bytes` (Envoy answers its own bare
+//! 413 when a replaced body exceeds the listener's buffer limit, which `max_body_bytes` is
+//! documented to equal), is a 413 `edge.converted_size` naming the limit. Memory held at
+//! once: the 2.0 body decoded, at most `max_decoded_bytes` of 1.0, and its snappy form.
 
 use alloc::format;
 use alloc::vec::Vec;
@@ -21,7 +26,7 @@ use super::request::reject;
 use super::{EdgeConfig, EdgeRule, UpstreamProtocol};
 use crate::Protocol;
 use crate::codec;
-use crate::convert::{Transcoded, v2_to_v1_bytes};
+use crate::convert::{TranscodeError, Transcoded, v2_to_v1_bytes};
 use crate::negotiate::CONTENT_TYPE_V1;
 
 /// `X-Prometheus-Remote-Write-Version` of a converted request.
@@ -52,28 +57,43 @@ pub fn bridge_body(
         let message = format!("cannot convert to Remote Write 1.0: {what}");
         reject(EdgeRule::Convert, 400, &message, Some(Protocol::V2))
     };
-    let mut decoded = Vec::with_capacity(checked.decoded.len().saturating_mul(2));
+    let too_large = |message: &str| {
+        reject(
+            EdgeRule::ConvertedSize,
+            413,
+            &format!("{message}; send smaller requests"),
+            Some(Protocol::V2),
+        )
+    };
+    let limit = config.limits.max_decoded_bytes;
+    // Grows as it is written, never past the cap: nothing reserved up front.
+    let mut decoded = Vec::new();
     let transcoded = match v2_to_v1_bytes(
         &checked.decoded,
         config.custom_bucket_histograms,
+        limit,
         &mut decoded,
     ) {
         Ok(t) => t,
+        Err(TranscodeError::TooLarge { series, .. }) => {
+            let message = format!(
+                "the request converted to Remote Write 1.0 is over {limit} bytes decoded (limits.max_decoded_bytes) at series {series}: 1.0 repeats every string 2.0 sends once"
+            );
+            return Some(Err(too_large(&message)));
+        }
+        Err(e @ TranscodeError::Alloc { .. }) => {
+            return Some(Err(too_large(&format!("{e} in the filter"))));
+        }
         Err(e) => return Some(Err(fail(&format!("{e}")))),
     };
     Some(match codec::compress(&decoded) {
         Ok(body) if body.len() > config.limits.max_body_bytes => {
             let message = format!(
-                "the request converted to Remote Write 1.0 is {} bytes (compressed), over the limit of {} bytes (Envoy's buffer limit); send smaller requests",
+                "the request converted to Remote Write 1.0 is {} bytes (compressed), over the limit of {} bytes (limits.max_body_bytes, Envoy's buffer limit)",
                 body.len(),
                 config.limits.max_body_bytes
             );
-            Err(reject(
-                EdgeRule::ConvertedSize,
-                413,
-                &message,
-                Some(Protocol::V2),
-            ))
+            Err(too_large(&message))
         }
         Ok(body) => Ok(Bridged {
             body,
@@ -166,6 +186,22 @@ mod tests {
             "{}",
             err.reply.body
         );
+    }
+
+    #[test]
+    fn an_amplifying_body_is_413_at_the_decoded_cap_not_gigabytes_of_1_0() {
+        // ~8 MB of 2.0 whose 1.0 form is ~5.8 GB (one 2,000-byte symbol as the value of 29
+        // labels of 100,000 series): refused at limits.max_decoded_bytes (64 MiB).
+        let config = v1_config();
+        let body = crate::fixtures::amplifying_v2(100_000, 30, 2000);
+        let c = checked(&config, &body, Protocol::V2);
+        let err = bridge_body(&config, &c).unwrap().unwrap_err();
+        assert_eq!((err.rule, err.reply.status), ("edge.converted_size", 413));
+        let limit = alloc::format!("over {} bytes", config.limits.max_decoded_bytes);
+        assert!(err.reply.body.contains(&limit), "{}", err.reply.body);
+        assert!(err.reply.body.contains("limits.max_decoded_bytes"));
+        let written = err.reply.headers.iter().filter(|(_, v)| v == "0").count();
+        assert_eq!(written, 3, "{:?}", err.reply.headers);
     }
 
     #[test]

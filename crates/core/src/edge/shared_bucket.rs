@@ -21,9 +21,15 @@
 //! request (fail open, like every host failure in the filter) and is reported. Keys are
 //! never removed (the proxy-wasm 0.2.1 ABI cannot delete or list them): a bucket lives as
 //! long as the Envoy process.
+//!
+//! [`MemoryStore`] is the same store in one process's memory (the inspector, the tests).
 
 use alloc::string::String;
 use alloc::vec::Vec;
+
+mod memory;
+
+pub use memory::MemoryStore;
 
 use super::admission::{Admission, cost, decide_admission};
 use super::bucket::BucketState;

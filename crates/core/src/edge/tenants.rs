@@ -14,7 +14,7 @@ use alloc::string::String;
 use serde::Deserialize;
 
 use super::bucket::Rate;
-use super::config::{ConfigError, ConfigProblem};
+use super::config_error::{ConfigError, ConfigProblem};
 
 /// Default `tenants.max_tenants`.
 pub const DEFAULT_MAX_TENANTS: usize = 10_000;

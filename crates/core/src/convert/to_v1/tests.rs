@@ -18,7 +18,7 @@ use crate::{Limits, Protocol};
 
 fn transcode(req: &v2::Request, custom: CustomBuckets) -> (v1::WriteRequest, Transcoded) {
     let mut out = Vec::new();
-    let t = v2_to_v1_bytes(&req.encode_to_vec(), custom, &mut out).unwrap();
+    let t = v2_to_v1_bytes(&req.encode_to_vec(), custom, usize::MAX, &mut out).unwrap();
     (v1::WriteRequest::decode(out.as_slice()).unwrap(), t)
 }
 
@@ -107,7 +107,7 @@ fn custom_histogram(timestamp: i64, buckets: &[u64]) -> v2::Histogram {
 #[test]
 fn an_empty_request_converts_to_an_empty_one() {
     let mut out = vec![1, 2, 3];
-    let t = v2_to_v1_bytes(&[], CustomBuckets::Keep, &mut out).unwrap();
+    let t = v2_to_v1_bytes(&[], CustomBuckets::Keep, usize::MAX, &mut out).unwrap();
     assert!(out.is_empty());
     assert_eq!(t, Transcoded::default());
 }
@@ -238,6 +238,7 @@ fn bad_refs_are_errors_naming_the_series() {
     let err = v2_to_v1_bytes(
         &b.build().encode_to_vec(),
         CustomBuckets::Keep,
+        usize::MAX,
         &mut Vec::new(),
     );
     assert_eq!(
@@ -257,6 +258,7 @@ fn bad_refs_are_errors_naming_the_series() {
     let err = v2_to_v1_bytes(
         &b.build().encode_to_vec(),
         CustomBuckets::Keep,
+        usize::MAX,
         &mut Vec::new(),
     );
     assert_eq!(
@@ -267,8 +269,80 @@ fn bad_refs_are_errors_naming_the_series() {
 
 #[test]
 fn a_body_that_is_not_protobuf_is_a_decode_error() {
-    let err = v2_to_v1_bytes(&[0x22, 0x05, b'a'], CustomBuckets::Keep, &mut Vec::new());
+    let err = v2_to_v1_bytes(
+        &[0x22, 0x05, b'a'],
+        CustomBuckets::Keep,
+        usize::MAX,
+        &mut Vec::new(),
+    );
     assert!(matches!(err, Err(TranscodeError::Decode(_))), "{err:?}");
+}
+
+#[test]
+fn an_amplifying_body_stops_at_the_cap_without_reserving_its_1_0_size() {
+    // One 2,000-byte symbol as the value of 29 labels of 100,000 series: ~8 MB of 2.0,
+    // ~5.8 GB of 1.0.
+    let body = crate::fixtures::amplifying_v2(100_000, 30, 2000);
+    assert!(body.len() < 10_000_000, "{}", body.len());
+    let cap = Limits::default().max_decoded_bytes;
+    let mut out = Vec::new();
+    let err = v2_to_v1_bytes(&body, CustomBuckets::Keep, cap, &mut out).unwrap_err();
+    let TranscodeError::TooLarge { limit, series } = err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(limit, cap);
+    // Each series carries at least 29 x 2,000 bytes of label values: no more than this many
+    // fit, and the conversion stops at the first that does not.
+    assert!(series > 0 && series <= cap / (29 * 2000), "{series}");
+    assert!(
+        out.len() <= cap && out.capacity() <= cap,
+        "{}",
+        out.capacity()
+    );
+    // The same body converts completely under a cap that fits it.
+    let small = crate::fixtures::amplifying_v2(3, 30, 2000);
+    let t = v2_to_v1_bytes(&small, CustomBuckets::Keep, cap, &mut out).unwrap();
+    assert_eq!((t.written.series, t.written.samples), (3, 3));
+}
+
+#[test]
+fn exemplar_and_metadata_strings_count_against_the_cap() {
+    let long = "y".repeat(1000);
+    let mut b = Builder::new();
+    let s = b.series(&[("__name__", "m")]);
+    s.samples = vec![sample(1, 1.0, 0)];
+    let refs = b.refs(&[("trace_id", long.as_str())]);
+    let help = b.table.intern(long.as_str());
+    let s = b.timeseries.last_mut().unwrap();
+    s.exemplars = (0..10)
+        .map(|i| v2::Exemplar {
+            labels_refs: refs.clone(),
+            value: 1.0,
+            timestamp: i,
+        })
+        .collect();
+    s.metadata = Some(v2::Metadata {
+        r#type: 1,
+        help_ref: help,
+        unit_ref: 0,
+    });
+    let bytes = b.build().encode_to_vec();
+    let mut full = Vec::new();
+    v2_to_v1_bytes(&bytes, CustomBuckets::Keep, usize::MAX, &mut full).unwrap();
+    // Ten exemplars of 1,000 bytes each, then 1,000 bytes of help.
+    assert!(full.len() > 11_000, "{}", full.len());
+    for cap in [5_000, full.len() - 500, full.len() - 1] {
+        let mut out = Vec::new();
+        let err = v2_to_v1_bytes(&bytes, CustomBuckets::Keep, cap, &mut out);
+        assert!(
+            matches!(err, Err(TranscodeError::TooLarge { limit, .. }) if limit == cap),
+            "{cap}: {err:?}"
+        );
+        assert!(out.len() <= cap);
+    }
+    let mut out = Vec::new();
+    v2_to_v1_bytes(&bytes, CustomBuckets::Keep, full.len(), &mut out).unwrap();
+    assert_eq!(out, full);
 }
 
 // ---- properties --------------------------------------------------------------------------
@@ -483,7 +557,7 @@ proptest! {
         prop_assert_eq!(errors(&v2_bytes, Protocol::V2), vec![]);
         for custom in [CustomBuckets::Keep, CustomBuckets::Drop] {
             let mut out = Vec::new();
-            let t = v2_to_v1_bytes(&v2_bytes, custom, &mut out).unwrap();
+            let t = v2_to_v1_bytes(&v2_bytes, custom, usize::MAX, &mut out).unwrap();
             // 1.0 validation knows no custom buckets: with Keep they are its only finding.
             let v1_errors = errors(&out, Protocol::V1);
             match custom {
@@ -513,7 +587,7 @@ proptest! {
         let v2_bytes = req.encode_to_vec();
         for custom in [CustomBuckets::Keep, CustomBuckets::Drop] {
             let mut out = Vec::new();
-            let t = v2_to_v1_bytes(&v2_bytes, custom, &mut out).unwrap();
+            let t = v2_to_v1_bytes(&v2_bytes, custom, usize::MAX, &mut out).unwrap();
             let owned_input = match custom {
                 CustomBuckets::Keep => req.clone(),
                 CustomBuckets::Drop => without_custom_buckets(&req),
@@ -539,9 +613,34 @@ proptest! {
     }
 
     #[test]
+    fn a_cap_either_fits_the_whole_conversion_or_stops_it_below_the_cap(
+        req in arb_valid_v2(),
+        fraction in 0u32..=120,
+    ) {
+        let v2_bytes = req.encode_to_vec();
+        let mut full = Vec::new();
+        v2_to_v1_bytes(&v2_bytes, CustomBuckets::Keep, usize::MAX, &mut full).unwrap();
+        let cap = full.len() * fraction as usize / 100;
+        let mut out = Vec::new();
+        match v2_to_v1_bytes(&v2_bytes, CustomBuckets::Keep, cap, &mut out) {
+            Ok(_) => {
+                prop_assert!(full.len() <= cap);
+                prop_assert_eq!(&out, &full);
+            }
+            Err(TranscodeError::TooLarge { limit, .. }) => {
+                prop_assert!(full.len() > cap);
+                prop_assert_eq!(limit, cap);
+                prop_assert!(out.len() <= cap);
+            }
+            Err(e) => prop_assert!(false, "{:?}", e),
+        }
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..96)) {
         let mut out = Vec::new();
-        let _ = v2_to_v1_bytes(&bytes, CustomBuckets::Drop, &mut out);
-        let _ = v2_to_v1_bytes(&bytes, CustomBuckets::Keep, &mut out);
+        let _ = v2_to_v1_bytes(&bytes, CustomBuckets::Drop, usize::MAX, &mut out);
+        let _ = v2_to_v1_bytes(&bytes, CustomBuckets::Keep, 64, &mut out);
+        prop_assert!(out.len() <= 64);
     }
 }

@@ -1,8 +1,7 @@
 //! The shared buckets against an in-memory store with Envoy's shared-data semantics,
 //! including other workers interleaving between a read and its compare-and-swap.
 
-use alloc::collections::BTreeMap;
-use alloc::string::{String, ToString};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use proptest::prelude::*;
@@ -10,54 +9,12 @@ use proptest::prelude::*;
 use super::*;
 use crate::edge::bucket::MICRO;
 
-/// Envoy's `SharedData`: one global CAS counter; a missing key is created whatever the
-/// token; an existing key's token must match unless the token is 0.
-#[derive(Debug)]
-struct EnvoyStore {
-    data: BTreeMap<String, (Vec<u8>, u32)>,
-    next_cas: u32,
-}
-
-impl EnvoyStore {
-    fn new() -> EnvoyStore {
-        EnvoyStore {
-            data: BTreeMap::new(),
-            next_cas: 1,
-        }
-    }
-
-    fn tokens(&self, key: &str) -> Option<u64> {
-        self.data
-            .get(key)
-            .and_then(|(v, _)| BucketState::from_bytes(v))
-            .map(|s| s.tokens())
-    }
-}
-
-impl SharedStore for EnvoyStore {
-    fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, u32), StoreError> {
-        Ok(match self.data.get(key) {
-            Some((value, cas)) => (Some(value.clone()), *cas),
-            None => (None, 0),
-        })
-    }
-
-    fn set(&mut self, key: &str, value: &[u8], cas: u32) -> Result<(), StoreError> {
-        let next = self.next_cas;
-        self.next_cas = self.next_cas.wrapping_add(1).max(1);
-        match self.data.get_mut(key) {
-            Some(entry) => {
-                if cas != 0 && cas != entry.1 {
-                    return Err(StoreError::CasMismatch);
-                }
-                *entry = (value.to_vec(), next);
-            }
-            None => {
-                self.data.insert(key.to_string(), (value.to_vec(), next));
-            }
-        }
-        Ok(())
-    }
+/// The tokens in `key`'s bucket.
+fn tokens(store: &mut MemoryStore, key: &str) -> Option<u64> {
+    let (value, _) = store.get(key).ok()?;
+    value
+        .and_then(|v| BucketState::from_bytes(&v))
+        .map(|s| s.tokens())
 }
 
 fn config(json: &str) -> TenantsConfig {
@@ -91,7 +48,7 @@ const LIMITED: &str = r#"{"default": {"ingestion_rate": 10, "ingestion_burst_siz
 #[test]
 fn each_tenant_has_its_own_bucket_in_the_store() {
     let tenants = config(LIMITED);
-    let mut store = EnvoyStore::new();
+    let mut store = MemoryStore::default();
     assert_eq!(
         admit(&mut store, &tenants, "a", 60, 0).admission.outcome,
         TenantOutcome::Admitted
@@ -102,15 +59,15 @@ fn each_tenant_has_its_own_bucket_in_the_store() {
     );
     let again = admit(&mut store, &tenants, "a", 60, 0);
     assert_eq!(again.admission.outcome, TenantOutcome::RateLimited);
-    assert_eq!(store.tokens(&bucket_key("a")), Some(40));
-    assert_eq!(store.tokens(&bucket_key("b")), Some(0));
+    assert_eq!(tokens(&mut store, &bucket_key("a")), Some(40));
+    assert_eq!(tokens(&mut store, &bucket_key("b")), Some(0));
     assert_eq!(read_count(store.get(TENANTS_KEY).unwrap().0.as_deref()), 2);
 }
 
 #[test]
 fn tenants_beyond_max_tenants_share_the_overflow_bucket_and_overrides_never_do() {
     let tenants = config(LIMITED);
-    let mut store = EnvoyStore::new();
+    let mut store = MemoryStore::default();
     for id in ["a", "b"] {
         assert!(!admit(&mut store, &tenants, id, 1, 0).overflow);
     }
@@ -121,12 +78,12 @@ fn tenants_beyond_max_tenants_share_the_overflow_bucket_and_overrides_never_do()
     let d = admit(&mut store, &tenants, "d", 40, 0);
     assert!(d.overflow);
     assert_eq!(d.admission.outcome, TenantOutcome::RateLimited);
-    assert_eq!(store.tokens(OVERFLOW_KEY), Some(30));
-    assert_eq!(store.tokens(&bucket_key("c")), None);
+    assert_eq!(tokens(&mut store, OVERFLOW_KEY), Some(30));
+    assert_eq!(tokens(&mut store, &bucket_key("c")), None);
     // Overrides always get their own bucket and are not counted.
     let vip = admit(&mut store, &tenants, "vip", 4000, 0);
     assert!(!vip.overflow);
-    assert_eq!(store.tokens(&bucket_key("vip")), Some(1000));
+    assert_eq!(tokens(&mut store, &bucket_key("vip")), Some(1000));
     assert_eq!(read_count(store.get(TENANTS_KEY).unwrap().0.as_deref()), 2);
 }
 
@@ -135,7 +92,7 @@ fn what_needs_no_bucket_does_not_touch_the_store() {
     let tenants = config(
         r#"{"default": {"ingestion_rate": 10, "ingestion_burst_size": 100, "max_series_per_request": 5}}"#,
     );
-    let mut store = EnvoyStore::new();
+    let mut store = MemoryStore::default();
     assert_eq!(
         admit(&mut store, &tenants, "a", 101, 0).admission.outcome,
         TenantOutcome::BurstExceeded
@@ -148,11 +105,11 @@ fn what_needs_no_bucket_does_not_touch_the_store() {
     };
     let a = admit_shared(&mut store, &tenants, &tenant, &many, Protocol::V2, 0);
     assert_eq!(a.admission.outcome, TenantOutcome::SeriesLimited);
-    assert!(store.data.is_empty());
+    assert!(store.is_empty());
 }
 
 /// Every compare-and-swap loses.
-struct AlwaysContended(EnvoyStore);
+struct AlwaysContended(MemoryStore);
 
 impl SharedStore for AlwaysContended {
     fn get(&mut self, key: &str) -> Result<(Option<Vec<u8>>, u32), StoreError> {
@@ -166,7 +123,13 @@ impl SharedStore for AlwaysContended {
 #[test]
 fn a_bucket_that_never_settles_is_429_retry_after_1() {
     let tenants = config(LIMITED);
-    let a = admit(&mut AlwaysContended(EnvoyStore::new()), &tenants, "a", 1, 0);
+    let a = admit(
+        &mut AlwaysContended(MemoryStore::default()),
+        &tenants,
+        "a",
+        1,
+        0,
+    );
     assert_eq!(a.admission.outcome, TenantOutcome::RateLimited);
     let reply = a.admission.rejection.unwrap().reply;
     assert_eq!(reply.status, 429);
@@ -196,7 +159,7 @@ fn a_failing_host_passes_the_request_and_says_why() {
 /// Another worker admits a request between each read and its compare-and-swap, as often
 /// as `interleave` says.
 struct Interleaved<'a> {
-    store: EnvoyStore,
+    store: MemoryStore,
     tenants: &'a TenantsConfig,
     interleave: Vec<(bool, u64)>,
     now: i64,
@@ -227,7 +190,7 @@ proptest! {
     ) {
         let tenants = config(LIMITED);
         let mut store = Interleaved {
-            store: EnvoyStore::new(),
+            store: MemoryStore::default(),
             tenants: &tenants,
             interleave,
             now: 0,
