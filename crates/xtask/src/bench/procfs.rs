@@ -7,20 +7,54 @@
 
 use crate::probe;
 
-/// CPU seconds (user + system) the process has used so far; `None` once it is gone.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_cpu_ticks(&stat).map(|ticks| ticks as f64 / clock_ticks())
+/// CPU time a process has used so far, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CpuTime {
+    /// `utime`: user space.
+    pub user: f64,
+    /// `stime`: in the kernel on the process's behalf (syscalls, page faults, wake-ups).
+    pub system: f64,
 }
 
-/// `utime + stime` in ticks from the text of `/proc/<pid>/stat`.
-fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+impl CpuTime {
+    /// User + system.
+    pub fn total(self) -> f64 {
+        self.user + self.system
+    }
+
+    /// What was used between `earlier` and `self`.
+    pub fn since(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user - earlier.user,
+            system: self.system - earlier.system,
+        }
+    }
+}
+
+/// CPU time (user and system) the process has used so far; `None` once it is gone.
+pub fn cpu_time(pid: u32) -> Option<CpuTime> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let (user, system) = parse_cpu_ticks(&stat)?;
+    let tick = clock_ticks();
+    Some(CpuTime {
+        user: user as f64 / tick,
+        system: system as f64 / tick,
+    })
+}
+
+/// CPU seconds (user + system) the process has used so far; `None` once it is gone.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    cpu_time(pid).map(CpuTime::total)
+}
+
+/// `(utime, stime)` in ticks from the text of `/proc/<pid>/stat`.
+fn parse_cpu_ticks(stat: &str) -> Option<(u64, u64)> {
     let (_, after_name) = stat.rsplit_once(')')?;
     // After the name: state is field 3, so utime (14) and stime (15) are at 11 and 12.
     let mut fields = after_name.split_whitespace().skip(11);
     let utime: u64 = fields.next()?.parse().ok()?;
     let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
+    Some((utime, stime))
 }
 
 /// Peak resident set size in bytes; `None` once the process is gone.
@@ -49,7 +83,7 @@ mod tests {
     #[test]
     fn cpu_ticks_are_read_after_a_command_name_with_spaces_and_parens() {
         let stat = "1234 (my (odd) prog) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 4 0";
-        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks(stat), Some((250, 37)));
     }
 
     #[test]

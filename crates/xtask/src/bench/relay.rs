@@ -9,6 +9,17 @@ use std::process::{Command, Stdio};
 use super::error::BenchError;
 use super::generator::{Binaries, Proto};
 use super::process::{Guard, wait_listening};
+use crate::prom_text;
+
+/// prw's `prw_tail_hits_total` and `prw_tail_wal_reads_total` at the end of a row, summed
+/// over the destinations: records taken from the in-memory tail vs read back from the WAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TailReads {
+    /// Records taken from memory.
+    pub hits: u64,
+    /// Records read back from the WAL (the destination was behind the tail).
+    pub wal_reads: u64,
+}
 
 /// Which relay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +53,7 @@ impl Kind {
 pub struct Relay {
     /// Where it listens.
     pub addr: SocketAddr,
+    kind: Kind,
     guard: Guard,
 }
 
@@ -124,7 +136,24 @@ impl Relay {
         cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
         let mut guard = Guard::spawn(kind.name(), &mut cmd)?;
         wait_listening(&mut guard, addr, 15)?;
-        Ok(Relay { addr, guard })
+        Ok(Relay { addr, kind, guard })
+    }
+
+    /// prw: where its destinations took their records from (`/metrics`); `None` for vmagent
+    /// or when the scrape fails.
+    pub fn tail_reads(&self) -> Option<TailReads> {
+        if self.kind != Kind::Prw {
+            return None;
+        }
+        let (status, text) = crate::http::get(self.addr, "/metrics")?;
+        if status != 200 {
+            return None;
+        }
+        let count = |name: &str| prom_text::sum(&text, name) as u64;
+        Some(TailReads {
+            hits: count("prw_tail_hits_total"),
+            wal_reads: count("prw_tail_wal_reads_total"),
+        })
     }
 
     /// `http://ADDR/api/v1/write`.

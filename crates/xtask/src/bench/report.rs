@@ -196,7 +196,7 @@ impl Results {
                 fn(&ThroughputRow) -> Option<f64>,
                 fn(f64) -> String,
             );
-            let figures: [Figure; 6] = [
+            let figures: [Figure; 7] = [
                 (
                     "accepted samples/s",
                     |r| Some(r.load.samples_per_second),
@@ -206,6 +206,16 @@ impl Results {
                     "CPU-seconds per million samples",
                     ThroughputRow::cpu_per_million,
                     |x| format!("{x:.2}"),
+                ),
+                (
+                    "of which in the kernel (system time, %)",
+                    |r| {
+                        r.system_seconds
+                            .zip(r.cpu_seconds)
+                            .filter(|(_, total)| *total > 0.0)
+                            .map(|(system, total)| 100.0 * system / total)
+                    },
+                    |x| format!("{x:.0}"),
                 ),
                 (
                     "peak RSS (MiB)",
@@ -248,9 +258,16 @@ impl Results {
             };
             let _ = writeln!(
                 s,
-                "| samples acknowledged to the generator{times} | {} | {} | |\n",
+                "| samples acknowledged to the generator{times} | {} | {} | |",
                 acked(vm),
                 acked(prw)
+            );
+            let tail = prw
+                .and_then(|r| r.tail)
+                .map_or("-".into(), |t| format!("{} / {}", t.hits, t.wal_reads));
+            let _ = writeln!(
+                s,
+                "| records taken from the tail / read back from the WAL | - | {tail} | |\n"
             );
         }
     }
@@ -492,6 +509,8 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *load generator -> null receiver*: the generator's own ceiling against a receiver that answers 204 without decoding; a relay figure near it means the generator, not the relay, was the limit.\n\
 - *accepted samples/s*: samples in requests the relay answered 2xx, per second of the run, with the generator sending as fast as the relay answers.\n\
 - *CPU-seconds per million samples*: utime + stime of the relay process (`/proc/<pid>/stat`) from the first request until the receiver got everything, divided by the acknowledged samples in millions; lower is better.\n\
+- *of which in the kernel*: the relay's `stime` as a share of its `utime + stime` over the same window: syscalls (socket reads and writes, the WAL's writes and fdatasync), page faults and thread wake-ups.\n\
+- *records taken from the tail / read back from the WAL*: prw's `prw_tail_hits_total` and `prw_tail_wal_reads_total` at the end of the row, summed over destinations. At saturation the generator outruns delivery, the tail (`tail.max_bytes`, 8 MiB) evicts what a destination has not taken yet, and that destination reads it back from the WAL (decompress again, trusted facts pass): correct, but more CPU per sample than the in-memory path.\n\
 - *peak RSS*: `VmHWM` of the relay process (`/proc/<pid>/status`) at the end of the row; each row starts a fresh process.\n\
 - *p50 / p99 ingest latency*: time from sending a request to the end of the relay's answer, as the generator saw it, at saturation (so it includes queueing).\n\
 - *samples delivered*: samples the null receiver decoded (VictoriaMetrics: stored, `vm_rows_inserted_total`) after the relay's queue drained (bounded wait, longer with more destinations); it should equal the acknowledged samples times the destinations.\n\
@@ -545,6 +564,7 @@ fn replace_section(old: &str, (start, end): (&str, &str), section: &str) -> Stri
 
 #[cfg(test)]
 mod tests {
+    use super::super::relay::TailReads;
     use super::*;
 
     #[test]
@@ -582,6 +602,11 @@ mod tests {
                 ..LoadResult::default()
             },
             cpu_seconds: Some(cpu_seconds),
+            system_seconds: Some(cpu_seconds / 4.0),
+            tail: (kind == Kind::Prw).then_some(TailReads {
+                hits: 90,
+                wal_reads: 10,
+            }),
             peak_rss: Some(rss_mib << 20),
             delivered: 1_000_000,
         }
@@ -644,6 +669,17 @@ mod tests {
         );
         assert!(
             text.contains("| vmagent | full speed | 1.0 s | 0 | 1000 | 400 | **600** |"),
+            "{text}"
+        );
+        // system_seconds is a quarter of cpu_seconds in `relay_row`; only prw has a tail.
+        assert!(
+            text.contains("| of which in the kernel (system time, %) | 25 | 25 | 1.00x |"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "| records taken from the tail / read back from the WAL | - | 90 / 10 | |"
+            ),
             "{text}"
         );
     }

@@ -13,7 +13,7 @@ use super::generator::{Binaries, Load, LoadResult, Proto, Shape};
 use super::process::free_port;
 use super::procfs;
 use super::receiver::NullReceiver;
-use super::relay::{Kind, Relay};
+use super::relay::{Kind, Relay, TailReads};
 use super::victoria::Victoria;
 
 /// Longest wait for a relay to deliver what it acknowledged.
@@ -89,6 +89,10 @@ pub struct ThroughputRow {
     pub load: LoadResult,
     /// CPU seconds of the relay from the first request to the end of the drain.
     pub cpu_seconds: Option<f64>,
+    /// Of those, the seconds spent in the kernel (`stime`).
+    pub system_seconds: Option<f64>,
+    /// prw only: where its destinations took the records from.
+    pub tail: Option<TailReads>,
     /// Peak RSS of the relay process.
     pub peak_rss: Option<u64>,
     /// Samples the receiver decoded (stored, for VictoriaMetrics), all destinations together.
@@ -230,7 +234,7 @@ pub fn throughput(
         .collect();
     let dir = fresh_dir(&work.join(&slug))?;
     let relay = Relay::start_to(kind, bins, free_port()?, &dir, &urls, variant.forwarded)?;
-    let cpu_before = procfs::cpu_seconds(relay.pid());
+    let cpu_before = procfs::cpu_time(relay.pid());
     let load = Load {
         url: relay.write_url(),
         shape,
@@ -249,17 +253,20 @@ pub fn throughput(
         (_, Some(victoria)) => drain_for(limit, expected, || victoria.rows())?,
         _ => 0,
     };
-    let cpu_seconds = procfs::cpu_seconds(relay.pid())
+    let cpu = procfs::cpu_time(relay.pid())
         .zip(cpu_before)
-        .map(|(a, b)| a - b);
+        .map(|(now, before)| now.since(before));
     let peak_rss = procfs::peak_rss_bytes(relay.pid());
+    let tail = relay.tail_reads();
     relay.kill();
     Ok(ThroughputRow {
         kind,
         shape,
         variant,
         load,
-        cpu_seconds,
+        cpu_seconds: cpu.map(procfs::CpuTime::total),
+        system_seconds: cpu.map(|c| c.system),
+        tail,
         peak_rss,
         delivered,
     })
