@@ -23,7 +23,7 @@ use prw_e2e::load::Load;
 use prw_e2e::pairs::of_recorded;
 use prw_e2e::receiver::{BlockingReceiver, ReceiverConfig};
 use prw_e2e::relay::{self, Relay};
-use prw_e2e::{child, http, tools, wait};
+use prw_e2e::{child, files, http, tools, wait};
 
 /// Size of the filesystem the WAL lives on.
 const DISK: &str = "24m";
@@ -104,21 +104,6 @@ fn segment_files(wal: &Path) -> usize {
                 .count()
         })
         .unwrap_or(0)
-}
-
-/// The files of a directory (recursively one level) with their sizes, sorted.
-fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            out.extend(listing(&entry.path()));
-        } else {
-            out.push((entry.path(), meta.len()));
-        }
-    }
-    out.sort();
-    out
 }
 
 fn statuses(load: &Load) -> String {
@@ -264,7 +249,7 @@ fn a_second_relay_on_the_same_wal_directory_exits_64_naming_it_and_the_holder() 
     };
     let destination = SocketAddr::from(([127, 0, 0, 1], child::free_port().unwrap()));
     let first = Relay::start(&bin, &config(destination)).unwrap();
-    let before = listing(&first.wal_dir());
+    let before = files::listing(&first.wal_dir()).unwrap();
     let mut args = first.args();
     if let Some(i) = args.iter().position(|a| a == "--listen") {
         args[i + 1] = "127.0.0.1:0".to_string();
@@ -297,6 +282,6 @@ fn a_second_relay_on_the_same_wal_directory_exits_64_naming_it_and_the_holder() 
             && stderr.contains(&format!("pid {}", pid.trim())),
         "{stderr}"
     );
-    let after = listing(&first.wal_dir());
+    let after = files::listing(&first.wal_dir()).unwrap();
     assert_eq!(before, after, "the refused relay touched the WAL directory");
 }
