@@ -6,7 +6,7 @@
 //! replaces a dead one (restart with the same command), never a live one.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Why a child process could not be run or did not start.
@@ -128,15 +128,22 @@ impl ChildProcess {
     /// SIGTERM, then wait up to `grace` for it to exit (SIGKILL after that). Returns its
     /// exit code when it exited by itself.
     pub fn terminate(&mut self, grace: Duration) -> Option<i32> {
+        self.stop_with("TERM", grace)?.code()
+    }
+
+    /// Sends `signal` (a name `kill` knows: `INT`, `TERM`, ...), then waits up to `grace`
+    /// for it to exit (SIGKILL after that). Returns its exit status when it exited by
+    /// itself within `grace`.
+    pub fn stop_with(&mut self, signal: &str, grace: Duration) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let _ = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{signal}"))
             .arg(child.id().to_string())
             .status();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
-                return status.code();
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -196,6 +203,35 @@ impl Drop for ChildProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Processes a child started and reported by pid (e.g. `cargo xtask up`'s, each in its own
+/// process group, so killing the child does not reach them): SIGKILLed when the guard drops,
+/// also when a test fails.
+#[derive(Debug, Default)]
+pub struct PidGuard(pub Vec<u32>);
+
+impl PidGuard {
+    /// Whether process `pid` still exists.
+    pub fn alive(pid: u32) -> bool {
+        Path::new(&format!("/proc/{pid}")).exists()
+    }
+}
+
+impl Drop for PidGuard {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// The pid in the first `(pid N)` of `line`.
+pub fn pid_in(line: &str) -> Option<u32> {
+    line.split("(pid ").nth(1)?.split(')').next()?.parse().ok()
 }
 
 /// A free loopback port (bound then released: the caller binds it right away).

@@ -5,7 +5,8 @@
 //! Envoy's ring depends on the relays' addresses, which are free ports chosen per run, so a
 //! test cannot know in advance where a tenant or a sender address hashes to. [`Cluster::route_of`]
 //! sends one probe write and sees which relay's `prw_ingest_requests_total` moved;
-//! [`Cluster::one_per_relay`] probes candidates until each relay has one. Probe series are
+//! [`Cluster::one_per_relay`] probes candidates until each relay has one (the logic is
+//! [`prw_devkit::routing`], shared with `cargo xtask bench --relays`). Probe series are
 //! `prw_e2e_probe{job="probe"}` (tests select their own jobs, so probes never count).
 //!
 //! Invariants: relays and Envoy are killed when the [`Cluster`] drops (their own guards);
@@ -15,6 +16,8 @@
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
+
+use prw_devkit::routing;
 
 use crate::envoy::{Envoy, EnvoyError, EnvoyParams, Template};
 use crate::forwarder::Forwarder;
@@ -62,8 +65,23 @@ impl Cluster {
         shutdown_grace: Duration,
         wasm: &Path,
     ) -> Result<Cluster, ClusterError> {
-        let relays = (0..RELAYS)
-            .map(|_| Relay::start_with_shutdown_grace(prw, relay_yaml, shutdown_grace))
+        let yamls = vec![relay_yaml.to_owned(); RELAYS];
+        Cluster::start_each(prw, envoy_bin, template, &yamls, shutdown_grace, wasm)
+    }
+
+    /// [`Cluster::start`] with one config per relay (`relay_yamls[k]` for relay `k`), e.g.
+    /// to send one relay's deliveries through a closable [`crate::forwarder::Forwarder`].
+    pub fn start_each(
+        prw: &Path,
+        envoy_bin: &Path,
+        template: Template,
+        relay_yamls: &[String],
+        shutdown_grace: Duration,
+        wasm: &Path,
+    ) -> Result<Cluster, ClusterError> {
+        let relays = relay_yamls
+            .iter()
+            .map(|yaml| Relay::start_with_shutdown_grace(prw, yaml, shutdown_grace))
             .collect::<Result<Vec<_>, _>>()?;
         let params = EnvoyParams {
             relay_ports: relays.iter().map(|r| r.addr().port()).collect(),
@@ -71,15 +89,37 @@ impl Cluster {
         };
         let envoy = Envoy::start(envoy_bin, &template.render(&params)?)?;
         let cluster = Cluster { relays, envoy };
-        cluster.wait_healthy(RELAYS, Duration::from_secs(30))?;
+        cluster.wait_healthy(cluster.relays.len(), Duration::from_secs(30))?;
         Ok(cluster)
     }
 
     /// The sum of Envoy's stat `name` for the relay cluster (0 when absent).
     pub fn envoy_stat(&self, name: &str) -> Result<f64, ClusterError> {
+        self.envoy_stat_where(name, "")
+    }
+
+    /// [`Cluster::envoy_stat`] over the label sets that also contain `label` (e.g.
+    /// `envoy_response_code_class="5"`).
+    pub fn envoy_stat_where(&self, name: &str, label: &str) -> Result<f64, ClusterError> {
         let text = self.envoy.stats_prometheus()?;
         let cluster = format!("envoy_cluster_name=\"{CLUSTER_NAME}\"");
-        Ok(http::metric_sum_where(&text, name, |labels| labels.contains(&cluster)).unwrap_or(0.0))
+        let keep = |labels: &str| labels.contains(&cluster) && labels.contains(label);
+        Ok(http::metric_sum_where(&text, name, keep).unwrap_or(0.0))
+    }
+
+    /// Envoy's per-host stat `stat` (`rq_error`, `rq_success`, `cx_connect_fail`, ...) of
+    /// relay `k`, from the admin `/clusters` page (lines `relays::ADDR::STAT::VALUE`).
+    pub fn host_stat(&self, k: usize, stat: &str) -> Result<f64, ClusterError> {
+        let addr = self
+            .relays
+            .get(k)
+            .map(Relay::addr)
+            .ok_or_else(|| ClusterError::Probe(format!("no relay {k}")))?;
+        let (_, text) = self.envoy.admin_get("/clusters")?;
+        let prefix = format!("{CLUSTER_NAME}::{addr}::{stat}::");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix)?.trim().parse::<f64>().ok())
+            .ok_or_else(|| ClusterError::Probe(format!("no {prefix}VALUE line in /clusters")))
     }
 
     /// Waits until Envoy counts `healthy` healthy relays.
@@ -126,20 +166,7 @@ impl Cluster {
                 "probe write answered {status}"
             )));
         }
-        let after = self.requests_per_relay();
-        let moved: Vec<usize> = before
-            .iter()
-            .zip(&after)
-            .enumerate()
-            .filter(|(_, (b, a))| a > b)
-            .map(|(k, _)| k)
-            .collect();
-        match moved.as_slice() {
-            [k] => Ok(*k),
-            _ => Err(ClusterError::Probe(format!(
-                "one probe write should reach one relay; request counts went from {before:?} to {after:?}"
-            ))),
-        }
+        routing::moved_one(&before, &self.requests_per_relay()).map_err(ClusterError::Probe)
     }
 
     /// Probes `candidates` in order and keeps the first that lands on each relay: element
@@ -149,21 +176,15 @@ impl Cluster {
         candidates: impl IntoIterator<Item = T>,
         post: impl Fn(&T, &[u8]) -> Result<u16, String>,
     ) -> Result<Vec<T>, ClusterError> {
-        let mut found: Vec<Option<T>> = (0..RELAYS).map(|_| None).collect();
-        let mut tried = 0;
-        for candidate in candidates {
-            tried += 1;
-            let k = self.route_of(|body| post(&candidate, body))?;
-            if let Some(slot @ None) = found.get_mut(k) {
-                *slot = Some(candidate);
-            }
-            if found.iter().all(Option::is_some) {
-                return Ok(found.into_iter().flatten().collect());
-            }
-        }
-        Err(ClusterError::Probe(format!(
-            "{tried} candidates did not cover all {RELAYS} relays"
-        )))
+        let found = routing::one_per_relay(self.relays.len(), candidates, |candidate| {
+            self.route_of(|body| post(candidate, body)).map(Some)
+        })?;
+        found.map_err(|tried| {
+            ClusterError::Probe(format!(
+                "{tried} candidates did not cover all {} relays",
+                self.relays.len()
+            ))
+        })
     }
 
     /// One tenant (`X-Scope-OrgID: tenant-K`, written from 127.0.0.1) per relay: element

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use prw_devkit::envoy_template::{self, Substitutions};
+
 /// How long Envoy may take to become ready (V8 compiling the module included).
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,7 +61,8 @@ fn io(what: &'static str) -> impl FnOnce(std::io::Error) -> EnvoyError {
 pub struct EnvoyParams {
     /// Upstream (receiver) port; edge.yaml only.
     pub upstream_port: u16,
-    /// The relays' ports, in the order of the template's 9211, 9212, 9213; cluster*.yaml only.
+    /// The relays' ports, one endpoint line each in place of the template's 9211, 9212,
+    /// 9213; cluster*.yaml only.
     pub relay_ports: Vec<u16>,
     /// The filter module.
     pub wasm: PathBuf,
@@ -98,9 +101,6 @@ pub enum Template {
     ClusterStrict,
 }
 
-/// The relay endpoint ports of `envoy/cluster*.yaml`, in order.
-const CLUSTER_RELAY_PORTS: [&str; 3] = ["port_value: 9211", "port_value: 9212", "port_value: 9213"];
-
 impl Template {
     /// The file.
     pub fn path(self) -> PathBuf {
@@ -114,9 +114,11 @@ impl Template {
     }
 
     /// Reads the file and substitutes the documented strings: listener and admin ports
-    /// become 0, the upstream port (edge.yaml) or the three relay ports (cluster*.yaml), wasm
-    /// path, plugin config and request timeout those of `params`. Ports are substituted line
-    /// by line, at most one per line, so a test port can never be taken for a template one.
+    /// become 0, the upstream port (edge.yaml) or the relay endpoints (cluster*.yaml: one
+    /// line per relay port), wasm path, plugin config and request timeout those of
+    /// `params`. Ports are substituted line by line by [`prw_devkit::envoy_template`] (shared
+    /// with `cargo xtask`), at most one per line, so a test port can never be taken for a
+    /// template one.
     pub fn render(self, params: &EnvoyParams) -> Result<String, EnvoyError> {
         let text =
             std::fs::read_to_string(self.path()).map_err(io("reading the envoy template"))?;
@@ -126,29 +128,7 @@ impl Template {
             }
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
         };
-        let port = |p: u16| format!("port_value: {p}");
-        let mut ports = vec![
-            (listen, port(0)),
-            (admin, port(0)),
-            ("port_value: 9202", port(params.upstream_port)),
-        ];
-        if matches!(self, Template::Cluster | Template::ClusterStrict) {
-            if params.relay_ports.len() != CLUSTER_RELAY_PORTS.len() {
-                return Err(EnvoyError::Admin {
-                    path: self.path().display().to_string(),
-                    detail: format!(
-                        "the cluster templates have 3 relays, the test gave {} ports",
-                        params.relay_ports.len()
-                    ),
-                });
-            }
-            ports.extend(
-                CLUSTER_RELAY_PORTS
-                    .iter()
-                    .zip(&params.relay_ports)
-                    .map(|(from, to)| (*from, port(*to))),
-            );
-        }
+        let cluster = matches!(self, Template::Cluster | Template::ClusterStrict);
         // One line: the template's header comment names `value: '{}'` too, and a JSON
         // line break (whitespace) would end that comment mid-config.
         let one_line = params.plugin_config.replace(['\n', '\r'], " ");
@@ -158,27 +138,24 @@ impl Template {
         } else {
             without_filter(&text)
         };
-        Ok(substitute_ports(&text, &ports)
-            .replace("dist/prw_envoy_filter.wasm", &params.wasm.to_string_lossy())
+        let wasm = params.wasm.to_string_lossy();
+        let subs = Substitutions {
+            ports: vec![
+                (listen, 0),
+                (admin, 0),
+                ("port_value: 9202", params.upstream_port),
+            ],
+            relays: cluster.then_some(&params.relay_ports[..]),
+            wasm: Some(&wasm),
+        };
+        Ok(envoy_template::render(&text, &subs)
+            .text
             .replace("value: '{}'", &config)
             .replace(
                 "request_timeout: 60s",
                 &format!("request_timeout: {}", params.request_timeout),
             ))
     }
-}
-
-/// Replaces, on each line, the first of `ports`' template strings it contains.
-fn substitute_ports(text: &str, ports: &[(&str, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        match ports.iter().find(|(from, _)| line.contains(from)) {
-            Some((from, to)) => out.push_str(&line.replacen(from, to, 1)),
-            None => out.push_str(line),
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// The config with the wasm filter's entry removed from `http_filters`.

@@ -7,21 +7,26 @@
 //! Why it exists: Debian's Prometheus 2.42 (`2.42.0+ds`) drops `remote_write.headers`, so
 //! its senders cannot set `X-Scope-OrgID` and would all hash alike from 127.0.0.1.
 //!
+//! It doubles as a gate in front of a receiver ([`Forwarder::set_open`]): while closed it
+//! drops its connections and every new one, as a receiver that went away would (a sender sees
+//! connection errors and retries), so a test can make one relay of several hold a backlog.
+//!
 //! Invariants: bytes are copied unchanged in both directions; one upstream connection per
-//! downstream connection; everything stops (listener closed, connections dropped) when the
-//! [`Forwarder`] drops. The std library cannot bind a socket before connecting, hence tokio's
+//! downstream connection; nothing passes while closed; everything stops (listener closed,
+//! connections dropped) when the [`Forwarder`] drops. The std library cannot bind a socket before connecting, hence tokio's
 //! `TcpSocket` on a runtime thread of its own.
 
 use std::net::{IpAddr, SocketAddr};
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 /// A running forwarder.
 #[derive(Debug)]
 pub struct Forwarder {
     addr: SocketAddr,
     source: IpAddr,
+    open: watch::Sender<bool>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -35,11 +40,12 @@ impl Forwarder {
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
+        let (open, is_open) = watch::channel(true);
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
                 tokio::select! {
                     _ = stopped => {}
-                    () = accept_loop(listener, upstream, source) => {}
+                    () = accept_loop(listener, upstream, source, is_open) => {}
                 }
             });
             // Dropping the runtime here cancels every connection task.
@@ -47,6 +53,7 @@ impl Forwarder {
         Ok(Forwarder {
             addr,
             source,
+            open,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -66,14 +73,33 @@ impl Forwarder {
     pub fn write_url(&self) -> String {
         format!("http://{}/api/v1/write", self.addr)
     }
+
+    /// Closed: every connection is dropped now and every new one at once. Open (the
+    /// start state): connections are forwarded again.
+    pub fn set_open(&self, open: bool) {
+        self.open.send_replace(open);
+    }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, source: IpAddr) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    source: IpAddr,
+    is_open: watch::Receiver<bool>,
+) {
     while let Ok((downstream, _)) = listener.accept().await {
+        if !*is_open.borrow() {
+            drop(downstream);
+            continue;
+        }
+        let mut is_open = is_open.clone();
         tokio::spawn(async move {
             if let Ok(upstream) = connect_from(source, upstream).await {
                 let (mut down, mut up) = (downstream, upstream);
-                let _ = tokio::io::copy_bidirectional(&mut down, &mut up).await;
+                tokio::select! {
+                    _ = tokio::io::copy_bidirectional(&mut down, &mut up) => {}
+                    _ = is_open.wait_for(|open| !*open) => {}
+                }
             }
         });
     }
@@ -122,5 +148,36 @@ mod tests {
         let listening = forwarder.addr();
         drop(forwarder);
         assert!(std::net::TcpStream::connect(listening).is_err());
+    }
+
+    #[test]
+    fn a_closed_forwarder_drops_its_connections_until_opened_again() {
+        let upstream = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let forwarder =
+            Forwarder::start(upstream.local_addr().unwrap(), "127.0.0.1".parse().unwrap()).unwrap();
+        let mut client = std::net::TcpStream::connect(forwarder.addr()).unwrap();
+        client.write_all(b"ping").unwrap();
+        let (mut accepted, _) = upstream.accept().unwrap();
+        let mut got = [0u8; 4];
+        accepted.read_exact(&mut got).unwrap();
+        forwarder.set_open(false);
+        // The open connection is cut: the client reads the end of the stream.
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        assert_eq!(client.read(&mut got).unwrap_or(0), 0);
+        // A new one is dropped without reaching upstream.
+        let mut refused = std::net::TcpStream::connect(forwarder.addr()).unwrap();
+        refused
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let _ = refused.write_all(b"ping");
+        assert_eq!(refused.read(&mut got).unwrap_or(0), 0);
+        forwarder.set_open(true);
+        let mut again = std::net::TcpStream::connect(forwarder.addr()).unwrap();
+        again.write_all(b"pong").unwrap();
+        let (mut accepted, _) = upstream.accept().unwrap();
+        accepted.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"pong");
     }
 }

@@ -209,41 +209,14 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 }
 
 /// The sum of every sample of metric `name` (any labels) in Prometheus text `text`; `None`
-/// when no line has it.
+/// when no line has it ([`prw_devkit::prom_text::sum`], shared with `cargo xtask`).
 pub fn metric_sum(text: &str, name: &str) -> Option<f64> {
-    metric_sum_where(text, name, |_| true)
+    prw_devkit::prom_text::sum(text, name)
 }
 
 /// Like [`metric_sum`], counting only lines whose label part (`{...}` or empty) passes `keep`.
 pub fn metric_sum_where(text: &str, name: &str, keep: impl Fn(&str) -> bool) -> Option<f64> {
-    let mut found = None;
-    for line in text.lines() {
-        let Some(rest) = line.strip_prefix(name) else {
-            continue;
-        };
-        let (labels, value) = if let Some(after) = rest.strip_prefix('{') {
-            let Some((labels, value)) = after.split_once('}') else {
-                continue;
-            };
-            (labels, value)
-        } else if rest.starts_with(' ') {
-            ("", rest)
-        } else {
-            continue;
-        };
-        if !keep(labels) {
-            continue;
-        }
-        let Some(v) = value
-            .split_whitespace()
-            .next()
-            .and_then(|v| v.parse::<f64>().ok())
-        else {
-            continue;
-        };
-        *found.get_or_insert(0.0) += v;
-    }
-    found
+    prw_devkit::prom_text::sum_where(text, name, keep)
 }
 
 #[cfg(test)]

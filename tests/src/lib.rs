@@ -22,11 +22,13 @@
 //! - [`http`], [`url`]: blocking HTTP for process APIs; query-string encoding.
 //! - [`load`]: a load generator remembering acknowledged pairs.
 //! - [`wait`]: bounded polling with clear failure messages.
+//! - [`files`]: a directory's files, sizes and times (to show it was left untouched).
 
 pub mod child;
 pub mod client;
 pub mod cluster;
 pub mod envoy;
+pub mod files;
 pub mod forwarder;
 pub mod http;
 pub mod load;

@@ -1,6 +1,7 @@
 //! A Remote Write load generator for relay tests: a thread POSTs v1 batches (every series
 //! once, with a strictly increasing timestamp per batch) to a fixed address until stopped,
-//! and remembers which pairs were acknowledged (2xx), answered otherwise, or never answered.
+//! and remembers which pairs were acknowledged (2xx), refused (answered otherwise), or never
+//! answered.
 //!
 //! Invariants: each batch's timestamp is greater than the previous batch's (wall clock, or
 //! +1 ms when the clock has not moved), so per-series order at a receiver is checkable; a
@@ -25,6 +26,9 @@ pub struct LoadReport {
     pub acked: Pairs,
     /// Pairs of every batch sent (answered or not).
     pub sent: Pairs,
+    /// Pairs of batches answered with a status other than 2xx (e.g. 503): the server said it
+    /// did not take them, and they are never retried.
+    pub refused: Pairs,
     /// Batches by answer status (0 = no answer: connection refused or reset).
     pub statuses: BTreeMap<u16, u64>,
 }
@@ -97,6 +101,8 @@ impl Load {
                         report.sent.extend(&pairs);
                         if (200..300).contains(&status) {
                             report.acked.extend(&pairs);
+                        } else if status != 0 {
+                            report.refused.extend(&pairs);
                         }
                         *report.statuses.entry(status).or_default() += 1;
                     }

@@ -186,14 +186,7 @@ impl Prometheus {
 
     /// `GET path` on its HTTP API (e.g. `/api/v1/query?...`): the body of a 200 answer.
     pub fn api(&self, path: &str) -> Result<String, PrometheusError> {
-        let answer = http::get(self.addr, path)?;
-        if answer.status != 200 {
-            return Err(PrometheusError::Status {
-                status: answer.status,
-                body: answer.text().chars().take(500).collect(),
-            });
-        }
-        Ok(answer.text())
+        api_at(self.addr, path)
     }
 
     /// Every (series, timestamp) pair of `selector` with `from_ms < t <= to_ms` (a range
@@ -204,14 +197,7 @@ impl Prometheus {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Pairs, PrometheusError> {
-        let range = (to_ms - from_ms).max(1);
-        let query = format!("{selector}[{range}ms]");
-        let time = format!("{}.{:03}", to_ms.div_euclid(1000), to_ms.rem_euclid(1000));
-        let path = format!(
-            "/api/v1/query?query={}&time={time}",
-            crate::url::encode(&query)
-        );
-        Ok(Pairs::from_prometheus_matrix(&self.api(&path)?)?)
+        pairs_at(self.addr, selector, from_ms, to_ms)
     }
 
     /// Polls [`Prometheus::pairs`] until every pair of `expected` is there (or `timeout`
@@ -245,4 +231,34 @@ impl Prometheus {
     pub fn metric(&self, name: &str) -> Result<f64, PrometheusError> {
         Ok(http::metric_sum(&self.metrics()?, name).unwrap_or(0.0))
     }
+}
+
+/// `GET path` on the HTTP API of the Prometheus at `addr` (one this crate did not start, e.g.
+/// `cargo xtask up`'s): the body of a 200 answer.
+pub fn api_at(addr: SocketAddr, path: &str) -> Result<String, PrometheusError> {
+    let answer = http::get(addr, path)?;
+    if answer.status != 200 {
+        return Err(PrometheusError::Status {
+            status: answer.status,
+            body: answer.text().chars().take(500).collect(),
+        });
+    }
+    Ok(answer.text())
+}
+
+/// [`Prometheus::pairs`] of the Prometheus at `addr`.
+pub fn pairs_at(
+    addr: SocketAddr,
+    selector: &str,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Pairs, PrometheusError> {
+    let range = (to_ms - from_ms).max(1);
+    let query = format!("{selector}[{range}ms]");
+    let time = format!("{}.{:03}", to_ms.div_euclid(1000), to_ms.rem_euclid(1000));
+    let path = format!(
+        "/api/v1/query?query={}&time={time}",
+        crate::url::encode(&query)
+    );
+    Ok(Pairs::from_prometheus_matrix(&api_at(addr, &path)?)?)
 }

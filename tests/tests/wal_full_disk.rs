@@ -1,5 +1,6 @@
 //! `prw relay` with its WAL on a real, small filesystem (a 24 MiB tmpfs this test mounts):
-//! under load with its destination down it fills the disk, answers 503 + `Retry-After` and
+//! under load with its destination down it fills the disk, answers 503 + `Retry-After: 5`
+//! (every 503 counted once as `wal_full`, none of its samples ever delivered) and
 //! acknowledges nothing it could not persist; when the destination comes back it delivers,
 //! frees segments and accepts writes again without a restart, and the receiver ends with
 //! every acknowledged sample. Also: a second relay on the same WAL directory exits 64 naming
@@ -22,7 +23,7 @@ use prw_e2e::load::Load;
 use prw_e2e::pairs::of_recorded;
 use prw_e2e::receiver::{BlockingReceiver, ReceiverConfig};
 use prw_e2e::relay::{self, Relay};
-use prw_e2e::{child, http, tools, wait};
+use prw_e2e::{child, files, http, tools, wait};
 
 /// Size of the filesystem the WAL lives on.
 const DISK: &str = "24m";
@@ -105,21 +106,6 @@ fn segment_files(wal: &Path) -> usize {
         .unwrap_or(0)
 }
 
-/// The files of a directory (recursively one level) with their sizes, sorted.
-fn listing(dir: &Path) -> Vec<(PathBuf, u64)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-        let meta = entry.metadata().unwrap();
-        if meta.is_dir() {
-            out.extend(listing(&entry.path()));
-        } else {
-            out.push((entry.path(), meta.len()));
-        }
-    }
-    out.sort();
-    out
-}
-
 fn statuses(load: &Load) -> String {
     format!("{:?}", load.report().statuses)
 }
@@ -157,12 +143,17 @@ fn a_full_disk_never_deadlocks_the_relay_and_loses_no_acknowledged_sample() {
     )
     .unwrap();
     assert_eq!(probe.status, 503, "{}", probe.text());
-    assert!(
-        probe
-            .headers
-            .iter()
-            .any(|(n, v)| n == "retry-after" && !v.is_empty()),
-        "503 without Retry-After: {:?}",
+    let retry_after: Vec<&str> = probe
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "retry-after")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    // docs/relay-ingest.md: a full disk answers 503 + `Retry-After: 5`.
+    assert_eq!(
+        retry_after,
+        ["5"],
+        "the full disk's 503: {:?}",
         probe.headers
     );
     let metrics = relay.metrics().unwrap();
@@ -192,6 +183,23 @@ fn a_full_disk_never_deadlocks_the_relay_and_loses_no_acknowledged_sample() {
         "unexpected answers: {:?}",
         report.statuses
     );
+    // Every 503 is a full disk, counted once as such: the load's 503s and the probe's are
+    // exactly the relay's `wal_full` rejections, and it rejected nothing else.
+    let metrics = relay.metrics().unwrap();
+    let rejected = |keep: &dyn Fn(&str) -> bool| {
+        http::metric_sum_where(&metrics, "prw_ingest_rejected_total", keep).unwrap_or(0.0)
+    };
+    let answered_503 = report.statuses.get(&503).copied().unwrap_or(0) + 1;
+    assert_eq!(
+        rejected(&|l| l.contains("reason=\"wal_full\"")),
+        answered_503 as f64,
+        "503 answers (load and probe) vs wal_full rejections:\n{metrics}"
+    );
+    assert_eq!(
+        rejected(&|_| true),
+        answered_503 as f64,
+        "rejections other than wal_full:\n{metrics}"
+    );
     // Every acknowledged pair arrives.
     let delivered = wait::until(
         "every acknowledged pair at the receiver",
@@ -206,6 +214,14 @@ fn a_full_disk_never_deadlocks_the_relay_and_loses_no_acknowledged_sample() {
     )
     .unwrap();
     assert!(report.acked.unique_count() > 0);
+    // Nothing answered 503 was stored: none of those pairs ever arrives.
+    let (never_arrived, _) = delivered.missing_from(&report.refused);
+    assert_eq!(
+        never_arrived,
+        report.refused.unique_count(),
+        "pairs answered 503 reached the receiver"
+    );
+    assert!(report.refused.unique_count() > 0);
     let extra = report.sent.missing_from(&delivered).0;
     assert_eq!(extra, 0, "the receiver got pairs nobody sent");
     // Delivered segments were deleted while the relay kept running.
@@ -233,7 +249,7 @@ fn a_second_relay_on_the_same_wal_directory_exits_64_naming_it_and_the_holder() 
     };
     let destination = SocketAddr::from(([127, 0, 0, 1], child::free_port().unwrap()));
     let first = Relay::start(&bin, &config(destination)).unwrap();
-    let before = listing(&first.wal_dir());
+    let before = files::listing(&first.wal_dir()).unwrap();
     let mut args = first.args();
     if let Some(i) = args.iter().position(|a| a == "--listen") {
         args[i + 1] = "127.0.0.1:0".to_string();
@@ -266,6 +282,6 @@ fn a_second_relay_on_the_same_wal_directory_exits_64_naming_it_and_the_holder() 
             && stderr.contains(&format!("pid {}", pid.trim())),
         "{stderr}"
     );
-    let after = listing(&first.wal_dir());
+    let after = files::listing(&first.wal_dir()).unwrap();
     assert_eq!(before, after, "the refused relay touched the WAL directory");
 }

@@ -28,6 +28,7 @@
 
 mod cluster;
 mod cluster_report;
+mod cluster_row;
 pub(crate) mod error;
 mod generator;
 mod machine;

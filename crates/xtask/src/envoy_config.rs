@@ -1,18 +1,17 @@
 //! Envoy's configuration for `up` and `bench --relays`, rendered from the shipped templates
-//! (`envoy/edge.yaml`, `envoy/cluster.yaml`) by substituting their documented strings, line
-//! by line: the listener (`port_value: 9201`), the admin (`port_value: 9901`), the upstream
-//! relay (`port_value: 9202`, edge.yaml) or the relay endpoints (`port_value: 9211`, `9212`,
-//! `9213`, cluster.yaml: one line each, replaced by one line per relay), and the filter's
-//! path (`dist/prw_envoy_filter.wasm`, made absolute so Envoy runs from any directory).
+//! (`envoy/edge.yaml`, `envoy/cluster.yaml`) by [`prw_devkit::envoy_template`] (the same
+//! rendering the e2e suites use): the listener (`port_value: 9201`), the admin (`port_value:
+//! 9901`), the upstream relay (`port_value: 9202`, edge.yaml) or the relay endpoints (one line
+//! per relay, cluster.yaml), and the filter's path (made absolute so Envoy runs from any
+//! directory).
 //!
-//! Invariant: each line is classified once, before anything is substituted, so a moved port
-//! can never be mistaken for another template port.
+//! Invariant: a rendered config has exactly one listener, one admin and one upstream (the
+//! edge relay, or the cluster's endpoint lines); anything else is refused.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
-/// The endpoint ports of `envoy/cluster.yaml`.
-const CLUSTER_RELAY_PORTS: [&str; 3] = ["port_value: 9211", "port_value: 9212", "port_value: 9213"];
+use prw_devkit::envoy_template::{self, Substitutions};
 
 /// Why a template could not be rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,52 +40,38 @@ pub fn render(
     relays: &[SocketAddr],
     wasm: &Path,
 ) -> Result<String, RenderError> {
-    let port = |addr: SocketAddr| format!("port_value: {}", addr.port());
-    let mut out = String::with_capacity(template.len());
-    let mut endpoints_written = false;
-    let (mut listener, mut admin, mut upstream) = (0, 0, 0);
-    for line in template.lines() {
-        if line.trim_start().starts_with('#') {
-            out.push_str(line);
-        } else if line.contains("port_value: 9201") {
-            listener += 1;
-            out.push_str(&line.replace("port_value: 9201", &port(listen.edge)));
-        } else if line.contains("port_value: 9901") {
-            admin += 1;
-            out.push_str(&line.replace("port_value: 9901", &port(listen.admin)));
-        } else if line.contains("port_value: 9202") {
-            let [relay] = relays else {
-                return Err(RenderError(format!(
-                    "edge.yaml has one upstream, {} relays were asked for",
-                    relays.len()
-                )));
-            };
-            upstream += 1;
-            out.push_str(&line.replace("port_value: 9202", &port(*relay)));
-        } else if let Some(template_port) = CLUSTER_RELAY_PORTS.iter().find(|p| line.contains(*p)) {
-            if endpoints_written {
-                continue;
-            }
-            endpoints_written = true;
-            upstream += 1;
-            for (k, relay) in relays.iter().enumerate() {
-                if k > 0 {
-                    out.push('\n');
-                }
-                out.push_str(&line.replace(template_port, &port(*relay)));
-            }
-        } else {
-            out.push_str(&line.replace("dist/prw_envoy_filter.wasm", &wasm.to_string_lossy()));
-        }
-        out.push('\n');
+    let relay_ports: Vec<u16> = relays.iter().map(SocketAddr::port).collect();
+    let wasm = wasm.to_string_lossy();
+    let subs = Substitutions {
+        ports: vec![
+            ("port_value: 9201", listen.edge.port()),
+            ("port_value: 9901", listen.admin.port()),
+            (
+                "port_value: 9202",
+                relay_ports.first().copied().unwrap_or(0),
+            ),
+        ],
+        relays: Some(&relay_ports),
+        wasm: Some(&wasm),
+    };
+    let out = envoy_template::render(template, &subs);
+    let [listener, admin, edge_upstream] = out.port_lines[..] else {
+        return Err(RenderError("three port substitutions expected".into()));
+    };
+    if edge_upstream > 0 && relays.len() != 1 {
+        return Err(RenderError(format!(
+            "edge.yaml has one upstream, {} relays were asked for",
+            relays.len()
+        )));
     }
+    let upstream = edge_upstream + usize::from(out.relay_lines);
     if (listener, admin, upstream) != (1, 1, 1) {
         return Err(RenderError(format!(
             "the template should have one listener, one admin and one upstream port line; \
              found {listener}, {admin} and {upstream}"
         )));
     }
-    Ok(out)
+    Ok(out.text)
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@ mod dist;
 mod envoy_config;
 mod http;
 mod probe;
-mod prom_text;
 mod setup;
 mod soak;
 mod stage;

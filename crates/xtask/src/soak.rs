@@ -13,10 +13,15 @@
 //! Prints kills, acknowledged, lost (must be 0), duplicates and time, and writes them into
 //! the reliability section of `BENCHMARKS.md`. Exit code 1 when anything was lost.
 //!
+//! Before the first kill, one request of the same shape is sent straight to the receiver at a
+//! timestamp of its own: the series it leaves there are the exact series set every
+//! acknowledged timestamp must have ([`ledger`]).
+//!
 //! Flags: `--kills N` (100), `--seed N` (random kill delays; default from the clock),
 //! `--series N` (500 per request), `--rate N` (50 requests/s), `--no-build` (reuse
 //! `target/xtask/soak/prw` and `target/release/prw-test-receiver`), `--out FILE`
-//! (`BENCHMARKS.md`).
+//! (`BENCHMARKS.md`). The failpoint build of `prw` has its own target directory
+//! (`target/xtask/soak/target`), so it never replaces `target/release/prw`.
 //!
 //! Invariants: every process is killed and reaped when its guard drops, also on error; the
 //! data directory `target/xtask/soak/run/` is emptied at the start of a run.
@@ -100,7 +105,7 @@ pub fn main(args: &[String]) -> ExitCode {
         }
     };
     match run(&options) {
-        Ok(result) if result.comparison.lost == 0 => ExitCode::SUCCESS,
+        Ok(result) if result.comparison.is_complete() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         Err(err) => {
             eprintln!("xtask soak: {err}");
@@ -146,14 +151,26 @@ fn run(o: &Options) -> Result<SoakResult, BenchError> {
         rate: o.rate,
     };
     let started = Instant::now();
-    let mut ledger = Ledger::new(o.series);
     let mut next_base = now_ms() - 3_600_000;
+    let calibration_ms = next_base - 1;
+    soak.calibrate(&receiver.write_url(), calibration_ms)?;
+    let mut ledger = Ledger::from_calibration(&receiver.pairs()?, calibration_ms);
+    if ledger.series() != o.series as usize {
+        return Err(BenchError::Json {
+            what: "the calibration request".into(),
+            detail: format!(
+                "{} series at the receiver, {} sent",
+                ledger.series(),
+                o.series
+            ),
+        });
+    }
     let mut kills: BTreeMap<KillKind, (u32, u32)> = BTreeMap::new();
-    let mut rng = o.seed;
+    let mut rng = fastrand::Rng::with_seed(o.seed);
     eprintln!("==> soak: {} kills, seed {}", o.kills, o.seed);
     for i in 0..o.kills {
         let kind = KillKind::ALL[i as usize % KillKind::ALL.len()];
-        let delay = Duration::from_millis(300 + next_random(&mut rng) % 2700);
+        let delay = Duration::from_millis(rng.u64(300..3000));
         let ended = soak.cycle(kind, delay, &mut ledger, &mut next_base)?;
         let entry = kills.entry(kind).or_default();
         entry.0 += 1;
@@ -184,9 +201,14 @@ fn run(o: &Options) -> Result<SoakResult, BenchError> {
     Ok(result)
 }
 
-/// The failpoint build of `prw`, copied to `target/xtask/soak/prw` so later builds do not
-/// change it, and the release test receiver.
+/// Where the failpoint build of `prw` is compiled: a target directory of its own, so it never
+/// replaces the normal `target/release/prw`.
+const SOAK_TARGET_DIR: &str = "target/xtask/soak/target";
+
+/// The failpoint build of `prw` (in [`SOAK_TARGET_DIR`]), copied to `target/xtask/soak/prw`,
+/// and the release test receiver.
 fn build(stages: &mut Stages) -> Result<(PathBuf, PathBuf), BenchError> {
+    let target_dir = workspace::path(SOAK_TARGET_DIR);
     stages.time("soak: build prw with kill points (release)", || {
         let mut cmd = workspace::cargo();
         cmd.args([
@@ -196,9 +218,11 @@ fn build(stages: &mut Stages) -> Result<(PathBuf, PathBuf), BenchError> {
             "prw",
             "--features",
             "prw-wal/failpoints",
-        ]);
+            "--target-dir",
+        ])
+        .arg(&target_dir);
         exec(
-            "cargo build --release -p prw --features prw-wal/failpoints",
+            "cargo build --release -p prw --features prw-wal/failpoints --target-dir target/xtask/soak/target",
             &mut cmd,
         )
     })?;
@@ -210,12 +234,10 @@ fn build(stages: &mut Stages) -> Result<(PathBuf, PathBuf), BenchError> {
             source,
         })?;
     }
-    std::fs::copy(workspace::path("target/release/prw"), &prw).map_err(|source| {
-        BenchError::Io {
-            what: "copy",
-            path: prw.clone(),
-            source,
-        }
+    std::fs::copy(target_dir.join("release/prw"), &prw).map_err(|source| BenchError::Io {
+        what: "copy",
+        path: prw.clone(),
+        source,
     })?;
     stages.time("soak: build test receiver (release)", || {
         let mut cmd = workspace::cargo();
@@ -323,6 +345,11 @@ fn render(o: &Options, r: &SoakResult) -> String {
         c.series_seen, o.series
     );
     let _ = writeln!(s, "| time | {:.0} s |", r.took.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "| series nobody sent at acknowledged timestamps | {} |",
+        c.unexpected
+    );
     if c.lost > 0 {
         let _ = writeln!(
             s,
@@ -353,15 +380,6 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// SplitMix64: reproducible kill delays from `--seed`.
-fn next_random(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

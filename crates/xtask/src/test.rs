@@ -3,7 +3,8 @@
 //!
 //! 1. setup (every area);
 //! 2. `cargo fmt --check`;
-//! 3. clippy on the host (`--workspace --all-targets -D warnings`, minus the wasm crates);
+//! 3. clippy on the host (`--workspace --all-targets -D warnings`, minus the wasm crates),
+//!    then prw-wal once more with its `failpoints` feature (the soak build's kill points);
 //! 4. clippy for each wasm crate on its own target;
 //! 5. the no_std proof (core for wasm32v1-none without default features) and core builds
 //!    for wasm32-wasip1 and wasm32-unknown-unknown;
@@ -43,6 +44,20 @@ fn run_stages(stages: &mut Stages) -> Result<(), StageError> {
         host_clippy.args(["--exclude", krate.package]);
     }
     stages.run("clippy (host)", host_clippy.args(["--", "-D", "warnings"]))?;
+    stages.run(
+        "clippy (prw-wal with failpoints)",
+        workspace::cargo().args([
+            "clippy",
+            "-p",
+            "prw-wal",
+            "--features",
+            "failpoints",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
     wasm_builds::clippy(stages)?;
     wasm_builds::core_builds(stages)?;
     let artifacts = dist::build(stages)?;

@@ -17,8 +17,10 @@
 //! `--port-offset N`: every port moved by N (a second stack beside the first; tests).
 //!
 //! Every process runs in its own process group with its log in `<data>/logs/`; on Ctrl-C (or
-//! SIGTERM) xtask stops them layer by layer in reverse order: sender, Envoy, the relays
-//! together (each persists its cursors), receiver.
+//! SIGTERM), and when `up` fails half-way, xtask stops them layer by layer in reverse order:
+//! sender, Envoy, the relays together (each persists its cursors), receiver, all within one
+//! deadline ([`STOP_DEADLINE`]: Ctrl-C stops everything within 20 s); a layer gets at most
+//! [`LAYER_GRACE`] of it, and what has not exited by its time is killed.
 
 mod ports;
 mod process;
@@ -36,7 +38,7 @@ use process::Managed;
 use std::io::IsTerminal;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -47,8 +49,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 const SUMMARY_EVERY: Duration = Duration::from_secs(2);
 /// A relay of `--relays N` that exited is started again this long after.
 const RESTART_AFTER: Duration = Duration::from_secs(10);
-/// A relay that exits sooner than this after its start is broken, not killed: stop.
+/// A relay that exits by itself with an error sooner than this after its start is broken
+/// (a bad config, a locked WAL): `up` stops. One killed by a signal is always restarted.
 const MIN_RELAY_UPTIME: Duration = Duration::from_secs(5);
+/// The whole stop, every layer together.
+const STOP_DEADLINE: Duration = Duration::from_secs(18);
+/// The most one layer may take of [`STOP_DEADLINE`], so later layers keep some of it.
+const LAYER_GRACE: Duration = Duration::from_secs(8);
 /// The relays' `--drain-timeout` (used twice: in-flight requests, then the destinations),
 /// so that Ctrl-C stops the stack within 20 s even when the receiver is down.
 const RELAY_DRAIN_TIMEOUT: &str = "3s";
@@ -126,6 +133,49 @@ struct Relay {
     restart_at: Option<Instant>,
 }
 
+/// The processes started so far, by layer; stopped (also when dropped, e.g. after a failed
+/// start) in reverse order of their start within one deadline.
+#[derive(Default)]
+struct Stack {
+    receiver: Option<Managed>,
+    relays: Vec<Relay>,
+    envoy: Option<Managed>,
+    sender: Option<Managed>,
+}
+
+impl Stack {
+    /// Sender, Envoy, relays, receiver; all within [`STOP_DEADLINE`], each layer within
+    /// [`LAYER_GRACE`] of it.
+    fn stop(&mut self) {
+        let deadline = Instant::now() + STOP_DEADLINE;
+        let layer = || deadline.min(Instant::now() + LAYER_GRACE);
+        stop_together(self.sender.iter_mut(), layer());
+        stop_together(self.envoy.iter_mut(), layer());
+        stop_relays(&mut self.relays, layer());
+        stop_together(self.receiver.iter_mut(), layer());
+        self.sender = None;
+        self.envoy = None;
+        self.relays.clear();
+        self.receiver = None;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sender.is_none()
+            && self.envoy.is_none()
+            && self.relays.is_empty()
+            && self.receiver.is_none()
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if !self.is_empty() {
+            eprintln!("\nstopping what was started");
+            self.stop();
+        }
+    }
+}
+
 /// Runs the stack until Ctrl-C.
 pub fn run(args: &[String]) -> Result<(), StageError> {
     let options = parse(args)?;
@@ -163,8 +213,8 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
             .map_err(|source| io("install signal handler", &data, source))?;
     }
 
-    // Started in dependency order; stopped layer by layer in reverse.
-    let mut receiver: Option<Managed> = None;
+    // Started in dependency order; stopped layer by layer in reverse (also on an error).
+    let mut stack = Stack::default();
     if demo {
         let window = cluster.then_some(stack_config::OUT_OF_ORDER_WINDOW);
         let file = write(
@@ -181,7 +231,7 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
             .arg(format!("--web.listen-address={}", ports.receiver()))
             .arg("--web.enable-remote-write-receiver");
         let name = "receiver Prometheus";
-        receiver = Some(start(
+        stack.receiver = Some(start(
             name,
             &cmd,
             &logs,
@@ -190,7 +240,6 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
             &stop,
         )?);
     }
-    let mut relays = Vec::new();
     for (k, addr) in relay_addrs.iter().enumerate() {
         let (label, wal) = if cluster {
             let label = format!("prw relay {}", k + 1);
@@ -216,7 +265,7 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
             cmd.arg("--wal-dir").arg(&wal);
         }
         let process = start(&label, &cmd, &logs, *addr, "/-/ready", &stop)?;
-        relays.push(Relay {
+        stack.relays.push(Relay {
             label,
             addr: *addr,
             process,
@@ -243,8 +292,7 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
         .arg(&envoy_yaml)
         .args(["--use-dynamic-base-id", "--log-level", "warn"])
         .current_dir(workspace::root());
-    let mut envoy = start("Envoy", &cmd, &logs, ports.admin(), "/ready", &stop)?;
-    let mut sender: Option<Managed> = None;
+    stack.envoy = Some(start("Envoy", &cmd, &logs, ports.admin(), "/ready", &stop)?);
     if demo {
         let tenants = if cluster {
             TENANTS_PER_RELAY * relay_addrs.len() as u32
@@ -260,7 +308,7 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
                 data.join("prometheus-sender").display()
             ))
             .arg(format!("--web.listen-address={}", ports.sender()));
-        sender = Some(start(
+        stack.sender = Some(start(
             "sender Prometheus",
             &cmd,
             &logs,
@@ -270,18 +318,12 @@ pub fn run(args: &[String]) -> Result<(), StageError> {
         )?);
     }
 
-    print_urls(demo, ports, &relays, &logs);
-    let mut others: Vec<&mut Managed> = [sender.as_mut(), Some(&mut envoy), receiver.as_mut()]
-        .into_iter()
-        .flatten()
-        .collect();
-    let result = watch(&mut relays, &mut others, ports, cluster, &stop);
-    drop(others);
+    print_urls(demo, ports, &stack.relays, &logs);
+    let result = watch(&mut stack, ports, cluster, &stop);
     eprintln!("\nstopping the stack");
-    stop_together(sender.iter_mut());
-    stop_together(std::iter::once(&mut envoy));
-    stop_relays(&mut relays);
-    stop_together(receiver.iter_mut());
+    let stopping = Instant::now();
+    stack.stop();
+    eprintln!("stopped in {:.1} s", stopping.elapsed().as_secs_f64());
     result
 }
 
@@ -384,13 +426,13 @@ fn start(
     })
 }
 
-/// SIGTERM to each, then waits for all with one deadline: they stop in parallel.
-fn stop_together<'a>(processes: impl Iterator<Item = &'a mut Managed>) {
+/// SIGTERM to each, then waits for all until `deadline` (SIGKILL after it): they stop in
+/// parallel.
+fn stop_together<'a>(processes: impl Iterator<Item = &'a mut Managed>, deadline: Instant) {
     let mut processes: Vec<&mut Managed> = processes.collect();
     for process in processes.iter_mut() {
         process.request_stop();
     }
-    let deadline = Instant::now() + process::STOP_GRACE;
     for process in processes {
         process.wait_stopped_until(deadline);
     }
@@ -399,12 +441,15 @@ fn stop_together<'a>(processes: impl Iterator<Item = &'a mut Managed>) {
 /// The relays stop after Envoy, so their shutdown grace (`/-/ready` 503 while writes are
 /// still taken, for load balancers) serves no one: a second SIGTERM ends it. Sent a moment
 /// after the first so the two are not merged into one.
-fn stop_relays(relays: &mut [Relay]) {
+fn stop_relays(relays: &mut [Relay], deadline: Instant) {
+    if relays.is_empty() {
+        return;
+    }
     for relay in relays.iter_mut() {
         relay.process.request_stop();
     }
     std::thread::sleep(Duration::from_millis(300));
-    stop_together(relays.iter_mut().map(|r| &mut r.process));
+    stop_together(relays.iter_mut().map(|r| &mut r.process), deadline);
 }
 
 fn print_urls(demo: bool, ports: Ports, relays: &[Relay], logs: &Path) {
@@ -446,12 +491,21 @@ fn print_urls(demo: bool, ports: Ports, relays: &[Relay], logs: &Path) {
 /// Prints the summary until a signal arrives or a process other than a cluster relay dies;
 /// restarts cluster relays that exited.
 fn watch(
-    relays: &mut [Relay],
-    others: &mut [&mut Managed],
+    stack: &mut Stack,
     ports: Ports,
     cluster: bool,
     stop: &AtomicBool,
 ) -> Result<(), StageError> {
+    let Stack {
+        receiver,
+        relays,
+        envoy,
+        sender,
+    } = stack;
+    let mut others: Vec<&mut Managed> = [sender.as_mut(), envoy.as_mut(), receiver.as_mut()]
+        .into_iter()
+        .flatten()
+        .collect();
     let terminal = std::io::stderr().is_terminal();
     let mut last_print = Instant::now() - Duration::from_secs(60);
     let mut printed_lines = 0;
@@ -514,14 +568,21 @@ fn watch(
     Ok(())
 }
 
-/// A cluster relay that exited is started again [`RESTART_AFTER`] later; one that exited
-/// right after its start is an error.
+/// Whether a relay that exited `uptime` after its start is broken rather than stopped: it
+/// exited by itself with an error code that soon. Killed by a signal (`kill -9`), or
+/// drained (`kill`: exit 0), it is not, however soon after a restart.
+fn broken(status: ExitStatus, uptime: Duration) -> bool {
+    status.code().is_some_and(|code| code != 0) && uptime < MIN_RELAY_UPTIME
+}
+
+/// A cluster relay that exited is started again [`RESTART_AFTER`] later; one that failed
+/// right after its start ([`broken`]) is an error.
 fn supervise(relay: &mut Relay) -> Result<(), StageError> {
     match relay.restart_at {
         None => {
-            if let Some(status) = relay.process.exited() {
-                if relay.process.uptime() < MIN_RELAY_UPTIME {
-                    return Err(died(&relay.process, &status));
+            if let Some(status) = relay.process.exit_status() {
+                if broken(status, relay.process.uptime()) {
+                    return Err(died(&relay.process, &status.to_string()));
                 }
                 eprintln!(
                     "\n{} exited ({status}); starting it again on its WAL in {RESTART_AFTER:?}",
@@ -583,6 +644,20 @@ mod tests {
         assert_eq!(o.data, Some(PathBuf::from("/tmp/d")));
         assert_eq!(o.ports.edge().port(), 9301);
         assert_eq!(parse(&[]).unwrap(), Options::default());
+    }
+
+    #[test]
+    fn only_a_relay_failing_by_itself_right_after_its_start_is_broken() {
+        use std::os::unix::process::ExitStatusExt;
+        let exited = |code: i32| ExitStatus::from_raw(code << 8);
+        let killed = |signal: i32| ExitStatus::from_raw(signal);
+        let soon = Duration::from_secs(1);
+        let later = Duration::from_secs(60);
+        assert!(broken(exited(64), soon), "a config error");
+        assert!(!broken(exited(64), later), "a late failure is restarted");
+        assert!(!broken(killed(9), soon), "kill -9 right after a restart");
+        assert!(!broken(exited(0), soon), "drained with kill");
+        assert_eq!(killed(9).signal(), Some(9));
     }
 
     #[test]

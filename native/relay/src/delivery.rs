@@ -54,12 +54,17 @@ pub use running::Stopped;
 /// Default time between cursor commits.
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Where the progress files of a WAL in `wal_dir` live: `<parent of wal_dir>/delivery`
-/// (`./data/wal` -> `./data/delivery`).
+/// Where the progress files of a WAL in `wal_dir` live, one directory per WAL directory: a
+/// WAL directory named `wal` keeps its sibling `delivery` (`./data/wal` -> `./data/delivery`,
+/// the layout since the first release); any other name gets `<name>.delivery` beside it
+/// (`/data/a` -> `/data/a.delivery`), so two relays whose WAL directories share a parent
+/// never share progress files.
 pub fn default_progress_dir(wal_dir: &Path) -> PathBuf {
-    match wal_dir.parent() {
-        Some(parent) => parent.join("delivery"),
-        None => wal_dir.join("delivery"),
+    let name = wal_dir.file_name().and_then(|n| n.to_str());
+    match (wal_dir.parent(), name) {
+        (Some(parent), Some("wal")) => parent.join("delivery"),
+        (Some(parent), Some(name)) => parent.join(format!("{name}.delivery")),
+        _ => wal_dir.join("delivery"),
     }
 }
 
@@ -279,5 +284,30 @@ impl Delivery {
             }
         }
         stopped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_wal_directory_gets_its_own_progress_directory() {
+        let dir = |p: &str| default_progress_dir(Path::new(p));
+        assert_eq!(
+            dir("./data/wal"),
+            Path::new("./data/delivery"),
+            "the usual layout"
+        );
+        assert_eq!(
+            dir("/data/relay-1/wal"),
+            Path::new("/data/relay-1/delivery")
+        );
+        assert_eq!(dir("wal"), Path::new("delivery"));
+        assert_eq!(dir("/data/a"), Path::new("/data/a.delivery"));
+        assert_eq!(dir("/data/b"), Path::new("/data/b.delivery"));
+        assert_ne!(dir("/data/a"), dir("/data/b"), "siblings never share");
+        assert_ne!(dir("/data/wal"), dir("/data/other"));
+        assert_eq!(dir("/"), Path::new("/delivery"));
     }
 }

@@ -1,19 +1,18 @@
-//! Cursor files: `cursors/NAME.cursor`, two 24-byte slots (see the crate docs). A cursor file
-//! is created once, atomically (temp file, fsync, rename, directory fsync); after that every
-//! commit overwrites one slot in place and `fdatasync`s it, alternating slots, so a commit
-//! never needs free space and a torn write can only damage the slot being written while the
-//! other still holds the previous value.
+//! Cursor files: `cursors/NAME.cursor`, two 24-byte slots (see the crate docs), handled as a
+//! [`TwoSlotFile`]: created once, atomically; after that every commit overwrites one slot in
+//! place and `fdatasync`s it, alternating slots, so a commit never needs free space and a
+//! torn write can only damage the slot being written while the other still holds the
+//! previous value.
 //!
 //! Invariant: the slot holding the newest value known durable is never overwritten; after a
 //! failed store the next store targets the same slot again.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{CorruptKind, WalError};
-use crate::failpoint::failpoint;
-use crate::format::{self, CURSOR_FILE_LEN, CURSOR_SLOT_LEN, CURSOR_SUFFIX, CursorValue};
-use crate::storage::{Storage, read_all, write_all_at};
+use crate::format::{self, CURSOR_SLOT_LEN, CURSOR_SUFFIX, CursorValue};
+use crate::storage::{Storage, read_all};
+use crate::two_slot::{self, TwoSlotFile};
 
 /// Name of the cursor directory inside the WAL directory.
 pub(crate) const CURSOR_DIR: &str = "cursors";
@@ -48,26 +47,8 @@ pub(crate) fn create(
     next_seq: u64,
 ) -> Result<CursorValue, WalError> {
     let path = cursor_path(dir, name);
-    // A unique temp name, so a leftover from a crash never collides.
-    static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let tmp = dir
-        .join(CURSOR_DIR)
-        .join(format!("{name}{CURSOR_SUFFIX}.tmp{n}"));
-    let mut bytes = [0u8; CURSOR_FILE_LEN];
-    bytes[..CURSOR_SLOT_LEN].copy_from_slice(&format::encode_cursor_slot(next_seq, 0));
-    let file = storage.create(&tmp).map_err(WalError::io("create", &tmp))?;
-    crate::storage::append_all(file.as_ref(), &mut [std::io::IoSlice::new(&bytes)])
-        .map_err(WalError::io("write", &tmp))?;
-    file.sync_all().map_err(WalError::io("fsync", &tmp))?;
-    drop(file);
-    storage
-        .rename(&tmp, &path)
-        .map_err(WalError::io("rename", &path))?;
-    let cdir = dir.join(CURSOR_DIR);
-    storage
-        .sync_dir(&cdir)
-        .map_err(WalError::io("fsync dir", &cdir))?;
+    TwoSlotFile::new(storage, &path)
+        .create(&format::encode_cursor_slot(next_seq, 0), CURSOR_SLOT_LEN)?;
     Ok(CursorValue {
         next: next_seq,
         generation: 0,
@@ -84,37 +65,19 @@ pub(crate) fn store(
     generation: u32,
 ) -> Result<(), WalError> {
     let path = cursor_path(dir, name);
-    let file = storage
-        .open_write(&path)
-        .map_err(WalError::io("open", &path))?;
-    let offset = u64::from(generation % 2) * CURSOR_SLOT_LEN as u64;
-    write_all_at(
-        file.as_ref(),
-        &format::encode_cursor_slot(next_seq, generation),
-        offset,
-    )
-    .map_err(WalError::io("write", &path))?;
-    failpoint("wal-cursor-commit");
-    file.sync_data().map_err(WalError::io("fdatasync", &path))
+    TwoSlotFile::new(storage, &path)
+        .with_kill_point("wal-cursor-commit")
+        .overwrite(
+            generation,
+            &format::encode_cursor_slot(next_seq, generation),
+            CURSOR_SLOT_LEN,
+        )
 }
 
 /// Deletes the cursor file of `name`.
 pub(crate) fn remove(storage: &dyn Storage, dir: &Path, name: &str) -> Result<(), WalError> {
     let path = cursor_path(dir, name);
-    match storage.remove(&path) {
-        Ok(()) => {
-            let cdir = dir.join(CURSOR_DIR);
-            storage
-                .sync_dir(&cdir)
-                .map_err(WalError::io("fsync dir", &cdir))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(WalError::Io {
-            op: "remove",
-            path,
-            source: e,
-        }),
-    }
+    TwoSlotFile::new(storage, &path).remove()
 }
 
 /// Every cursor file: `(name, path, parsed value or why not)`, sorted by name. Leftover `.tmp`
@@ -140,7 +103,7 @@ fn load(storage: &dyn Storage, dir: &Path, clean_tmp: bool) -> Result<Loaded, Wa
         let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
             continue;
         };
-        if file_name.contains(".cursor.tmp") {
+        if file_name.contains(CURSOR_SUFFIX) && two_slot::is_temporary(&file_name) {
             if clean_tmp {
                 let _ = storage.remove(&path);
             }

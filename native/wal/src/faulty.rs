@@ -22,7 +22,7 @@ use crate::storage::{ReadFile, RealStorage, Storage, StorageFile};
 /// A kind of storage operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Op {
-    /// Creating a file (also opening one for writing).
+    /// Creating a file, or opening an existing one for writing (appending or in place).
     Create,
     /// Writing (appending or in place).
     Write,
@@ -69,8 +69,8 @@ struct Plan {
     always: Vec<(Op, Fault)>,
     /// One-shot faults: `(op, operations of that kind to let pass first, fault)`.
     scripted: VecDeque<(Op, u32, Fault)>,
-    /// Random schedule: `(state of a SplitMix64, probability in 1/1_000_000)`.
-    random: Option<(u64, u32)>,
+    /// Random schedule: `(seeded generator, probability in 1/1_000_000)`.
+    random: Option<(fastrand::Rng, u32)>,
 }
 
 impl Plan {
@@ -98,8 +98,8 @@ impl Plan {
         if fired.is_some() {
             return fired;
         }
-        let (state, per_million) = self.random.as_mut()?;
-        let roll = next_random(state);
+        let (rng, per_million) = self.random.as_mut()?;
+        let roll = rng.u64(..);
         if roll % 1_000_000 >= u64::from(*per_million) {
             return None;
         }
@@ -109,15 +109,6 @@ impl Plan {
             _ => Fault::Eio,
         })
     }
-}
-
-/// SplitMix64: a reproducible schedule from a seed, no dependency for test plumbing.
-fn next_random(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 /// The real filesystem with injected faults. Clones share one plan: keep one to steer the
@@ -181,7 +172,7 @@ impl FaultyStorage {
     /// its kind, drawn from a schedule seeded by `seed` (the same seed gives the same faults
     /// for the same sequence of operations).
     pub fn random(&self, seed: u64, per_million: u32) {
-        self.plan().random = Some((seed, per_million));
+        self.plan().random = Some((fastrand::Rng::with_seed(seed), per_million));
     }
 
     /// Removes every configured fault.
@@ -228,11 +219,13 @@ impl Storage for FaultyStorage {
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
+        self.fail(Op::Create)?;
         let file = self.core.inner.open_append(path)?;
         Ok(self.wrap(path, file))
     }
 
     fn open_write(&self, path: &Path) -> io::Result<Arc<dyn StorageFile>> {
+        self.fail(Op::Create)?;
         let file = self.core.inner.open_write(path)?;
         Ok(self.wrap(path, file))
     }

@@ -2,6 +2,7 @@
 //! table). All integers are little-endian. Pure functions: no I/O.
 
 use crate::error::CorruptKind;
+use crate::two_slot::newest_slot;
 
 /// Magic at the start of every segment file.
 pub const SEGMENT_MAGIC: &[u8; 6] = b"PRWWAL";
@@ -118,36 +119,17 @@ pub fn decode_cursor_file(bytes: &[u8]) -> Result<CursorValue, CorruptKind> {
             }
         });
     }
-    let slot = |i: usize| {
-        let bytes = bytes.get(i * CURSOR_SLOT_LEN..(i + 1) * CURSOR_SLOT_LEN);
-        decode_header(
-            CURSOR_MAGIC,
-            &[1, CURSOR_VERSION],
-            bytes.unwrap_or_default(),
-        )
-        .map(|(next, generation)| CursorValue { next, generation })
+    let slot = |bytes: &[u8]| {
+        decode_header(CURSOR_MAGIC, &[1, CURSOR_VERSION], bytes)
+            .map(|(next, generation)| CursorValue { next, generation })
     };
-    let first = slot(0);
-    let second = if bytes.len() == CURSOR_FILE_LEN {
-        slot(1).ok()
-    } else {
-        None
-    };
-    match (first, second) {
-        (Ok(a), Some(b)) => Ok(if newer(b.generation, a.generation) {
-            b
-        } else {
-            a
-        }),
-        (Ok(a), None) => Ok(a),
-        (Err(_), Some(b)) => Ok(b),
-        (Err(e), None) => Err(e),
+    match newest_slot(bytes, CURSOR_SLOT_LEN, |s| {
+        slot(s).ok().map(|v| (v.generation, v))
+    }) {
+        Some((_, value)) => Ok(value),
+        // Neither slot is valid: the first one's reason.
+        None => slot(bytes.get(..CURSOR_SLOT_LEN).unwrap_or_default()),
     }
-}
-
-/// True when generation `a` is after `b` (wrapping: generations count up by one per write).
-pub fn newer(a: u32, b: u32) -> bool {
-    a != b && a.wrapping_sub(b) < u32::MAX / 2
 }
 
 /// CRC32C of a record: over the length and sequence fields of its header, then the payload.

@@ -1,9 +1,9 @@
 #![doc = include_str!("../docs/design.md")]
 
 // Modules, bottom to top (each imports only modules below it): error -> storage (+ faulty),
-// failpoint -> format, config, position, lock -> segment -> cursor, scan -> recovery,
-// inspect -> stats -> shared (the state the log and its readers share) -> append, repair,
-// retention, commit (the operations on it) -> open -> reader -> wal (the public `Wal`).
+// failpoint -> two_slot -> format, config, position, lock -> segment -> cursor, scan -> recovery,
+// inspect -> stats -> shared (the state the log and its readers share) -> seal -> repair,
+// retention -> append, commit (the operations on it) -> open -> reader -> wal (the public `Wal`).
 mod append;
 mod commit;
 mod config;
@@ -22,10 +22,12 @@ mod recovery;
 mod repair;
 mod retention;
 mod scan;
+mod seal;
 mod segment;
 mod shared;
 mod stats;
 mod storage;
+mod two_slot;
 mod wal;
 
 #[cfg(feature = "test-util")]
@@ -44,8 +46,6 @@ pub use position::Position;
 pub use reader::{Reader, Record};
 pub use recovery::{QUARANTINE_DIR, Quarantined, RecoveryReport};
 pub use stats::{ConsumerStats, WalStats};
-pub use storage::{
-    ReadFile, RealStorage, Storage, StorageFile, append_all, is_out_of_space, read_all,
-    write_all_at,
-};
+pub use storage::{ReadFile, RealStorage, Storage, StorageFile, is_out_of_space};
+pub use two_slot::{TwoSlotFile, newer, newest_slot};
 pub use wal::Wal;

@@ -1,12 +1,16 @@
 //! The state the log ([`crate::Wal`]) and its readers ([`crate::Reader`]) share: the segment
 //! list, the active file, positions, consumers and failure bookkeeping, plus record lookup.
-//! The operations on it live in the modules above: `append` (writes and group commit),
-//! `repair` (after a failed write or fsync), `retention` (deleting delivered segments and the
-//! disk cap), `commit` (cursors). It sits below all of them, so none imports another's
-//! internals through it.
+//! The operations on it live in the modules above: `seal` (sealing the active segment, failure
+//! bookkeeping), `repair` (after a failed write or fsync), `retention` (deleting delivered
+//! segments and the disk cap), `append` (writes and group commit), `commit` (cursors). It sits
+//! below all of them, so none imports another's internals through it.
 //!
-//! Concurrency: one mutex guards [`State`]; file I/O that can be slow (fsync of appended data,
-//! deleting segments, cursor writes) runs with it released.
+//! Concurrency: one mutex guards [`State`]. The I/O that is frequent or can be slow runs with
+//! it released: group commit's fsync of appended data, deleting segments, cursor writes and
+//! the header scans of `locate`. Rare steps that must be ordered with the segment list run
+//! under it: writing a record to the page cache, sealing a segment at rotation (its
+//! `fdatasync`; see `seal`), creating the next segment, and `repair` after a failed write or
+//! fsync (truncate + fsync).
 //!
 //! Invariants: `synced_seq <= next_seq`; every record below `synced_seq` is on stable storage;
 //! readers see records below `readable_seq()` only; a consumer's `next_seq` never decreases;

@@ -160,7 +160,7 @@ impl Storage for RealStorage {
 
 /// Writes every byte of `slices` at the end of `file`; a short write continues where it
 /// stopped.
-pub fn append_all(file: &dyn StorageFile, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+pub(crate) fn append_all(file: &dyn StorageFile, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
     while !slices.is_empty() {
         match file.append(slices) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -173,7 +173,11 @@ pub fn append_all(file: &dyn StorageFile, mut slices: &mut [IoSlice<'_>]) -> io:
 }
 
 /// Writes all of `buf` at `offset`; a short write continues where it stopped.
-pub fn write_all_at(file: &dyn StorageFile, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
+pub(crate) fn write_all_at(
+    file: &dyn StorageFile,
+    mut buf: &[u8],
+    mut offset: u64,
+) -> io::Result<()> {
     while !buf.is_empty() {
         match file.write_at(buf, offset) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -189,7 +193,7 @@ pub fn write_all_at(file: &dyn StorageFile, mut buf: &[u8], mut offset: u64) -> 
 }
 
 /// Reads a whole (small) file.
-pub fn read_all(storage: &dyn Storage, path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn read_all(storage: &dyn Storage, path: &Path) -> io::Result<Vec<u8>> {
     let mut out = Vec::new();
     storage.open_read(path)?.read_to_end(&mut out)?;
     Ok(out)

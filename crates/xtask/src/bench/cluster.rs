@@ -24,8 +24,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::cluster_report::{self, ClusterResults};
+use super::cluster_row::{ENVOY_STATS, Front, Row, SHAPE};
 use super::error::BenchError;
-use super::generator::{Binaries, Load, LoadResult, Proto, Shape};
+use super::generator::{Binaries, Load, Proto};
 use super::process::{Guard, free_port, wait_listening};
 use super::procfs;
 use super::receiver::NullReceiver;
@@ -35,70 +36,15 @@ use super::scenario::fresh_dir;
 use crate::envoy_config::{self, Listen};
 use crate::setup::{self, Step};
 use crate::stage::{StageError, Stages};
-use crate::{dist, http, prom_text, workspace};
+use crate::{dist, http, workspace};
+use prw_devkit::{prom_text, routing};
 
-/// The shape of every request (the main bench's larger one).
-pub const SHAPE: Shape = Shape {
-    series: 2000,
-    labels: 10,
-};
 /// Tenants tried before giving up on covering every relay.
 const TENANT_CANDIDATES: usize = 200;
 /// Receiver request count unchanged this long: the relays have delivered.
 const DRAIN_QUIET: Duration = Duration::from_secs(2);
 /// Longest wait for the relays to deliver after the load.
 const DRAIN_LIMIT: Duration = Duration::from_secs(60);
-
-/// How the load reached the relays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Front {
-    /// Straight to the one relay.
-    Direct,
-    /// Through Envoy with `envoy/cluster.yaml`.
-    Envoy,
-}
-
-/// One measured configuration.
-#[derive(Debug, Clone)]
-pub struct Row {
-    /// Relays behind the front.
-    pub relays: usize,
-    /// Direct or through Envoy.
-    pub front: Front,
-    /// Every generator's result.
-    pub loads: Vec<LoadResult>,
-    /// CPU seconds of all relays together.
-    pub relay_cpu: Option<f64>,
-    /// CPU seconds of Envoy (`None` without Envoy or when unreadable).
-    pub envoy_cpu: Option<f64>,
-    /// Write requests each relay acknowledged (how the load spread).
-    pub per_relay_requests: Vec<f64>,
-    /// [`ENVOY_STATS`] at the end of the row (empty without Envoy).
-    pub envoy_stats: Vec<f64>,
-}
-
-impl Row {
-    /// Acknowledged samples over all generators.
-    pub fn samples_ok(&self) -> u64 {
-        self.loads.iter().map(|l| l.samples_ok).sum()
-    }
-
-    /// Acknowledged samples per second over all generators (they run at the same time).
-    pub fn samples_per_second(&self) -> f64 {
-        self.loads.iter().map(|l| l.samples_per_second).sum()
-    }
-
-    /// The worst generator's p99 latency, ms.
-    pub fn p99_ms(&self) -> f64 {
-        self.loads.iter().map(|l| l.p99_ms).fold(0.0, f64::max)
-    }
-
-    /// `cpu` seconds per million acknowledged samples.
-    pub fn per_million(&self, cpu: Option<f64>) -> Option<f64> {
-        let m = self.samples_ok() as f64 / 1e6;
-        cpu.filter(|_| m > 0.0).map(|c| c / m)
-    }
-}
 
 /// `cargo xtask bench --relays N`: setup, build (unless `--no-build`), the three rows, the
 /// section of `o.out`.
@@ -190,14 +136,6 @@ struct RunningEnvoy {
     admin: SocketAddr,
 }
 
-/// Envoy's cluster stats a row reports (summed over label sets).
-pub const ENVOY_STATS: [&str; 4] = [
-    "envoy_cluster_health_check_failure",
-    "envoy_cluster_outlier_detection_ejections_enforced_total",
-    "envoy_cluster_upstream_rq_retry",
-    "envoy_cluster_upstream_rq_5xx",
-];
-
 fn start_envoy(
     setup: &Setup,
     relays: &[SocketAddr],
@@ -240,7 +178,7 @@ fn start_envoy(
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let healthy = http::get(listen.admin, "/stats/prometheus")
-            .map(|(_, text)| prom_text::sum(&text, "envoy_cluster_membership_healthy"))
+            .and_then(|(_, text)| prom_text::sum(&text, "envoy_cluster_membership_healthy"))
             .unwrap_or(0.0);
         if healthy as usize == relays.len() {
             break;
@@ -280,14 +218,13 @@ fn io_log(name: &str, source: std::io::Error) -> BenchError {
     }
 }
 
-/// Write requests each relay acknowledged so far.
-fn requests(relays: &[Relay]) -> Vec<f64> {
+/// Write requests each relay acknowledged so far (`None`: it did not answer).
+fn requests(relays: &[Relay]) -> Vec<Option<f64>> {
     relays
         .iter()
         .map(|r| {
             http::get(r.addr, "/metrics")
-                .map(|(_, text)| prom_text::sum(&text, "prw_ingest_requests_total"))
-                .unwrap_or(0.0)
+                .and_then(|(_, text)| prom_text::sum(&text, "prw_ingest_requests_total"))
         })
         .collect()
 }
@@ -301,14 +238,7 @@ fn route_of(setup: &Setup, edge: SocketAddr, relays: &[Relay], tenant: &str) -> 
     if result.requests_ok != 1 {
         return None;
     }
-    let after = requests(relays);
-    let moved: Vec<usize> = (0..relays.len())
-        .filter(|k| after.get(*k) > before.get(*k))
-        .collect();
-    match moved.as_slice() {
-        [k] => Some(*k),
-        _ => None,
-    }
+    routing::moved_one(&before, &requests(relays)).ok()
 }
 
 fn header(tenant: &str) -> Vec<String> {
@@ -321,26 +251,17 @@ fn choose_tenants(
     edge: SocketAddr,
     relays: &[Relay],
 ) -> Result<Vec<String>, BenchError> {
-    let mut found: Vec<Option<String>> = vec![None; relays.len()];
-    for k in 0..TENANT_CANDIDATES {
-        let tenant = format!("tenant-{k}");
-        let Some(relay) = route_of(setup, edge, relays, &tenant) else {
-            continue;
-        };
-        if let Some(slot @ None) = found.get_mut(relay) {
-            eprintln!("    {tenant} -> relay {relay}");
-            *slot = Some(tenant);
+    let candidates = (0..TENANT_CANDIDATES).map(|k| format!("tenant-{k}"));
+    let found = routing::one_per_relay(relays.len(), candidates, |tenant| {
+        let relay = route_of(setup, edge, relays, tenant);
+        if let Some(k) = relay {
+            eprintln!("    {tenant} -> relay {k}");
         }
-        if found.iter().all(Option::is_some) {
-            return Ok(found.into_iter().flatten().collect());
-        }
-    }
-    Err(BenchError::Json {
+        Ok::<_, BenchError>(relay)
+    })?;
+    found.map_err(|tried| BenchError::Json {
         what: "tenant probing".into(),
-        detail: format!(
-            "{TENANT_CANDIDATES} tenants did not cover all {} relays",
-            relays.len()
-        ),
+        detail: format!("{tried} tenants did not cover all {} relays", relays.len()),
     })
 }
 
@@ -379,8 +300,7 @@ fn row(
     let receiver = NullReceiver::start(&setup.bins.receiver, false)?;
     let mut running = Vec::new();
     for k in 0..relays {
-        // One parent per relay: a relay keeps its delivery progress beside its WAL
-        // (`<wal>/../delivery`), so siblings would share it.
+        // One directory per relay: its WAL, delivery progress and log together.
         let dir = fresh_dir(&setup.work.join(format!("{name}-relay-{k}")))?;
         running.push(Relay::start(
             Kind::Prw,
@@ -441,7 +361,7 @@ fn row(
     let per_relay_requests = requests(&running)
         .iter()
         .zip(&before)
-        .map(|(a, b)| a - b)
+        .map(|(a, b)| a.unwrap_or(0.0) - b.unwrap_or(0.0))
         .collect();
     let envoy_stats = envoy
         .as_ref()
@@ -449,7 +369,7 @@ fn row(
         .map(|(_, text)| {
             ENVOY_STATS
                 .iter()
-                .map(|n| prom_text::sum(&text, n))
+                .map(|n| prom_text::sum(&text, n).unwrap_or(0.0))
                 .collect()
         })
         .unwrap_or_default();
@@ -469,37 +389,4 @@ fn row(
             envoy_stats,
         },
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(samples_ok: u64, per_second: f64, p99: f64) -> LoadResult {
-        LoadResult {
-            samples_ok,
-            samples_per_second: per_second,
-            p99_ms: p99,
-            ..LoadResult::default()
-        }
-    }
-
-    #[test]
-    fn a_row_sums_its_generators_and_takes_the_worst_latency() {
-        let row = Row {
-            relays: 3,
-            front: Front::Envoy,
-            loads: vec![load(2_000_000, 100e3, 9.0), load(1_000_000, 50e3, 30.0)],
-            relay_cpu: Some(6.0),
-            envoy_cpu: Some(1.5),
-            per_relay_requests: vec![1.0, 1.0, 1.0],
-            envoy_stats: Vec::new(),
-        };
-        assert_eq!(row.samples_ok(), 3_000_000);
-        assert_eq!(row.samples_per_second(), 150e3);
-        assert_eq!(row.p99_ms(), 30.0);
-        assert_eq!(row.per_million(row.relay_cpu), Some(2.0));
-        assert_eq!(row.per_million(row.envoy_cpu), Some(0.5));
-        assert_eq!(row.per_million(None), None);
-    }
 }

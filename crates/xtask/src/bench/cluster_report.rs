@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::cluster::{ENVOY_STATS, Front, Row, SHAPE};
+use super::cluster_row::{ENVOY_STATS, Front, Row, SHAPE};
 use super::machine::Machine;
 use super::report::si;
 

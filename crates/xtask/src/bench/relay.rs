@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use super::error::BenchError;
 use super::generator::{Binaries, Proto};
 use super::process::{Guard, wait_listening};
-use crate::prom_text;
+use prw_devkit::prom_text;
 
 /// prw's `prw_tail_hits_total` and `prw_tail_wal_reads_total` at the end of a row, summed
 /// over the destinations: records taken from the in-memory tail vs read back from the WAL.
@@ -149,7 +149,7 @@ impl Relay {
         if status != 200 {
             return None;
         }
-        let count = |name: &str| prom_text::sum(&text, name) as u64;
+        let count = |name: &str| prom_text::sum(&text, name).unwrap_or(0.0) as u64;
         Some(TailReads {
             hits: count("prw_tail_hits_total"),
             wal_reads: count("prw_tail_wal_reads_total"),

@@ -164,7 +164,38 @@ impl Soak {
 
     /// One generator run: one second at `rate` requests/s, timestamps from `base`.
     fn start_generator(&self, base: i64, acked_log: &Path) -> Result<Guard, BenchError> {
-        let requests = (self.rate + 1).to_string();
+        let url = format!("http://{}/api/v1/write", self.addr);
+        self.generator(&url, base, self.rate + 1, acked_log)
+    }
+
+    /// One request of the soak's shape straight to `receiver_url` at timestamp `at_ms`, so the
+    /// receiver holds the exact series set of every request (see [`super::ledger`]).
+    pub fn calibrate(&self, receiver_url: &str, at_ms: i64) -> Result<(), BenchError> {
+        let acked_log = self.dir.join("calibration-acked");
+        let mut bench = self.generator(receiver_url, at_ms, 1, &acked_log)?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !bench.exited() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        if read_acked(&acked_log)? != [0] {
+            return Err(BenchError::Json {
+                what: "the calibration request".into(),
+                detail: format!("not acknowledged by {receiver_url}; see bench.log"),
+            });
+        }
+        Ok(())
+    }
+
+    /// `prw bench` sending `requests` requests to `url` (at most `rate` per second), request
+    /// `k` at timestamp `base + k`, acknowledged ones logged to `acked_log`.
+    fn generator(
+        &self,
+        url: &str,
+        base: i64,
+        requests: u64,
+        acked_log: &Path,
+    ) -> Result<Guard, BenchError> {
+        let requests = requests.to_string();
         let bench_log = self.dir.join("bench.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -176,8 +207,7 @@ impl Soak {
                 source,
             })?;
         let mut cmd = Command::new(&self.prw);
-        cmd.args(["bench", "--url"])
-            .arg(format!("http://{}/api/v1/write", self.addr))
+        cmd.args(["bench", "--url", url])
             .args(["--series", &self.series.to_string()])
             .args(["--labels", "4", "--samples", "1", "--concurrency", "4"])
             .args(["--payloads", &requests, "--requests", &requests])

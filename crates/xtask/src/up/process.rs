@@ -1,7 +1,9 @@
 //! A child process of the stack: started in its own process group (so a Ctrl-C reaches only
-//! xtask, which then stops the stack in order), its output appended to a log file, and
-//! stopped on drop: SIGTERM, up to [`STOP_GRACE`] to exit, then SIGKILL. It can be started
-//! again with the same command line ([`Managed::restart`], for relays that died).
+//! xtask, which then stops the stack in order), its output appended to a log file. Stopping
+//! is the stack's job (SIGTERM, then a wait up to a deadline the stack shares among all its
+//! processes, then SIGKILL); a [`Managed`] dropped while still running is killed at once, so
+//! nothing outlives xtask. It can be started again with the same command line
+//! ([`Managed::restart`], for relays that died).
 //!
 //! Invariant: at most one live child per [`Managed`]; a restart only follows an exit.
 
@@ -9,12 +11,9 @@ use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// How long a process gets to exit after SIGTERM before it is killed.
-pub const STOP_GRACE: Duration = Duration::from_secs(15);
 
 /// The command line of a process, kept to start it again.
 #[derive(Debug, Clone)]
@@ -141,13 +140,9 @@ impl Managed {
         }
     }
 
-    /// SIGTERM, wait up to [`STOP_GRACE`], then SIGKILL. Does nothing once it has exited.
-    pub fn stop(&mut self) {
-        if self.exited().is_some() {
-            return;
-        }
-        self.request_stop();
-        self.wait_stopped();
+    /// Its exit status once it has exited (`None` while it runs or when unknown).
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
     }
 
     /// Sends SIGTERM (nothing when it has exited already).
@@ -159,12 +154,6 @@ impl Managed {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
-    }
-
-    /// Waits up to [`STOP_GRACE`] for the exit after [`Managed::request_stop`], then
-    /// SIGKILL.
-    pub fn wait_stopped(&mut self) {
-        self.wait_stopped_until(Instant::now() + STOP_GRACE);
     }
 
     /// Waits until `deadline` for the exit, then SIGKILL. Processes asked to stop together
@@ -184,8 +173,13 @@ impl Managed {
 }
 
 impl Drop for Managed {
+    /// The orderly stop is the stack's (one deadline for all); whatever still runs here is
+    /// killed at once.
     fn drop(&mut self) {
-        self.stop();
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -220,8 +214,30 @@ mod tests {
         cmd.arg("600");
         let mut process = Managed::start("sleep", &cmd, &log).unwrap();
         assert!(process.exited().is_none());
-        process.stop();
+        process.request_stop();
+        process.wait_stopped_until(Instant::now() + Duration::from_secs(5));
         assert!(process.exited().is_some());
+        // `sleep` ends on SIGTERM: stopped by the signal, not killed after the grace.
+        let status = process.exit_status().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(15)
+        );
+        let _ = std::fs::remove_file(&log);
+    }
+
+    #[test]
+    fn a_process_dropped_while_running_is_killed_at_once() {
+        let log = std::env::temp_dir().join(format!("xtask-drop-{}.log", std::process::id()));
+        let mut cmd = Command::new("sh");
+        // Ignores SIGTERM: only SIGKILL ends it.
+        cmd.args(["-c", "trap '' TERM; exec sleep 600"]);
+        let process = Managed::start("stubborn", &cmd, &log).unwrap();
+        let pid = process.pid();
+        let started = Instant::now();
+        drop(process);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
         let _ = std::fs::remove_file(&log);
     }
 }

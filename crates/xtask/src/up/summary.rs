@@ -2,7 +2,12 @@
 //! `/stats/prometheus` (Prometheus text format): one line with one relay, one line per relay
 //! plus one for Envoy with several.
 
-use crate::prom_text::{sum, sum_prefixed};
+use prw_devkit::prom_text::{self, sum_prefixed_totals as sum_prefixed};
+
+/// The sum of metric `name` in `text` (0 when absent).
+fn sum(text: &str, name: &str) -> f64 {
+    prom_text::sum(text, name).unwrap_or(0.0)
+}
 
 /// What the summary line shows.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]

@@ -1,8 +1,8 @@
 //! A file-backed [`ShardProgressStore`]: one small file per destination,
 //! `<dir>/<name>.progress`, that a save never needs free space for.
 //!
-//! Format: two slots of equal size, written alternately in place (like the WAL's cursor
-//! files), each:
+//! Format: a [`TwoSlotFile`] (prw-wal's file of two equal slots written alternately in place,
+//! the same handling as the WAL's cursor files), each slot:
 //!
 //! ```text
 //! offset size field
@@ -14,21 +14,26 @@
 //! 20     N    {"version":1,"low_watermark":N|null,"shards":[N|null,...]}, then zeros
 //! ```
 //!
+//! Slots are [`SLOT_LEN`] (4 KiB) bytes: room for the JSON of [`SHARDS_IN_A_SLOT`] shards
+//! even with 20-digit positions, well above the default `max_shards` (50).
+//!
 //! Invariants: a save overwrites the slot not holding the newest durable value and
 //! `fdatasync`s it, so a crash or a failed write leaves the old or the new progress, never a
-//! mix, and a full disk never stops a save (the slots exist from the first save on; only a
-//! save whose JSON outgrows them, after the shard count grew, replaces the file atomically with
-//! larger slots, which needs a little space); a missing file loads as "no progress" and is
-//! created then (holding `null`, also "no progress"), so the first save after a start needs
-//! no space either (best effort: a full disk at start only delays that); an unreadable file is an error naming the path (delivery then discards it and replays without
-//! skipping: more may be resent, nothing is skipped). A file in the older format (plain JSON)
-//! still loads.
+//! mix, and a full disk never stops a save: the file exists from the first load on (created
+//! then, holding `null`, "no progress", while there is space; if there is none it is created
+//! by the first save that finds some). Only progress whose JSON outgrows a slot (more shards
+//! than fit) needs a larger file; when that cannot be created (a full disk) the save stores
+//! the coarse progress instead: the low watermark alone, no per-shard detail, which always
+//! fits. A replay with it skips nothing past the low watermark (more may be resent, nothing is
+//! skipped), and the next save once there is space grows the file. A missing file loads as
+//! "no progress"; an unreadable file is an error naming the path (delivery then discards it
+//! and replays without skipping). A file in the older format (plain JSON) still loads.
 
-use std::io::{self, IoSlice};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prw_wal::{RealStorage, Storage, append_all, read_all, write_all_at};
+use prw_wal::{RealStorage, Storage, TwoSlotFile, WalError, newest_slot};
 use serde::{Deserialize, Serialize};
 
 use crate::queue::watermark::StoreError;
@@ -38,8 +43,10 @@ const VERSION: u32 = 1;
 const MAGIC: &[u8; 6] = b"PRWPRG";
 const SLOT_VERSION: u16 = 1;
 const SLOT_HEADER: usize = 20;
-/// The smallest slot: room for the JSON of about 40 shards.
-const MIN_SLOT: usize = 1024;
+/// Bytes of a slot of a new file.
+pub const SLOT_LEN: usize = 4096;
+/// Shards whose progress always fits one [`SLOT_LEN`] slot, positions of any size.
+pub const SHARDS_IN_A_SLOT: usize = 190;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct OnDisk {
@@ -59,6 +66,9 @@ pub enum ProgressFileError {
         /// The error.
         source: io::Error,
     },
+    /// Creating, reading or writing the two-slot file.
+    #[error(transparent)]
+    File(#[from] WalError),
     /// The file is not progress of a known version.
     #[error("{path}: not a progress file: {reason}")]
     Format {
@@ -87,13 +97,13 @@ pub struct FileProgressStore {
 }
 
 impl FileProgressStore {
-    /// The store of destination `name` in `dir` (created on first save).
+    /// The store of destination `name` in `dir` (created on first load or save).
     pub fn new(dir: &Path, name: &str) -> Self {
         Self::with_storage(dir, name, RealStorage::shared())
     }
 
     /// Like [`FileProgressStore::new`], on the given storage (tests inject faults there).
-    pub fn with_storage(dir: &Path, name: &str, storage: Arc<dyn Storage>) -> Self {
+    fn with_storage(dir: &Path, name: &str, storage: Arc<dyn Storage>) -> Self {
         FileProgressStore {
             dir: dir.to_path_buf(),
             path: dir.join(format!("{name}.progress")),
@@ -107,25 +117,14 @@ impl FileProgressStore {
         &self.path
     }
 
-    fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ProgressFileError {
-        let path = path.to_path_buf();
-        move |source| ProgressFileError::Io { path, source }
+    fn file(&self) -> TwoSlotFile<'_> {
+        TwoSlotFile::new(self.storage.as_ref(), &self.path)
     }
 
     /// Deletes the file (a removed destination); a missing file is fine.
     pub fn remove(&self) -> Result<(), ProgressFileError> {
         *self.slots.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        match self.storage.remove(&self.path) {
-            Ok(()) => self
-                .storage
-                .sync_dir(&self.dir)
-                .map_err(Self::io_err(&self.dir)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(ProgressFileError::Io {
-                path: self.path.clone(),
-                source,
-            }),
-        }
+        Ok(self.file().remove()?)
     }
 
     fn format_err(&self, reason: impl Into<String>) -> ProgressFileError {
@@ -139,15 +138,8 @@ impl FileProgressStore {
     /// missing file.
     #[allow(clippy::type_complexity)]
     fn read(&self) -> Result<Option<(Option<ShardProgress>, Option<Slots>)>, ProgressFileError> {
-        let bytes = match read_all(self.storage.as_ref(), &self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(ProgressFileError::Io {
-                    path: self.path.clone(),
-                    source,
-                });
-            }
+        let Some(bytes) = self.file().read()? else {
+            return Ok(None);
         };
         if bytes.first() == Some(&b'{') {
             // The older format: the JSON alone, replaced by the slot format on the next save.
@@ -157,15 +149,7 @@ impl FileProgressStore {
         if slot_len < SLOT_HEADER || bytes.len() % 2 != 0 {
             return Err(self.format_err(format!("{} bytes", bytes.len())));
         }
-        let mut best: Option<(u32, &[u8])> = None;
-        for slot in bytes.chunks_exact(slot_len) {
-            if let Some((generation, json)) = decode_slot(slot) {
-                if best.is_none_or(|(g, _)| newer(generation, g)) {
-                    best = Some((generation, json));
-                }
-            }
-        }
-        let Some((generation, json)) = best else {
+        let Some((generation, json)) = newest_slot(&bytes, slot_len, decode_slot) else {
             return Err(self.format_err("no valid slot"));
         };
         let slots = Slots {
@@ -193,75 +177,73 @@ impl FileProgressStore {
         }))
     }
 
-    fn write(&self, progress: &ShardProgress) -> Result<(), ProgressFileError> {
-        let json = serde_json::to_vec(&OnDisk {
+    fn json(
+        &self,
+        low_watermark: Option<u64>,
+        shards: &[Option<u64>],
+    ) -> Result<Vec<u8>, ProgressFileError> {
+        serde_json::to_vec(&OnDisk {
             version: VERSION,
-            low_watermark: progress.low_watermark,
-            shards: progress.shards.clone(),
+            low_watermark,
+            shards: shards.to_vec(),
         })
-        .map_err(|e| self.format_err(e.to_string()))?;
-        self.write_json(&json)
+        .map_err(|e| self.format_err(e.to_string()))
     }
 
-    fn write_json(&self, json: &[u8]) -> Result<(), ProgressFileError> {
+    fn write(&self, progress: &ShardProgress) -> Result<(), ProgressFileError> {
+        let json = self.json(progress.low_watermark, &progress.shards)?;
         let mut known = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         if known.is_none() {
             // A file that cannot be read is replaced (at worst more is resent).
             *known = self.read().ok().flatten().and_then(|(_, slots)| slots);
         }
-        match *known {
-            Some(slots) if SLOT_HEADER + json.len() <= slots.slot_len => {
-                let generation = slots.generation.wrapping_add(1);
-                self.overwrite_slot(json, generation, slots.slot_len)?;
-                *known = Some(Slots {
-                    generation,
-                    slot_len: slots.slot_len,
-                });
+        let Some(slots) = *known else {
+            *known = Some(self.create(&json)?);
+            return Ok(());
+        };
+        if SLOT_HEADER + json.len() <= slots.slot_len {
+            *known = Some(self.overwrite(&json, slots)?);
+            return Ok(());
+        }
+        // More shards than the slots hold: a larger file, when there is space for one.
+        match self.create(&json) {
+            Ok(grown) => *known = Some(grown),
+            Err(error) => {
+                let coarse = self.json(progress.low_watermark, &[])?;
+                tracing::warn!(path = %self.path.display(), shards = progress.shards.len(), %error, "shard progress outgrew its file and a larger one cannot be created; saving the low watermark alone until there is space");
+                *known = Some(self.overwrite(&coarse, slots)?);
             }
-            _ => *known = Some(self.create(json)?),
         }
         Ok(())
     }
 
-    /// Overwrites slot `generation % 2` in place and syncs it: needs no free space.
-    fn overwrite_slot(
-        &self,
-        json: &[u8],
-        generation: u32,
-        slot_len: usize,
-    ) -> Result<(), ProgressFileError> {
+    /// Writes `json` as the next generation into the slot not holding the newest one: needs
+    /// no free space.
+    fn overwrite(&self, json: &[u8], slots: Slots) -> Result<Slots, ProgressFileError> {
+        let generation = slots.generation.wrapping_add(1);
         // Only header and JSON: the length field bounds what is read of the slot.
-        let slot = encode_slot(json, generation, SLOT_HEADER + json.len());
-        let file = self
-            .storage
-            .open_write(&self.path)
-            .map_err(Self::io_err(&self.path))?;
-        let offset = u64::from(generation % 2) * slot_len as u64;
-        write_all_at(file.as_ref(), &slot, offset).map_err(Self::io_err(&self.path))?;
-        file.sync_data().map_err(Self::io_err(&self.path))
+        let slot = encode_slot(json, generation);
+        self.file().overwrite(generation, &slot, slots.slot_len)?;
+        Ok(Slots {
+            generation,
+            slot_len: slots.slot_len,
+        })
     }
 
     /// Writes a new file (both slots, the first holding `json`) and renames it into place.
     fn create(&self, json: &[u8]) -> Result<Slots, ProgressFileError> {
         let slot_len = ((SLOT_HEADER + json.len()) * 2)
             .next_power_of_two()
-            .max(MIN_SLOT);
+            .max(SLOT_LEN);
         self.storage
             .create_dir_all(&self.dir)
-            .map_err(Self::io_err(&self.dir))?;
-        let mut bytes = encode_slot(json, 0, slot_len);
-        bytes.resize(2 * slot_len, 0); // both slots allocated now: later saves need no space
-        let tmp = self.path.with_extension("progress.tmp");
-        let file = self.storage.create(&tmp).map_err(Self::io_err(&tmp))?;
-        append_all(file.as_ref(), &mut [IoSlice::new(&bytes)]).map_err(Self::io_err(&tmp))?;
-        file.sync_all().map_err(Self::io_err(&tmp))?;
-        drop(file);
-        self.storage
-            .rename(&tmp, &self.path)
-            .map_err(Self::io_err(&self.path))?;
-        self.storage
-            .sync_dir(&self.dir)
-            .map_err(Self::io_err(&self.dir))?;
+            .map_err(|source| ProgressFileError::Io {
+                path: self.dir.clone(),
+                source,
+            })?;
+        let file = self.file();
+        file.remove_leftovers();
+        file.create(&encode_slot(json, 0), slot_len)?;
         Ok(Slots {
             generation: 0,
             slot_len,
@@ -269,9 +251,9 @@ impl FileProgressStore {
     }
 }
 
-/// A slot holding `json` as `generation`, zero-padded to `len` bytes.
-fn encode_slot(json: &[u8], generation: u32, len: usize) -> Vec<u8> {
-    let mut slot = Vec::with_capacity(len);
+/// A slot holding `json` as `generation` (header and JSON; the rest of the slot is left).
+fn encode_slot(json: &[u8], generation: u32) -> Vec<u8> {
+    let mut slot = Vec::with_capacity(SLOT_HEADER + json.len());
     slot.extend_from_slice(MAGIC);
     slot.extend_from_slice(&SLOT_VERSION.to_le_bytes());
     slot.extend_from_slice(&generation.to_le_bytes());
@@ -279,7 +261,6 @@ fn encode_slot(json: &[u8], generation: u32, len: usize) -> Vec<u8> {
     let crc = slot_crc(&slot[6..16], json);
     slot.extend_from_slice(&crc.to_le_bytes());
     slot.extend_from_slice(json);
-    slot.resize(len, 0);
     slot
 }
 
@@ -303,18 +284,13 @@ fn slot_crc(header: &[u8], json: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(header), json)
 }
 
-/// True when generation `a` is after `b` (wrapping).
-fn newer(a: u32, b: u32) -> bool {
-    a != b && a.wrapping_sub(b) < u32::MAX / 2
-}
-
 impl ShardProgressStore for FileProgressStore {
     fn load(&self) -> Result<Option<ShardProgress>, StoreError> {
         match self.read()? {
             Some((progress, _)) => Ok(progress),
             None => {
                 // Allocate the file now, while there is space, so saves never need any.
-                if let Err(error) = self.write_json(b"null") {
+                if let Err(error) = self.write_null() {
                     tracing::warn!(path = %self.path.display(), %error, "cannot create the shard progress file yet; the first save will");
                 }
                 Ok(None)
@@ -324,6 +300,15 @@ impl ShardProgressStore for FileProgressStore {
 
     fn save(&self, progress: &ShardProgress) -> Result<(), StoreError> {
         Ok(self.write(progress)?)
+    }
+}
+
+impl FileProgressStore {
+    /// Creates the file holding `null` ("no progress").
+    fn write_null(&self) -> Result<(), ProgressFileError> {
+        let mut known = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        *known = Some(self.create(b"null")?);
+        Ok(())
     }
 }
 
@@ -359,17 +344,34 @@ mod tests {
             let again = FileProgressStore::new(&dir.path().join("delivery"), "a");
             assert_eq!(again.load().unwrap(), Some(progress(low, 3)));
         }
-        assert!(!store.path().with_extension("progress.tmp").exists());
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("delivery"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["a.progress"], "no temporary left");
         store.remove().unwrap();
         assert_eq!(store.load().unwrap(), None);
     }
 
-    #[test]
-    fn saves_need_no_free_space_once_the_file_exists() {
+    /// A store of destination `a` in a temporary directory, on storage with injectable faults.
+    fn on_faulty_storage() -> (tempfile::TempDir, FaultyStorage, FileProgressStore) {
         let dir = tempfile::tempdir().unwrap();
         let faults = FaultyStorage::new();
         let storage = Arc::new(faults.clone()) as Arc<dyn Storage>;
         let store = FileProgressStore::with_storage(dir.path(), "a", storage);
+        (dir, faults, store)
+    }
+
+    fn full(shards: usize) -> ShardProgress {
+        ShardProgress {
+            low_watermark: Some(u64::MAX - 1),
+            shards: vec![Some(u64::MAX); shards],
+        }
+    }
+
+    #[test]
+    fn saves_need_no_free_space_once_the_file_exists() {
+        let (_dir, faults, store) = on_faulty_storage();
         assert_eq!(store.load().unwrap(), None);
         faults.set_disk_full(true);
         store.save(&progress(1, 4)).unwrap();
@@ -377,19 +379,47 @@ mod tests {
             store.save(&progress(low, 4)).unwrap();
         }
         assert_eq!(store.load().unwrap(), Some(progress(5, 4)));
-        // Growing past the slot size needs a new file, hence space.
-        assert!(store.save(&progress(6, 400)).is_err());
+        // The default max_shards (50) and more, with the longest positions, fit the slots
+        // allocated at the first load.
+        for shards in [50, SHARDS_IN_A_SLOT] {
+            store.save(&full(shards)).unwrap();
+            assert_eq!(store.load().unwrap(), Some(full(shards)));
+        }
+        assert_eq!(
+            std::fs::metadata(store.path()).unwrap().len(),
+            2 * SLOT_LEN as u64
+        );
+    }
+
+    #[test]
+    fn progress_that_outgrows_its_slots_keeps_the_low_watermark_on_a_full_disk_and_grows_later() {
+        let (dir, faults, store) = on_faulty_storage();
+        assert_eq!(store.load().unwrap(), None);
+        faults.set_disk_full(true);
+        let many = full(SHARDS_IN_A_SLOT * 3);
+        store.save(&many).unwrap();
+        let coarse = ShardProgress {
+            low_watermark: many.low_watermark,
+            shards: Vec::new(),
+        };
+        assert_eq!(
+            store.load().unwrap(),
+            Some(coarse.clone()),
+            "the low watermark alone"
+        );
+        assert!(faults.injected() > 0, "growing was tried and refused");
+        // A restart on the still full disk reads the same.
+        let again = FileProgressStore::new(dir.path(), "a");
+        assert_eq!(again.load().unwrap(), Some(coarse));
         faults.set_disk_full(false);
-        store.save(&progress(6, 400)).unwrap();
-        assert_eq!(store.load().unwrap(), Some(progress(6, 400)));
+        store.save(&many).unwrap();
+        assert_eq!(store.load().unwrap(), Some(many));
+        assert!(std::fs::metadata(store.path()).unwrap().len() > 2 * SLOT_LEN as u64);
     }
 
     #[test]
     fn a_failed_save_leaves_the_previous_progress() {
-        let dir = tempfile::tempdir().unwrap();
-        let faults = FaultyStorage::new();
-        let storage = Arc::new(faults.clone()) as Arc<dyn Storage>;
-        let store = FileProgressStore::with_storage(dir.path(), "a", storage);
+        let (_dir, faults, store) = on_faulty_storage();
         store.save(&progress(1, 2)).unwrap();
         store.save(&progress(2, 2)).unwrap();
         // The failed fsync zeroes the slot being written; the other still holds 2.

@@ -1,12 +1,17 @@
-//! Model test under storage faults: random appends (whole and by parts), commits, syncs and
-//! reopens, with faults injected both on command (a full disk, the next write / fsync /
-//! create / truncate / delete / read failing) and from a seeded random schedule, against an
-//! in-memory model: the list of acknowledged records and the committed cursor.
+//! Model test under storage faults: random appends (whole and by parts), commits, syncs,
+//! consumers added and reopens, with faults injected both on command (a full disk, the next
+//! write / fsync / create / truncate / rename / delete / read failing) and from a seeded
+//! random schedule, against an in-memory model: the list of acknowledged records, the
+//! committed cursor of consumer `a`, and where every other consumer was added.
 //!
 //! After every step (faults switched off for the check) and after a final reopen: every
 //! acknowledged record is readable at its position, in order; no record whose append returned
-//! an error is ever read (each payload is unique); the cursor is the last committed one.
+//! an error is ever read (each payload is unique); the cursor is the last committed one; the
+//! consumers are exactly those whose add succeeded (one whose add failed is absent, and after
+//! a reopen present only if its cursor file made it to disk), and each reads every
+//! acknowledged record from where it was added (retention never deleted what it needs).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use proptest::prelude::*;
@@ -22,6 +27,8 @@ enum Action {
     Commit(u8),
     Sync,
     Reopen,
+    /// Adds consumer `c{n % 3}` at the oldest record (a cursor file: create, rename).
+    AddConsumer(u8),
     FailNext(Op, Fault),
     DiskFull(bool),
 }
@@ -32,6 +39,7 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Op::Sync),
         Just(Op::Create),
         Just(Op::Truncate),
+        Just(Op::Rename),
         Just(Op::Remove),
         Just(Op::Read),
         Just(Op::SyncDir),
@@ -53,6 +61,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => any::<u8>().prop_map(Action::Commit),
         1 => Just(Action::Sync),
         1 => Just(Action::Reopen),
+        1 => any::<u8>().prop_map(Action::AddConsumer),
         3 => (op(), fault()).prop_map(|(o, f)| Action::FailNext(o, f)),
         1 => any::<bool>().prop_map(Action::DiskFull),
     ]
@@ -78,6 +87,10 @@ struct Model {
     acked: Vec<Vec<u8>>,
     errored: Vec<Vec<u8>>,
     cursor: u64,
+    /// Other consumers: where each was added (it never commits).
+    others: BTreeMap<String, u64>,
+    /// Consumers whose add failed: absent now; after a reopen present if their file is.
+    uncertain: BTreeSet<String>,
 }
 
 impl Model {
@@ -96,6 +109,38 @@ impl Model {
         }
         Ok(())
     }
+
+    /// Records the outcome of adding consumer `name`.
+    fn added(&mut self, wal: &Wal, name: &str, result: Result<(), prw_wal::WalError>) {
+        if self.others.contains_key(name) {
+            return;
+        }
+        match result {
+            Ok(()) => {
+                self.uncertain.remove(name);
+                self.others.insert(name.to_owned(), position_of(wal, name));
+            }
+            Err(_) => {
+                self.uncertain.insert(name.to_owned());
+            }
+        }
+    }
+
+    /// After a reopen: a consumer whose add failed exists if its cursor file survived.
+    fn reopened(&mut self, wal: &Wal) {
+        let present = wal.consumers();
+        for name in std::mem::take(&mut self.uncertain) {
+            if present.contains(&name) {
+                self.others.insert(name.clone(), position_of(wal, &name));
+            }
+        }
+    }
+}
+
+fn position_of(wal: &Wal, name: &str) -> u64 {
+    let stats = wal.stats();
+    let consumer = stats.consumers.iter().find(|c| c.name == name);
+    consumer.map_or(u64::MAX, |c| c.next.0)
 }
 
 fn check(wal: &Wal, model: &Model) -> Result<(), TestCaseError> {
@@ -107,7 +152,26 @@ fn check(wal: &Wal, model: &Model) -> Result<(), TestCaseError> {
             "a failed append was delivered"
         );
     }
-    prop_assert_eq!(wal.stats().consumers[0].next, Position(model.cursor));
+    prop_assert_eq!(position_of(wal, "a"), model.cursor);
+    let mut expected: BTreeSet<String> = model.others.keys().cloned().collect();
+    expected.insert("a".to_owned());
+    let present: BTreeSet<String> = wal.consumers().into_iter().collect();
+    prop_assert_eq!(
+        present,
+        expected,
+        "consumers (whose add failed: {:?})",
+        &model.uncertain
+    );
+    for (name, &start) in &model.others {
+        prop_assert!(start <= model.cursor, "{} added past a's cursor", name);
+        prop_assert_eq!(
+            read_all(wal, name),
+            expected_from(&model.acked, start),
+            "consumer {} added at {}",
+            name,
+            start
+        );
+    }
     Ok(())
 }
 
@@ -133,7 +197,13 @@ proptest! {
         let faults = FaultyStorage::new();
         let mut wal = Wal::open(dir.path(), config(&faults)).unwrap().0;
         wal.add_consumer("a", StartAt::Oldest).unwrap();
-        let mut model = Model { acked: Vec::new(), errored: Vec::new(), cursor: 0 };
+        let mut model = Model {
+            acked: Vec::new(),
+            errored: Vec::new(),
+            cursor: 0,
+            others: BTreeMap::new(),
+            uncertain: BTreeSet::new(),
+        };
         let mut counter = 0u32;
         let mut disk_full = false;
         for (step, action) in actions.into_iter().enumerate() {
@@ -173,6 +243,12 @@ proptest! {
                 Action::Reopen => {
                     drop(wal);
                     wal = reopen(&faults, dir.path());
+                    model.reopened(&wal);
+                }
+                Action::AddConsumer(n) => {
+                    let name = format!("c{}", n % 3);
+                    let result = wal.add_consumer(&name, StartAt::Oldest);
+                    model.added(&wal, &name, result);
                 }
                 Action::FailNext(op, fault) => faults.fail_next(op, fault),
                 Action::DiskFull(full) => disk_full = full,
@@ -182,6 +258,7 @@ proptest! {
         }
         drop(wal);
         let wal = reopen(&faults, dir.path());
+        model.reopened(&wal);
         check(&wal, &model)?;
         // Appends work again once the faults are gone.
         let data = payload(&mut counter, 10);

@@ -254,6 +254,66 @@ fn a_failed_rotation_fails_one_append_and_the_next_starts_the_segment() {
     reopen_clean(dir.path(), config);
 }
 
+fn cursor_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("cursors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_failed_rename_adds_no_consumer_and_a_retry_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (faults, config) = faulty(200);
+    let wal = Wal::open(dir.path(), config.clone()).unwrap().0;
+    wal.add_consumer("a", StartAt::Oldest).unwrap();
+    for i in 0..6u8 {
+        wal.append(&[i; 100]).unwrap();
+    }
+    faults.fail_next(Op::Rename, Fault::Eio);
+    let err = wal.add_consumer("b", StartAt::Oldest).unwrap_err();
+    assert!(err.to_string().contains("rename"), "{err}");
+    assert_eq!(wal.consumers(), ["a"]);
+    assert!(wal.reader("b").is_err());
+    assert_eq!(cursor_files(dir.path()), ["a.cursor"], "temporary removed");
+    // Nothing else changed: retention still follows `a` alone, appends go on.
+    wal.commit("a", Position(3)).unwrap();
+    wal.append(&[6; 100]).unwrap();
+    wal.add_consumer("b", StartAt::Oldest).unwrap();
+    let first = wal.stats().consumers[1].next.0;
+    assert!(first <= 4, "b starts at the oldest record kept: {first}");
+    let want: Vec<Vec<u8>> = (first as u8..7).map(|i| vec![i; 100]).collect();
+    assert_eq!(data(&wal, "b"), want);
+    drop(wal);
+    let wal = reopen_clean(dir.path(), config);
+    assert_eq!(wal.consumers(), ["a", "b"]);
+    assert_eq!(data(&wal, "b"), want);
+}
+
+#[test]
+fn a_failed_rename_replacing_an_unreadable_cursor_fails_the_open_and_the_next_open_resets_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (faults, config) = faulty(4096);
+    let wal = Wal::open(dir.path(), config.clone()).unwrap().0;
+    wal.add_consumer("a", StartAt::Oldest).unwrap();
+    wal.append(b"kept").unwrap();
+    drop(wal);
+    std::fs::write(dir.path().join("cursors/a.cursor"), [0u8; 48]).unwrap();
+    faults.fail_next(Op::Rename, Fault::Eio);
+    let err = Wal::open(dir.path(), config.clone()).unwrap_err();
+    assert!(err.to_string().contains("rename"), "{err}");
+    assert_eq!(cursor_files(dir.path()), ["a.cursor"]);
+    let (wal, report) = Wal::open(dir.path(), config).unwrap();
+    assert_eq!(report.cursors_reset, ["a"]);
+    assert_eq!(
+        data(&wal, "a"),
+        vec![b"kept".to_vec()],
+        "at-least-once: from the oldest"
+    );
+}
+
 #[test]
 fn a_failed_cursor_commit_keeps_the_previous_cursor_and_can_be_retried() {
     let dir = tempfile::tempdir().unwrap();
@@ -269,6 +329,11 @@ fn a_failed_cursor_commit_keeps_the_previous_cursor_and_can_be_retried() {
     assert!(wal.commit("a", Position(1)).is_err());
     faults.fail_next(Op::Write, Fault::Eio);
     assert!(wal.commit("a", Position(2)).is_err());
+    // Opening the cursor file for writing fails (`Op::Create` covers opening for writing).
+    faults.fail_next(Op::Create, Fault::Eio);
+    let err = wal.commit("a", Position(2)).unwrap_err();
+    assert!(err.to_string().starts_with("open "), "{err}");
+    assert_eq!(faults.injected(), 3);
     assert_eq!(wal.stats().consumers[0].next, Position(1));
     drop(wal);
     let (wal, report) = Wal::open(dir.path(), config.clone()).unwrap();
