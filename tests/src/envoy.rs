@@ -129,6 +129,12 @@ impl Template {
             Template::Egress => ("port_value: 9203", "port_value: 9902"),
         };
         let cluster = matches!(self, Template::Cluster | Template::ClusterStrict);
+        if cluster && params.relay_ports.is_empty() {
+            return Err(EnvoyError::Admin {
+                path: self.path().display().to_string(),
+                detail: "a cluster template needs the relays' ports; the test gave none".into(),
+            });
+        }
         // One line: the template's header comment names `value: '{}'` too, and a JSON
         // line break (whitespace) would end that comment mid-config.
         let one_line = params.plugin_config.replace(['\n', '\r'], " ");

@@ -415,25 +415,31 @@ async fn handle(
                 headers: extra,
                 body: text,
             } => {
-                let mut state = lock(&state);
-                if state.config.decode && (200..300).contains(&status) {
+                let decode = lock(&state).config.decode;
+                if decode && (200..300).contains(&status) {
                     let find = |name: &str| {
                         headers
                             .iter()
                             .find(|(n, _)| n == name)
                             .map(|(_, v)| v.as_str())
                     };
+                    // Decoded outside the lock (concurrent requests decode in parallel),
+                    // counted under it.
                     let decoded = prw_core::negotiate::negotiate(
                         find("content-type"),
                         find("content-encoding"),
                     )
                     .map_err(|e| e.to_string())
                     .and_then(|n| {
-                        state
-                            .decoder
-                            .add(&body, n.protocol())
-                            .map(|samples| (n.protocol(), samples))
-                            .map_err(|e| e.to_string())
+                        let parsed = Decoder::parse(&body, n.protocol());
+                        let mut state = lock(&state);
+                        match parsed {
+                            Ok(parsed) => Ok((n.protocol(), state.decoder.count(parsed))),
+                            Err(e) => {
+                                state.decoder.count_error();
+                                Err(e.to_string())
+                            }
+                        }
                     });
                     match decoded {
                         Err(message) => {

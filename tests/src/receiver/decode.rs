@@ -5,8 +5,15 @@
 //! a duplicate; a timestamp lower than the newest one seen for the same series (in any
 //! earlier request) counts as out of order. A body that does not decode counts as a decode
 //! error and nothing else.
+//!
+//! [`Decoder::parse`] does the expensive part (decompress, walk, hash) and needs no `&mut`,
+//! so a server decodes outside its lock and only [`Decoder::count`]s under it. The sets use
+//! foldhash: they hold tens of millions of pairs in a benchmark, and SipHash on every insert
+//! made this receiver slower than the relays it measures.
 
 use std::collections::{HashMap, HashSet};
+
+use foldhash::fast::FixedState;
 
 use prw_core::Protocol;
 use prw_core::hash::label_set_hash;
@@ -35,9 +42,13 @@ pub struct DecodeStats {
 #[derive(Debug, Default)]
 pub struct Decoder {
     stats: DecodeStats,
-    pairs: HashSet<(u64, i64)>,
-    newest: HashMap<u64, i64>,
+    pairs: HashSet<(u64, i64), FixedState>,
+    newest: HashMap<u64, i64, FixedState>,
 }
+
+/// A body decoded outside any lock: each series' label-set hash and timestamps.
+#[derive(Debug)]
+pub struct ParsedBody(Vec<(u64, Vec<i64>)>);
 
 /// Why a body could not be decoded.
 #[derive(Debug, thiserror::Error)]
@@ -112,19 +123,35 @@ fn series_of(decoded: &[u8], protocol: Protocol) -> Result<Vec<(u64, Vec<i64>)>,
 }
 
 impl Decoder {
+    /// Decodes one snappy-compressed body of `protocol` (no counting: see [`Decoder::count`]).
+    pub fn parse(body: &[u8], protocol: Protocol) -> Result<ParsedBody, BodyError> {
+        let limits = prw_core::Limits::default();
+        let decoded = prw_core::codec::decompress(body, &limits)?;
+        series_of(&decoded, protocol).map(ParsedBody)
+    }
+
+    /// Counts a body that did not decode.
+    pub fn count_error(&mut self) {
+        self.stats.decode_errors += 1;
+    }
+
     /// Decodes one snappy-compressed body of `protocol` and counts it; returns the samples
     /// (timestamps) it held.
     pub fn add(&mut self, body: &[u8], protocol: Protocol) -> Result<u64, BodyError> {
-        let limits = prw_core::Limits::default();
-        let decoded = prw_core::codec::decompress(body, &limits).inspect_err(|_| {
-            self.stats.decode_errors += 1;
-        })?;
-        let series = series_of(&decoded, protocol).inspect_err(|_| {
-            self.stats.decode_errors += 1;
-        })?;
+        match Self::parse(body, protocol) {
+            Ok(parsed) => Ok(self.count(parsed)),
+            Err(e) => {
+                self.count_error();
+                Err(e)
+            }
+        }
+    }
+
+    /// Counts a decoded body; returns the samples (timestamps) it held.
+    pub fn count(&mut self, parsed: ParsedBody) -> u64 {
         self.stats.requests += 1;
         let mut samples = 0u64;
-        for (hash, stamps) in series {
+        for (hash, stamps) in parsed.0 {
             self.stats.series += 1;
             for t in stamps {
                 self.stats.samples += 1;
@@ -142,7 +169,7 @@ impl Decoder {
                 }
             }
         }
-        Ok(samples)
+        samples
     }
 
     /// The counts so far.
