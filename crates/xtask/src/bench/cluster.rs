@@ -19,15 +19,15 @@
 //! rendered ([`crate::envoy_config`]).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::cluster_report::{self, ClusterResults};
 use super::cluster_row::{ENVOY_STATS, Front, Row, SHAPE};
 use super::error::BenchError;
 use super::generator::{Binaries, Load, Proto};
-use super::process::{Guard, free_port, wait_listening};
+use super::process::{Guard, free_port, log_to, wait_listening};
 use super::procfs;
 use super::receiver::NullReceiver;
 use super::relay::{Kind, Relay};
@@ -163,15 +163,11 @@ fn start_envoy(
         path: config.clone(),
         source,
     })?;
-    let log = open_log(&setup.work.join(format!("{name}.log")))?;
     let mut cmd = Command::new(&setup.envoy);
     cmd.arg("-c")
         .arg(&config)
-        .args(["--use-dynamic-base-id", "--log-level", "warn"])
-        .stdout(Stdio::from(
-            log.try_clone().map_err(|source| io_log(name, source))?,
-        ))
-        .stderr(Stdio::from(log));
+        .args(["--use-dynamic-base-id", "--log-level", "warn"]);
+    log_to(&mut cmd, &setup.work.join(format!("{name}.log")))?;
     let mut guard = Guard::spawn("envoy", &mut cmd)?;
     wait_listening(&mut guard, listen.edge, 30)?;
     // Listening is not enough: wait until the health checks let every relay in.
@@ -196,26 +192,6 @@ fn start_envoy(
         edge: listen.edge,
         admin: listen.admin,
     })
-}
-
-fn open_log(path: &Path) -> Result<std::fs::File, BenchError> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|source| BenchError::Io {
-            what: "open",
-            path: path.to_path_buf(),
-            source,
-        })
-}
-
-fn io_log(name: &str, source: std::io::Error) -> BenchError {
-    BenchError::Io {
-        what: "open",
-        path: PathBuf::from(format!("{name}.log")),
-        source,
-    }
 }
 
 /// Write requests each relay acknowledged so far (`None`: it did not answer).

@@ -3,10 +3,28 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::error::BenchError;
+
+/// Points `cmd`'s stdout and stderr at `path` (created or appended to).
+pub fn log_to(cmd: &mut Command, path: &Path) -> Result<(), BenchError> {
+    let io = |source| BenchError::Io {
+        what: "open",
+        path: path.to_path_buf(),
+        source,
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(io)?;
+    let log2 = log.try_clone().map_err(io)?;
+    cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
+    Ok(())
+}
 
 /// A running child, killed on drop.
 #[derive(Debug)]

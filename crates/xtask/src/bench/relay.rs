@@ -4,11 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::error::BenchError;
 use super::generator::{Binaries, Proto};
-use super::process::{Guard, wait_listening};
+use super::process::{Guard, log_to, wait_listening};
 use prw_devkit::prom_text;
 
 /// prw's `prw_tail_hits_total` and `prw_tail_wal_reads_total` at the end of a row, summed
@@ -118,22 +118,7 @@ impl Relay {
                 cmd
             }
         };
-        let log_path = data_dir.with_extension("log");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|source| BenchError::Io {
-                what: "open",
-                path: log_path.clone(),
-                source,
-            })?;
-        let log2 = log.try_clone().map_err(|source| BenchError::Io {
-            what: "open",
-            path: log_path.clone(),
-            source,
-        })?;
-        cmd.stdout(Stdio::from(log)).stderr(Stdio::from(log2));
+        log_to(&mut cmd, &data_dir.with_extension("log"))?;
         let mut guard = Guard::spawn(kind.name(), &mut cmd)?;
         wait_listening(&mut guard, addr, 15)?;
         Ok(Relay { addr, kind, guard })

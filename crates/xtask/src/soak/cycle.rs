@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use super::ledger::Ledger;
 use crate::bench::error::BenchError;
-use crate::bench::process::{Guard, wait_listening};
+use crate::bench::process::{Guard, log_to, wait_listening};
 
 /// How a lifetime ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -84,30 +84,14 @@ pub struct Ended {
 impl Soak {
     /// Starts the relay, with `PRW_WAL_FAILPOINTS` arming `failpoint` when given.
     pub fn start_relay(&self, failpoint: Option<&str>) -> Result<Guard, BenchError> {
-        let log_path = self.dir.join("relay.log");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|source| BenchError::Io {
-                what: "open",
-                path: log_path.clone(),
-                source,
-            })?;
-        let log2 = log.try_clone().map_err(|source| BenchError::Io {
-            what: "open",
-            path: log_path,
-            source,
-        })?;
         let mut cmd = Command::new(&self.prw);
         cmd.arg("relay")
             .arg("--config")
             .arg(self.dir.join("relay.yaml"))
             .args(["--listen", &self.addr.to_string()])
             .arg("--wal-dir")
-            .arg(self.dir.join("wal"))
-            .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log2));
+            .arg(self.dir.join("wal"));
+        log_to(&mut cmd, &self.dir.join("relay.log"))?;
         if let Some(point) = failpoint {
             cmd.env("PRW_WAL_FAILPOINTS", format!("{point}=return"));
         }
