@@ -61,15 +61,34 @@ const INPUT_BUFFER: usize = 1024;
 /// (overlapping) copies, and hashed with one-shot XXH3; four streaming `update` calls or
 /// four `memcpy` calls per label cost several times more. Label sets longer than the
 /// buffer continue in a streaming hasher (same digest by definition).
+///
+/// [`HashInput::push_bytes`] takes labels as bytes for callers that already validated them
+/// (the relay's facts pass over records it accepted earlier).
 #[derive(Clone)]
-pub(crate) struct HashInput {
+pub struct HashInput {
     buf: [u8; INPUT_BUFFER],
     len: usize,
     overflow: Option<Xxh3Default>,
 }
 
+impl core::fmt::Debug for HashInput {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HashInput")
+            .field("len", &self.len)
+            .field("streaming", &self.overflow.is_some())
+            .finish()
+    }
+}
+
+impl Default for HashInput {
+    fn default() -> Self {
+        HashInput::new()
+    }
+}
+
 impl HashInput {
-    pub(crate) fn new() -> Self {
+    /// An empty label set.
+    pub fn new() -> Self {
         HashInput {
             buf: [0; INPUT_BUFFER],
             len: 0,
@@ -78,15 +97,21 @@ impl HashInput {
     }
 
     /// Starts a new (empty) label set.
-    pub(crate) fn clear(&mut self) {
+    pub fn clear(&mut self) {
         self.len = 0;
         self.overflow = None;
     }
 
     /// Adds one label.
     #[inline(always)]
-    pub(crate) fn push(&mut self, name: &str, value: &str) {
-        let (name, value) = (name.as_bytes(), value.as_bytes());
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.push_bytes(name.as_bytes(), value.as_bytes());
+    }
+
+    /// Adds one label given as bytes (the digest is the same as [`HashInput::push`]'s for
+    /// the same bytes).
+    #[inline(always)]
+    pub fn push_bytes(&mut self, name: &[u8], value: &[u8]) {
         let value_at = self.len + name.len() + 1;
         let end = value_at + value.len() + 1;
         if self.overflow.is_none() && end <= INPUT_BUFFER {
@@ -123,7 +148,7 @@ impl HashInput {
     }
 
     /// The hash of the label set.
-    pub(crate) fn finish(&self) -> u64 {
+    pub fn finish(&self) -> u64 {
         match &self.overflow {
             Some(state) => state.digest(),
             None => xxhash_rust::xxh3::xxh3_64(self.buf.get(..self.len).unwrap_or(&[])),

@@ -67,8 +67,9 @@ pub struct SeriesFacts {
 }
 
 impl SeriesFacts {
-    /// Facts of a series with nothing counted yet.
-    pub(crate) fn empty(range: Range<usize>, message_start: usize) -> Self {
+    /// Facts of a series framed by `range` whose message starts at `message_start`, with
+    /// nothing counted yet.
+    pub fn empty(range: Range<usize>, message_start: usize) -> Self {
         let header_len = message_start.saturating_sub(range.start);
         SeriesFacts {
             range,
@@ -91,7 +92,7 @@ impl SeriesFacts {
 
     /// Widens the timestamp range by `timestamp`.
     #[inline]
-    pub(crate) fn timestamp(&mut self, timestamp: i64) {
+    pub fn timestamp(&mut self, timestamp: i64) {
         self.min_timestamp = Some(self.min_timestamp.map_or(timestamp, |m| m.min(timestamp)));
         self.max_timestamp = Some(self.max_timestamp.map_or(timestamp, |m| m.max(timestamp)));
     }

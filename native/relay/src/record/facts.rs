@@ -17,6 +17,7 @@
 use std::ops::Range;
 
 use prw_core::Protocol;
+use prw_core::hash::HashInput;
 use prw_core::view::SeriesFacts;
 
 /// Why the facts of a stored body could not be computed.
@@ -43,7 +44,7 @@ pub fn trusted_facts(
     decoded: &[u8],
     protocol: Protocol,
 ) -> Result<(Vec<SeriesFacts>, u64), FactsError> {
-    let mut key = Key::new();
+    let mut key = HashInput::new();
     match protocol {
         Protocol::V1 => v1(decoded, &mut key),
         Protocol::V2 => v2(decoded, &mut key).map(|facts| (facts, 0)),
@@ -176,27 +177,15 @@ struct Gather {
 impl Gather {
     /// A series framed by `range` whose message starts at `message_start`.
     fn new(range: Range<usize>, message_start: usize) -> Self {
-        let header_len = message_start.saturating_sub(range.start);
         Gather {
-            facts: SeriesFacts {
-                range,
-                header_len: u8::try_from(header_len).unwrap_or(u8::MAX),
-                hash: 0,
-                samples: 0,
-                histograms: 0,
-                exemplars: 0,
-                min_timestamp: None,
-                max_timestamp: None,
-            },
+            facts: SeriesFacts::empty(range, message_start),
         }
     }
 
-    /// Widens the series' timestamp range (as prw-core's facts do).
+    /// Widens the series' timestamp range.
     #[inline]
     fn timestamp(&mut self, timestamp: i64) {
-        let facts = &mut self.facts;
-        facts.min_timestamp = Some(facts.min_timestamp.map_or(timestamp, |m| m.min(timestamp)));
-        facts.max_timestamp = Some(facts.max_timestamp.map_or(timestamp, |m| m.max(timestamp)));
+        self.facts.timestamp(timestamp);
     }
 
     fn sample(&mut self, sample: &[u8], base: usize) -> Result<(), FactsError> {
@@ -221,92 +210,13 @@ impl Gather {
         Ok(())
     }
 
-    fn finish(mut self, key: &Key) -> SeriesFacts {
-        self.facts.hash = key.hash();
+    fn finish(mut self, key: &HashInput) -> SeriesFacts {
+        self.facts.hash = key.finish();
         self.facts
     }
 }
 
-/// The hash input of one series: `name 0xFF value 0xFF` per label, in a fixed buffer
-/// (label sets are short) written with overlapping fixed-size copies, which cost less than
-/// a `memcpy` call per string; a longer label set spills into a `Vec`.
-pub(crate) struct Key {
-    buf: [u8; KEY_BUFFER],
-    len: usize,
-    spill: Option<Vec<u8>>,
-}
-
-const KEY_BUFFER: usize = 1024;
-
-impl Key {
-    pub(crate) fn new() -> Self {
-        Key {
-            buf: [0; KEY_BUFFER],
-            len: 0,
-            spill: None,
-        }
-    }
-
-    pub(crate) fn clear(&mut self) {
-        self.len = 0;
-        self.spill = None;
-    }
-
-    #[inline(always)]
-    pub(crate) fn push(&mut self, name: &[u8], value: &[u8]) {
-        let value_at = self.len + name.len() + 1;
-        let end = value_at + value.len() + 1;
-        if self.spill.is_none() && end <= KEY_BUFFER {
-            put(&mut self.buf, self.len, name);
-            put(&mut self.buf, value_at - 1, &[0xFF]);
-            put(&mut self.buf, value_at, value);
-            put(&mut self.buf, end - 1, &[0xFF]);
-            self.len = end;
-            return;
-        }
-        let buffered = self.buf.get(..self.len).unwrap_or_default();
-        let spill = self.spill.get_or_insert_with(|| buffered.to_vec());
-        for part in [name, &[0xFF], value, &[0xFF]] {
-            spill.extend_from_slice(part);
-        }
-    }
-
-    pub(crate) fn hash(&self) -> u64 {
-        match &self.spill {
-            Some(spill) => xxhash_rust::xxh3::xxh3_64(spill),
-            None => xxhash_rust::xxh3::xxh3_64(self.buf.get(..self.len).unwrap_or_default()),
-        }
-    }
-}
-
-/// Copies `src` to `buf[at..]` (the caller checked it fits).
-#[inline(always)]
-fn put(buf: &mut [u8; KEY_BUFFER], at: usize, src: &[u8]) {
-    let Some(dst) = buf.get_mut(at..at + src.len()) else {
-        return;
-    };
-    match src.len() {
-        0..4 => dst.copy_from_slice(src),
-        4..8 => copy_ends::<4>(dst, src),
-        8..=16 => copy_ends::<8>(dst, src),
-        17..=32 => copy_ends::<16>(dst, src),
-        _ => dst.copy_from_slice(src),
-    }
-}
-
-/// Copies the first and the last `N` bytes (overlapping): all of `src` when
-/// `N <= len <= 2N`.
-#[inline(always)]
-fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
-    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
-        *d = *s;
-    }
-    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
-        *d = *s;
-    }
-}
-
-fn v1(decoded: &[u8], key: &mut Key) -> Result<(Vec<SeriesFacts>, u64), FactsError> {
+fn v1(decoded: &[u8], key: &mut HashInput) -> Result<(Vec<SeriesFacts>, u64), FactsError> {
     let mut out = Vec::new();
     let mut metadata = 0u64;
     let mut top = Cursor::new(decoded, 0);
@@ -328,7 +238,7 @@ fn v1_series(
     payload: &[u8],
     base: usize,
     range: Range<usize>,
-    key: &mut Key,
+    key: &mut HashInput,
 ) -> Result<SeriesFacts, FactsError> {
     key.clear();
     let mut series = Gather::new(range, base);
@@ -338,7 +248,7 @@ fn v1_series(
         match field.number {
             1 => {
                 let (name, value) = v1_label(fields.payload(&field)?, at)?;
-                key.push(name, value);
+                key.push_bytes(name, value);
             }
             2 => series.sample(fields.payload(&field)?, at)?,
             3 => series.exemplar(fields.payload(&field)?, at)?,
@@ -396,7 +306,7 @@ pub fn v2_symbols(decoded: &[u8]) -> Result<Vec<Range<usize>>, FactsError> {
     Ok(symbols)
 }
 
-fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
+fn v2(decoded: &[u8], key: &mut HashInput) -> Result<Vec<SeriesFacts>, FactsError> {
     let symbols: Vec<&[u8]> = v2_symbols(decoded)?
         .into_iter()
         .map(|range| decoded.get(range).unwrap_or_default())
@@ -423,7 +333,7 @@ fn v2(decoded: &[u8], key: &mut Key) -> Result<Vec<SeriesFacts>, FactsError> {
                 })?;
             match pending_name.take() {
                 None => pending_name = Some(symbol),
-                Some(name) => key.push(name, symbol),
+                Some(name) => key.push_bytes(name, symbol),
             }
             Ok(())
         };

@@ -17,11 +17,12 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
+use prw_core::hash::HashInput;
 use prw_core::view::SeriesFacts;
 use prw_core::wire::{Field, Reader, WireValue};
 
 use super::V2Symbols;
-use super::facts::{FactsError, Key};
+use super::facts::FactsError;
 
 /// v1 `TimeSeries` keys (field, wire type 2): labels, samples, exemplars, histograms.
 const LABELS: u8 = 0x0A;
@@ -45,7 +46,7 @@ pub struct Translated {
 /// Scratch buffers reused from series to series.
 #[derive(Default)]
 pub struct Translator {
-    key: Option<Key>,
+    key: Option<HashInput>,
     points: Vec<u8>,
     nested: Vec<u8>,
 }
@@ -70,7 +71,7 @@ impl Translator {
         series: usize,
         out: &mut Vec<u8>,
     ) -> Result<Translated, FactsError> {
-        let key = self.key.get_or_insert_with(Key::new);
+        let key = self.key.get_or_insert_with(HashInput::new);
         key.clear();
         self.points.clear();
         let mut facts = SeriesFacts {
@@ -104,7 +105,7 @@ impl Translator {
                             pending_name = Some(text);
                             return Ok(());
                         };
-                        key.push(name, text);
+                        key.push_bytes(name, text);
                         let value_at = write_label(out, name, text);
                         if name == b"__name__" {
                             translated.family = Some(value_at..value_at + text.len());
@@ -199,7 +200,7 @@ impl Translator {
             }
         }
         out.extend_from_slice(&self.points);
-        facts.hash = key.hash();
+        facts.hash = key.finish();
         translated.facts = Some(facts);
         Ok(translated)
     }
