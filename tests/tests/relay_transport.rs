@@ -46,9 +46,9 @@ fn ca_block(identity: &Identity) -> String {
     format!("      ca: |\n{pem}")
 }
 
-#[tokio::test]
-async fn a_self_signed_receiver_is_refused_by_default_and_accepted_when_configured() {
-    let identity = Identity::self_signed(&["localhost"]).unwrap();
+/// A recording receiver serving TLS with a self-signed certificate for `name`.
+async fn tls_receiver(name: &str) -> (Identity, Receiver) {
+    let identity = Identity::self_signed(&[name]).unwrap();
     let receiver = Receiver::start(
         ReceiverConfig::default()
             .recording()
@@ -56,6 +56,12 @@ async fn a_self_signed_receiver_is_refused_by_default_and_accepted_when_configur
     )
     .await
     .unwrap();
+    (identity, receiver)
+}
+
+#[tokio::test]
+async fn a_self_signed_receiver_is_refused_by_default_and_accepted_when_configured() {
+    let (identity, receiver) = tls_receiver("localhost").await;
     let url = format!("https://localhost:{}/api/v1/write", receiver.addr().port());
     let refused = transport(&url, "").send(request(&url)).await.unwrap_err();
     assert!(matches!(refused, TransportError::Connect(_)), "{refused}");
@@ -68,14 +74,7 @@ async fn a_self_signed_receiver_is_refused_by_default_and_accepted_when_configur
 
 #[tokio::test]
 async fn server_name_is_checked_against_the_certificate() {
-    let identity = Identity::self_signed(&["receiver.test"]).unwrap();
-    let receiver = Receiver::start(
-        ReceiverConfig::default()
-            .recording()
-            .with_tls(identity.clone()),
-    )
-    .await
-    .unwrap();
+    let (identity, receiver) = tls_receiver("receiver.test").await;
     let url = format!("https://127.0.0.1:{}/api/v1/write", receiver.addr().port());
     let ca = ca_block(&identity);
     // The URL's host (127.0.0.1) is not in the certificate.
@@ -108,14 +107,7 @@ async fn server_name_is_checked_against_the_certificate() {
 
 #[tokio::test]
 async fn enable_http2_negotiates_h2_over_tls_and_http1_otherwise() {
-    let identity = Identity::self_signed(&["localhost"]).unwrap();
-    let receiver = Receiver::start(
-        ReceiverConfig::default()
-            .recording()
-            .with_tls(identity.clone()),
-    )
-    .await
-    .unwrap();
+    let (identity, receiver) = tls_receiver("localhost").await;
     let url = format!("https://localhost:{}/api/v1/write", receiver.addr().port());
     let ca = ca_block(&identity);
     let h2 = transport(
@@ -241,14 +233,7 @@ async fn http_goes_through_the_proxy_in_absolute_form_with_its_credentials() {
 
 #[tokio::test]
 async fn https_goes_through_a_connect_tunnel_with_proxy_connect_header() {
-    let identity = Identity::self_signed(&["localhost"]).unwrap();
-    let receiver = Receiver::start(
-        ReceiverConfig::default()
-            .recording()
-            .with_tls(identity.clone()),
-    )
-    .await
-    .unwrap();
+    let (identity, receiver) = tls_receiver("localhost").await;
     let proxy =
         ForwardProxy::start_with_hosts(BTreeMap::from([("localhost".to_owned(), receiver.addr())]))
             .await
