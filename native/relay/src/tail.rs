@@ -17,8 +17,11 @@
 //! - with no reader registered nothing is held;
 //! - records a destination decoded from the WAL are shared with the other destinations still
 //!   behind them ([`WalShare`]): N destinations catching up read the WAL N times but decode
-//!   each record about once; such a record is dropped once every reader passed it, and
-//!   first when the cap is hit;
+//!   each record about once; such a record is dropped once every reader passed it;
+//! - over the cap, what leaves first is what is least likely to be wanted soon: shared
+//!   records beyond half the cap (while some reader is in the tail), then records no reader in the tail still needs (only
+//!   destinations far behind could want them, after catching up through the WAL), then the
+//!   other shared records, then the oldest records ([`Tail::trim`]);
 //! - a gap in the seqs inserted (appends that failed part-way) moves `first` past it, so
 //!   readers fetch the gap from the WAL; the tail knows nothing of WAL segments, so segment
 //!   rotation does not affect it.
@@ -171,28 +174,63 @@ impl Tail {
         }
     }
 
-    /// Drops what every reader passed, then, while over the cap, the shared WAL records
-    /// (oldest first) and the oldest records.
+    /// Drops what every reader passed; then, while over the cap, in this order: shared WAL
+    /// records beyond half the cap (the whole cap when no reader is in the tail), records
+    /// no follower (a reader still in the tail) needs, the other shared WAL records, the
+    /// oldest records (oldest first within each).
+    ///
+    /// Why this order: when destinations are behind the tail (a backlog), the newest records
+    /// are useless to them until they catch up, while a record one of them just decoded from
+    /// the WAL is wanted by the others within moments; so sharing gets that room first. A
+    /// record a follower (a reader in the tail) has not taken is never displaced by a shared
+    /// one, and while a follower exists sharing takes at most half the cap.
     fn trim(&self, st: &mut State) {
         let wanted_from = st.readers.values().copied().min().unwrap_or(u64::MAX);
+        let followed_from = st
+            .readers
+            .values()
+            .copied()
+            .filter(|next| *next >= st.first)
+            .min()
+            .unwrap_or(u64::MAX);
         while let Some(entry) = st.shared.first_entry() {
-            if *entry.key() >= wanted_from && st.bytes + st.shared_bytes <= self.max_bytes {
+            if *entry.key() >= wanted_from {
                 break;
             }
             let record = entry.remove();
             st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
         }
         while let Some(front) = st.records.front() {
-            let taken = front.seq() < wanted_from;
-            if !taken && st.bytes + st.shared_bytes <= self.max_bytes {
+            if front.seq() >= wanted_from {
                 break;
-            }
-            if !taken {
-                self.metrics.evicted.inc();
             }
             st.bytes = st.bytes.saturating_sub(front.memory_bytes());
             st.records.pop_front();
             st.first = st.first.saturating_add(1);
+        }
+        while st.bytes + st.shared_bytes > self.max_bytes {
+            let front_unfollowed = st
+                .records
+                .front()
+                .is_some_and(|front| front.seq() < followed_from);
+            let shared_cap = if followed_from == u64::MAX {
+                self.max_bytes
+            } else {
+                self.max_bytes / 2
+            };
+            let drop_shared = !st.shared.is_empty()
+                && (st.shared_bytes > shared_cap || !front_unfollowed || st.records.is_empty());
+            if drop_shared {
+                if let Some((_, record)) = st.shared.pop_first() {
+                    st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
+                }
+            } else if let Some(front) = st.records.pop_front() {
+                self.metrics.evicted.inc();
+                st.bytes = st.bytes.saturating_sub(front.memory_bytes());
+                st.first = st.first.saturating_add(1);
+            } else {
+                break;
+            }
         }
         self.publish(st);
     }

@@ -140,3 +140,74 @@ fn a_record_decoded_from_the_wal_is_shared_with_the_readers_behind_it_only() {
     first.advance(61);
     assert_eq!(tail.metrics().bytes.get(), 0);
 }
+
+#[test]
+fn with_every_reader_behind_the_tail_shared_records_displace_the_newest_ones() {
+    let one = record(0, 1000).memory_bytes();
+    let tail = Arc::new(Tail::new(one * 4, 100));
+    let ahead = tail.reader("ahead", 10);
+    let behind = tail.reader("behind", 10);
+    for seq in 100..104 {
+        tail.insert(record(seq, 1000));
+    }
+    assert_eq!(tail.metrics().records.get(), 4);
+    // "ahead" decodes 10..14 from the WAL; "behind" will need them next, the tail's records
+    // only once both caught up through the WAL: the tail's records make room.
+    for seq in 10..14 {
+        ahead.wal_share().offer(&record(seq, 1000));
+    }
+    for seq in 10..14 {
+        assert!(behind.wal_share().decoded(seq).is_some(), "record {seq}");
+    }
+    assert_eq!(tail.metrics().records.get(), 0);
+    assert_eq!(tail.metrics().evicted.get(), 4);
+    assert!(tail.metrics().bytes.get() <= i64::try_from(one * 4).unwrap());
+}
+
+/// A tail capped at four 1,000-byte records holding `records`, with a reader at its first
+/// record and two readers behind it at seq 10.
+fn follower_and_two_behind(records: std::ops::Range<u64>) -> (Arc<Tail>, [TailReader; 3]) {
+    let one = record(0, 1000).memory_bytes();
+    let tail = Arc::new(Tail::new(one * 4, records.start));
+    let readers = [
+        tail.reader("follower", records.start),
+        tail.reader("ahead", 10),
+        tail.reader("behind", 10),
+    ];
+    for seq in records {
+        tail.insert(record(seq, 1000));
+    }
+    (tail, readers)
+}
+
+#[test]
+fn records_a_follower_still_needs_are_never_displaced_by_shared_ones() {
+    let (tail, [follower, ahead, behind]) = follower_and_two_behind(100..104);
+    for seq in 10..12 {
+        ahead.wal_share().offer(&record(seq, 1000));
+    }
+    assert_eq!(tail.metrics().records.get(), 4);
+    assert_eq!(tail.metrics().evicted.get(), 0);
+    assert_eq!(seq_of(&follower.lookup(100)), Some(100));
+    assert!(behind.wal_share().decoded(10).is_none());
+    assert!(behind.wal_share().decoded(11).is_none());
+}
+
+#[test]
+fn records_no_follower_needs_make_room_for_shared_ones_up_to_half_the_cap() {
+    let (tail, [follower, ahead, behind]) = follower_and_two_behind(100..103);
+    // The follower took 100 and 101; only the readers behind could still want them.
+    follower.advance(102);
+    ahead.wal_share().offer(&record(10, 1000));
+    ahead.wal_share().offer(&record(11, 1000));
+    assert_eq!(tail.metrics().records.get(), 2);
+    assert_eq!(seq_of(&follower.lookup(102)), Some(102));
+    assert!(behind.wal_share().decoded(10).is_some());
+    assert!(behind.wal_share().decoded(11).is_some());
+    // A third shared record would pass half the cap: the oldest shared one leaves.
+    ahead.wal_share().offer(&record(12, 1000));
+    assert_eq!(tail.metrics().records.get(), 2);
+    assert!(behind.wal_share().decoded(10).is_none());
+    assert!(behind.wal_share().decoded(11).is_some());
+    assert!(behind.wal_share().decoded(12).is_some());
+}
