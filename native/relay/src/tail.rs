@@ -19,9 +19,10 @@
 //!   behind them ([`WalShare`]): N destinations catching up read the WAL N times but decode
 //!   each record about once; such a record is dropped once every reader passed it;
 //! - over the cap, what leaves first is what is least likely to be wanted soon: shared
-//!   records beyond half the cap (while some reader is in the tail), then records no reader in the tail still needs (only
-//!   destinations far behind could want them, after catching up through the WAL), then the
-//!   other shared records, then the oldest records ([`Tail::trim`]);
+//!   records beyond half the cap (while some reader is in the tail), then records no reader
+//!   in the tail still needs (only destinations far behind could want them, after catching
+//!   up through the WAL), then the other shared records, then the oldest records
+//!   ([`Tail::trim`]);
 //! - a gap in the seqs inserted (appends that failed part-way) moves `first` past it, so
 //!   readers fetch the gap from the WAL; the tail knows nothing of WAL segments, so segment
 //!   rotation does not affect it.

@@ -21,7 +21,8 @@ pub struct TailReads {
     pub hits: u64,
     /// Records read back from the WAL (the destination was behind the tail).
     pub wal_reads: u64,
-    /// Of those, records another destination had already decoded (`prw_tail_wal_decodes_shared_total`).
+    /// Of those, records another destination had already decoded
+    /// (`prw_tail_wal_decodes_shared_total`).
     pub shared: u64,
 }
 
