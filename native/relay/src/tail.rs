@@ -187,13 +187,6 @@ impl Tail {
     /// one, and while a follower exists sharing takes at most half the cap.
     fn trim(&self, st: &mut State) {
         let wanted_from = st.readers.values().copied().min().unwrap_or(u64::MAX);
-        let followed_from = st
-            .readers
-            .values()
-            .copied()
-            .filter(|next| *next >= st.first)
-            .min()
-            .unwrap_or(u64::MAX);
         while let Some(entry) = st.shared.first_entry() {
             if *entry.key() >= wanted_from {
                 break;
@@ -209,18 +202,27 @@ impl Tail {
             st.records.pop_front();
             st.first = st.first.saturating_add(1);
         }
+        // Below this seq no reader in the tail needs a record (`u64::MAX`: no reader is).
+        let followed_from = st
+            .readers
+            .values()
+            .copied()
+            .filter(|next| *next >= st.first)
+            .min()
+            .unwrap_or(u64::MAX);
+        let shared_cap = if followed_from == u64::MAX {
+            self.max_bytes
+        } else {
+            self.max_bytes / 2
+        };
         while st.bytes + st.shared_bytes > self.max_bytes {
             let front_unfollowed = st
                 .records
                 .front()
                 .is_some_and(|front| front.seq() < followed_from);
-            let shared_cap = if followed_from == u64::MAX {
-                self.max_bytes
-            } else {
-                self.max_bytes / 2
-            };
-            let drop_shared = !st.shared.is_empty()
-                && (st.shared_bytes > shared_cap || !front_unfollowed || st.records.is_empty());
+            // No record left (or only followed ones): shared records are what can go.
+            let drop_shared =
+                !st.shared.is_empty() && (st.shared_bytes > shared_cap || !front_unfollowed);
             if drop_shared {
                 if let Some((_, record)) = st.shared.pop_first() {
                     st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
