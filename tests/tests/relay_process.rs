@@ -725,3 +725,120 @@ fn kill_9_while_the_prometheus_receiver_is_down_loses_nothing() {
     let (extra, examples) = report.sent.missing_from(&seen);
     assert_eq!(extra, 0, "Prometheus holds pairs never sent: {examples:?}");
 }
+
+/// Issue 11: a destination that changes nothing forwards each record as received: the body
+/// it sends is byte for byte the body the client sent, whether the record comes from the
+/// in-memory tail or, after a `kill -9`, is read back from the WAL. A destination with
+/// `forward_as_received: false` gets the same samples re-batched.
+#[test]
+fn records_are_forwarded_byte_for_byte_from_the_tail_and_from_the_wal() {
+    let Some(bin) = relay_bin() else { return };
+    let as_is = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
+    let batched = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
+    let yaml = format!(
+        "remote_write:\n  - name: as_is\n    url: {}\n    queue_config: {{min_backoff: 20ms, max_backoff: 100ms}}\n  \
+         - name: batched\n    url: {}\n    forward_as_received: false\n    queue_config: \
+         {{max_samples_per_send: 2, batch_send_deadline: 50ms, min_backoff: 20ms, max_backoff: 100ms}}\n",
+        as_is.url("/api/v1/write"),
+        batched.url("/api/v1/write"),
+    );
+    let mut relay = Relay::start(&bin, &yaml).unwrap();
+    let t = wait::now_ms();
+    // Bodies compressed as one snappy literal: valid, but never what the relay's own
+    // encoder would produce, so a re-encoded request cannot pass for a forwarded one.
+    let body = |job: &str, t: i64| {
+        snappy_literal(&v1_raw(&["a", "b", "c"].map(|instance| {
+            Series::new(
+                &[("__name__", "up"), ("instance", instance), ("job", job)],
+                &[(t, 1.0)],
+            )
+        })))
+    };
+    let post = |relay: &Relay, body: &[u8]| {
+        let answer = http::post_v1(relay.addr(), &[], body).unwrap();
+        assert_eq!(answer.status, 204, "{}", answer.text());
+    };
+    let bodies_at = |receiver: &BlockingReceiver, n: usize, who: &str| {
+        wait::until(&format!("{n} requests at {who}"), CATCH_UP, || {
+            let recorded = receiver.recorded();
+            if recorded.len() >= n {
+                Ok(recorded.into_iter().map(|r| r.body).collect::<Vec<_>>())
+            } else {
+                Err(format!("{} requests", recorded.len()))
+            }
+        })
+        .unwrap()
+    };
+
+    // From the tail: the record decoded at ingest still carries the body as received.
+    let first = body("from_tail", t);
+    post(&relay, &first);
+    assert_eq!(bodies_at(&as_is, 1, "as_is"), vec![first.clone()]);
+    assert_eq!(relay.metric("prw_tail_wal_reads_total").unwrap(), 0.0);
+    let cut = bodies_at(&batched, 2, "batched");
+    assert!(
+        cut.iter().all(|b| b != &first),
+        "with forward_as_received: false the record is cut and re-batched (3 samples, 2 per request)"
+    );
+
+    // From the WAL: both receivers refuse with 503, the relay is killed and restarted with an
+    // empty tail, so the record is read back from the WAL (not decoded, only its head read).
+    as_is.set_default_answer(Answer::status(503));
+    batched.set_default_answer(Answer::status(503));
+    let second = body("from_wal", t + 1);
+    post(&relay, &second);
+    relay.kill9();
+    relay.restart().unwrap();
+    as_is.set_default_answer(Answer::status(204));
+    batched.set_default_answer(Answer::status(204));
+    let mut expected = Pairs::new();
+    expected.add_body(&second, prw_core::Protocol::V1).unwrap();
+    wait_for_all(&as_is, &expected, "as_is");
+    wait_for_all(&batched, &expected, "batched");
+    // A replay may resend the first record too (at least once); every request is one of
+    // the two bodies as the client sent them.
+    let sent: Vec<_> = as_is.recorded().into_iter().map(|r| r.body).collect();
+    assert!(
+        sent.contains(&second.clone().into()),
+        "the second record was sent"
+    );
+    assert!(
+        sent.iter().all(|b| b == &first || b == &second),
+        "every request to as_is is a body as received"
+    );
+    assert!(relay.metric("prw_tail_wal_reads_total").unwrap() > 0.0);
+    let metrics = relay.metrics().unwrap();
+    let forwarded = |name: &str| {
+        http::metric_sum_where(&metrics, "prw_delivery_records_forwarded_total", |labels| {
+            labels.contains(&format!("remote_name=\"{name}\""))
+        })
+        .unwrap_or(0.0)
+    };
+    assert!(
+        forwarded("as_is") >= 1.0,
+        "the replayed record was forwarded"
+    );
+    assert_eq!(forwarded("batched"), 0.0);
+}
+
+/// `raw` as a snappy block holding one literal (valid snappy, no compression): no encoder
+/// writes this for a compressible body. `raw` is shorter than 64 KiB.
+fn snappy_literal(raw: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(raw.len() - 1).unwrap();
+    let mut out = Vec::new();
+    let mut n = raw.len();
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+    // Literal tag 61: the length minus one follows in two bytes.
+    out.push(61 << 2);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(raw);
+    assert_eq!(
+        prw_core::codec::decompress(&out, &prw_core::Limits::default()).unwrap(),
+        raw
+    );
+    out
+}

@@ -4,7 +4,8 @@
 //! ([`feed`]: the record decoded at ingest, from the in-memory tail, or read back from the
 //! WAL and decoded again when the destination is behind the tail), cuts it into queue items
 //! ([`items`]: v1 series as exact byte ranges of the decoded body, v2 records through their
-//! v1 form converted once, metadata, `write_relabel_configs`), and enqueues them into the
+//! v1 form converted once, metadata, `write_relabel_configs`) or, when the destination would
+//! send it unchanged, forwards it whole as received ([`forward`]), and enqueues them into the
 //! send side ([`crate::queue::Destination`]); a cursor task ([`cursor`]) commits the WAL
 //! cursor to the destination's low watermark about once a second and at shutdown. Per-shard
 //! progress is persisted by [`progress_store::FileProgressStore`] so a replay after a crash
@@ -21,6 +22,7 @@
 
 pub mod cursor;
 pub mod feed;
+pub mod forward;
 pub mod items;
 pub mod metrics;
 pub mod options;

@@ -28,11 +28,13 @@ pub mod buffers;
 pub mod decoded;
 pub mod facts;
 mod header;
+pub mod received;
 pub mod symbols;
 pub mod v2_to_v1;
 
 pub use decoded::{DecodedRecord, RecordInfo, UndecodableRecord};
 pub use header::ForwardedHeader;
+pub use received::ReceivedBody;
 pub use symbols::V2Symbols;
 
 use prw_core::Protocol;

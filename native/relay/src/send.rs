@@ -36,7 +36,7 @@ pub mod stats;
 pub mod tls;
 pub mod transport;
 
-pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem};
+pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem, WholeItem};
 pub use context::{RetryPolicy, SendContext};
 pub use decorate::{AfterAnswer, DecorateError, DecorateFuture, RequestDecorator};
 pub use encode::{BatchEncoder, EncodeError, V1Encoder};

@@ -12,10 +12,11 @@ use prost::Message;
 use prw_core::proto::v1;
 use prw_core::{Limits, Protocol};
 use prw_relay::config::{Overrides, parse};
+use prw_relay::delivery::forward::whole_item;
 use prw_relay::delivery::{RecordItems, cut, cut_for};
 use prw_relay::ingest::{PrepareSettings, prepare};
 use prw_relay::queue::QueueItem;
-use prw_relay::record::{DecodedRecord, ForwardedHeader};
+use prw_relay::record::{DecodedRecord, ForwardedHeader, ReceivedBody};
 use prw_relay::relabel::RelabelRule;
 use prw_relay::send::encode::V2Encoder;
 use prw_relay::send::{BatchEncoder, SeriesItem, V1Encoder};
@@ -115,7 +116,7 @@ fn series_items(items: &RecordItems) -> Vec<SeriesItem> {
         .iter()
         .filter_map(|i| match i {
             QueueItem::Series(s) => Some(s.clone()),
-            QueueItem::Metadata(_) => None,
+            QueueItem::Metadata(_) | QueueItem::Whole(_) => None,
         })
         .collect()
 }
@@ -158,7 +159,23 @@ proptest! {
         let stored = prepared.record();
         let in_memory = Arc::new(prepared.decoded.at_seq(seq));
         let from_wal =
-            Arc::new(DecodedRecord::from_stored(seq, &stored, &Limits::default()).unwrap());
+            Arc::new(DecodedRecord::from_stored(seq, stored.clone().into(), &Limits::default()).unwrap());
+        // Forwarded whole: the tail's record, the WAL record decoded and the WAL record
+        // only read (what a forwarding feed does) give the same item, carrying the body as
+        // received and the counts validation found.
+        let stored = Bytes::from(stored);
+        let (head, read_only) = ReceivedBody::read(&stored).unwrap();
+        let whole = |received: &ReceivedBody| {
+            whole_item(seq, protocol, Arc::clone(in_memory.headers()), received)
+        };
+        let memory_whole = whole(in_memory.received().unwrap());
+        prop_assert_eq!(&memory_whole, &whole(from_wal.received().unwrap()));
+        prop_assert_eq!(&memory_whole, &whole(&read_only));
+        prop_assert_eq!(&memory_whole.body, &compressed);
+        prop_assert_eq!(head.protocol, protocol);
+        let sent: u64 = request.timeseries.iter().map(|s| s.samples.len() as u64).sum();
+        prop_assert_eq!(memory_whole.counts.samples, sent);
+
         let rules = rules(which_rules);
         let memory_items = cut(&in_memory, &rules).unwrap();
         let wal_items = cut(&from_wal, &rules).unwrap();

@@ -1,5 +1,5 @@
 //! One `remote_write:` stanza: Prometheus's keys as users have them in prometheus.yml, plus
-//! the prw-only `start`. Every key Prometheus knows has a field here and is either supported,
+//! the prw-only `start` and `forward_as_received`. Every key Prometheus knows has a field here and is either supported,
 //! accepted and ignored with a warning, or refused ([`super::refused::REFUSED`];
 //! docs/relay-config.md has the tables); any other key is a parse error
 //! (`deny_unknown_fields`).
@@ -113,6 +113,9 @@ pub struct RemoteWriteConfig {
     pub http_headers: Option<serde_yaml::Value>,
     /// prw extension: where a destination without a cursor starts. Default: `newest`.
     pub start: Start,
+    /// prw extension: send a record that needs no change as the relay received it (see
+    /// `crate::delivery::forward`). Default: true.
+    pub forward_as_received: bool,
 }
 
 impl Default for RemoteWriteConfig {
@@ -146,6 +149,7 @@ impl Default for RemoteWriteConfig {
             proxy_connect_header: BTreeMap::new(),
             http_headers: None,
             start: Start::Newest,
+            forward_as_received: true,
         }
     }
 }
@@ -208,6 +212,8 @@ pub struct Destination {
     pub relabel: Vec<RelabelRule>,
     /// Start position for a new cursor.
     pub start: Start,
+    /// Whether records that need no change are forwarded as received.
+    pub forward_as_received: bool,
 }
 
 /// The URL without user info, and the user info as fixed Basic credentials.
@@ -472,6 +478,7 @@ impl RemoteWriteConfig {
             queue,
             relabel,
             start: self.start,
+            forward_as_received: self.forward_as_received,
         })
     }
 }

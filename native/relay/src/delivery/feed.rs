@@ -11,6 +11,9 @@
 //! Destinations behind the tail at the same time share the decoding: a record one of them
 //! decoded from the WAL is kept for the others still behind it (`crate::tail::WalShare`).
 //!
+//! A destination that forwards records as received ([`super::forward`]) gets a WAL record it
+//! would forward as [`Fed::Stored`]: its head and body as received, not decoded.
+//!
 //! Invariants: records come out in seq order, each once per run; a record that cannot be
 //! decoded comes out as [`Fed::Undecodable`] (it is acknowledged, not retried for ever); the
 //! WAL reader is re-created at the committed cursor whenever the feed goes back to the WAL,
@@ -26,8 +29,11 @@ use prw_core::Limits;
 use prw_wal::{Position, Reader, Wal, WalError};
 use tokio_util::sync::CancellationToken;
 
+use bytes::Bytes;
+
 use super::cursor::NOTHING_COMMITTED;
-use crate::record::{DecodedRecord, UndecodableRecord};
+use super::forward::Forwarding;
+use crate::record::{DecodedRecord, ReceivedBody, RecordHead, UndecodableRecord};
 use crate::tail::{Lookup, Tail, TailReader, WalShare};
 
 /// How long one wait for a new WAL record lasts before the feed looks again.
@@ -44,6 +50,8 @@ const WAL_BATCH: usize = 4;
 pub enum Fed {
     /// A record, decoded.
     Record(Arc<DecodedRecord>),
+    /// A WAL record the destination forwards as received, not decoded.
+    Stored(Box<StoredRecord>),
     /// WAL record `seq` could not be decoded.
     Undecodable {
         /// Its position.
@@ -53,11 +61,30 @@ pub enum Fed {
     },
 }
 
+/// A WAL record read but not decoded.
+#[derive(Debug)]
+pub struct StoredRecord {
+    /// Its position.
+    pub seq: u64,
+    /// Its head.
+    pub head: RecordHead,
+    /// Its body as received.
+    pub received: ReceivedBody,
+}
+
+impl StoredRecord {
+    /// Decodes it (when it is not forwarded after all).
+    pub fn decode(self, limits: &Limits) -> Result<DecodedRecord, UndecodableRecord> {
+        DecodedRecord::from_received(self.seq, self.head, self.received, limits)
+    }
+}
+
 impl Fed {
     /// The record's WAL position.
     pub fn seq(&self) -> u64 {
         match self {
             Fed::Record(record) => record.seq(),
+            Fed::Stored(stored) => stored.seq,
             Fed::Undecodable { seq, .. } => *seq,
         }
     }
@@ -78,6 +105,8 @@ pub struct Feed {
     committed: Arc<AtomicU64>,
     /// Decoded from the WAL, not handed out yet.
     ready: VecDeque<Fed>,
+    /// Whether the destination forwards records as received.
+    forwarding: Option<Forwarding>,
 }
 
 impl Feed {
@@ -107,7 +136,14 @@ impl Feed {
             limits,
             committed,
             ready: VecDeque::new(),
+            forwarding: None,
         })
+    }
+
+    /// The same feed, not decoding the WAL records `forwarding` forwards.
+    pub fn forwarding(mut self, forwarding: Option<Forwarding>) -> Self {
+        self.forwarding = forwarding;
+        self
     }
 
     /// The next record in seq order; `None` once `stop` fired.
@@ -180,6 +216,7 @@ impl Feed {
             upto,
             limits: self.limits,
             committed: self.committed.load(Ordering::SeqCst),
+            forwarding: self.forwarding.clone(),
         };
         match tokio::task::spawn_blocking(move || {
             let batch = job.run(&mut reader);
@@ -208,11 +245,23 @@ struct WalRead {
     upto: Option<u64>,
     limits: Limits,
     committed: u64,
+    forwarding: Option<Forwarding>,
 }
 
 impl WalRead {
-    /// WAL record `seq`, decoded (or taken from another destination that just decoded it).
-    fn decode(&self, seq: u64, stored: &[u8]) -> Fed {
+    /// WAL record `seq`: as stored when the destination forwards it, else decoded (or taken
+    /// from another destination that just decoded it).
+    fn decode(&self, seq: u64, stored: Bytes) -> Fed {
+        if let Some(forwarding) = &self.forwarding
+            && let Ok((head, received)) = ReceivedBody::read(&stored)
+            && forwarding.allows(head.protocol, &received)
+        {
+            return Fed::Stored(Box::new(StoredRecord {
+                seq,
+                head,
+                received,
+            }));
+        }
         if let Some(record) = self.share.as_ref().and_then(|s| s.decoded(seq)) {
             return Fed::Record(record);
         }
@@ -252,7 +301,7 @@ impl WalRead {
                 // Handed out from the tail already (the reader restarted at the cursor).
                 continue;
             }
-            out.push(self.decode(seq, &record.data));
+            out.push(self.decode(seq, Bytes::from(record.data)));
             if self.upto.is_some_and(|upto| seq.saturating_add(1) >= upto) {
                 break;
             }

@@ -54,6 +54,7 @@ pub fn record_items(
     rules: &[RelabelRule],
     limits: &Limits,
 ) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    let stored = Bytes::copy_from_slice(stored);
     let record = DecodedRecord::from_stored(seq, stored, limits).map_err(Arc::new)?;
     cut(&Arc::new(record), rules)
 }

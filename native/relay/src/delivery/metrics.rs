@@ -6,7 +6,9 @@
 //! - `prw_delivery_pending_records`: records handed to the queue and not yet acknowledged;
 //! - `prw_delivery_undecodable_records_total`: records that could not be decoded (logged,
 //!   acknowledged and skipped);
-//! - `prw_delivery_cursor_commits_total`: WAL cursor commits.
+//! - `prw_delivery_cursor_commits_total`: WAL cursor commits;
+//! - `prw_delivery_records_forwarded_total`: records sent whole, as received
+//!   (`super::forward`).
 
 use std::sync::atomic::AtomicU64;
 
@@ -29,6 +31,7 @@ pub struct DeliveryMetrics {
     pending_records: Family<NameLabel, Gauge>,
     undecodable: Family<NameLabel, Counter>,
     commits: Family<NameLabel, Counter>,
+    forwarded: Family<NameLabel, Counter>,
 }
 
 impl DeliveryMetrics {
@@ -59,6 +62,11 @@ impl DeliveryMetrics {
             "prw_delivery_cursor_commits",
             "WAL cursor commits.",
             metrics.commits.clone(),
+        );
+        registry.register(
+            "prw_delivery_records_forwarded",
+            "WAL records sent whole, as received (no decompression, batching or compression).",
+            metrics.forwarded.clone(),
         );
         metrics
     }
@@ -105,11 +113,17 @@ impl DeliveryMetrics {
         self.commits.get_or_create(&Self::label(name)).inc();
     }
 
+    /// The counter of records `name` forwarded as received (kept by its dispatcher).
+    pub fn forwarded(&self, name: &str) -> Counter {
+        self.forwarded.get_or_create(&Self::label(name)).clone()
+    }
+
     /// Forgets a removed destination's series.
     pub fn remove(&self, name: &str) {
         let label = Self::label(name);
         self.lag_seconds.remove(&label);
         self.lag_records.remove(&label);
         self.pending_records.remove(&label);
+        self.forwarded.remove(&label);
     }
 }

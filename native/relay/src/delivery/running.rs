@@ -20,7 +20,11 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
-use super::feed::{Fed, Feed};
+use prometheus_client::metrics::counter::Counter;
+use prw_core::Limits;
+
+use super::feed::{Fed, Feed, StoredRecord};
+use super::forward::{Forwarding, whole_item};
 use super::items::{RecordItems, cut_for};
 use super::metrics::DeliveryMetrics;
 use super::options::sender_parts;
@@ -28,10 +32,10 @@ use super::progress_store::FileProgressStore;
 use super::{DeliveryError, DeliverySettings};
 use crate::clock::SystemClock;
 use crate::config;
-use crate::queue::{Destination, ShardProgress};
-use crate::record::DecodedRecord;
+use crate::queue::{Destination, QueueItem, ShardProgress};
+use crate::record::{DecodedRecord, ForwardedHeader, ReceivedBody};
 use crate::relabel::RelabelRule;
-use crate::send::{DestinationMetrics, RemoteStorageMetrics};
+use crate::send::{DestinationMetrics, ItemCounts, RemoteStorageMetrics};
 use crate::wal_setup::start_at;
 
 /// How a destination stopped.
@@ -141,10 +145,15 @@ impl RunningDestination {
             committed,
         )
         .map_err(wal_error)?;
+        let forwarding = Forwarding::new(destination, &sender);
+        let feed = feed.forwarding(forwarding.clone());
         let stop = CancellationToken::new();
         let dispatcher = tokio::spawn(dispatch(Dispatch {
             sender,
             feed,
+            forwarding,
+            forwarded: shared.metrics.forwarded(&name),
+            limits: shared.settings.limits,
             rules: destination.relabel.clone(),
             stop: stop.clone(),
             lag,
@@ -256,6 +265,9 @@ fn discard_stale_progress(wal: &Wal, name: &str, store: &FileProgressStore) {
 struct Dispatch {
     sender: Destination,
     feed: Feed,
+    forwarding: Option<Forwarding>,
+    forwarded: Counter,
+    limits: Limits,
     rules: Vec<RelabelRule>,
     stop: CancellationToken,
     lag: Arc<Mutex<Lag>>,
@@ -270,8 +282,17 @@ struct Dispatch {
 async fn dispatch(mut d: Dispatch) -> Option<Destination> {
     while let Some(fed) = d.feed.next(&d.stop).await {
         let seq = fed.seq();
+        // Forwarding depends on the shard count: settle it before deciding.
+        if let Err(error) = d.sender.reshard_if_wanted().await {
+            tracing::error!(destination = %d.name, %error, "resharding failed; destination stops reading");
+            return None;
+        }
         let items = match fed {
-            Fed::Record(record) => cut_items(record, &d.rules, d.sender.protocol(), &d.name).await,
+            Fed::Record(record) => match d.forward(&record) {
+                Some(items) => Some(items),
+                None => cut_items(record, &d.rules, d.sender.protocol(), &d.name).await,
+            },
+            Fed::Stored(stored) => d.forward_or_cut(*stored).await,
             Fed::Undecodable { error, .. } => {
                 tracing::error!(destination = %d.name, seq, %error, "WAL record cannot be decoded; skipped");
                 None
@@ -297,6 +318,81 @@ async fn dispatch(mut d: Dispatch) -> Option<Destination> {
         }
     }
     Some(d.sender)
+}
+
+impl Dispatch {
+    /// The whole record as one item, when the destination forwards it now.
+    fn forward(&self, record: &DecodedRecord) -> Option<RecordItems> {
+        let received = record.received()?;
+        self.forwards(record.protocol(), received).then(|| {
+            whole_items(
+                record.seq(),
+                record.protocol(),
+                record.headers(),
+                received,
+                record.received_at_ms(),
+            )
+        })
+    }
+
+    /// Whether the destination forwards a record of `protocol` whole now (counted).
+    fn forwards(&self, protocol: Protocol, received: &ReceivedBody) -> bool {
+        let allowed = self
+            .forwarding
+            .as_ref()
+            .is_some_and(|f| f.allows(protocol, received));
+        if allowed {
+            self.forwarded.inc();
+        }
+        allowed
+    }
+
+    /// A record the feed did not decode: forwarded whole, or (the shard count or protocol
+    /// changed since the feed read it) decoded on the blocking pool and cut.
+    async fn forward_or_cut(&mut self, stored: StoredRecord) -> Option<RecordItems> {
+        let head = &stored.head;
+        if self.forwards(head.protocol, &stored.received) {
+            let headers: Arc<[ForwardedHeader]> = Arc::from(head.headers.clone());
+            return Some(whole_items(
+                stored.seq,
+                head.protocol,
+                &headers,
+                &stored.received,
+                head.received_at_ms,
+            ));
+        }
+        let seq = stored.seq;
+        let limits = self.limits;
+        let decoded = match tokio::task::spawn_blocking(move || stored.decode(&limits)).await {
+            Ok(Ok(record)) => record,
+            Ok(Err(error)) => {
+                tracing::error!(destination = %self.name, seq, %error, "WAL record cannot be decoded; skipped");
+                return None;
+            }
+            Err(error) => {
+                tracing::error!(destination = %self.name, seq, %error, "decoding task failed");
+                return None;
+            }
+        };
+        let protocol = self.sender.protocol();
+        cut_items(Arc::new(decoded), &self.rules, protocol, &self.name).await
+    }
+}
+
+/// The items of a record forwarded whole: one [`QueueItem::Whole`].
+fn whole_items(
+    seq: u64,
+    protocol: Protocol,
+    headers: &Arc<[ForwardedHeader]>,
+    received: &ReceivedBody,
+    received_at_ms: i64,
+) -> RecordItems {
+    let item = whole_item(seq, protocol, Arc::clone(headers), received);
+    RecordItems {
+        items: vec![QueueItem::Whole(item)],
+        relabel_dropped: ItemCounts::default(),
+        received_at_ms,
+    }
 }
 
 /// Cuts `record` into items for a destination sending `protocol`: at once when that is

@@ -12,7 +12,7 @@ use prw_core::{Limits, Protocol};
 
 use super::check::{BodyFacts, decode_body};
 use super::rejection::Rejection;
-use crate::record::{DecodedRecord, ForwardedHeader, RecordHead, RecordInfo};
+use crate::record::{DecodedRecord, ForwardedHeader, ReceivedBody, RecordHead, RecordInfo};
 
 /// What one request is stored with.
 #[derive(Debug, Clone)]
@@ -73,6 +73,7 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
             max: settings.max_record_bytes,
         });
     }
+    let received = ReceivedBody::new(&head, body.clone());
     let info = RecordInfo {
         seq: 0,
         protocol: settings.protocol,
@@ -80,7 +81,8 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         headers: Arc::from(head.headers),
     };
     let decoded = DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
-        .map_err(Rejection::Protobuf)?;
+        .map_err(Rejection::Protobuf)?
+        .with_received(received);
     Ok(Prepared {
         facts,
         head: head_bytes,

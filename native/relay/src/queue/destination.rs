@@ -272,6 +272,10 @@ impl Destination {
     ///
     /// Not cancel-safe: once called, drive it to completion (dropping it half-way leaves the
     /// record registered with items that will never be acknowledged).
+    ///
+    /// A whole record ([`QueueItem::Whole`]) keeps per-series order only with one shard: hand
+    /// one over only while [`Destination::shard_count`] is 1, after
+    /// [`Destination::reshard_if_wanted`]. No reshard happens in a call that carries one.
     pub async fn enqueue(
         &mut self,
         record_seq: u64,
@@ -281,11 +285,8 @@ impl Destination {
             tracing::debug!(destination = %self.name, record_seq, "record already acknowledged; skipped");
             return Ok(());
         }
-        if self.desired.has_changed().unwrap_or(false) {
-            let wanted = *self.desired.borrow_and_update();
-            if wanted != self.shards.len() {
-                self.reshard(wanted).await?;
-            }
+        if !items.iter().any(QueueItem::is_whole) {
+            self.reshard_if_wanted().await?;
         }
         let shards = self.shards.len();
         let cutoff = self
@@ -323,8 +324,10 @@ impl Destination {
             if self.skip.should_skip(record_seq, shard) {
                 continue;
             }
-            if let QueueItem::Series(series) = &item {
-                newest = newest.max(series.max_timestamp_ms);
+            match &item {
+                QueueItem::Series(series) => newest = newest.max(series.max_timestamp_ms),
+                QueueItem::Whole(whole) => newest = newest.max(whole.max_timestamp_ms),
+                QueueItem::Metadata(_) => {}
             }
             counts.add(item.counts());
             if let (Some(slot), Some(group)) = (per_shard.get_mut(shard), groups.get_mut(shard)) {
@@ -343,6 +346,17 @@ impl Destination {
         for (handle, group) in self.shards.iter().zip(groups) {
             if handle.tx.send(group).await.is_err() {
                 return Err(DestinationError::Stopped(self.name.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Performs the reshard the controller asked for, if any (draining every shard first).
+    pub async fn reshard_if_wanted(&mut self) -> Result<(), DestinationError> {
+        if self.desired.has_changed().unwrap_or(false) {
+            let wanted = *self.desired.borrow_and_update();
+            if wanted != self.shards.len() {
+                self.reshard(wanted).await?;
             }
         }
         Ok(())
@@ -399,6 +413,17 @@ impl Destination {
     /// The protocol the destination sends now (v2 destinations may have fallen back to v1).
     pub fn protocol(&self) -> Protocol {
         self.ctx.protocol.current()
+    }
+
+    /// The protocol the destination sends now, shared (it changes only from v2 to v1).
+    pub fn protocol_state(&self) -> Arc<ProtocolState> {
+        Arc::clone(&self.ctx.protocol)
+    }
+
+    /// The number of shards running, shared (it changes only in a reshard, which the
+    /// caller of [`Destination::enqueue`] drives).
+    pub fn shard_counter(&self) -> Arc<AtomicUsize> {
+        Arc::clone(&self.shard_count)
     }
 
     /// Stops taking items and lets the shards finish what they hold; at `grace` from now,

@@ -3,7 +3,8 @@
 //! A batch is cut when its items hold `max_samples_per_send` samples+histograms+exemplars (the
 //! item that reaches the limit is included), when `batch_send_deadline` has passed since its
 //! first item arrived, when an item with a different forwarded-header set (another tenant)
-//! arrives, when a metadata item arrives (sent alone), or when the queue is closed (drain).
+//! arrives, when a metadata item or a whole record arrives (each sent alone), or when the
+//! queue is closed (drain).
 //!
 //! Invariants: items leave in the order they arrived and a batch is sent only after the
 //! previous one was finished (so per-series order holds); items are acknowledged only after
@@ -65,6 +66,7 @@ impl Shard {
             };
             let (batch, closed) = match first {
                 QueueItem::Metadata(item) => (Batch::Metadata(item), false),
+                QueueItem::Whole(item) => (Batch::Whole(item), false),
                 QueueItem::Series(item) => {
                     let (items, closed) = self.collect(item, &mut rx).await;
                     (Batch::Series(items), closed)
@@ -144,6 +146,7 @@ fn acks_of(batch: &Batch) -> Vec<(u64, u32)> {
     match batch {
         Batch::Series(items) => items.iter().for_each(|i| push(i.record_seq)),
         Batch::Metadata(item) => push(item.record_seq),
+        Batch::Whole(item) => push(item.record_seq),
     }
     out
 }

@@ -28,7 +28,7 @@ use prw_core::{Limits, Protocol};
 
 use super::facts::{FactsError, trusted_facts};
 use super::v2_to_v1::{FamilyMetadata, Translator, write_varint};
-use super::{ForwardedHeader, Record, RecordError, V2Symbols};
+use super::{ForwardedHeader, ReceivedBody, RecordError, RecordHead, V2Symbols};
 
 /// `WriteRequest.timeseries` (v1) key byte: field 1, wire type 2.
 const V1_TIMESERIES_TAG: u8 = 0x0A;
@@ -72,6 +72,9 @@ pub struct DecodedRecord {
     body: Bytes,
     series: Vec<SeriesFacts>,
     metadata: Vec<Range<usize>>,
+    /// The body as received, for forwarding the record whole (`None` for a v2 record's
+    /// converted v1 form, which was never received).
+    received: Option<ReceivedBody>,
     v1: OnceLock<V1Form>,
     symbols: OnceLock<Result<Arc<V2Symbols>, FactsError>>,
 }
@@ -112,19 +115,37 @@ impl DecodedRecord {
             body,
             series,
             metadata,
+            received: None,
             v1: OnceLock::new(),
             symbols: OnceLock::new(),
         })
     }
 
+    /// The same record, keeping its body as received (ingest: the request body).
+    pub fn with_received(mut self, received: ReceivedBody) -> Self {
+        self.received = Some(received);
+        self
+    }
+
     /// Decodes the stored bytes of WAL record `seq`: decompress, then the facts pass.
     pub fn from_stored(
         seq: u64,
-        stored: &[u8],
+        stored: Bytes,
         limits: &Limits,
     ) -> Result<Self, UndecodableRecord> {
-        let (head, compressed) = Record::decode_parts(stored)?;
-        let body = super::buffers::decompress(compressed, limits)?;
+        let (head, received) = ReceivedBody::read(&stored)?;
+        DecodedRecord::from_received(seq, head, received, limits)
+    }
+
+    /// Decodes a record from its head and its body as received: decompress, then the facts
+    /// pass. The record keeps `received`.
+    pub fn from_received(
+        seq: u64,
+        head: RecordHead,
+        received: ReceivedBody,
+        limits: &Limits,
+    ) -> Result<Self, UndecodableRecord> {
+        let body = super::buffers::decompress(&received.body, limits)?;
         // Validated when it was accepted: only the facts are computed again.
         let (series, metadata) = trusted_facts(&body, head.protocol)?;
         let info = RecordInfo {
@@ -133,7 +154,7 @@ impl DecodedRecord {
             received_at_ms: head.received_at_ms,
             headers: Arc::from(head.headers),
         };
-        Ok(DecodedRecord::new(info, body, series, metadata)?)
+        Ok(DecodedRecord::new(info, body, series, metadata)?.with_received(received))
     }
 
     /// The same record at WAL position `seq` (ingest learns it from the append).
@@ -177,7 +198,13 @@ impl DecodedRecord {
         &self.metadata
     }
 
-    /// Bytes the record keeps in memory (body, facts, ranges, headers), for the tail's cap.
+    /// The body as received and the head's counts (`None` for a converted v1 form).
+    pub fn received(&self) -> Option<&ReceivedBody> {
+        self.received.as_ref()
+    }
+
+    /// Bytes the record keeps in memory (body, facts, ranges, headers, the body as
+    /// received), for the tail's cap.
     pub fn memory_bytes(&self) -> usize {
         let headers: usize = self
             .headers
@@ -186,6 +213,7 @@ impl DecodedRecord {
             .sum();
         std::mem::size_of::<Self>()
             + self.body.len()
+            + self.received.as_ref().map_or(0, |r| r.body.len())
             + self.series.len() * std::mem::size_of::<SeriesFacts>()
             + self.metadata.len() * std::mem::size_of::<Range<usize>>()
             + headers
@@ -263,6 +291,7 @@ impl DecodedRecord {
             body: Bytes::from(body),
             series,
             metadata,
+            received: None,
             v1: OnceLock::new(),
             symbols: OnceLock::new(),
         })

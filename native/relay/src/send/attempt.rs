@@ -61,7 +61,7 @@ pub(crate) async fn attempt(
     }
     let body = request.body.clone();
     match batch {
-        Batch::Series(_) => ctx.metrics.attempt(counts, body.len()),
+        Batch::Series(_) | Batch::Whole(_) => ctx.metrics.attempt(counts, body.len()),
         Batch::Metadata(item) => ctx.metrics.metadata_attempt(item.entries.len()),
     }
     let started = Instant::now();

@@ -1,6 +1,7 @@
 //! What a batch is made of: series items (one encoded v1 `TimeSeries` each), metadata items
-//! (v1 `MetricMetadata` messages, sent in a request of their own), and the [`Batch`] one
-//! request carries.
+//! (v1 `MetricMetadata` messages, sent in a request of their own), whole records forwarded
+//! as received ([`WholeItem`], a request of their own), and the [`Batch`] one request
+//! carries.
 //!
 //! Invariants: an item's counts and timestamps describe its bytes (the producer computes them
 //! upstream; `send::age` keeps them true when it filters samples out); `record_seq` is the
@@ -10,6 +11,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use prw_core::Protocol;
 
 use crate::record::{ForwardedHeader, V2Symbols};
 
@@ -129,6 +131,24 @@ pub struct MetadataItem {
     pub headers: HeaderSet,
 }
 
+/// A whole record, forwarded as the relay received it: its body is already a compressed
+/// request of `protocol`, sent as it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WholeItem {
+    /// The request body as received (snappy block format).
+    pub body: Bytes,
+    /// The message the body holds.
+    pub protocol: Protocol,
+    /// What the body holds (from the record head).
+    pub counts: ItemCounts,
+    /// The newest sample/histogram/exemplar timestamp (ms); `i64::MIN` when there is none.
+    pub max_timestamp_ms: i64,
+    /// The WAL record.
+    pub record_seq: u64,
+    /// The record's forwarded headers.
+    pub headers: HeaderSet,
+}
+
 /// What one request carries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Batch {
@@ -136,18 +156,29 @@ pub enum Batch {
     Series(Vec<SeriesItem>),
     /// One record's metadata.
     Metadata(MetadataItem),
+    /// One record as received.
+    Whole(WholeItem),
 }
 
 impl Batch {
     /// The samples, histograms and exemplars of the series; zero for metadata.
     pub fn counts(&self) -> ItemCounts {
         let mut counts = ItemCounts::default();
-        if let Batch::Series(items) = self {
-            for item in items {
-                counts.add(item.counts);
-            }
+        match self {
+            Batch::Series(items) => items.iter().for_each(|item| counts.add(item.counts)),
+            Batch::Whole(item) => counts = item.counts,
+            Batch::Metadata(_) => {}
         }
         counts
+    }
+
+    /// The newest timestamp the batch holds (`None` for metadata or an empty batch).
+    pub fn newest_timestamp_ms(&self) -> Option<i64> {
+        match self {
+            Batch::Series(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
+            Batch::Whole(item) => Some(item.max_timestamp_ms),
+            Batch::Metadata(_) => None,
+        }
     }
 
     /// The forwarded headers the batch is sent with (`None`: an empty series batch).
@@ -155,6 +186,7 @@ impl Batch {
         match self {
             Batch::Series(items) => items.first().map(|i| &i.headers),
             Batch::Metadata(item) => Some(&item.headers),
+            Batch::Whole(item) => Some(&item.headers),
         }
     }
 }

@@ -48,6 +48,16 @@ pub enum EncodeError {
         /// Record the item came from.
         record_seq: u64,
     },
+    /// A whole record holds another message than the destination sends (the queue never
+    /// hands such an item over: only a v1 record is forwarded whole, to a destination
+    /// sending v1, and a destination never switches back to v2).
+    #[error("a whole {record:?} record cannot be forwarded as {destination:?}")]
+    WholeRecordProtocol {
+        /// The record's message.
+        record: Protocol,
+        /// What the destination sends.
+        destination: Protocol,
+    },
 }
 
 /// Encodes batches for one protocol. One encoder per shard, so it may keep buffers.

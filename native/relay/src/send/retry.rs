@@ -34,7 +34,7 @@ use super::attempt::{AttemptError, Attempted, attempt};
 use super::batch::{Batch, ItemCounts, SeriesItem};
 use super::context::SendContext;
 use super::decorate::AfterAnswer;
-use super::encode::{BatchEncoder, V1Encoder};
+use super::encode::{BatchEncoder, EncodeError, V1Encoder};
 use super::observe::{AttemptFacts, AttemptOutcome};
 use super::transport::{OutgoingRequest, Response};
 
@@ -172,11 +172,8 @@ pub async fn deliver(
 
         match decision {
             RetryDecision::Success => {
-                let newest = match &batch {
-                    Batch::Series(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
-                    Batch::Metadata(_) => None,
-                };
-                ctx.stats.record_success(newest.unwrap_or(i64::MIN));
+                ctx.stats
+                    .record_success(batch.newest_timestamp_ms().unwrap_or(i64::MIN));
                 if let Some(highest) = ctx.stats.highest_sent_ms() {
                     ctx.metrics.highest_sent(highest);
                 }
@@ -252,6 +249,11 @@ fn encode(
     let encoded = match batch {
         Batch::Series(items) => encoder.encode_series(items),
         Batch::Metadata(item) => encoder.encode_metadata(item),
+        Batch::Whole(item) if item.protocol == protocol => Ok(item.body.clone()),
+        Batch::Whole(item) => Err(EncodeError::WholeRecordProtocol {
+            record: item.protocol,
+            destination: protocol,
+        }),
     };
     match encoded {
         Ok(bytes) => {

@@ -39,7 +39,7 @@ fn series_items(items: &RecordItems) -> Vec<&SeriesItem> {
         .iter()
         .filter_map(|i| match i {
             QueueItem::Series(s) => Some(s),
-            QueueItem::Metadata(_) => None,
+            QueueItem::Metadata(_) | QueueItem::Whole(_) => None,
         })
         .collect()
 }

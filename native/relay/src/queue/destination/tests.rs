@@ -680,3 +680,42 @@ async fn the_options_decorator_and_observers_reach_every_shard() {
         2
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_whole_record_is_sent_alone_as_received_between_batches_in_record_order() {
+    let transport = Arc::new(ScriptedTransport::new());
+    let mut dest = start(
+        options(settings(1, 1, 100, 100)),
+        transport.clone(),
+        Arc::default(),
+    );
+    let body = Bytes::from_static(b"the body as received");
+    let whole = QueueItem::Whole(crate::send::WholeItem {
+        body: body.clone(),
+        protocol: Protocol::V1,
+        counts: ItemCounts {
+            samples: 3,
+            ..ItemCounts::default()
+        },
+        max_timestamp_ms: BASE_MS,
+        record_seq: 2,
+        headers: tenant("a"),
+    });
+    dest.enqueue(1, vec![series(0, 1), series(1, 1)])
+        .await
+        .unwrap();
+    dest.enqueue(2, vec![whole]).await.unwrap();
+    dest.enqueue(3, vec![series(0, 3)]).await.unwrap();
+    let report = dest.shutdown(Duration::from_secs(60)).await;
+    assert!(report.drained);
+    assert_eq!(report.progress.low_watermark, Some(3));
+    let requests = transport.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "series of 1, the whole record, series of 3"
+    );
+    assert_eq!(contents(&requests[0].request), vec![(0, 1), (1, 1)]);
+    assert_eq!(requests[1].request.body, body);
+    assert_eq!(contents(&requests[2].request), vec![(0, 3)]);
+}

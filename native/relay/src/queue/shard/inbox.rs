@@ -1,7 +1,8 @@
 //! A shard's inbox: items arrive in groups (one channel operation per record per shard, not
-//! one per series), bounded by a number of items.
+//! one per series), bounded by a number of slots (`QueueItem::slots`: one per series item,
+//! one per sample of a whole record).
 //!
-//! The bound is a semaphore of `capacity` permits: sending a group of `n` items first takes
+//! The bound is a semaphore of `capacity` permits: sending a group of `n` slots first takes
 //! `min(n, capacity)` permits (so a group larger than the whole capacity waits for an empty
 //! inbox instead of for ever), and the shard gives them back when it takes the group out.
 //! Items the shard has taken out but not yet batched wait in its hand ([`Inbox::next`]).
@@ -62,9 +63,10 @@ impl InboxSender {
         if items.is_empty() {
             return Ok(());
         }
-        let wanted = u32::try_from(items.len())
-            .unwrap_or(u32::MAX)
-            .min(self.capacity);
+        let slots = items
+            .iter()
+            .fold(0u64, |sum, item| sum.saturating_add(item.slots()));
+        let wanted = u32::try_from(slots).unwrap_or(u32::MAX).min(self.capacity);
         let permit = self
             .permits
             .acquire_many(wanted)
@@ -157,6 +159,42 @@ mod tests {
         }
         assert_eq!(got, vec![1, 2, 3, 4, 5, 6]);
         assert_eq!(sender.await.unwrap(), Ok(()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_whole_record_takes_one_slot_per_sample() {
+        use crate::send::batch::{ItemCounts, WholeItem};
+        let whole = |seq: u64, samples: u64| {
+            QueueItem::Whole(WholeItem {
+                body: bytes::Bytes::new(),
+                protocol: prw_core::Protocol::V1,
+                counts: ItemCounts {
+                    samples,
+                    ..ItemCounts::default()
+                },
+                max_timestamp_ms: 0,
+                record_seq: seq,
+                headers: Arc::from(Vec::new()),
+            })
+        };
+        let (tx, mut rx) = inbox(10);
+        tx.send(vec![whole(1, 6)]).await.unwrap();
+        {
+            // 6 + 6 slots do not fit in 10: the second record waits for the first to leave.
+            let blocked = tx.send(vec![whole(2, 6)]);
+            tokio::pin!(blocked);
+            tokio::select! {
+                _ = &mut blocked => panic!("a whole record must take one slot per sample"),
+                () = tokio::time::sleep(Duration::from_secs(60)) => {}
+            }
+            assert_eq!(rx.next().await.map(|i| i.record_seq()), Some(1));
+            blocked.await.unwrap();
+        }
+        // 4 more slots still fit beside the second record's 6.
+        tokio::time::timeout(Duration::from_secs(1), tx.send(vec![whole(3, 4)]))
+            .await
+            .expect("4 free slots take a 4-sample record")
+            .unwrap();
     }
 
     #[tokio::test(start_paused = true)]

@@ -37,7 +37,7 @@ fn a_stored_v1_record_gives_each_series_framed_range_and_each_metadata_payload()
     };
     let record = DecodedRecord::from_stored(
         9,
-        &stored(Protocol::V1, &request.encode_to_vec()),
+        stored(Protocol::V1, &request.encode_to_vec()).into(),
         &Limits::default(),
     )
     .unwrap();
@@ -64,7 +64,7 @@ fn a_v1_record_is_its_own_v1_form() {
     let record = Arc::new(
         DecodedRecord::from_stored(
             1,
-            &stored(Protocol::V1, &request.encode_to_vec()),
+            stored(Protocol::V1, &request.encode_to_vec()).into(),
             &Limits::default(),
         )
         .unwrap(),
@@ -117,7 +117,7 @@ fn a_v2_record_is_converted_to_v1_once_with_facts_for_each_converted_series() {
     let record = Arc::new(
         DecodedRecord::from_stored(
             4,
-            &stored(Protocol::V2, &request.encode_to_vec()),
+            stored(Protocol::V2, &request.encode_to_vec()).into(),
             &Limits::default(),
         )
         .unwrap(),
@@ -191,6 +191,6 @@ fn a_v2_record_whose_symbols_are_missing_fails_its_conversion_without_panicking(
 proptest! {
     #[test]
     fn stored_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let _ = DecodedRecord::from_stored(0, &bytes, &Limits::default());
+        let _ = DecodedRecord::from_stored(0, bytes.into(), &Limits::default());
     }
 }
