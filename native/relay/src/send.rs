@@ -35,6 +35,7 @@ pub mod scripted;
 pub mod stats;
 pub mod tls;
 pub mod transport;
+pub mod whole;
 
 pub use batch::{Batch, HeaderSet, ItemCounts, MetadataItem, SeriesItem, WholeItem};
 pub use context::{RetryPolicy, SendContext};

@@ -5,8 +5,9 @@
 //! A destination forwards record R whole when all of these hold:
 //! - its settings change nothing: no `write_relabel_configs`, no `sample_age_limit`, and
 //!   `forward_as_received` is not turned off;
-//! - R is a v1 record and the destination sends v1 now (it was configured so, or fell back
-//!   to v1; it never goes back to v2);
+//! - the destination sends R's protocol now (v1 to v1, v2 to v2; a v2 destination that fell
+//!   back to v1 gets v2 records cut and converted from then on, and the v2 records already
+//!   queued are converted when sent, `crate::send::whole`);
 //! - R's samples + histograms + exemplars are at most `max_samples_per_send`;
 //! - the destination runs one shard.
 //!
@@ -59,8 +60,7 @@ impl Forwarding {
     /// Whether a record of `protocol` whose body as received is `received` is forwarded
     /// whole now.
     pub fn allows(&self, protocol: Protocol, received: &ReceivedBody) -> bool {
-        protocol == Protocol::V1
-            && self.protocol.current() == Protocol::V1
+        protocol == self.protocol.current()
             && received.total() <= self.max_samples
             && self.shards.load(Ordering::SeqCst) == 1
     }

@@ -48,15 +48,23 @@ pub enum EncodeError {
         /// Record the item came from.
         record_seq: u64,
     },
-    /// A whole record holds another message than the destination sends (the queue never
-    /// hands such an item over: only a v1 record is forwarded whole, to a destination
-    /// sending v1, and a destination never switches back to v2).
+    /// A whole v1 record for a destination sending v2 (the dispatch never forwards one: a
+    /// record is forwarded whole only to a destination sending its protocol, and a
+    /// destination never switches from v1 to v2).
     #[error("a whole {record:?} record cannot be forwarded as {destination:?}")]
     WholeRecordProtocol {
         /// The record's message.
         record: Protocol,
         /// What the destination sends.
         destination: Protocol,
+    },
+    /// A whole v2 record could not be converted to v1 (for a destination that fell back).
+    #[error("whole record {record_seq} could not be converted to v1: {detail}")]
+    WholeRecordBody {
+        /// The record.
+        record_seq: u64,
+        /// What failed.
+        detail: String,
     },
 }
 

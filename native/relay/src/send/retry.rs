@@ -34,9 +34,10 @@ use super::attempt::{AttemptError, Attempted, attempt};
 use super::batch::{Batch, ItemCounts, SeriesItem};
 use super::context::SendContext;
 use super::decorate::AfterAnswer;
-use super::encode::{BatchEncoder, EncodeError, V1Encoder};
+use super::encode::{BatchEncoder, V1Encoder};
 use super::observe::{AttemptFacts, AttemptOutcome};
 use super::transport::{OutgoingRequest, Response};
+use super::whole::whole_body;
 
 /// Where the jitter of backoff delays comes from.
 #[derive(Debug, Clone)]
@@ -249,11 +250,7 @@ fn encode(
     let encoded = match batch {
         Batch::Series(items) => encoder.encode_series(items),
         Batch::Metadata(item) => encoder.encode_metadata(item),
-        Batch::Whole(item) if item.protocol == protocol => Ok(item.body.clone()),
-        Batch::Whole(item) => Err(EncodeError::WholeRecordProtocol {
-            record: item.protocol,
-            destination: protocol,
-        }),
+        Batch::Whole(item) => whole_body(item, protocol),
     };
     match encoded {
         Ok(bytes) => {

@@ -53,11 +53,12 @@ fn with_more_than_one_shard_records_are_cut_and_forwarding_resumes_at_one() {
 }
 
 #[test]
-fn v2_is_cut_until_the_destination_falls_back_to_v1() {
+fn a_record_is_forwarded_only_in_the_protocol_the_destination_sends_now() {
     let v2_destination = forwarding(10, 1, Protocol::V2);
     assert!(!v2_destination.allows(Protocol::V1, &received(1, 0, 0)));
-    assert!(!v2_destination.allows(Protocol::V2, &received(1, 0, 0)));
+    assert!(v2_destination.allows(Protocol::V2, &received(1, 0, 0)));
     assert!(v2_destination.protocol.fall_back());
+    assert!(!v2_destination.allows(Protocol::V2, &received(1, 0, 0)));
     assert!(v2_destination.allows(Protocol::V1, &received(1, 0, 0)));
     let v1_destination = forwarding(10, 1, Protocol::V1);
     assert!(!v1_destination.allows(Protocol::V2, &received(1, 0, 0)));

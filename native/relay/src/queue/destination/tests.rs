@@ -719,3 +719,63 @@ async fn a_whole_record_is_sent_alone_as_received_between_batches_in_record_orde
     assert_eq!(requests[1].request.body, body);
     assert_eq!(contents(&requests[2].request), vec![(0, 3)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_whole_v2_record_is_sent_as_received_then_converted_after_a_415() {
+    let transport = Arc::new(ScriptedTransport::new());
+    transport.push([
+        Answer::with_headers(204, &[("x-prometheus-remote-write-samples-written", "1")]),
+        Answer::status(415),
+    ]);
+    let mut opts = options(settings(1, 1, 100, 100));
+    opts.protocol = Protocol::V2;
+    let mut dest = start(opts, transport.clone(), Arc::default());
+    let v1_request = WriteRequest {
+        timeseries: vec![TimeSeries {
+            labels: vec![Label {
+                name: "id".into(),
+                value: "7".into(),
+            }],
+            samples: vec![Sample {
+                value: 1.0,
+                timestamp: BASE_MS + 3,
+            }],
+            ..TimeSeries::default()
+        }],
+        metadata: vec![],
+    };
+    let v2_body = Bytes::from(
+        prw_core::codec::compress(&prw_core::convert::v1_to_v2(&v1_request).encode_to_vec())
+            .unwrap(),
+    );
+    let whole = |seq| {
+        QueueItem::Whole(crate::send::WholeItem {
+            body: v2_body.clone(),
+            protocol: Protocol::V2,
+            counts: ItemCounts {
+                samples: 1,
+                ..ItemCounts::default()
+            },
+            max_timestamp_ms: BASE_MS + 3,
+            record_seq: seq,
+            headers: Arc::from(Vec::new()),
+        })
+    };
+    dest.enqueue(1, vec![whole(1)]).await.unwrap();
+    dest.enqueue(2, vec![whole(2)]).await.unwrap();
+    let report = dest.shutdown(Duration::from_secs(60)).await;
+    assert_eq!(report.progress.low_watermark, Some(2));
+    let requests = transport.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "v2 as received, v2 refused with 415, then v1"
+    );
+    assert_eq!(requests[0].request.body, v2_body);
+    assert_eq!(requests[1].request.body, v2_body);
+    assert_eq!(
+        requests[2].request.headers["content-type"],
+        "application/x-protobuf"
+    );
+    assert_eq!(contents(&requests[2].request), vec![(7, 3)]);
+}
