@@ -3,7 +3,8 @@
 //! stanza always maps to the same WAL cursor.
 //!
 //! What is hashed: the stanza as parsed from YAML (every key the user wrote, with its value,
-//! defaults NOT filled in), minus the prw-only `start` key, with mapping keys sorted
+//! defaults NOT filled in), minus the prw-only `start` and `forward_as_received` keys (how
+//! a destination starts and sends, not what it is), with mapping keys sorted
 //! recursively, serialised as YAML, hashed with SHA-256. Prometheus hashes its Go YAML
 //! rendering with MD5, so the two names differ; both change whenever any key of the stanza
 //! changes, which starts a new cursor: give destinations a `name` to keep their cursor across
@@ -43,6 +44,7 @@ pub fn derive(stanza: &Value) -> String {
     let mut stanza = canonical(stanza);
     if let Value::Mapping(map) = &mut stanza {
         map.remove("start");
+        map.remove("forward_as_received");
         map.remove("name");
     }
     let text = serde_yaml::to_string(&stanza).unwrap_or_default();
@@ -60,10 +62,12 @@ mod tests {
     }
 
     #[test]
-    fn key_order_and_start_do_not_change_the_name() {
+    fn key_order_start_and_forward_as_received_do_not_change_the_name() {
         let a = derive(&stanza("url: http://a/\nremote_timeout: 1s"));
         let b = derive(&stanza("remote_timeout: 1s\nurl: http://a/\nstart: oldest"));
+        let c = derive(&stanza("url: http://a/\nremote_timeout: 1s\nforward_as_received: false"));
         assert_eq!(a, b);
+        assert_eq!(a, c);
         assert_eq!(a.len(), 6);
     }
 
