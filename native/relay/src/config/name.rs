@@ -43,8 +43,11 @@ fn canonical(value: &Value) -> Value {
 pub fn derive(stanza: &Value) -> String {
     let mut stanza = canonical(stanza);
     if let Value::Mapping(map) = &mut stanza {
+        // Order-preserving removal: a stanza with the key hashes as the same stanza without
+        // it. (`start` keeps its historical swap-removal: changing it would rename existing
+        // nameless destinations.)
+        map.shift_remove("forward_as_received");
         map.remove("start");
-        map.remove("forward_as_received");
         map.remove("name");
     }
     let text = serde_yaml::to_string(&stanza).unwrap_or_default();
@@ -65,7 +68,9 @@ mod tests {
     fn key_order_start_and_forward_as_received_do_not_change_the_name() {
         let a = derive(&stanza("url: http://a/\nremote_timeout: 1s"));
         let b = derive(&stanza("remote_timeout: 1s\nurl: http://a/\nstart: oldest"));
-        let c = derive(&stanza("url: http://a/\nremote_timeout: 1s\nforward_as_received: false"));
+        let c = derive(&stanza(
+            "url: http://a/\nremote_timeout: 1s\nforward_as_received: false",
+        ));
         assert_eq!(a, b);
         assert_eq!(a, c);
         assert_eq!(a.len(), 6);
