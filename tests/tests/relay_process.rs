@@ -410,6 +410,20 @@ fn a_real_prometheus_receiver_ingests_everything_across_a_kill_9() {
     .unwrap();
     let (extra, examples) = report.sent.missing_from(&seen);
     assert_eq!(extra, 0, "Prometheus holds pairs never sent: {examples:?}");
+    // The 200-series records arrive every 100 ms and are forwarded as received, two joined
+    // per request (400 of max_samples_per_send 500 within batch_send_deadline 200ms): what
+    // Prometheus decoded above includes joined snappy blocks.
+    let metrics = relay.metrics().unwrap();
+    let forwarded = http::metric_sum(&metrics, "prw_delivery_records_forwarded_total").unwrap();
+    let requests = http::metric_sum(
+        &metrics,
+        "prometheus_remote_storage_sent_batch_duration_seconds_count",
+    )
+    .unwrap();
+    assert!(
+        requests < forwarded,
+        "records forwarded since the restart ({forwarded}) were joined into fewer requests ({requests})"
+    );
     println!(
         "Prometheus receiver: {} distinct pairs in {} series (acknowledged {}, sent {}), statuses {:?}",
         seen.unique_count(),
@@ -733,10 +747,11 @@ fn kill_9_while_the_prometheus_receiver_is_down_loses_nothing() {
 #[test]
 fn records_are_forwarded_byte_for_byte_from_the_tail_and_from_the_wal() {
     let Some(bin) = relay_bin() else { return };
+    // as_is: 3 samples per request, so each 3-sample record is sent alone (never joined).
     let as_is = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
     let batched = BlockingReceiver::start(ReceiverConfig::default().recording()).unwrap();
     let yaml = format!(
-        "remote_write:\n  - name: as_is\n    url: {}\n    queue_config: {{min_backoff: 20ms, max_backoff: 100ms}}\n  \
+        "remote_write:\n  - name: as_is\n    url: {}\n    queue_config: {{max_samples_per_send: 3, min_backoff: 20ms, max_backoff: 100ms}}\n  \
          - name: batched\n    url: {}\n    forward_as_received: false\n    queue_config: \
          {{max_samples_per_send: 2, batch_send_deadline: 50ms, min_backoff: 20ms, max_backoff: 100ms}}\n",
         as_is.url("/api/v1/write"),

@@ -1,6 +1,7 @@
 //! Forwarding a record as received: when a destination would send a record's series exactly
-//! as they arrived, it sends the stored request body itself, with no decompression, no parse,
-//! no batching and no compression.
+//! as they arrived, it sends the stored request body itself, with no decompression, no parse
+//! and no compression (the shard may join consecutive 1.0 records into one request,
+//! `crate::send::whole`).
 //!
 //! A destination forwards record R whole when all of these hold:
 //! - its settings change nothing: no `write_relabel_configs`, no `sample_age_limit`, and

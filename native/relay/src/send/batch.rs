@@ -156,8 +156,9 @@ pub enum Batch {
     Series(Vec<SeriesItem>),
     /// One record's metadata.
     Metadata(MetadataItem),
-    /// One record as received.
-    Whole(WholeItem),
+    /// Whole records as received, in queue order: one, or several 1.0 records with the
+    /// same forwarded headers, sent as one request (`super::whole`).
+    Whole(Vec<WholeItem>),
 }
 
 impl Batch {
@@ -166,7 +167,7 @@ impl Batch {
         let mut counts = ItemCounts::default();
         match self {
             Batch::Series(items) => items.iter().for_each(|item| counts.add(item.counts)),
-            Batch::Whole(item) => counts = item.counts,
+            Batch::Whole(items) => items.iter().for_each(|item| counts.add(item.counts)),
             Batch::Metadata(_) => {}
         }
         counts
@@ -176,7 +177,7 @@ impl Batch {
     pub fn newest_timestamp_ms(&self) -> Option<i64> {
         match self {
             Batch::Series(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
-            Batch::Whole(item) => Some(item.max_timestamp_ms),
+            Batch::Whole(items) => items.iter().map(|i| i.max_timestamp_ms).max(),
             Batch::Metadata(_) => None,
         }
     }
@@ -186,7 +187,7 @@ impl Batch {
         match self {
             Batch::Series(items) => items.first().map(|i| &i.headers),
             Batch::Metadata(item) => Some(&item.headers),
-            Batch::Whole(item) => Some(&item.headers),
+            Batch::Whole(items) => items.first().map(|i| &i.headers),
         }
     }
 }

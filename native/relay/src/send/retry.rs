@@ -250,7 +250,7 @@ fn encode(
     let encoded = match batch {
         Batch::Series(items) => encoder.encode_series(items),
         Batch::Metadata(item) => encoder.encode_metadata(item),
-        Batch::Whole(item) => whole_body(item, protocol),
+        Batch::Whole(items) => whole_body(items, protocol),
     };
     match encoded {
         Ok(bytes) => {

@@ -1,28 +1,55 @@
-//! The request body of a whole record ([`WholeItem`]): the body as received when the
-//! destination sends the record's protocol; for a v2 record whose destination fell back to
-//! v1 (it answered 415, or a 2xx without the Written headers), the record converted to v1.
+//! The request body of whole records ([`WholeItem`]s forwarded as received):
+//! - one record, in the protocol the destination sends: its body as received;
+//! - several 1.0 records (the shard joins records with the same headers up to
+//!   `max_samples_per_send`): their snappy blocks joined into one block, with no
+//!   decompression ([`join_snappy_blocks`]);
+//! - 2.0 records for a destination that fell back to 1.0 (it answered 415, or a 2xx without
+//!   the Written headers): converted to one 1.0 request.
 //!
-//! The conversion is the rare path: it runs only for v2 records already queued, or in
-//! flight, when the fallback happens; after it, the dispatch cuts v2 records for v1 (see
+//! Why joining is exact. A 1.0 `WriteRequest` has only repeated fields, so the
+//! concatenation of two encoded requests is the encoded request holding both requests' series
+//! and metadata, in order (protobuf merges concatenated messages). A snappy block is a varint
+//! of the decompressed length followed by elements (literals, and copies whose offset points
+//! back into what was already written); every copy of a block points inside that block's own
+//! output, so the elements of block B still decode to B's bytes when they follow A's
+//! elements. One preamble with the summed length followed by each block's elements is
+//! therefore a valid block that decompresses to A's bytes then B's. No crate offers this
+//! (snap and the other snappy crates compress and decompress only), hence the few lines here.
+//!
+//! The conversion is the rare path: it runs only for 2.0 records already queued, or in
+//! flight, when the fallback happens; after it, the dispatch cuts 2.0 records for 1.0 (see
 //! `crate::delivery::forward`). It decodes with prost and converts with prw-core's
-//! `v2_to_v1`, as the relay's v2 fixtures are checked, then compresses.
+//! `v2_to_v1`, then compresses.
 //!
-//! Invariant: never a panic on the body (it passed ingest's validation, but any failure is
+//! Invariant: never a panic on a body (each passed ingest's validation, but any failure is
 //! an [`EncodeError`] naming the record).
 
 use bytes::Bytes;
 use prost::Message;
 use prw_core::Protocol;
-use prw_core::proto::v2;
+use prw_core::proto::{v1, v2};
 
 use super::batch::WholeItem;
 use super::encode::{Compressor, EncodeError};
 
-/// The body to send for `item` to a destination sending `protocol`.
-pub fn whole_body(item: &WholeItem, protocol: Protocol) -> Result<Bytes, EncodeError> {
-    match (item.protocol, protocol) {
-        (record, destination) if record == destination => Ok(item.body.clone()),
-        (Protocol::V2, Protocol::V1) => as_v1(item),
+/// The body to send for `items` (queue order, at least one) to a destination sending
+/// `protocol`.
+pub fn whole_body(items: &[WholeItem], protocol: Protocol) -> Result<Bytes, EncodeError> {
+    let Some(first) = items.first() else {
+        return Ok(Bytes::new());
+    };
+    if let Some(item) = items.iter().find(|i| i.protocol != first.protocol) {
+        return Err(EncodeError::WholeRecordProtocol {
+            record: item.protocol,
+            destination: protocol,
+        });
+    }
+    match (first.protocol, protocol) {
+        (record, destination) if record == destination && items.len() == 1 => {
+            Ok(first.body.clone())
+        }
+        (Protocol::V1, Protocol::V1) => join_snappy_blocks(items),
+        (Protocol::V2, Protocol::V1) => as_v1(items),
         (record, destination) => Err(EncodeError::WholeRecordProtocol {
             record,
             destination,
@@ -30,26 +57,80 @@ pub fn whole_body(item: &WholeItem, protocol: Protocol) -> Result<Bytes, EncodeE
     }
 }
 
-fn as_v1(item: &WholeItem) -> Result<Bytes, EncodeError> {
-    let undecodable = |detail: String| EncodeError::WholeRecordBody {
-        record_seq: item.record_seq,
-        detail,
-    };
-    let raw = snap::raw::Decoder::new()
-        .decompress_vec(&item.body)
-        .map_err(|e| undecodable(format!("snappy: {e}")))?;
-    let request =
-        v2::Request::decode(raw.as_slice()).map_err(|e| undecodable(format!("protobuf: {e}")))?;
-    let v1 =
-        prw_core::convert::v2_to_v1(&request).map_err(|e| undecodable(format!("v2 to v1: {e}")))?;
-    Compressor::default().compress(&v1.encode_to_vec())
+/// One snappy block decompressing to the concatenation of what `items`' bodies decompress
+/// to (see the module docs).
+pub fn join_snappy_blocks(items: &[WholeItem]) -> Result<Bytes, EncodeError> {
+    let mut total: u64 = 0;
+    let mut elements = Vec::with_capacity(items.len());
+    for item in items {
+        let (len, rest) = preamble(&item.body).ok_or(EncodeError::WholeRecordBody {
+            record_seq: item.record_seq,
+            detail: "snappy block without a valid length preamble".into(),
+        })?;
+        total = total.saturating_add(len);
+        elements.push(rest);
+    }
+    if total > u64::from(u32::MAX) {
+        let record_seq = items.first().map_or(0, |i| i.record_seq);
+        return Err(EncodeError::WholeRecordBody {
+            record_seq,
+            detail: format!("joined records decompress to {total} bytes, over snappy's 4 GiB"),
+        });
+    }
+    let mut out = Vec::with_capacity(5 + elements.iter().map(|e| e.len()).sum::<usize>());
+    let mut value = total;
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+    for rest in elements {
+        out.extend_from_slice(rest);
+    }
+    Ok(Bytes::from(out))
+}
+
+/// The decompressed length a snappy block declares (a varint of at most 32 bits) and the
+/// elements after it.
+fn preamble(block: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value: u64 = 0;
+    for (index, byte) in block.iter().take(5).enumerate() {
+        value |= u64::from(byte & 0x7f) << (7 * index);
+        if byte & 0x80 == 0 {
+            if value > u64::from(u32::MAX) {
+                return None;
+            }
+            return Some((value, block.get(index + 1..)?));
+        }
+    }
+    None
+}
+
+fn as_v1(items: &[WholeItem]) -> Result<Bytes, EncodeError> {
+    let mut joined = v1::WriteRequest::default();
+    for item in items {
+        let undecodable = |detail: String| EncodeError::WholeRecordBody {
+            record_seq: item.record_seq,
+            detail,
+        };
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&item.body)
+            .map_err(|e| undecodable(format!("snappy: {e}")))?;
+        let request = v2::Request::decode(raw.as_slice())
+            .map_err(|e| undecodable(format!("protobuf: {e}")))?;
+        let v1 = prw_core::convert::v2_to_v1(&request)
+            .map_err(|e| undecodable(format!("v2 to v1: {e}")))?;
+        joined.timeseries.extend(v1.timeseries);
+        joined.metadata.extend(v1.metadata);
+    }
+    Compressor::default().compress(&joined.encode_to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use prw_core::proto::v1;
+    use proptest::prelude::*;
 
     use super::*;
     use crate::send::batch::ItemCounts;
@@ -85,7 +166,7 @@ mod tests {
     #[test]
     fn the_same_protocol_sends_the_body_as_received() {
         let whole = item(Protocol::V2, b"not even snappy".to_vec());
-        let body = whole_body(&whole, Protocol::V2).unwrap();
+        let body = whole_body(std::slice::from_ref(&whole), Protocol::V2).unwrap();
         assert_eq!(body, whole.body);
     }
 
@@ -93,7 +174,7 @@ mod tests {
     fn a_v2_record_for_a_destination_that_fell_back_is_converted_to_v1() {
         let v2 = prw_core::convert::v1_to_v2(&request()).encode_to_vec();
         let whole = item(Protocol::V2, prw_core::codec::compress(&v2).unwrap());
-        let body = whole_body(&whole, Protocol::V1).unwrap();
+        let body = whole_body(std::slice::from_ref(&whole), Protocol::V1).unwrap();
         let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
         assert_eq!(v1::WriteRequest::decode(raw.as_slice()).unwrap(), request());
     }
@@ -101,9 +182,84 @@ mod tests {
     #[test]
     fn a_body_that_does_not_convert_is_an_error_naming_the_record() {
         let whole = item(Protocol::V2, b"\xff\xff garbage".to_vec());
-        let error = whole_body(&whole, Protocol::V1).unwrap_err();
+        let error = whole_body(std::slice::from_ref(&whole), Protocol::V1).unwrap_err();
         assert!(error.to_string().contains("record 5"), "{error}");
         let v1_record = item(Protocol::V1, Vec::new());
-        assert!(whole_body(&v1_record, Protocol::V2).is_err());
+        assert!(whole_body(std::slice::from_ref(&v1_record), Protocol::V2).is_err());
+    }
+
+    fn compressible(seed: u8, len: usize) -> Vec<u8> {
+        (0..len).map(|i| seed.wrapping_add((i % 7) as u8)).collect()
+    }
+
+    proptest! {
+        #[test]
+        fn joined_blocks_decompress_to_the_concatenation(
+            parts in proptest::collection::vec((any::<u8>(), 0usize..5000, any::<bool>()), 1..6),
+        ) {
+            let raws: Vec<Vec<u8>> = parts
+                .iter()
+                .map(|&(seed, len, random)| {
+                    if random {
+                        (0..len).map(|i| (i as u8).wrapping_mul(seed) ^ (i >> 3) as u8).collect()
+                    } else {
+                        compressible(seed, len)
+                    }
+                })
+                .collect();
+            let items: Vec<WholeItem> = raws
+                .iter()
+                .map(|raw| item(Protocol::V1, prw_core::codec::compress(raw).unwrap()))
+                .collect();
+            let joined = join_snappy_blocks(&items).unwrap();
+            let decoded = snap::raw::Decoder::new().decompress_vec(&joined).unwrap();
+            prop_assert_eq!(decoded, raws.concat());
+        }
+    }
+
+    #[test]
+    fn joined_v1_requests_are_one_request_with_every_series_in_order() {
+        let mut second = request();
+        second.timeseries[0].labels[0].value = "down".into();
+        second.metadata.push(v1::MetricMetadata {
+            metric_family_name: "down".into(),
+            ..Default::default()
+        });
+        let items = [request(), second.clone()].map(|r| {
+            item(
+                Protocol::V1,
+                prw_core::codec::compress(&r.encode_to_vec()).unwrap(),
+            )
+        });
+        let body = whole_body(&items, Protocol::V1).unwrap();
+        let raw = prw_core::codec::decompress(&body, &prw_core::Limits::default()).unwrap();
+        let joined = v1::WriteRequest::decode(raw.as_slice()).unwrap();
+        assert_eq!(
+            joined.timeseries,
+            [request().timeseries, second.timeseries].concat()
+        );
+        assert_eq!(joined.metadata, second.metadata);
+    }
+
+    #[test]
+    fn a_block_without_a_valid_preamble_is_an_error_naming_the_record() {
+        let good = item(Protocol::V1, prw_core::codec::compress(b"abc").unwrap());
+        for bad in [vec![], vec![0x80; 5], vec![0xff, 0xff, 0xff, 0xff, 0x7f]] {
+            let error = join_snappy_blocks(&[good.clone(), item(Protocol::V1, bad)]).unwrap_err();
+            assert!(error.to_string().contains("record 5"), "{error}");
+        }
+    }
+
+    #[test]
+    fn v2_records_after_a_fallback_become_one_v1_request() {
+        let v2 = prw_core::convert::v1_to_v2(&request()).encode_to_vec();
+        let whole = item(Protocol::V2, prw_core::codec::compress(&v2).unwrap());
+        let body = whole_body(&[whole.clone(), whole], Protocol::V1).unwrap();
+        let raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+        let joined = v1::WriteRequest::decode(raw.as_slice()).unwrap();
+        assert_eq!(
+            joined.timeseries,
+            [request().timeseries, request().timeseries].concat()
+        );
     }
 }

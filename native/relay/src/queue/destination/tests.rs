@@ -779,3 +779,78 @@ async fn a_whole_v2_record_is_sent_as_received_then_converted_after_a_415() {
     );
     assert_eq!(contents(&requests[2].request), vec![(7, 3)]);
 }
+
+/// A whole v1 record of series `ids` (one sample each, at `BASE_MS + seq`), as received.
+fn whole_v1(seq: u64, ids: &[u64], headers: HeaderSet) -> QueueItem {
+    let request = WriteRequest {
+        timeseries: ids
+            .iter()
+            .map(|id| TimeSeries {
+                labels: vec![Label {
+                    name: "id".into(),
+                    value: id.to_string(),
+                }],
+                samples: vec![Sample {
+                    value: 1.0,
+                    timestamp: BASE_MS + seq as i64,
+                }],
+                ..TimeSeries::default()
+            })
+            .collect(),
+        metadata: vec![],
+    };
+    QueueItem::Whole(crate::send::WholeItem {
+        body: Bytes::from(prw_core::codec::compress(&request.encode_to_vec()).unwrap()),
+        protocol: Protocol::V1,
+        counts: ItemCounts {
+            samples: ids.len() as u64,
+            ..ItemCounts::default()
+        },
+        max_timestamp_ms: BASE_MS + seq as i64,
+        record_seq: seq,
+        headers,
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn whole_v1_records_are_joined_up_to_max_samples_per_send_per_tenant() {
+    let transport = Arc::new(ScriptedTransport::new());
+    let mut dest = start(
+        options(settings(1, 1, 3, 100)),
+        transport.clone(),
+        Arc::default(),
+    );
+    let a = tenant("a");
+    dest.enqueue(1, vec![whole_v1(1, &[0], Arc::clone(&a))])
+        .await
+        .unwrap();
+    dest.enqueue(2, vec![whole_v1(2, &[1], Arc::clone(&a))])
+        .await
+        .unwrap();
+    dest.enqueue(3, vec![whole_v1(3, &[2, 3], Arc::clone(&a))])
+        .await
+        .unwrap();
+    dest.enqueue(4, vec![whole_v1(4, &[4], tenant("b"))])
+        .await
+        .unwrap();
+    dest.enqueue(5, vec![whole_v1(5, &[5], Arc::clone(&a))])
+        .await
+        .unwrap();
+    let report = dest.shutdown(Duration::from_secs(60)).await;
+    assert!(report.drained);
+    assert_eq!(report.progress.low_watermark, Some(5));
+    let requests: Vec<_> = transport
+        .requests()
+        .iter()
+        .map(|r| contents(&r.request))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![
+            vec![(0, 1), (1, 2)], // 1 + 1 samples; record 3's 2 more would pass 3
+            vec![(2, 3), (3, 3)], // tenant b's record ends the batch
+            vec![(4, 4)],         // tenant b alone
+            vec![(5, 5)],         // drained at shutdown
+        ]
+    );
+}
