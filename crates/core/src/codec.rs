@@ -77,7 +77,7 @@ pub fn decoded_len(body: &[u8], limits: &Limits) -> Result<usize, CodecError> {
             limit: limits.max_body_bytes,
         });
     }
-    let declared = read_preamble(body).ok_or(CodecError::BadPreamble)?;
+    let (declared, _) = split_preamble(body).ok_or(CodecError::BadPreamble)?;
     if declared > limits.max_decoded_bytes as u64 {
         return Err(CodecError::DecodedTooLarge {
             declared,
@@ -101,13 +101,17 @@ pub fn decoded_len(body: &[u8], limits: &Limits) -> Result<usize, CodecError> {
 }
 
 /// Snappy's preamble: the decoded length as a little-endian base-128 varint of at most
-/// 5 bytes (max 2^32 - 1).
-fn read_preamble(body: &[u8]) -> Option<u64> {
+/// 5 bytes (max 2^32 - 1), and the block's elements after it; `None` when the preamble is
+/// missing or invalid.
+pub fn split_preamble(body: &[u8]) -> Option<(u64, &[u8])> {
     let mut value: u64 = 0;
     for (i, byte) in body.iter().take(5).enumerate() {
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
-            return (value <= u64::from(u32::MAX)).then_some(value);
+            if value > u64::from(u32::MAX) {
+                return None;
+            }
+            return Some((value, body.get(i + 1..)?));
         }
     }
     None

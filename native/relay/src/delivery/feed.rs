@@ -252,9 +252,19 @@ impl WalRead {
     /// WAL record `seq`: as stored when the destination forwards it, else decoded (or taken
     /// from another destination that just decoded it).
     fn decode(&self, seq: u64, stored: Bytes) -> Fed {
-        if let Some(forwarding) = &self.forwarding
-            && let Ok((head, received)) = ReceivedBody::read(&stored)
-            && forwarding.allows(head.protocol, &received)
+        let (head, received) = match ReceivedBody::read(&stored) {
+            Ok(parts) => parts,
+            Err(error) => {
+                return Fed::Undecodable {
+                    seq,
+                    error: error.into(),
+                };
+            }
+        };
+        if self
+            .forwarding
+            .as_ref()
+            .is_some_and(|f| f.allows(head.protocol, &received))
         {
             return Fed::Stored(Box::new(StoredRecord {
                 seq,
@@ -265,7 +275,7 @@ impl WalRead {
         if let Some(record) = self.share.as_ref().and_then(|s| s.decoded(seq)) {
             return Fed::Record(record);
         }
-        match DecodedRecord::from_stored(seq, stored, &self.limits) {
+        match DecodedRecord::from_received(seq, head, received, &self.limits) {
             Ok(decoded) => {
                 let record = Arc::new(decoded);
                 if let Some(share) = &self.share {

@@ -350,14 +350,17 @@ impl Dispatch {
     /// A record the feed did not decode: forwarded whole, or (the shard count or protocol
     /// changed since the feed read it) decoded on the blocking pool and cut.
     async fn forward_or_cut(&mut self, stored: StoredRecord) -> Option<RecordItems> {
-        let head = &stored.head;
-        if self.forwards(head.protocol, &stored.received) {
-            let headers: Arc<[ForwardedHeader]> = Arc::from(head.headers.clone());
+        if self.forwards(stored.head.protocol, &stored.received) {
+            let StoredRecord {
+                seq,
+                head,
+                received,
+            } = stored;
             return Some(whole_items(
-                stored.seq,
+                seq,
                 head.protocol,
-                &headers,
-                &stored.received,
+                &Arc::from(head.headers),
+                &received,
                 head.received_at_ms,
             ));
         }

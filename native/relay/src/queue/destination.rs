@@ -268,14 +268,12 @@ impl Destination {
     /// below the low watermark (a replay from a cursor older than the saved progress) is
     /// skipped whole. Too-old data is dropped here (counted `too_old`), items a shard
     /// delivered before a restart are skipped, the rest is queued; waits while a shard queue
-    /// is full, and first performs a pending reshard (draining all shards).
+    /// is full. It never reshards: the caller calls [`Destination::reshard_if_wanted`]
+    /// between records, and decides with the shard count that results (a whole record,
+    /// [`QueueItem::Whole`], keeps per-series order only with one shard).
     ///
     /// Not cancel-safe: once called, drive it to completion (dropping it half-way leaves the
     /// record registered with items that will never be acknowledged).
-    ///
-    /// A whole record ([`QueueItem::Whole`]) keeps per-series order only with one shard: hand
-    /// one over only while [`Destination::shard_count`] is 1, after
-    /// [`Destination::reshard_if_wanted`]. No reshard happens in a call that carries one.
     pub async fn enqueue(
         &mut self,
         record_seq: u64,
@@ -284,9 +282,6 @@ impl Destination {
         if self.low_watermark().is_some_and(|low| record_seq <= low) {
             tracing::debug!(destination = %self.name, record_seq, "record already acknowledged; skipped");
             return Ok(());
-        }
-        if !items.iter().any(QueueItem::is_whole) {
-            self.reshard_if_wanted().await?;
         }
         let shards = self.shards.len();
         let cutoff = self
@@ -351,7 +346,8 @@ impl Destination {
         Ok(())
     }
 
-    /// Performs the reshard the controller asked for, if any (draining every shard first).
+    /// Performs the reshard the controller asked for, if any (draining every shard first):
+    /// the dispatcher calls it before each record.
     pub async fn reshard_if_wanted(&mut self) -> Result<(), DestinationError> {
         if self.desired.has_changed().unwrap_or(false) {
             let wanted = *self.desired.borrow_and_update();

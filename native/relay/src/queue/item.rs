@@ -15,7 +15,7 @@ pub enum QueueItem {
     Series(SeriesItem),
     /// Metadata, sent alone.
     Metadata(MetadataItem),
-    /// A record forwarded as received, sent alone.
+    /// A record forwarded as received (joined only with other whole records).
     Whole(WholeItem),
 }
 
@@ -27,11 +27,6 @@ impl QueueItem {
             QueueItem::Metadata(item) => item.record_seq,
             QueueItem::Whole(item) => item.record_seq,
         }
-    }
-
-    /// Whether this is a whole record.
-    pub fn is_whole(&self) -> bool {
-        matches!(self, QueueItem::Whole(_))
     }
 
     /// The shard this item goes to among `shards` (series by label hash, metadata and whole

@@ -143,11 +143,11 @@ impl Shard {
         .await
     }
 
-    /// Fills a batch (room for `room` parts) from `first` (holding `total` samples): takes the
-    /// items `accept` turns
-    /// into parts (given the batch's samples so far) while the batch holds fewer than
-    /// `max_samples_per_send` and `batch_send_deadline` has not passed; the first item it
-    /// refuses opens the next batch. Returns the parts and whether the queue is closed.
+    /// Fills a batch (room for `room` parts) from `first` (holding `total` samples): takes
+    /// the items `accept` turns into parts (given the batch's samples so far) while the batch
+    /// holds fewer than `max_samples_per_send` and `batch_send_deadline` has not passed; the
+    /// first item it refuses opens the next batch. Returns the parts and whether the queue is
+    /// closed.
     async fn fill<T>(
         &self,
         first: T,

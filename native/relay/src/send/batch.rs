@@ -1,7 +1,7 @@
 //! What a batch is made of: series items (one encoded v1 `TimeSeries` each), metadata items
 //! (v1 `MetricMetadata` messages, sent in a request of their own), whole records forwarded
-//! as received ([`WholeItem`], a request of their own), and the [`Batch`] one request
-//! carries.
+//! as received ([`WholeItem`], never in a request with series), and the [`Batch`] one
+//! request carries.
 //!
 //! Invariants: an item's counts and timestamps describe its bytes (the producer computes them
 //! upstream; `send::age` keeps them true when it filters samples out); `record_seq` is the

@@ -14,7 +14,8 @@
 //! output, so the elements of block B still decode to B's bytes when they follow A's
 //! elements. One preamble with the summed length followed by each block's elements is
 //! therefore a valid block that decompresses to A's bytes then B's. No crate offers this
-//! (snap and the other snappy crates compress and decompress only), hence the few lines here.
+//! (snap and the other snappy crates compress and decompress only), hence the few lines here
+//! (the preamble is read by prw-core's `codec::split_preamble`).
 //!
 //! The conversion is the rare path: it runs only for 2.0 records already queued, or in
 //! flight, when the fallback happens; after it, the dispatch cuts 2.0 records for 1.0 (see
@@ -27,10 +28,12 @@
 use bytes::Bytes;
 use prost::Message;
 use prw_core::Protocol;
+use prw_core::codec::split_preamble;
 use prw_core::proto::{v1, v2};
 
 use super::batch::WholeItem;
 use super::encode::{Compressor, EncodeError};
+use crate::record::v2_to_v1::write_varint;
 
 /// The body to send for `items` (queue order, at least one) to a destination sending
 /// `protocol`.
@@ -63,7 +66,7 @@ pub fn join_snappy_blocks(items: &[WholeItem]) -> Result<Bytes, EncodeError> {
     let mut total: u64 = 0;
     let mut elements = Vec::with_capacity(items.len());
     for item in items {
-        let (len, rest) = preamble(&item.body).ok_or(EncodeError::WholeRecordBody {
+        let (len, rest) = split_preamble(&item.body).ok_or(EncodeError::WholeRecordBody {
             record_seq: item.record_seq,
             detail: "snappy block without a valid length preamble".into(),
         })?;
@@ -78,32 +81,11 @@ pub fn join_snappy_blocks(items: &[WholeItem]) -> Result<Bytes, EncodeError> {
         });
     }
     let mut out = Vec::with_capacity(5 + elements.iter().map(|e| e.len()).sum::<usize>());
-    let mut value = total;
-    while value >= 0x80 {
-        out.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    out.push(value as u8);
+    write_varint(&mut out, total);
     for rest in elements {
         out.extend_from_slice(rest);
     }
     Ok(Bytes::from(out))
-}
-
-/// The decompressed length a snappy block declares (a varint of at most 32 bits) and the
-/// elements after it.
-fn preamble(block: &[u8]) -> Option<(u64, &[u8])> {
-    let mut value: u64 = 0;
-    for (index, byte) in block.iter().take(5).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            if value > u64::from(u32::MAX) {
-                return None;
-            }
-            return Some((value, block.get(index + 1..)?));
-        }
-    }
-    None
 }
 
 fn as_v1(items: &[WholeItem]) -> Result<Bytes, EncodeError> {

@@ -567,13 +567,14 @@ async fn controller_adds_shards_when_one_cannot_keep_up() {
     let mut seq = 0;
     while dest.shard_count() == 1 && seq < 60 {
         seq += 1;
+        dest.reshard_if_wanted().await.unwrap();
         dest.enqueue(seq, (0..100).map(|id| series(id, seq)).collect())
             .await
             .unwrap();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     assert_eq!(dest.shard_count(), 10);
-    // The first computation happens at 10 s; the reshard at the next enqueue after it (the
+    // The first computation happens at 10 s; the reshard at the next record after it (the
     // one at 10 s or at 11 s, depending on which task tokio runs first at the 10 s instant).
     assert!((11..=12).contains(&seq), "resharded at record {seq}");
 }
