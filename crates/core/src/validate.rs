@@ -58,6 +58,18 @@ pub struct Counts {
     pub exemplars: u64,
     /// Metadata entries (v1 field 3; v2 series carrying metadata).
     pub metadata: u64,
+    /// The newest timestamp of any sample, histogram or exemplar, if any (what
+    /// [`SeriesFacts::max_timestamp`] gives over all series, known without asking for the
+    /// facts). Not in the report's JSON.
+    #[serde(skip)]
+    pub max_timestamp: Option<i64>,
+}
+
+impl Counts {
+    /// Takes `timestamp` into [`Counts::max_timestamp`].
+    pub(crate) fn newest(&mut self, timestamp: Option<i64>) {
+        self.max_timestamp = self.max_timestamp.max(timestamp);
+    }
 }
 
 /// The result of validating one body.

@@ -12,7 +12,9 @@
 //!   durable (under `sync: always`: every request pending at once shares one append and one
 //!   fsync) and in the tail.
 //! - Each body is decompressed and validated once ([`prepare`]): the decoded body and the
-//!   per-series facts of that pass travel to delivery through the tail, never recomputed.
+//!   per-series facts of that pass travel to delivery through the tail, never recomputed;
+//!   when every destination forwards such a record whole ([`crate::tail::Tail::whole_limit`])
+//!   the facts are skipped and only the body as received travels (`ingest/prepare.rs`).
 //!   Bodies up to 512 KiB are decoded on the request's task, larger ones on the blocking
 //!   pool; the append runs on the writer thread, never on a runtime worker.
 //! - A rejected request writes nothing to the WAL.
@@ -385,6 +387,7 @@ impl Inner {
             headers,
             received_at_ms,
             max_record_bytes: self.max_record_bytes,
+            whole_limit: self.tail.whole_limit(protocol),
         }
     }
 }

@@ -23,6 +23,11 @@
 //!   in the tail still needs (only destinations far behind could want them, after catching
 //!   up through the WAL), then the other shared records, then the oldest records
 //!   ([`Tail::trim`]);
+//! - a record may be held as received only ([`DecodedRecord::received_only`]: ingest skipped
+//!   the per-series facts) only when every reader took such a record whole when ingest
+//!   asked ([`Tail::whole_limit`]); a reader that no longer does (it resharded or fell back
+//!   to another protocol since) decodes it itself, so a lean record costs a second decode
+//!   only around such a change, never a lost record;
 //! - a gap in the seqs inserted (appends that failed part-way) moves `first` past it, so
 //!   readers fetch the gap from the WAL; the tail knows nothing of WAL segments, so segment
 //!   rotation does not affect it.
@@ -36,6 +41,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use prometheus_client::metrics::counter::Counter;
+use prw_core::Protocol;
 use tokio::sync::Notify;
 
 pub use metrics::TailMetrics;
@@ -69,6 +75,8 @@ struct State {
     shared_bytes: usize,
     /// Per reader, the next seq it wants.
     readers: BTreeMap<u64, u64>,
+    /// Per reader that takes records whole, its rule.
+    whole: BTreeMap<u64, Arc<dyn TakesWhole>>,
     next_reader: u64,
 }
 
@@ -103,6 +111,7 @@ impl Tail {
                 shared: BTreeMap::new(),
                 shared_bytes: 0,
                 readers: BTreeMap::new(),
+                whole: BTreeMap::new(),
                 next_reader: 0,
             }),
             arrived: Notify::new(),
@@ -152,6 +161,20 @@ impl Tail {
             self.publish(&st);
         }
         self.arrived.notify_waiters();
+    }
+
+    /// The most samples + histograms + exemplars a record of `protocol` may carry for every
+    /// reader to take it whole now (so ingest may keep it as received only); `None` when
+    /// there is no reader or one of them would cut such a record.
+    pub fn whole_limit(&self, protocol: Protocol) -> Option<u64> {
+        let st = self.lock();
+        if st.readers.is_empty() {
+            return None;
+        }
+        st.readers.keys().try_fold(u64::MAX, |limit, id| {
+            let taker = st.whole.get(id)?;
+            taker.whole_limit(protocol).map(|l| l.min(limit))
+        })
     }
 
     /// A reader for destination `name` whose next record is `next_seq`.
@@ -272,6 +295,14 @@ impl State {
     }
 }
 
+/// How a reader takes records whole, as received (delivery's forwarding rule,
+/// `crate::delivery::forward`).
+pub trait TakesWhole: std::fmt::Debug + Send + Sync {
+    /// The most samples + histograms + exemplars of a record of `protocol` it takes whole
+    /// now; `None` when it takes no record of `protocol` whole now.
+    fn whole_limit(&self, protocol: Protocol) -> Option<u64>;
+}
+
 /// One destination's view of the tail. Dropping it releases what it held back.
 #[derive(Debug)]
 pub struct TailReader {
@@ -289,6 +320,11 @@ impl TailReader {
             self.hits.inc();
         }
         found
+    }
+
+    /// The reader takes records whole by `rule` (see [`Tail::whole_limit`]).
+    pub fn takes_whole(&self, rule: Arc<dyn TakesWhole>) {
+        self.tail.lock().whole.insert(self.id, rule);
     }
 
     /// The reader is done with everything below `next_seq`: those records may leave.
@@ -375,6 +411,7 @@ impl Drop for TailReader {
     fn drop(&mut self) {
         let mut st = self.tail.lock();
         st.readers.remove(&self.id);
+        st.whole.remove(&self.id);
         self.tail.trim(&mut st);
     }
 }

@@ -139,6 +139,7 @@ proptest! {
         which_rules in 0u8..3,
         per_batch in 1usize..12,
         seq in 0u64..1_000_000,
+        whole_limit in proptest::option::of(0u64..64),
     ) {
         let protocol = if v2 { Protocol::V2 } else { Protocol::V1 };
         let body = match protocol {
@@ -152,11 +153,25 @@ proptest! {
             headers: vec![ForwardedHeader::new("X-Scope-OrgID", "tenant").unwrap()],
             received_at_ms: BASE_MS,
             max_record_bytes: u64::from(u32::MAX),
+            whole_limit: None,
         };
-        let prepared = prepare(&compressed, &settings);
+        // Ingest keeps the record as received only when every destination takes it whole
+        // (`whole_limit`, random here): the WAL record is the same, and so is everything
+        // cut from it.
+        let eager = prepare(&compressed, &settings).unwrap();
+        let prepared = prepare(&compressed, &PrepareSettings { whole_limit, ..settings.clone() });
         prop_assert!(prepared.is_ok(), "generated request refused: {:?}", prepared.err());
         let prepared = prepared.unwrap();
         let stored = prepared.record();
+        prop_assert_eq!(&stored, &eager.record());
+        prop_assert_eq!(prepared.facts, eager.facts);
+        let total = u64::from(eager.facts.samples)
+            + u64::from(eager.facts.histograms)
+            + u64::from(eager.facts.exemplars);
+        prop_assert_eq!(
+            prepared.decoded.is_undecoded(),
+            whole_limit.is_some_and(|limit| total <= limit)
+        );
         let in_memory = Arc::new(prepared.decoded.at_seq(seq));
         let from_wal =
             Arc::new(DecodedRecord::from_stored(seq, stored.clone().into(), &Limits::default()).unwrap());

@@ -31,6 +31,13 @@ fn same_on_both_paths(body: &[u8], protocol: Protocol, limits: &Limits, mode: Mo
     let b = validate_with_facts_general(body, protocol, limits, mode, &mut general);
     assert_eq!(a, b, "paths disagree on the result");
     assert_eq!(fast, general, "paths disagree on the facts");
+    if let Ok(a) = &a {
+        assert_eq!(
+            a.counts.max_timestamp,
+            fast.iter().filter_map(|f| f.max_timestamp).max(),
+            "the counts' newest timestamp is not the facts' newest"
+        );
+    }
     assert_eq!(
         validate(body, protocol, limits, mode),
         b,

@@ -50,6 +50,7 @@ fn valid_v1_and_v2_payloads_have_no_findings() {
         Counts {
             series: 1,
             samples: 1,
+            max_timestamp: up().samples.first().map(|s| s.timestamp),
             ..Counts::default()
         }
     );

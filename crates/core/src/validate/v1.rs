@@ -45,6 +45,7 @@ pub(super) fn walk(
                 };
                 if let Some(a) = accepted {
                     counts.samples += u64::from(a.samples);
+                    counts.newest(Some(a.last));
                     if let Some(out) = facts.as_deref_mut() {
                         out.push(SeriesFacts {
                             range: pos..end,
@@ -157,6 +158,7 @@ fn walk_series<'a>(
     counts.samples += u64::from(f.samples);
     counts.histograms += u64::from(f.histograms);
     counts.exemplars += u64::from(f.exemplars);
+    counts.newest(f.max_timestamp);
     f.hash = labels.hash();
     Ok(f)
 }

@@ -117,6 +117,7 @@ fn walk_series<'a>(
     counts.samples += u64::from(f.samples);
     counts.histograms += u64::from(f.histograms);
     counts.exemplars += u64::from(f.exemplars);
+    counts.newest(f.max_timestamp);
     f.hash = labels.hash();
     Ok(f)
 }

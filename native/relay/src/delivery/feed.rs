@@ -140,8 +140,12 @@ impl Feed {
         })
     }
 
-    /// The same feed, not decoding the WAL records `forwarding` forwards.
+    /// The same feed, not decoding the WAL records `forwarding` forwards, and telling the
+    /// tail which records it takes whole (ingest may then keep those as received only).
     pub fn forwarding(mut self, forwarding: Option<Forwarding>) -> Self {
+        if let (Some(tail), Some(rule)) = (&self.tail, &forwarding) {
+            tail.takes_whole(Arc::new(rule.clone()));
+        }
         self.forwarding = forwarding;
         self
     }

@@ -20,6 +20,10 @@
 //! cut. Resharding drains every shard first; forwarding starts or stops only between
 //! records.
 //!
+//! Ingest benefits too: when every destination would forward a record, it keeps the record
+//! as received only, without per-series facts or decoded body (`crate::tail::TakesWhole`,
+//! `crate::ingest::prepare`).
+//!
 //! The WAL path benefits most. A feed whose destination forwards does not decode a record
 //! it will forward: it reads the record head and slices the body.
 //!
@@ -38,6 +42,7 @@ use crate::queue::Destination;
 use crate::record::{ForwardedHeader, ReceivedBody};
 use crate::send::ProtocolState;
 use crate::send::batch::{ItemCounts, WholeItem};
+use crate::tail::TakesWhole;
 
 /// One destination's forwarding rule (see the module docs).
 #[derive(Debug, Clone)]
@@ -61,9 +66,15 @@ impl Forwarding {
     /// Whether a record of `protocol` whose body as received is `received` is forwarded
     /// whole now.
     pub fn allows(&self, protocol: Protocol, received: &ReceivedBody) -> bool {
-        protocol == self.protocol.current()
-            && received.total() <= self.max_samples
-            && self.shards.load(Ordering::SeqCst) == 1
+        self.whole_limit(protocol)
+            .is_some_and(|limit| received.total() <= limit)
+    }
+}
+
+impl TakesWhole for Forwarding {
+    fn whole_limit(&self, protocol: Protocol) -> Option<u64> {
+        (protocol == self.protocol.current() && self.shards.load(Ordering::SeqCst) == 1)
+            .then_some(self.max_samples)
     }
 }
 

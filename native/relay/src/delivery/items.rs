@@ -67,7 +67,8 @@ pub fn cut(
     cut_for(record, rules, Protocol::V1)
 }
 
-/// Cuts a decoded record into items for a destination sending `protocol`: a v2 record
+/// Cuts a record into items for a destination sending `protocol` (decoding it first when it
+/// is held as received only): a v2 record
 /// without relabelling becomes v2 items for a v2 destination (its series as received, sharing
 /// the record's symbol table); everything else becomes v1 items.
 pub fn cut_for(
@@ -75,6 +76,8 @@ pub fn cut_for(
     rules: &[RelabelRule],
     protocol: Protocol,
 ) -> Result<RecordItems, Arc<UndecodableRecord>> {
+    // A record held as received only is decoded here (not kept: see `DecodedRecord`).
+    let record = &record.decoded_form().map_err(Arc::new)?;
     let v2_as_is =
         protocol == Protocol::V2 && record.protocol() == Protocol::V2 && rules.is_empty();
     let form = if v2_as_is {

@@ -409,8 +409,9 @@ async fn cut_items(
     name: &str,
 ) -> Option<RecordItems> {
     let seq = record.seq();
-    let slicing =
-        record.protocol() == Protocol::V1 || (protocol == Protocol::V2 && rules.is_empty());
+    // A record held as received only is decoded first: not on a worker thread.
+    let slicing = !record.is_undecoded()
+        && (record.protocol() == Protocol::V1 || (protocol == Protocol::V2 && rules.is_empty()));
     let result = if slicing {
         cut_for(&record, rules, protocol)
     } else {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use hyper::HeaderMap;
 use hyper::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HeaderName};
 use prw_core::negotiate::{NegotiateError, negotiate};
-use prw_core::validate::{Mode, Severity, validate_with_facts};
+use prw_core::validate::{Mode, Severity, validate, validate_with_facts};
 use prw_core::view::SeriesFacts;
 use prw_core::{Limits, Protocol};
 
@@ -100,7 +100,8 @@ pub struct CheckedBody {
     pub facts: BodyFacts,
     /// The decompressed body (a pooled buffer: `crate::record::buffers`).
     pub decoded: Bytes,
-    /// Validation's per-series facts (complete: the body has no error).
+    /// Validation's per-series facts (complete: the body has no error; none when not asked
+    /// for).
     pub series: Vec<SeriesFacts>,
     /// Metadata entries (v1 field 3; v2 series carrying metadata).
     pub metadata: u64,
@@ -112,19 +113,35 @@ pub fn check_body(
     protocol: Protocol,
     limits: &Limits,
 ) -> Result<BodyFacts, Rejection> {
-    decode_body(body, protocol, limits).map(|checked| checked.facts)
+    decode_body(body, protocol, limits, Facts::Skip).map(|checked| checked.facts)
 }
 
-/// Like [`check_body`], keeping the decoded body and the per-series facts of the one pass.
+/// Whether [`decode_body`] computes the per-series facts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Facts {
+    /// Compute them (label-set hash, byte range, counts and timestamps per series).
+    Compute,
+    /// Skip them: only the verdict and the body's counts and newest timestamp.
+    Skip,
+}
+
+/// Like [`check_body`], keeping the decoded body and, when asked, the per-series facts of
+/// the one pass.
 pub fn decode_body(
     body: &[u8],
     protocol: Protocol,
     limits: &Limits,
+    facts: Facts,
 ) -> Result<CheckedBody, Rejection> {
     let decoded = buffers::decompress(body, limits).map_err(Rejection::Snappy)?;
     let mut series = Vec::new();
-    let validation = validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut series)
-        .map_err(Rejection::Protobuf)?;
+    let validation = match facts {
+        Facts::Compute => {
+            validate_with_facts(&decoded, protocol, limits, Mode::Verdict, &mut series)
+        }
+        Facts::Skip => validate(&decoded, protocol, limits, Mode::Verdict),
+    }
+    .map_err(Rejection::Protobuf)?;
     if validation.has_errors() {
         let errors = validation
             .findings
@@ -138,7 +155,7 @@ pub fn decode_body(
         samples: saturating_u32(counts.samples),
         histograms: saturating_u32(counts.histograms),
         exemplars: saturating_u32(counts.exemplars),
-        max_timestamp_ms: series.iter().filter_map(|f| f.max_timestamp).max(),
+        max_timestamp_ms: counts.max_timestamp,
     };
     Ok(CheckedBody {
         facts,

@@ -1,17 +1,25 @@
 //! One request body to what ingest stores and hands on: decode and validate in one pass,
 //! then the WAL record (head + the body as received) and its decoded form for the tail.
 //!
+//! When every destination takes records whole ([`PrepareSettings::whole_limit`], from
+//! `crate::tail::Tail::whole_limit`), the pass skips the per-series facts, and a record within
+//! the limit is handed on as received only ([`DecodedRecord::received_only`]): its decoded
+//! body goes back to the pool at once. A record over the limit gets its facts from a second,
+//! rule-free pass over the decoded body (`crate::record::facts`).
+//!
 //! Invariant: `Ok` only for a body that passes validation; the decoded form's facts are
 //! those of that pass (nothing is decoded twice), and reading the record back from the WAL
-//! ([`crate::record::DecodedRecord::from_stored`]) gives the same decoded form.
+//! ([`crate::record::DecodedRecord::from_stored`]) gives the same decoded form (a record
+//! held as received only gives it through `DecodedRecord::decoded_form`).
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use prw_core::{Limits, Protocol};
 
-use super::check::{BodyFacts, decode_body};
+use super::check::{BodyFacts, Facts, decode_body};
 use super::rejection::Rejection;
+use crate::record::facts::trusted_facts;
 use crate::record::{DecodedRecord, ForwardedHeader, ReceivedBody, RecordHead, RecordInfo};
 
 /// What one request is stored with.
@@ -27,6 +35,9 @@ pub struct PrepareSettings {
     pub received_at_ms: i64,
     /// The WAL's largest record: a larger one is refused (413) before the append.
     pub max_record_bytes: u64,
+    /// When every destination takes records of `protocol` whole now: the most samples +
+    /// histograms + exemplars such a record may carry (see the module docs).
+    pub whole_limit: Option<u64>,
 }
 
 /// A request ready to be appended: the WAL record is `head` followed by `body` (appended
@@ -52,7 +63,11 @@ impl Prepared {
 
 /// Decodes and validates `body` (one pass) and builds its WAL record and decoded form.
 pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rejection> {
-    let checked = decode_body(body, settings.protocol, &settings.limits)?;
+    let wanted = match settings.whole_limit {
+        Some(_) => Facts::Skip,
+        None => Facts::Compute,
+    };
+    let checked = decode_body(body, settings.protocol, &settings.limits, wanted)?;
     let facts = checked.facts;
     let head = RecordHead {
         protocol: settings.protocol,
@@ -80,9 +95,25 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         received_at_ms: settings.received_at_ms,
         headers: Arc::from(head.headers),
     };
-    let decoded = DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
-        .map_err(Rejection::Protobuf)?
-        .with_received(received);
+    let total = u64::from(facts.samples) + u64::from(facts.histograms) + u64::from(facts.exemplars);
+    let decoded = match settings.whole_limit {
+        Some(limit) if total <= limit => {
+            DecodedRecord::received_only(info, received, settings.limits)
+        }
+        Some(_) => {
+            let (series, metadata) =
+                trusted_facts(&checked.decoded, settings.protocol).map_err(|error| {
+                    tracing::error!(%error, "facts of a validated body failed");
+                    Rejection::Internal
+                })?;
+            DecodedRecord::new(info, checked.decoded, series, metadata)
+                .map_err(Rejection::Protobuf)?
+                .with_received(received)
+        }
+        None => DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
+            .map_err(Rejection::Protobuf)?
+            .with_received(received),
+    };
     Ok(Prepared {
         facts,
         head: head_bytes,

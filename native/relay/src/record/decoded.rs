@@ -10,6 +10,12 @@
 //!   the rule checks ([`super::facts`]; the record passed validation when it was accepted,
 //!   so every series gets its facts even if the rules or limits changed since).
 //!
+//! A record may also be held as received only ([`DecodedRecord::received_only`]): ingest
+//! skips the per-series facts and lets the decoded body go when every destination forwards
+//! records whole (`crate::tail::Tail::whole_limit`). Such a record has no decoded body and
+//! no facts; [`DecodedRecord::decoded_form`] decodes it (a destination that cuts it after
+//! all), and every cut goes through that.
+//!
 //! A v2 record also has a v1 form for v1 destinations ([`DecodedRecord::as_v1`]): converted
 //! once, on first use, and cached, whatever the number of v1 destinations.
 //!
@@ -75,6 +81,8 @@ pub struct DecodedRecord {
     /// The body as received, for forwarding the record whole (`None` for a v2 record's
     /// converted v1 form, which was never received).
     received: Option<ReceivedBody>,
+    /// Set (the limits to decode with) when the record is held as received only.
+    undecoded: Option<Limits>,
     v1: OnceLock<V1Form>,
     symbols: OnceLock<Result<Arc<V2Symbols>, FactsError>>,
 }
@@ -116,9 +124,48 @@ impl DecodedRecord {
             series,
             metadata,
             received: None,
+            undecoded: None,
             v1: OnceLock::new(),
             symbols: OnceLock::new(),
         })
+    }
+
+    /// A record held as received only, not decoded (see the module docs): its body and
+    /// facts are empty until [`DecodedRecord::decoded_form`] decodes it with `limits`.
+    pub fn received_only(info: RecordInfo, received: ReceivedBody, limits: Limits) -> Self {
+        DecodedRecord {
+            seq: info.seq,
+            protocol: info.protocol,
+            received_at_ms: info.received_at_ms,
+            headers: info.headers,
+            body: Bytes::new(),
+            series: Vec::new(),
+            metadata: Vec::new(),
+            received: Some(received),
+            undecoded: Some(limits),
+            v1: OnceLock::new(),
+            symbols: OnceLock::new(),
+        }
+    }
+
+    /// Whether the record is held as received only (not decoded).
+    pub fn is_undecoded(&self) -> bool {
+        self.undecoded.is_some()
+    }
+
+    /// The record decoded: itself, or for a record held as received only, its decoding
+    /// (decompress and the facts pass; not kept, so the tail's byte count stays true).
+    pub fn decoded_form(self: &Arc<Self>) -> Result<Arc<DecodedRecord>, UndecodableRecord> {
+        let (Some(limits), Some(received)) = (self.undecoded, &self.received) else {
+            return Ok(Arc::clone(self));
+        };
+        let info = RecordInfo {
+            seq: self.seq,
+            protocol: self.protocol,
+            received_at_ms: self.received_at_ms,
+            headers: Arc::clone(&self.headers),
+        };
+        decode_received(info, received.clone(), &limits).map(Arc::new)
     }
 
     /// The same record, keeping its body as received (ingest: the request body).
@@ -145,16 +192,13 @@ impl DecodedRecord {
         received: ReceivedBody,
         limits: &Limits,
     ) -> Result<Self, UndecodableRecord> {
-        let body = super::buffers::decompress(&received.body, limits)?;
-        // Validated when it was accepted: only the facts are computed again.
-        let (series, metadata) = trusted_facts(&body, head.protocol)?;
         let info = RecordInfo {
             seq,
             protocol: head.protocol,
             received_at_ms: head.received_at_ms,
             headers: Arc::from(head.headers),
         };
-        Ok(DecodedRecord::new(info, body, series, metadata)?.with_received(received))
+        decode_received(info, received, limits)
     }
 
     /// The same record at WAL position `seq` (ingest learns it from the append).
@@ -183,12 +227,12 @@ impl DecodedRecord {
         &self.headers
     }
 
-    /// The decoded (decompressed) body.
+    /// The decoded (decompressed) body (empty for a record held as received only).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
 
-    /// One entry per series, in body order.
+    /// One entry per series, in body order (none for a record held as received only).
     pub fn series(&self) -> &[SeriesFacts] {
         &self.series
     }
@@ -233,6 +277,9 @@ impl DecodedRecord {
     /// The record as v1: itself for a v1 record; for a v2 record its conversion, computed on
     /// the first call and cached (also its failure).
     pub fn as_v1(self: &Arc<Self>) -> Result<Arc<DecodedRecord>, Arc<UndecodableRecord>> {
+        if self.is_undecoded() {
+            return self.decoded_form().map_err(Arc::new)?.as_v1();
+        }
         if self.protocol == Protocol::V1 {
             return Ok(Arc::clone(self));
         }
@@ -292,10 +339,23 @@ impl DecodedRecord {
             series,
             metadata,
             received: None,
+            undecoded: None,
             v1: OnceLock::new(),
             symbols: OnceLock::new(),
         })
     }
+}
+
+/// Decompresses `received` and computes the facts (validated when it was accepted: only the
+/// facts are computed again).
+fn decode_received(
+    info: RecordInfo,
+    received: ReceivedBody,
+    limits: &Limits,
+) -> Result<DecodedRecord, UndecodableRecord> {
+    let body = super::buffers::decompress(&received.body, limits)?;
+    let (series, metadata) = trusted_facts(&body, info.protocol)?;
+    Ok(DecodedRecord::new(info, body, series, metadata)?.with_received(received))
 }
 
 /// The payload ranges of the top-level v1 `metadata` fields.

@@ -211,3 +211,63 @@ fn records_no_follower_needs_make_room_for_shared_ones_up_to_half_the_cap() {
     assert!(behind.wal_share().decoded(11).is_some());
     assert!(behind.wal_share().decoded(12).is_some());
 }
+
+/// A forwarding rule for tests: takes records of `protocol` whole up to `limit`.
+#[derive(Debug)]
+struct Whole {
+    protocol: Protocol,
+    limit: u64,
+}
+
+impl TakesWhole for Whole {
+    fn whole_limit(&self, protocol: Protocol) -> Option<u64> {
+        (protocol == self.protocol).then_some(self.limit)
+    }
+}
+
+fn whole(protocol: Protocol, limit: u64) -> Arc<dyn TakesWhole> {
+    Arc::new(Whole { protocol, limit })
+}
+
+#[test]
+fn records_are_kept_as_received_only_while_every_reader_takes_them_whole() {
+    let tail = Arc::new(Tail::new(1 << 20, 0));
+    assert_eq!(
+        tail.whole_limit(Protocol::V1),
+        None,
+        "no reader: nothing is lean"
+    );
+    let a = tail.reader("a", 0);
+    assert_eq!(
+        tail.whole_limit(Protocol::V1),
+        None,
+        "a reader without a rule cuts"
+    );
+    a.takes_whole(whole(Protocol::V1, 500));
+    assert_eq!(tail.whole_limit(Protocol::V1), Some(500));
+    assert_eq!(
+        tail.whole_limit(Protocol::V2),
+        None,
+        "the rule is per protocol"
+    );
+    let b = tail.reader("b", 0);
+    assert_eq!(tail.whole_limit(Protocol::V1), None, "b has no rule yet");
+    b.takes_whole(whole(Protocol::V1, 200));
+    assert_eq!(
+        tail.whole_limit(Protocol::V1),
+        Some(200),
+        "the smallest limit holds"
+    );
+    let c = tail.reader("c", 0);
+    c.takes_whole(whole(Protocol::V2, 900));
+    assert_eq!(tail.whole_limit(Protocol::V1), None, "c cuts 1.0 records");
+    drop(c);
+    drop(b);
+    assert_eq!(
+        tail.whole_limit(Protocol::V1),
+        Some(500),
+        "a dropped reader's rule leaves"
+    );
+    drop(a);
+    assert_eq!(tail.whole_limit(Protocol::V1), None);
+}

@@ -53,6 +53,21 @@ fn with_more_than_one_shard_records_are_cut_and_forwarding_resumes_at_one() {
 }
 
 #[test]
+fn the_rule_the_tail_holds_follows_the_destinations_shards_and_protocol() {
+    // `Feed::forwarding` hands the tail a clone: it must see reshards and fallbacks, or
+    // ingest would keep records as received only for a destination that cuts them.
+    let f = forwarding(10, 1, Protocol::V2);
+    let held: Arc<dyn TakesWhole> = Arc::new(f.clone());
+    assert_eq!(held.whole_limit(Protocol::V2), Some(10));
+    f.shards.store(3, Ordering::SeqCst);
+    assert_eq!(held.whole_limit(Protocol::V2), None);
+    f.shards.store(1, Ordering::SeqCst);
+    assert!(f.protocol.fall_back());
+    assert_eq!(held.whole_limit(Protocol::V2), None);
+    assert_eq!(held.whole_limit(Protocol::V1), Some(10));
+}
+
+#[test]
 fn a_record_is_forwarded_only_in_the_protocol_the_destination_sends_now() {
     let v2_destination = forwarding(10, 1, Protocol::V2);
     assert!(!v2_destination.allows(Protocol::V1, &received(1, 0, 0)));
