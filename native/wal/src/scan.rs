@@ -155,9 +155,7 @@ impl RecordScanner {
         }
         let mut payload = Vec::new();
         if read_payload || header.seq != self.next_seq {
-            payload.resize(header.len as usize, 0);
-            self.file
-                .read_exact(&mut payload)
+            read_payload_into(&mut self.file, len, &mut payload)
                 .map_err(WalError::io("read", &self.path))?;
             let computed = format::record_crc(header.len, header.seq, &payload);
             if computed != header.crc {
@@ -193,6 +191,22 @@ impl RecordScanner {
             seq: header.seq,
             payload,
         })
+    }
+}
+
+/// Reads exactly `len` bytes into `payload` (empty), without zero-filling it first: every
+/// destination behind the tail reads each record, so a `resize` would write each payload
+/// twice.
+fn read_payload_into(file: &mut impl Read, len: u64, payload: &mut Vec<u8>) -> std::io::Result<()> {
+    payload.reserve_exact(usize::try_from(len).unwrap_or(usize::MAX));
+    let read = file.take(len).read_to_end(payload)?;
+    if u64::try_from(read).ok() == Some(len) {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("record payload: {read} of {len} bytes"),
+        ))
     }
 }
 
@@ -248,5 +262,21 @@ pub(crate) fn scan_segment(
                 return Ok(scan);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_payload_into;
+
+    #[test]
+    fn a_payload_is_read_exactly_and_a_short_one_is_an_error() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let mut payload = Vec::new();
+        read_payload_into(&mut bytes.as_slice(), 200, &mut payload).unwrap();
+        assert_eq!(payload, &bytes[..200]);
+        let mut short = Vec::new();
+        let error = read_payload_into(&mut &bytes[..10], 11, &mut short).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
     }
 }
