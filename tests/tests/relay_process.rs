@@ -11,7 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use prost::Message;
@@ -301,42 +301,58 @@ fn a_400_batch_is_never_resent_and_5xx_and_429_batches_are_resent() {
 /// Issue 11: a destination whose receiver is paused stops taking records (its queue is
 /// full), the in-memory tail evicts what it has not taken (the cap holds a few records), and
 /// once the receiver accepts again the destination reads those records back from the WAL:
-/// nothing acknowledged is lost and per-series order holds.
+/// nothing acknowledged is lost and per-series order holds. Run twice: with records
+/// forwarded as received (the tail then holds them as received only, a few KiB each) and
+/// with forwarding off (the tail holds them decoded, with their per-series facts).
 #[test]
 fn a_destination_behind_the_tail_catches_up_from_the_wal_with_nothing_lost() {
     let Some(bin) = relay_bin() else { return };
+    // Forwarded: 30 records of 200 series take well over 8 KiB even as received.
+    behind_the_tail_catches_up(&bin, "8KiB", "");
+    // Cut: the tail (64 KiB) holds about three decoded records.
+    behind_the_tail_catches_up(&bin, "64KiB", "    forward_as_received: false\n");
+}
+
+fn behind_the_tail_catches_up(bin: &Path, tail_bytes: &str, extra: &str) {
     let receiver = BlockingReceiver::start(
         ReceiverConfig::default()
             .recording()
             .with_default(Answer::status(503)),
     )
     .unwrap();
-    // A queue of 100 items holds well under one 200-series record, and the tail (64 KiB)
-    // about three decoded records: the 30 records sent while paused cannot all wait in
-    // memory.
+    // A queue of 100 items holds well under one 200-series record: the 30 records sent
+    // while paused cannot all wait in memory.
     let yaml = format!(
-        "tail:\n  max_bytes: 64KiB\nremote_write:\n  - name: behind\n    url: {}\n    queue_config:\n      \
+        "tail:\n  max_bytes: {tail_bytes}\nremote_write:\n  - name: behind\n    url: {}\n{extra}    queue_config:\n      \
          capacity: 100\n      max_shards: 1\n      min_shards: 1\n      max_samples_per_send: {MAX_SAMPLES_PER_SEND}\n      \
          batch_send_deadline: 200ms\n      min_backoff: 20ms\n      max_backoff: 100ms\n",
         receiver.url("/api/v1/write")
     );
-    let relay = Relay::start(&bin, &yaml).unwrap();
+    let relay = Relay::start(bin, &yaml).unwrap();
     let load = Load::start(relay.addr(), "behind", 200, Duration::from_millis(10));
     acked_some(&load, 200 * 30);
     let report = load.stop();
     let evicted = relay.metric("prw_tail_evicted_total").unwrap();
     assert!(
         evicted > 0.0,
-        "the tail must have evicted records the paused destination had not taken"
+        "the tail must have evicted records the paused destination had not taken ({extra:?})"
     );
     receiver.set_default_answer(Answer::status(204));
     let seen = wait_for_all(&receiver, &report.acked, "the destination");
     let wal_reads = relay.metric("prw_tail_wal_reads_total").unwrap();
+    let forwarded = relay
+        .metric("prw_delivery_records_forwarded_total")
+        .unwrap();
     println!(
-        "acknowledged {} pairs; {evicted} records evicted from the tail, {wal_reads} read back from the WAL",
+        "acknowledged {} pairs; {evicted} records evicted from the tail, {wal_reads} read back from the WAL, {forwarded} forwarded",
         report.acked.unique_count()
     );
     assert!(wal_reads > 0.0, "the evicted records came from the WAL");
+    assert_eq!(
+        forwarded > 0.0,
+        extra.is_empty(),
+        "records are forwarded unless forward_as_received is off"
+    );
     assert_eq!(
         seen.new_out_of_order(),
         0,
