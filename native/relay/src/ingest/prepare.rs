@@ -63,9 +63,10 @@ impl Prepared {
 
 /// Decodes and validates `body` (one pass) and builds its WAL record and decoded form.
 pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rejection> {
-    let wanted = match settings.whole_limit {
-        Some(_) => Facts::Skip,
-        None => Facts::Compute,
+    let wanted = if settings.whole_limit.is_some() {
+        Facts::Skip
+    } else {
+        Facts::Compute
     };
     let checked = decode_body(body, settings.protocol, &settings.limits, wanted)?;
     let facts = checked.facts;
@@ -95,24 +96,23 @@ pub fn prepare(body: &Bytes, settings: &PrepareSettings) -> Result<Prepared, Rej
         received_at_ms: settings.received_at_ms,
         headers: Arc::from(head.headers),
     };
-    let total = u64::from(facts.samples) + u64::from(facts.histograms) + u64::from(facts.exemplars);
     let decoded = match settings.whole_limit {
-        Some(limit) if total <= limit => {
+        Some(limit) if received.total() <= limit => {
             DecodedRecord::received_only(info, received, settings.limits)
         }
-        Some(_) => {
-            let (series, metadata) =
-                trusted_facts(&checked.decoded, settings.protocol).map_err(|error| {
+        lean => {
+            // Over the limit, the pass above skipped the facts: the rule-free pass gives them.
+            let (series, metadata) = match lean {
+                Some(_) => trusted_facts(&checked.decoded, settings.protocol).map_err(|error| {
                     tracing::error!(%error, "facts of a validated body failed");
                     Rejection::Internal
-                })?;
+                })?,
+                None => (checked.series, checked.metadata),
+            };
             DecodedRecord::new(info, checked.decoded, series, metadata)
                 .map_err(Rejection::Protobuf)?
                 .with_received(received)
         }
-        None => DecodedRecord::new(info, checked.decoded, checked.series, checked.metadata)
-            .map_err(Rejection::Protobuf)?
-            .with_received(received),
     };
     Ok(Prepared {
         facts,
