@@ -15,9 +15,11 @@
 //!   exceed `max_bytes` (oldest first; counted `prw_tail_evicted_total`): its readers then
 //!   get [`Lookup::Behind`] and read it from the WAL, so nothing is lost, only re-decoded;
 //! - with no reader registered nothing is held;
-//! - records a destination decoded from the WAL are shared with the other destinations still
-//!   behind them ([`WalShare`]): N destinations catching up read the WAL N times but decode
-//!   each record about once; such a record is dropped once every reader passed it;
+//! - records a destination read from the WAL are shared with the other destinations still
+//!   behind them ([`WalShare`]), with where its WAL reader stood after the record (a
+//!   [`ReadMark`], opaque here): N destinations catching up read and decode each record
+//!   about once, the others take it from memory and move their WAL readers past it; such a
+//!   record is dropped once every reader passed it;
 //! - over the cap, what leaves first is what is least likely to be wanted soon: shared
 //!   records beyond half the cap (while some reader is in the tail), then records no reader
 //!   in the tail still needs (only destinations far behind could want them, after catching
@@ -42,6 +44,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use prometheus_client::metrics::counter::Counter;
 use prw_core::Protocol;
+use prw_wal::ReadMark;
 use tokio::sync::Notify;
 
 pub use metrics::TailMetrics;
@@ -70,8 +73,8 @@ struct State {
     end: u64,
     records: VecDeque<Arc<DecodedRecord>>,
     bytes: usize,
-    /// Records decoded from the WAL by one reader, kept for the readers behind it.
-    shared: BTreeMap<u64, Arc<DecodedRecord>>,
+    /// Records read from the WAL by one reader, kept for the readers behind it.
+    shared: BTreeMap<u64, SharedRecord>,
     shared_bytes: usize,
     /// Per reader, the next seq it wants.
     readers: BTreeMap<u64, u64>,
@@ -214,8 +217,8 @@ impl Tail {
             if *entry.key() >= wanted_from {
                 break;
             }
-            let record = entry.remove();
-            st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
+            let shared = entry.remove();
+            st.shared_bytes = st.shared_bytes.saturating_sub(shared.record.memory_bytes());
         }
         while let Some(front) = st.records.front() {
             if front.seq() >= wanted_from {
@@ -247,8 +250,8 @@ impl Tail {
             let drop_shared =
                 !st.shared.is_empty() && (st.shared_bytes > shared_cap || !front_unfollowed);
             if drop_shared {
-                if let Some((_, record)) = st.shared.pop_first() {
-                    st.shared_bytes = st.shared_bytes.saturating_sub(record.memory_bytes());
+                if let Some((_, shared)) = st.shared.pop_first() {
+                    st.shared_bytes = st.shared_bytes.saturating_sub(shared.record.memory_bytes());
                 }
             } else if let Some(front) = st.records.pop_front() {
                 self.metrics.evicted.inc();
@@ -370,9 +373,19 @@ impl TailReader {
     }
 }
 
-/// One reader's side of the records decoded from the WAL: take what another reader already
-/// decoded, offer what this one decoded to the readers behind it. Cheap to clone; usable
-/// from a blocking thread.
+/// A record one reader read from the WAL, as shared with the others.
+#[derive(Debug, Clone)]
+pub struct SharedRecord {
+    /// The record (decoded, or as received only when the reader forwards it).
+    pub record: Arc<DecodedRecord>,
+    /// Where the sharing reader's WAL reader stood right after the record: a reader that
+    /// takes the record moves its own WAL reader there instead of reading it again.
+    pub mark: Option<ReadMark>,
+}
+
+/// One reader's side of the records read from the WAL: take what another reader already
+/// read, offer what this one read to the readers behind it. Cheap to clone; usable from a
+/// blocking thread.
 #[derive(Debug, Clone)]
 pub struct WalShare {
     tail: Arc<Tail>,
@@ -380,8 +393,8 @@ pub struct WalShare {
 }
 
 impl WalShare {
-    /// Record `seq`, if another reader decoded it from the WAL and kept it.
-    pub fn decoded(&self, seq: u64) -> Option<Arc<DecodedRecord>> {
+    /// Record `seq`, if another reader read it from the WAL and kept it.
+    pub fn get(&self, seq: u64) -> Option<SharedRecord> {
         let found = self.tail.lock().shared.get(&seq).cloned();
         if found.is_some() {
             self.tail.metrics.shared.inc();
@@ -389,9 +402,9 @@ impl WalShare {
         found
     }
 
-    /// Offers `record`, just decoded from the WAL, to the other readers: kept if one of them
-    /// has not passed it yet (within the cap).
-    pub fn offer(&self, record: &Arc<DecodedRecord>) {
+    /// Offers `record`, just read from the WAL (the reader then at `mark`), to the other
+    /// readers: kept if one of them has not passed it yet (within the cap).
+    pub fn offer(&self, record: &Arc<DecodedRecord>, mark: Option<ReadMark>) {
         let mut st = self.tail.lock();
         let seq = record.seq();
         let wanted = st
@@ -402,7 +415,8 @@ impl WalShare {
             return;
         }
         st.shared_bytes = st.shared_bytes.saturating_add(record.memory_bytes());
-        st.shared.insert(seq, Arc::clone(record));
+        let record = Arc::clone(record);
+        st.shared.insert(seq, SharedRecord { record, mark });
         self.tail.trim(&mut st);
     }
 }

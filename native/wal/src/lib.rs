@@ -43,7 +43,7 @@ pub use format::{RECORD_HEADER_LEN, SEGMENT_HEADER_LEN};
 pub use inspect::{CursorInfo, Damage, Inspection, SegmentInfo, inspect};
 pub use lock::LOCK_FILE;
 pub use position::Position;
-pub use reader::{Reader, Record};
+pub use reader::{ReadMark, Reader, Record};
 pub use recovery::{QUARANTINE_DIR, Quarantined, RecoveryReport};
 pub use stats::{ConsumerStats, WalStats};
 pub use storage::{ReadFile, RealStorage, Storage, StorageFile, is_out_of_space};

@@ -5,6 +5,12 @@
 //! `FullPolicy::DropOldest` deleted records this consumer had not committed (then the reader
 //! jumps to the oldest record left; the loss is counted in the stats). Under
 //! `SyncPolicy::Always` only durable records are returned.
+//!
+//! Readers of one log may pass each other where they stand ([`ReadMark`]): a consumer that
+//! got records from another consumer's reads (decoded once, shared in memory) moves its
+//! reader past them with [`Reader::skip_to`], without reading them again. A mark is only a
+//! hint: the record found there is still checked (sequence number and CRC) when read, and a
+//! mark from before a cut (`cut_epoch`) is ignored.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,7 +19,7 @@ use std::time::{Duration, Instant};
 use crate::error::WalError;
 use crate::position::Position;
 use crate::scan::{RecordScanner, Step};
-use crate::shared::{Shared, locate_plan};
+use crate::shared::{Locate, Shared, locate_plan};
 
 /// A record read from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +28,24 @@ pub struct Record {
     pub position: Position,
     /// Its bytes.
     pub data: Vec<u8>,
+}
+
+/// Where a reader stands after a record: the next record's sequence number and where it
+/// starts. Obtain with [`Reader::mark`]; hand it to another reader of the same log with
+/// [`Reader::skip_to`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMark {
+    next_seq: u64,
+    segment: u64,
+    offset: u64,
+    cut_epoch: u64,
+}
+
+impl ReadMark {
+    /// The position of the record the mark is in front of.
+    pub fn next(&self) -> Position {
+        Position(self.next_seq)
+    }
 }
 
 /// Reads the log for one consumer. Obtain with [`Wal::reader`](crate::Wal::reader).
@@ -36,6 +60,8 @@ pub struct Reader {
     cut_epoch: u64,
     /// `(seq, segment, end offset)` of records returned and not yet committed.
     returned: VecDeque<(u64, u64, u64)>,
+    /// Where record `next_seq` starts, when known from a [`ReadMark`]: `(segment, offset)`.
+    hint: Option<(u64, u64)>,
 }
 
 impl Reader {
@@ -56,7 +82,33 @@ impl Reader {
             cut_epoch,
             scanner: None,
             returned: VecDeque::new(),
+            hint: None,
         })
+    }
+
+    /// Where this reader stands: in front of the record after the last one it returned
+    /// (`None` before it returned any since it was created or moved).
+    pub fn mark(&self) -> Option<ReadMark> {
+        let (segment, scanner) = self.scanner.as_ref()?;
+        (scanner.next_seq() == self.next_seq).then(|| ReadMark {
+            next_seq: self.next_seq,
+            segment: *segment,
+            offset: scanner.offset(),
+            cut_epoch: self.cut_epoch,
+        })
+    }
+
+    /// Moves the reader forward to `mark` (another reader's [`Reader::mark`] of the same
+    /// log), skipping the records before it unread: they do not count as returned, so a
+    /// commit among them records no location. A mark at or behind the reader, or from before
+    /// a cut, changes nothing. Returns whether the reader moved.
+    pub fn skip_to(&mut self, mark: &ReadMark) -> bool {
+        if mark.next_seq <= self.next_seq || mark.cut_epoch != self.cut_epoch {
+            return false;
+        }
+        self.next_seq = mark.next_seq;
+        self.hint = Some((mark.segment, mark.offset));
+        true
     }
 
     /// The consumer name.
@@ -85,12 +137,14 @@ impl Reader {
                 self.next_seq = consumer.next_seq;
                 self.scanner = None;
                 self.returned.clear();
+                self.hint = None;
             }
             // Records deleted under us by DropOldest: jump to where the consumer was moved.
             if self.next_seq < st.first_seq() {
                 self.next_seq = st.first_seq().max(consumer.next_seq);
                 self.scanner = None;
                 self.returned.clear();
+                self.hint = None;
             }
             if self.next_seq < self.shared.readable_seq(&st) {
                 let Some(seg) = st
@@ -120,8 +174,9 @@ impl Reader {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             st = guard;
         };
-        let plan = match &self.scanner {
-            Some((open, s)) if *open == id && s.next_seq() == self.next_seq => None,
+        let plan = match (&self.scanner, self.hint.take()) {
+            (Some((open, s)), _) if *open == id && s.next_seq() == self.next_seq => None,
+            (_, Some((segment, offset))) if segment == id => Some(Locate::Known((id, offset))),
             _ => Some(locate_plan(&st, self.next_seq)),
         };
         drop(st);
@@ -130,23 +185,14 @@ impl Reader {
             None => None,
         };
         if let Some((_, offset)) = locate {
-            let max = self.shared.config.max_record_bytes;
-            let storage = self.shared.storage.as_ref();
-            let mut scanner = match RecordScanner::open(storage, &path, segment, max)? {
-                Ok(s) => s,
-                Err(Step::Damage { offset, kind, .. }) => {
-                    return Err(WalError::Corrupt { path, offset, kind });
-                }
-                Err(_) => {
-                    return Err(WalError::Corrupt {
-                        path,
-                        offset: 0,
-                        kind: crate::CorruptKind::Truncated,
-                    });
-                }
-            };
-            scanner.seek(offset, self.next_seq)?;
-            self.scanner = Some((id, scanner));
+            if let Some((open, scanner)) = self.scanner.as_mut()
+                && *open == id
+            {
+                // Same segment (e.g. after `skip_to`): move the open scanner.
+                scanner.seek(offset, self.next_seq)?;
+            } else {
+                self.open_scanner(&path, segment, id, offset)?;
+            }
         }
         let Some((_, scanner)) = self.scanner.as_mut() else {
             return Ok(None);
@@ -173,6 +219,36 @@ impl Reader {
         }
     }
 
+    /// Opens segment `id` (whose first record is `first_seq`) at `offset`, where record
+    /// `next_seq` starts.
+    fn open_scanner(
+        &mut self,
+        path: &std::path::Path,
+        first_seq: u64,
+        id: u64,
+        offset: u64,
+    ) -> Result<(), WalError> {
+        let max = self.shared.config.max_record_bytes;
+        let storage = self.shared.storage.as_ref();
+        let mut scanner = match RecordScanner::open(storage, path, first_seq, max)? {
+            Ok(s) => s,
+            Err(Step::Damage { offset, kind, .. }) => {
+                let path = path.to_path_buf();
+                return Err(WalError::Corrupt { path, offset, kind });
+            }
+            Err(_) => {
+                return Err(WalError::Corrupt {
+                    path: path.to_path_buf(),
+                    offset: 0,
+                    kind: crate::CorruptKind::Truncated,
+                });
+            }
+        };
+        scanner.seek(offset, self.next_seq)?;
+        self.scanner = Some((id, scanner));
+        Ok(())
+    }
+
     /// Persists that every record up to and including `position` is done for this consumer
     /// (atomically: temp file, rename, directory fsync). Commits never move backwards.
     pub fn commit(&mut self, position: Position) -> Result<(), WalError> {
@@ -197,5 +273,6 @@ impl Reader {
             self.next_seq = c.next_seq;
         }
         self.returned.clear();
+        self.hint = None;
     }
 }

@@ -12,6 +12,7 @@ mod wal {
     pub mod fsync_faults;
     pub mod harness;
     pub mod lock;
+    pub mod marks;
     pub mod model;
     pub mod parts;
 }

@@ -12,17 +12,17 @@ use super::process::{Guard, log_to, wait_listening};
 use prw_devkit::prom_text;
 
 /// prw's `prw_tail_hits_total`, `prw_tail_wal_reads_total` and
-/// `prw_tail_wal_decodes_shared_total` at the end of a row, summed over the destinations:
-/// records taken from the in-memory tail vs read back from the WAL, and how many of the
-/// latter another destination had decoded already.
+/// `prw_tail_wal_reads_shared_total` at the end of a row, summed over the destinations:
+/// records taken from the in-memory tail, read back from the WAL, and taken from memory after
+/// another destination read them from the WAL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TailReads {
     /// Records taken from memory.
     pub hits: u64,
     /// Records read back from the WAL (the destination was behind the tail).
     pub wal_reads: u64,
-    /// Of those, records another destination had already decoded
-    /// (`prw_tail_wal_decodes_shared_total`).
+    /// Records taken from memory after another destination behind the tail read them from
+    /// the WAL (`prw_tail_wal_reads_shared_total`).
     pub shared: u64,
 }
 
@@ -143,7 +143,7 @@ impl Relay {
         Some(TailReads {
             hits: count("prw_tail_hits_total"),
             wal_reads: count("prw_tail_wal_reads_total"),
-            shared: count("prw_tail_wal_decodes_shared_total"),
+            shared: count("prw_tail_wal_reads_shared_total"),
         })
     }
 

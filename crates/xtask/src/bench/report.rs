@@ -263,11 +263,11 @@ impl Results {
                 acked(prw)
             );
             let tail = prw.and_then(|r| r.tail).map_or("-".into(), |t| {
-                format!("{} / {} ({} shared)", t.hits, t.wal_reads, t.shared)
+                format!("{} / {} (+{} shared)", t.hits, t.wal_reads, t.shared)
             });
             let _ = writeln!(
                 s,
-                "| records taken from the tail / read back from the WAL (of which decoded by another destination) | - | {tail} | |\n"
+                "| records taken from the tail / read back from the WAL (+ taken from another destination's WAL read) | - | {tail} | |\n"
             );
         }
     }
@@ -510,7 +510,7 @@ const EXPLANATIONS: &str = "### What each figure means\n\n\
 - *accepted samples/s*: samples in requests the relay answered 2xx, per second of the run, with the generator sending as fast as the relay answers.\n\
 - *CPU-seconds per million samples*: utime + stime of the relay process (`/proc/<pid>/stat`) from the first request until the receiver got everything, divided by the acknowledged samples in millions; lower is better.\n\
 - *of which in the kernel*: the relay's `stime` as a share of its `utime + stime` over the same window: syscalls (socket reads and writes, the WAL's writes and fdatasync), page faults and thread wake-ups.\n\
-- *records taken from the tail / read back from the WAL (of which decoded by another destination)*: prw's `prw_tail_hits_total`, `prw_tail_wal_reads_total` and `prw_tail_wal_decodes_shared_total` at the end of the row, summed over destinations; a shared record was read from the WAL but decoded only once for the destinations behind the tail together. At saturation the generator outruns delivery, the tail (`tail.max_bytes`, 8 MiB) evicts what a destination has not taken yet, and that destination reads it back from the WAL (decompress again, trusted facts pass): correct, but more CPU per sample than the in-memory path.\n\
+- *records taken from the tail / read back from the WAL (+ taken from another destination's WAL read)*: prw's `prw_tail_hits_total`, `prw_tail_wal_reads_total` and `prw_tail_wal_reads_shared_total` at the end of the row, summed over destinations; a shared record was read from the WAL and decoded once for the destinations behind the tail together. At saturation the generator outruns delivery, the tail (`tail.max_bytes`, 8 MiB) evicts what a destination has not taken yet, and that destination reads it back from the WAL (decompress again, trusted facts pass): correct, but more CPU per sample than the in-memory path.\n\
 - *peak RSS*: `VmHWM` of the relay process (`/proc/<pid>/status`) at the end of the row; each row starts a fresh process.\n\
 - *p50 / p99 ingest latency*: time from sending a request to the end of the relay's answer, as the generator saw it, at saturation (so it includes queueing).\n\
 - *samples delivered*: samples the null receiver decoded (VictoriaMetrics: stored, `vm_rows_inserted_total`) after the relay's queue drained (bounded wait, longer with more destinations); it should equal the acknowledged samples times the destinations.\n\
@@ -679,7 +679,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                "| records taken from the tail / read back from the WAL (of which decoded by another destination) | - | 90 / 10 (4 shared) | |"
+                "| records taken from the tail / read back from the WAL (+ taken from another destination's WAL read) | - | 90 / 10 (+4 shared) | |"
             ),
             "{text}"
         );

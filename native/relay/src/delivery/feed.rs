@@ -8,17 +8,24 @@
 //! tail records do ([`DecodedRecord::from_stored`] gives what ingest gave), so both paths
 //! yield the same items.
 //!
-//! Destinations behind the tail at the same time share the decoding: a record one of them
-//! decoded from the WAL is kept for the others still behind it (`crate::tail::WalShare`).
+//! Destinations behind the tail at the same time share the reading and the decoding: a
+//! record one of them read from the WAL is kept for the others still behind it, with where
+//! its WAL reader stood after it (`crate::tail::WalShare`, a [`prw_wal::ReadMark`]). A feed
+//! that finds its next record there takes it from memory, with no trip to the blocking pool,
+//! and moves its own WAL reader to the mark before it reads the WAL again, so N destinations
+//! draining a backlog together read each record about once, not N times.
 //!
 //! A destination that forwards records as received ([`super::forward`]) gets a WAL record it
-//! would forward as [`Fed::Stored`]: its head and body as received, not decoded.
+//! would forward as a record held as received only ([`DecodedRecord::received_only`]): its
+//! head and body as received, not decoded (a destination that cuts it after all decodes it
+//! then, as it does such a record from the tail).
 //!
 //! Invariants: records come out in seq order, each once per run; a record that cannot be
 //! decoded comes out as [`Fed::Undecodable`] (it is acknowledged, not retried for ever); the
-//! WAL reader is re-created at the committed cursor whenever the feed goes back to the WAL,
-//! and records before the feed's position are skipped (read, not decoded); waits end at once
-//! when the stop token fires.
+//! WAL reader is re-created at the committed cursor when the feed goes back to the WAL after
+//! tail hits, and records before the feed's position are skipped (read, not decoded), unless
+//! a mark moved it there; a mark only moves a reader forward; waits end at once when the stop
+//! token fires.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -26,15 +33,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use prw_core::Limits;
-use prw_wal::{Position, Reader, Wal, WalError};
+use prw_wal::{Position, ReadMark, Reader, Wal, WalError};
 use tokio_util::sync::CancellationToken;
 
 use bytes::Bytes;
 
 use super::cursor::NOTHING_COMMITTED;
 use super::forward::Forwarding;
-use crate::record::{DecodedRecord, ReceivedBody, RecordHead, UndecodableRecord};
-use crate::tail::{Lookup, Tail, TailReader, WalShare};
+use crate::record::{DecodedRecord, ReceivedBody, RecordInfo, UndecodableRecord};
+use crate::tail::{Lookup, SharedRecord, Tail, TailReader, WalShare};
 
 /// How long one wait for a new WAL record lasts before the feed looks again.
 pub const POLL: Duration = Duration::from_millis(100);
@@ -50,8 +57,6 @@ const WAL_BATCH: usize = 4;
 pub enum Fed {
     /// A record, decoded.
     Record(Arc<DecodedRecord>),
-    /// A WAL record the destination forwards as received, not decoded.
-    Stored(Box<StoredRecord>),
     /// WAL record `seq` could not be decoded.
     Undecodable {
         /// Its position.
@@ -61,30 +66,11 @@ pub enum Fed {
     },
 }
 
-/// A WAL record read but not decoded.
-#[derive(Debug)]
-pub struct StoredRecord {
-    /// Its position.
-    pub seq: u64,
-    /// Its head.
-    pub head: RecordHead,
-    /// Its body as received.
-    pub received: ReceivedBody,
-}
-
-impl StoredRecord {
-    /// Decodes it (when it is not forwarded after all).
-    pub fn decode(self, limits: &Limits) -> Result<DecodedRecord, UndecodableRecord> {
-        DecodedRecord::from_received(self.seq, self.head, self.received, limits)
-    }
-}
-
 impl Fed {
     /// The record's WAL position.
     pub fn seq(&self) -> u64 {
         match self {
             Fed::Record(record) => record.seq(),
-            Fed::Stored(stored) => stored.seq,
             Fed::Undecodable { seq, .. } => *seq,
         }
     }
@@ -107,6 +93,8 @@ pub struct Feed {
     ready: VecDeque<Fed>,
     /// Whether the destination forwards records as received.
     forwarding: Option<Forwarding>,
+    /// Where the WAL reader may skip to: the mark of the last record taken from the share.
+    mark: Option<ReadMark>,
 }
 
 impl Feed {
@@ -137,6 +125,7 @@ impl Feed {
             committed,
             ready: VecDeque::new(),
             forwarding: None,
+            mark: None,
         })
     }
 
@@ -175,7 +164,14 @@ impl Feed {
                         () = tail.arrival(self.next) => continue,
                     }
                 }
-                Some(Lookup::Behind { first }) => Some(first),
+                Some(Lookup::Behind { first }) => {
+                    if let Some(shared) = self.shared(self.next) {
+                        self.mark = shared.mark;
+                        self.moved_past(shared.record.seq());
+                        return Some(Fed::Record(shared.record));
+                    }
+                    Some(first)
+                }
                 None => None,
             };
             let read = self.read_wal(upto);
@@ -189,6 +185,11 @@ impl Feed {
             }
             self.ready.extend(batch);
         }
+    }
+
+    /// Record `seq`, if another destination just read it from the WAL.
+    fn shared(&self, seq: u64) -> Option<SharedRecord> {
+        self.tail.as_ref()?.wal_share().get(seq)
     }
 
     fn moved_past(&mut self, seq: u64) {
@@ -213,6 +214,12 @@ impl Feed {
                 return Vec::new();
             }
         };
+        // Past what the feed took from the share: skip it unread.
+        if let Some(mark) = self.mark.take()
+            && mark.next() == Position(self.next)
+        {
+            reader.skip_to(&mark);
+        }
         let job = WalRead {
             share: self.tail.as_ref().map(TailReader::wal_share),
             name: self.name.clone(),
@@ -242,7 +249,7 @@ impl Feed {
 
 /// One trip to the blocking pool.
 struct WalRead {
-    /// Decoded records shared with the other destinations.
+    /// Records read by the other destinations, shared.
     share: Option<WalShare>,
     name: String,
     from: u64,
@@ -253,9 +260,10 @@ struct WalRead {
 }
 
 impl WalRead {
-    /// WAL record `seq`: as stored when the destination forwards it, else decoded (or taken
-    /// from another destination that just decoded it).
-    fn decode(&self, seq: u64, stored: Bytes) -> Fed {
+    /// WAL record `seq` (the reader then at `mark`): as received when the destination
+    /// forwards it, else decoded (or taken from another destination that just decoded it);
+    /// offered to the destinations behind.
+    fn read(&self, seq: u64, stored: Bytes, mark: Option<ReadMark>) -> Fed {
         let (head, received) = match ReceivedBody::read(&stored) {
             Ok(parts) => parts,
             Err(error) => {
@@ -265,30 +273,31 @@ impl WalRead {
                 };
             }
         };
-        if self
+        let record = if self
             .forwarding
             .as_ref()
             .is_some_and(|f| f.allows(head.protocol, &received))
         {
-            return Fed::Stored(Box::new(StoredRecord {
+            let info = RecordInfo {
                 seq,
-                head,
-                received,
-            }));
-        }
-        if let Some(record) = self.share.as_ref().and_then(|s| s.decoded(seq)) {
-            return Fed::Record(record);
-        }
-        match DecodedRecord::from_received(seq, head, received, &self.limits) {
-            Ok(decoded) => {
-                let record = Arc::new(decoded);
-                if let Some(share) = &self.share {
-                    share.offer(&record);
-                }
-                Fed::Record(record)
+                protocol: head.protocol,
+                received_at_ms: head.received_at_ms,
+                headers: Arc::from(head.headers),
+            };
+            DecodedRecord::received_only(info, received, self.limits)
+        } else if let Some(shared) = self.share.as_ref().and_then(|s| s.get(seq)) {
+            return Fed::Record(shared.record);
+        } else {
+            match DecodedRecord::from_received(seq, head, received, &self.limits) {
+                Ok(decoded) => decoded,
+                Err(error) => return Fed::Undecodable { seq, error },
             }
-            Err(error) => Fed::Undecodable { seq, error },
+        };
+        let record = Arc::new(record);
+        if let Some(share) = &self.share {
+            share.offer(&record, mark);
         }
+        Fed::Record(record)
     }
 
     fn run(&self, reader: &mut Reader) -> Vec<Fed> {
@@ -315,7 +324,7 @@ impl WalRead {
                 // Handed out from the tail already (the reader restarted at the cursor).
                 continue;
             }
-            out.push(self.decode(seq, Bytes::from(record.data)));
+            out.push(self.read(seq, Bytes::from(record.data), reader.mark()));
             if self.upto.is_some_and(|upto| seq.saturating_add(1) >= upto) {
                 break;
             }
@@ -323,3 +332,6 @@ impl WalRead {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -21,9 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::cursor::{Committer, Lag, NOTHING_COMMITTED, follow};
 use prometheus_client::metrics::counter::Counter;
-use prw_core::Limits;
 
-use super::feed::{Fed, Feed, StoredRecord};
+use super::feed::{Fed, Feed};
 use super::forward::{Forwarding, whole_item};
 use super::items::{RecordItems, cut_for};
 use super::metrics::DeliveryMetrics;
@@ -153,7 +152,6 @@ impl RunningDestination {
             feed,
             forwarding,
             forwarded: shared.metrics.forwarded(&name),
-            limits: shared.settings.limits,
             rules: destination.relabel.clone(),
             stop: stop.clone(),
             lag,
@@ -267,7 +265,6 @@ struct Dispatch {
     feed: Feed,
     forwarding: Option<Forwarding>,
     forwarded: Counter,
-    limits: Limits,
     rules: Vec<RelabelRule>,
     stop: CancellationToken,
     lag: Arc<Mutex<Lag>>,
@@ -292,7 +289,6 @@ async fn dispatch(mut d: Dispatch) -> Option<Destination> {
                 Some(items) => Some(items),
                 None => cut_items(record, &d.rules, d.sender.protocol(), &d.name).await,
             },
-            Fed::Stored(stored) => d.forward_or_cut(*stored).await,
             Fed::Undecodable { error, .. } => {
                 tracing::error!(destination = %d.name, seq, %error, "WAL record cannot be decoded; skipped");
                 None
@@ -345,40 +341,6 @@ impl Dispatch {
             self.forwarded.inc();
         }
         allowed
-    }
-
-    /// A record the feed did not decode: forwarded whole, or (the shard count or protocol
-    /// changed since the feed read it) decoded on the blocking pool and cut.
-    async fn forward_or_cut(&mut self, stored: StoredRecord) -> Option<RecordItems> {
-        if self.forwards(stored.head.protocol, &stored.received) {
-            let StoredRecord {
-                seq,
-                head,
-                received,
-            } = stored;
-            return Some(whole_items(
-                seq,
-                head.protocol,
-                &Arc::from(head.headers),
-                &received,
-                head.received_at_ms,
-            ));
-        }
-        let seq = stored.seq;
-        let limits = self.limits;
-        let decoded = match tokio::task::spawn_blocking(move || stored.decode(&limits)).await {
-            Ok(Ok(record)) => record,
-            Ok(Err(error)) => {
-                tracing::error!(destination = %self.name, seq, %error, "WAL record cannot be decoded; skipped");
-                return None;
-            }
-            Err(error) => {
-                tracing::error!(destination = %self.name, seq, %error, "decoding task failed");
-                return None;
-            }
-        };
-        let protocol = self.sender.protocol();
-        cut_items(Arc::new(decoded), &self.rules, protocol, &self.name).await
     }
 }
 

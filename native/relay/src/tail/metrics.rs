@@ -7,8 +7,9 @@
 //!   behind;
 //! - `prw_tail_evicted_total`: records dropped at the cap before every destination took them
 //!   (the slow destinations read them from the WAL);
-//! - `prw_tail_wal_decodes_shared_total`: records read from the WAL that a destination did
-//!   not decode itself because another one had just done it.
+//! - `prw_tail_wal_reads_shared_total`: records a destination took from memory, neither
+//!   read nor decoded again, because another destination behind the tail had just read
+//!   them from the WAL.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -67,8 +68,8 @@ impl TailMetrics {
             self.evicted.clone(),
         );
         registry.register(
-            "prw_tail_wal_decodes_shared",
-            "Records read from the WAL whose decoding another destination had already done",
+            "prw_tail_wal_reads_shared",
+            "Records a destination took from memory after another destination read them from the WAL",
             self.shared.clone(),
         );
     }

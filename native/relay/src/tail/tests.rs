@@ -121,21 +121,18 @@ fn a_record_decoded_from_the_wal_is_shared_with_the_readers_behind_it_only() {
     let alone = tail.reader("c", 50);
     let record = record(20, 100);
     // "a" decoded record 20; "b" (at 10) still needs it.
-    first.wal_share().offer(&record);
-    let shared = second.wal_share().decoded(20).map(|r| r.seq());
+    first.wal_share().offer(&record, None);
+    let shared = second.wal_share().get(20).map(|r| r.record.seq());
     assert_eq!(shared, Some(20));
     assert_eq!(tail.metrics().shared.get(), 1);
     // Once both passed it, it is gone; nobody behind 60 means it is not even kept.
     first.advance(21);
     second.advance(21);
     drop(alone);
-    assert!(second.wal_share().decoded(20).is_none());
+    assert!(second.wal_share().get(20).is_none());
     let late = self::record(60, 100);
-    first.wal_share().offer(&late);
-    assert!(
-        second.wal_share().decoded(60).is_some(),
-        "b at 21 is behind 60"
-    );
+    first.wal_share().offer(&late, None);
+    assert!(second.wal_share().get(60).is_some(), "b at 21 is behind 60");
     second.advance(61);
     first.advance(61);
     assert_eq!(tail.metrics().bytes.get(), 0);
@@ -154,10 +151,10 @@ fn with_every_reader_behind_the_tail_shared_records_displace_the_newest_ones() {
     // "ahead" decodes 10..14 from the WAL; "behind" will need them next, the tail's records
     // only once both caught up through the WAL: the tail's records make room.
     for seq in 10..14 {
-        ahead.wal_share().offer(&record(seq, 1000));
+        ahead.wal_share().offer(&record(seq, 1000), None);
     }
     for seq in 10..14 {
-        assert!(behind.wal_share().decoded(seq).is_some(), "record {seq}");
+        assert!(behind.wal_share().get(seq).is_some(), "record {seq}");
     }
     assert_eq!(tail.metrics().records.get(), 0);
     assert_eq!(tail.metrics().evicted.get(), 4);
@@ -184,13 +181,13 @@ fn follower_and_two_behind(records: std::ops::Range<u64>) -> (Arc<Tail>, [TailRe
 fn records_a_follower_still_needs_are_never_displaced_by_shared_ones() {
     let (tail, [follower, ahead, behind]) = follower_and_two_behind(100..104);
     for seq in 10..12 {
-        ahead.wal_share().offer(&record(seq, 1000));
+        ahead.wal_share().offer(&record(seq, 1000), None);
     }
     assert_eq!(tail.metrics().records.get(), 4);
     assert_eq!(tail.metrics().evicted.get(), 0);
     assert_eq!(seq_of(&follower.lookup(100)), Some(100));
-    assert!(behind.wal_share().decoded(10).is_none());
-    assert!(behind.wal_share().decoded(11).is_none());
+    assert!(behind.wal_share().get(10).is_none());
+    assert!(behind.wal_share().get(11).is_none());
 }
 
 #[test]
@@ -198,18 +195,18 @@ fn records_no_follower_needs_make_room_for_shared_ones_up_to_half_the_cap() {
     let (tail, [follower, ahead, behind]) = follower_and_two_behind(100..103);
     // The follower took 100 and 101; only the readers behind could still want them.
     follower.advance(102);
-    ahead.wal_share().offer(&record(10, 1000));
-    ahead.wal_share().offer(&record(11, 1000));
+    ahead.wal_share().offer(&record(10, 1000), None);
+    ahead.wal_share().offer(&record(11, 1000), None);
     assert_eq!(tail.metrics().records.get(), 2);
     assert_eq!(seq_of(&follower.lookup(102)), Some(102));
-    assert!(behind.wal_share().decoded(10).is_some());
-    assert!(behind.wal_share().decoded(11).is_some());
+    assert!(behind.wal_share().get(10).is_some());
+    assert!(behind.wal_share().get(11).is_some());
     // A third shared record would pass half the cap: the oldest shared one leaves.
-    ahead.wal_share().offer(&record(12, 1000));
+    ahead.wal_share().offer(&record(12, 1000), None);
     assert_eq!(tail.metrics().records.get(), 2);
-    assert!(behind.wal_share().decoded(10).is_none());
-    assert!(behind.wal_share().decoded(11).is_some());
-    assert!(behind.wal_share().decoded(12).is_some());
+    assert!(behind.wal_share().get(10).is_none());
+    assert!(behind.wal_share().get(11).is_some());
+    assert!(behind.wal_share().get(12).is_some());
 }
 
 /// A forwarding rule for tests: takes records of `protocol` whole up to `limit`.
