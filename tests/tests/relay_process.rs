@@ -307,27 +307,59 @@ fn a_400_batch_is_never_resent_and_5xx_and_429_batches_are_resent() {
 #[test]
 fn a_destination_behind_the_tail_catches_up_from_the_wal_with_nothing_lost() {
     let Some(bin) = relay_bin() else { return };
-    // Forwarded: 30 records of 200 series take well over 8 KiB even as received.
-    behind_the_tail_catches_up(&bin, "8KiB", "");
-    // Cut: the tail (64 KiB) holds about three decoded records.
-    behind_the_tail_catches_up(&bin, "64KiB", "    forward_as_received: false\n");
+    // Forwarded: 30 records of 200 series take well over 8 KiB even as received. Both
+    // destinations' queues hold every record forwarded whole, so both read the evicted ones
+    // from the WAL while paused, side by side.
+    behind_the_tail_catches_up(&bin, "8KiB", "", Resume::Together);
+    // Cut: the tail (128 KiB) holds about six decoded records; a queue holds less than one,
+    // so each paused destination stops reading at its first record. They resume one after
+    // the other: the second takes from memory the records the first read from the WAL last
+    // (the share keeps the newest within half the cap).
+    behind_the_tail_catches_up(
+        &bin,
+        "128KiB",
+        "    forward_as_received: false\n",
+        Resume::OneAfterTheOther,
+    );
 }
 
-fn behind_the_tail_catches_up(bin: &Path, tail_bytes: &str, extra: &str) {
-    let receiver = BlockingReceiver::start(
-        ReceiverConfig::default()
-            .recording()
-            .with_default(Answer::status(503)),
-    )
-    .unwrap();
+/// How the paused destinations of [`behind_the_tail_catches_up`] resume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    Together,
+    OneAfterTheOther,
+}
+
+/// Two destinations, both paused while 30 records are acknowledged, then resumed: each
+/// receives every acknowledged pair in per-series order, the records the tail evicted coming
+/// from the WAL (read by one destination and, when the other is close behind, taken from
+/// memory by it: `prw_tail_wal_reads_shared_total`).
+fn behind_the_tail_catches_up(bin: &Path, tail_bytes: &str, extra: &str, resume: Resume) {
+    let receivers: Vec<BlockingReceiver> = (0..2)
+        .map(|_| {
+            BlockingReceiver::start(
+                ReceiverConfig::default()
+                    .recording()
+                    .with_default(Answer::status(503)),
+            )
+            .unwrap()
+        })
+        .collect();
     // A queue of 100 items holds well under one 200-series record: the 30 records sent
     // while paused cannot all wait in memory.
-    let yaml = format!(
-        "tail:\n  max_bytes: {tail_bytes}\nremote_write:\n  - name: behind\n    url: {}\n{extra}    queue_config:\n      \
-         capacity: 100\n      max_shards: 1\n      min_shards: 1\n      max_samples_per_send: {MAX_SAMPLES_PER_SEND}\n      \
-         batch_send_deadline: 200ms\n      min_backoff: 20ms\n      max_backoff: 100ms\n",
-        receiver.url("/api/v1/write")
-    );
+    let destinations: String = receivers
+        .iter()
+        .enumerate()
+        .map(|(i, receiver)| {
+            format!(
+                "  - name: behind{i}\n    url: {}\n{extra}    queue_config:\n      \
+                 capacity: 100\n      max_shards: 1\n      min_shards: 1\n      max_samples_per_send: {MAX_SAMPLES_PER_SEND}\n      \
+                 batch_send_deadline: 200ms\n      min_backoff: 20ms\n      max_backoff: 100ms\n",
+                receiver.url("/api/v1/write")
+            )
+        })
+        .collect();
+    let yaml = format!("tail:\n  max_bytes: {tail_bytes}\nremote_write:\n{destinations}");
     let relay = Relay::start(bin, &yaml).unwrap();
     let load = Load::start(relay.addr(), "behind", 200, Duration::from_millis(10));
     acked_some(&load, 200 * 30);
@@ -335,16 +367,30 @@ fn behind_the_tail_catches_up(bin: &Path, tail_bytes: &str, extra: &str) {
     let evicted = relay.metric("prw_tail_evicted_total").unwrap();
     assert!(
         evicted > 0.0,
-        "the tail must have evicted records the paused destination had not taken ({extra:?})"
+        "the tail must have evicted records the paused destinations had not taken ({extra:?})"
     );
-    receiver.set_default_answer(Answer::status(204));
-    let seen = wait_for_all(&receiver, &report.acked, "the destination");
+    for receiver in &receivers {
+        receiver.set_default_answer(Answer::status(204));
+        if resume == Resume::OneAfterTheOther {
+            wait_for_all(receiver, &report.acked, "the first destination");
+        }
+    }
+    for (i, receiver) in receivers.iter().enumerate() {
+        let seen = wait_for_all(receiver, &report.acked, &format!("destination behind{i}"));
+        assert_eq!(
+            seen.new_out_of_order(),
+            0,
+            "per-series order at receiver {i}"
+        );
+    }
     let wal_reads = relay.metric("prw_tail_wal_reads_total").unwrap();
+    let shared = relay.metric("prw_tail_wal_reads_shared_total").unwrap();
     let forwarded = relay
         .metric("prw_delivery_records_forwarded_total")
         .unwrap();
     println!(
-        "acknowledged {} pairs; {evicted} records evicted from the tail, {wal_reads} read back from the WAL, {forwarded} forwarded",
+        "acknowledged {} pairs; {evicted} records evicted from the tail, {wal_reads} read back from the WAL, \
+         {shared} taken from the other destination's WAL reads, {forwarded} forwarded",
         report.acked.unique_count()
     );
     assert!(wal_reads > 0.0, "the evicted records came from the WAL");
@@ -353,11 +399,12 @@ fn behind_the_tail_catches_up(bin: &Path, tail_bytes: &str, extra: &str) {
         extra.is_empty(),
         "records are forwarded unless forward_as_received is off"
     );
-    assert_eq!(
-        seen.new_out_of_order(),
-        0,
-        "per-series order at the receiver"
-    );
+    if resume == Resume::OneAfterTheOther {
+        assert!(
+            shared > 0.0,
+            "the second destination took records the first had read from the WAL"
+        );
+    }
 }
 
 #[test]
