@@ -19,11 +19,12 @@
 
 use std::io::{self, IoSlice};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::WalError;
 use crate::failpoint::failpoint;
-use crate::storage::{Storage, append_all, read_all, write_all_at};
+use crate::storage::{Storage, StorageFile, append_all, read_all, write_all_at};
 
 /// One two-slot file on a [`Storage`].
 #[derive(Debug, Clone, Copy)]
@@ -116,6 +117,29 @@ impl<'a> TwoSlotFile<'a> {
     /// Writes `slot` (at most `slot_len` bytes) into slot `generation % 2` in place and
     /// `fdatasync`s it. Needs no free space once the file exists.
     pub fn overwrite(&self, generation: u32, slot: &[u8], slot_len: usize) -> Result<(), WalError> {
+        let file = self.open_for_overwrite()?;
+        self.overwrite_in(file.as_ref(), generation, slot, slot_len)
+    }
+
+    /// Opens the file for [`TwoSlotFile::overwrite_in`]: a caller that saves often keeps the
+    /// handle, one `open` instead of one per save. The handle is of the file as it is now:
+    /// open again after [`TwoSlotFile::create`] or [`TwoSlotFile::remove`] (and after a
+    /// failed save, to start afresh).
+    pub fn open_for_overwrite(&self) -> Result<Arc<dyn StorageFile>, WalError> {
+        self.storage
+            .open_write(self.path)
+            .map_err(WalError::io("open", self.path))
+    }
+
+    /// [`TwoSlotFile::overwrite`] through `file`, a handle from
+    /// [`TwoSlotFile::open_for_overwrite`].
+    pub fn overwrite_in(
+        &self,
+        file: &dyn StorageFile,
+        generation: u32,
+        slot: &[u8],
+        slot_len: usize,
+    ) -> Result<(), WalError> {
         if slot.len() > slot_len {
             return Err(WalError::Io {
                 op: "write",
@@ -126,12 +150,8 @@ impl<'a> TwoSlotFile<'a> {
                 ),
             });
         }
-        let file = self
-            .storage
-            .open_write(self.path)
-            .map_err(WalError::io("open", self.path))?;
         let offset = u64::from(generation % 2) * slot_len as u64;
-        write_all_at(file.as_ref(), slot, offset).map_err(WalError::io("write", self.path))?;
+        write_all_at(file, slot, offset).map_err(WalError::io("write", self.path))?;
         if let Some(name) = self.kill_point {
             failpoint(name);
         }

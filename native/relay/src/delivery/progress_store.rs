@@ -17,6 +17,10 @@
 //! Slots are [`SLOT_LEN`] (4 KiB) bytes: room for the JSON of [`SHARDS_IN_A_SLOT`] shards
 //! even with 20-digit positions, well above the default `max_shards` (50).
 //!
+//! Saves write through a handle kept open from one save to the next (opened again after the
+//! file is created or removed, and after a failed save): one `fdatasync` per save, no
+//! `open`/`close`.
+//!
 //! Invariants: a save overwrites the slot not holding the newest durable value and
 //! `fdatasync`s it, so a crash or a failed write leaves the old or the new progress, never a
 //! mix, and a full disk never stops a save: the file exists from the first load on (created
@@ -33,7 +37,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use prw_wal::{RealStorage, Storage, TwoSlotFile, WalError, newest_slot};
+use prw_wal::{RealStorage, Storage, StorageFile, TwoSlotFile, WalError, newest_slot};
 use serde::{Deserialize, Serialize};
 
 use crate::queue::watermark::StoreError;
@@ -94,6 +98,9 @@ pub struct FileProgressStore {
     storage: Arc<dyn Storage>,
     /// Learnt from the file on the first save (`None`: not read yet).
     slots: Arc<Mutex<Option<Slots>>>,
+    /// The file open for overwriting, kept between saves (one `open` per file, not per
+    /// save); dropped when the file is created again or removed, and after a failed save.
+    handle: Arc<Mutex<Option<Arc<dyn StorageFile>>>>,
 }
 
 impl FileProgressStore {
@@ -109,6 +116,7 @@ impl FileProgressStore {
             path: dir.join(format!("{name}.progress")),
             storage,
             slots: Arc::new(Mutex::new(None)),
+            handle: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -121,9 +129,14 @@ impl FileProgressStore {
         TwoSlotFile::new(self.storage.as_ref(), &self.path)
     }
 
+    fn forget_handle(&self) {
+        *self.handle.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
     /// Deletes the file (a removed destination); a missing file is fine.
     pub fn remove(&self) -> Result<(), ProgressFileError> {
         *self.slots.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.forget_handle();
         Ok(self.file().remove()?)
     }
 
@@ -223,7 +236,14 @@ impl FileProgressStore {
         let generation = slots.generation.wrapping_add(1);
         // Only header and JSON: the length field bounds what is read of the slot.
         let slot = encode_slot(json, generation);
-        self.file().overwrite(generation, &slot, slots.slot_len)?;
+        let file = self.file();
+        let mut handle = self.handle.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = match handle.take() {
+            Some(open) => open,
+            None => file.open_for_overwrite()?,
+        };
+        file.overwrite_in(open.as_ref(), generation, &slot, slots.slot_len)?;
+        *handle = Some(open);
         Ok(Slots {
             generation,
             slot_len: slots.slot_len,
@@ -243,6 +263,8 @@ impl FileProgressStore {
             })?;
         let file = self.file();
         file.remove_leftovers();
+        // A handle kept open is of the file being replaced.
+        self.forget_handle();
         file.create(&encode_slot(json, 0), slot_len)?;
         Ok(Slots {
             generation: 0,
@@ -432,6 +454,34 @@ mod tests {
         assert_eq!(store.load().unwrap(), Some(progress(2, 2)));
         store.save(&progress(5, 2)).unwrap();
         assert_eq!(store.load().unwrap(), Some(progress(5, 2)));
+    }
+
+    #[test]
+    fn saves_keep_the_file_open_and_open_it_again_after_a_failure_or_a_new_file() {
+        let (_dir, faults, store) = on_faulty_storage();
+        // The first save creates the file, the second opens it.
+        store.save(&progress(1, 2)).unwrap();
+        store.save(&progress(2, 2)).unwrap();
+        // Opening for writing fails from now on: saves go through the handle kept open.
+        faults.fail_always(Op::Create, Fault::Eio);
+        store.save(&progress(3, 2)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(progress(3, 2)));
+        // A failed save drops the handle: the next one opens the file again.
+        faults.fail_next(Op::Sync, Fault::Eio);
+        assert!(store.save(&progress(4, 2)).is_err());
+        assert!(store.save(&progress(5, 2)).is_err(), "opening fails");
+        faults.clear();
+        store.save(&progress(6, 2)).unwrap();
+        assert_eq!(store.load().unwrap(), Some(progress(6, 2)));
+        // A larger file replaces the one open: later saves write the new file.
+        let many = full(SHARDS_IN_A_SLOT * 3);
+        store.save(&many).unwrap();
+        let more = ShardProgress {
+            low_watermark: Some(99),
+            ..many.clone()
+        };
+        store.save(&more).unwrap();
+        assert_eq!(store.load().unwrap(), Some(more));
     }
 
     #[test]
