@@ -15,8 +15,8 @@ pub mod shard;
 pub mod watermark;
 
 pub use destination::{
-    Destination, DestinationError, DestinationOptions, QueueSettings, ShutdownReport,
-    V2EncoderFactory,
+    Destination, DestinationError, DestinationOptions, PROGRESS_SAVE_INTERVAL, QueueSettings,
+    ShutdownReport, V2EncoderFactory,
 };
 pub use item::QueueItem;
 pub use shard::BatchSettings;

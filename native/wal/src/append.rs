@@ -135,6 +135,7 @@ impl Shared {
             });
         }
         if let Some(seg) = st.segments.back_mut() {
+            seg.note_record(seq, seg.len);
             seg.records += 1;
             seg.len += rec_bytes;
         }

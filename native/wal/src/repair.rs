@@ -58,6 +58,7 @@ impl Shared {
         if let Some(seg) = st.segments.back_mut() {
             seg.records = keep_end.saturating_sub(seg.first_seq);
             seg.len = keep_len;
+            seg.cut_index();
         }
         if keep_end == meta.first_seq {
             self.storage

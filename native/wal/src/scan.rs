@@ -93,11 +93,20 @@ impl RecordScanner {
         }))
     }
 
-    /// Moves to `offset`, where the record with sequence `seq` starts.
+    /// Moves to `offset`, where the record with sequence `seq` starts. A target inside what
+    /// the buffer holds keeps the buffer: readers that skip past records another reader
+    /// shared with them (`Reader::skip_to`) seek forward by a record or two at a time, and a
+    /// seek that dropped the buffer made each of them read a whole buffer again per record.
     pub(crate) fn seek(&mut self, offset: u64, seq: u64) -> Result<(), WalError> {
-        self.file
-            .seek(SeekFrom::Start(offset))
-            .map_err(WalError::io("seek", &self.path))?;
+        let relative = i64::try_from(offset)
+            .ok()
+            .zip(i64::try_from(self.offset).ok())
+            .map(|(to, from)| to - from);
+        match relative {
+            Some(delta) => self.file.seek_relative(delta),
+            None => self.file.seek(SeekFrom::Start(offset)).map(|_| ()),
+        }
+        .map_err(WalError::io("seek", &self.path))?;
         self.offset = offset;
         self.next_seq = seq;
         Ok(())

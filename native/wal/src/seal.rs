@@ -56,6 +56,9 @@ impl Shared {
             if let (Some(active), Some(meta)) = (st.active.as_ref(), st.segments.back_mut()) {
                 meta.len = active.durable_len;
             }
+            if let Some(meta) = st.segments.back_mut() {
+                meta.cut_index();
+            }
             tracing::error!(
                 op = failure.op,
                 path = %failure.path.display(),

@@ -27,7 +27,15 @@ pub(crate) struct SegmentMeta {
     pub(crate) path: PathBuf,
     /// Unique in this process per file the log created or opened.
     pub(crate) id: u64,
+    /// `(seq, offset)` of one record per [`INDEX_EVERY`] bytes of the records this process
+    /// appended (empty for a segment found at open), ascending: a locate scan starts at the
+    /// entry nearest before its target instead of at the segment's first record.
+    pub(crate) index: Vec<(u64, u64)>,
 }
+
+/// Bytes of records between two entries of [`SegmentMeta::index`]: a locate reads at most
+/// about this much (a 64 MiB segment keeps 64 entries, 1 KiB).
+pub(crate) const INDEX_EVERY: u64 = 1 << 20;
 
 impl SegmentMeta {
     /// A description of an existing file.
@@ -38,7 +46,35 @@ impl SegmentMeta {
             len,
             path,
             id: next_id(),
+            index: Vec::new(),
         }
+    }
+
+    /// Notes that record `seq` starts at `offset` (called for every record appended, in
+    /// order): indexed when it starts [`INDEX_EVERY`] bytes or more after the last entry.
+    pub(crate) fn note_record(&mut self, seq: u64, offset: u64) {
+        let last = self.index.last().map_or(SEGMENT_HEADER_LEN, |&(_, o)| o);
+        if offset >= last.saturating_add(INDEX_EVERY) {
+            self.index.push((seq, offset));
+        }
+    }
+
+    /// Where a scan for record `seq` may start: `(seq, offset)` of the nearest indexed record
+    /// at or before it, else the segment's first record.
+    pub(crate) fn scan_start(&self, seq: u64) -> (u64, u64) {
+        let after = self.index.partition_point(|&(s, _)| s <= seq);
+        after
+            .checked_sub(1)
+            .and_then(|i| self.index.get(i))
+            .copied()
+            .unwrap_or((self.first_seq, SEGMENT_HEADER_LEN))
+    }
+
+    /// Drops the index entries of records cut off (after `records` or `len` shrank).
+    pub(crate) fn cut_index(&mut self) {
+        let (end, len) = (self.end_seq(), self.len);
+        self.index
+            .retain(|&(seq, offset)| seq < end && offset < len);
     }
 
     /// One past the last sequence number in this segment.
@@ -119,4 +155,52 @@ pub(crate) fn open_for_append(
     storage
         .open_append(&meta.path)
         .map_err(WalError::io("open", &meta.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta_with_records(sizes: &[u64]) -> SegmentMeta {
+        let mut meta = SegmentMeta::new(100, 0, SEGMENT_HEADER_LEN, PathBuf::from("seg"));
+        for len in sizes {
+            meta.note_record(meta.end_seq(), meta.len);
+            meta.records += 1;
+            meta.len += RECORD_HEADER_LEN + len;
+        }
+        meta
+    }
+
+    #[test]
+    fn the_index_keeps_one_record_per_index_spacing_and_scans_start_at_the_nearest_before() {
+        // 40 records of 300 KiB: an entry every fourth record (1.17 MiB apart).
+        let meta = meta_with_records(&[300 * 1024; 40]);
+        let gaps: Vec<u64> = meta.index.windows(2).map(|w| w[1].1 - w[0].1).collect();
+        assert!(meta.index.len() >= 9, "{:?}", meta.index);
+        assert!(
+            gaps.iter()
+                .all(|g| *g >= INDEX_EVERY && *g < INDEX_EVERY + 400 * 1024)
+        );
+        assert_eq!(meta.scan_start(100), (100, SEGMENT_HEADER_LEN));
+        for seq in 100..140 {
+            let (from, offset) = meta.scan_start(seq);
+            assert!(from <= seq && seq - from < 4, "{seq} scans from {from}");
+            let expected = SEGMENT_HEADER_LEN + (from - 100) * (RECORD_HEADER_LEN + 300 * 1024);
+            assert_eq!(offset, expected);
+        }
+    }
+
+    #[test]
+    fn cutting_records_off_drops_their_index_entries() {
+        let mut meta = meta_with_records(&[300 * 1024; 40]);
+        meta.records = 10;
+        meta.len = SEGMENT_HEADER_LEN + 10 * (RECORD_HEADER_LEN + 300 * 1024);
+        meta.cut_index();
+        assert!(
+            meta.index
+                .iter()
+                .all(|&(seq, offset)| seq < 110 && offset < meta.len)
+        );
+        assert!(meta.scan_start(139).0 < 110);
+    }
 }

@@ -252,33 +252,38 @@ impl Shared {
         self.resolve(locate_plan(st, seq), seq)
     }
 
-    /// The scanning half of [`Shared::locate`], to run without holding the state lock.
-    pub(crate) fn locate_in(&self, seg: &SegmentMeta, seq: u64) -> Result<(u64, u64), WalError> {
+    /// The scanning half of [`Shared::locate`], to run without holding the state lock: scans
+    /// the headers of `scan`'s segment from its start point up to record `seq`.
+    pub(crate) fn locate_in(&self, scan: &ScanPlan, seq: u64) -> Result<(u64, u64), WalError> {
         let opened = RecordScanner::open(
             self.storage.as_ref(),
-            &seg.path,
-            seg.first_seq,
+            &scan.path,
+            scan.first_seq,
             self.config.max_record_bytes,
         )?;
         let mut scanner = match opened {
             Ok(s) => s,
-            Err(_) => return Ok((seg.first_seq, SEGMENT_HEADER_LEN)),
+            Err(_) => return Ok((scan.first_seq, SEGMENT_HEADER_LEN)),
         };
-        scanner.limit = seg.len;
+        scanner.limit = scan.len;
+        let (from_seq, from_offset) = scan.from;
+        if from_offset > SEGMENT_HEADER_LEN && from_seq <= seq {
+            scanner.seek(from_offset, from_seq)?;
+        }
         while scanner.next_seq() < seq {
             match scanner.next(false)? {
                 Step::Record { .. } => {}
                 Step::End => break,
                 Step::Damage { offset, kind, .. } => {
                     return Err(WalError::Corrupt {
-                        path: seg.path.clone(),
+                        path: scan.path.clone(),
                         offset,
                         kind,
                     });
                 }
             }
         }
-        Ok((seg.first_seq, scanner.offset()))
+        Ok((scan.first_seq, scanner.offset()))
     }
 
     /// Resolves a location from a plan made under the lock (scanning after it was released).
@@ -295,8 +300,18 @@ impl Shared {
 pub(crate) enum Locate {
     /// Known: `(segment, offset)`.
     Known((u64, u64)),
-    /// Scan this segment's headers.
-    Scan(SegmentMeta),
+    /// Scan a segment's headers.
+    Scan(ScanPlan),
+}
+
+/// A segment to scan for a record, and where to start.
+#[derive(Debug)]
+pub(crate) struct ScanPlan {
+    path: PathBuf,
+    first_seq: u64,
+    len: u64,
+    /// `(seq, offset)` of the record the scan starts at ([`SegmentMeta::scan_start`]).
+    from: (u64, u64),
 }
 
 /// Plans [`Shared::locate`] under the lock: known for the start of a segment or the end of
@@ -313,5 +328,10 @@ pub(crate) fn locate_plan(st: &State, seq: u64) -> Locate {
     if seg.first_seq == seq {
         return Locate::Known((seq, SEGMENT_HEADER_LEN));
     }
-    Locate::Scan(seg.clone())
+    Locate::Scan(ScanPlan {
+        path: seg.path.clone(),
+        first_seq: seg.first_seq,
+        len: seg.len,
+        from: seg.scan_start(seq),
+    })
 }

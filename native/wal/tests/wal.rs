@@ -11,6 +11,7 @@ mod wal {
     pub mod faults;
     pub mod fsync_faults;
     pub mod harness;
+    pub mod locate_index;
     pub mod lock;
     pub mod marks;
     pub mod model;

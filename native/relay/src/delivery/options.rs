@@ -15,7 +15,7 @@ use prw_core::Protocol;
 
 use crate::config::http_client::ClientAuth;
 use crate::config::{self, ProtobufMessage};
-use crate::queue::{BatchSettings, DestinationOptions, QueueSettings};
+use crate::queue::{BatchSettings, DestinationOptions, PROGRESS_SAVE_INTERVAL, QueueSettings};
 use crate::send::auth::credentials_file::FileCredentials;
 use crate::send::auth::oauth2::{OAuth2Decorator, RevokeOnUnauthorized};
 use crate::send::auth::sigv4::SigV4Decorator;
@@ -72,6 +72,7 @@ fn destination_options(
             sample_age_limit: q.sample_age_limit,
         },
         dynamic_resharding: q.min_shards != q.max_shards,
+        progress_save_interval: PROGRESS_SAVE_INTERVAL,
     };
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)

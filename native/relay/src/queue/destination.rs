@@ -64,7 +64,20 @@ pub struct QueueSettings {
     pub retry: RetryPolicy,
     /// Whether the controller may change the shard count.
     pub dynamic_resharding: bool,
+    /// Least time between two saves of the shard progress ([`PROGRESS_SAVE_INTERVAL`]):
+    /// changes that arrive in between are coalesced into the next save.
+    pub progress_save_interval: Duration,
 }
+
+/// Least time between two saves of a destination's shard progress.
+///
+/// A save is an `fdatasync`. Saved on every acknowledgement, progress cost one per request
+/// whenever acknowledgements came slower than a save (a slow receiver, or one request at a
+/// time): a third of a destination's CPU while it drained a backlog (BENCHMARKS.md, issue
+/// 11, sixth session). Progress only narrows what a replay after a crash resends beyond the
+/// WAL cursor (committed every second); at most this much more of acknowledged deliveries
+/// per shard is resent after a `kill -9`. Nothing acknowledged to a sender depends on it.
+pub const PROGRESS_SAVE_INTERVAL: Duration = Duration::from_millis(100);
 
 impl QueueSettings {
     /// Prometheus's defaults, except `retry_on_http_429`, which the relay turns on.
@@ -83,6 +96,7 @@ impl QueueSettings {
                 sample_age_limit: None,
             },
             dynamic_resharding: true,
+            progress_save_interval: PROGRESS_SAVE_INTERVAL,
         }
     }
 }
@@ -183,7 +197,11 @@ impl Destination {
         let queue = options.queue;
         let shards = skip.shards().unwrap_or(queue.min_shards).max(1);
         let acks = Acks::new(shards, loaded.as_ref());
-        let persister = tokio::spawn(persist(Arc::clone(&store), acks.subscribe()));
+        let persister = tokio::spawn(persist(
+            Arc::clone(&store),
+            acks.subscribe(),
+            queue.progress_save_interval,
+        ));
         let stats = Arc::new(SendStats::new());
         let ctx = Arc::new(SendContext {
             name: name.clone(),
@@ -478,9 +496,16 @@ impl Drop for Destination {
     }
 }
 
-/// Saves progress whenever it changes (coalescing changes that arrive while saving).
-async fn persist(store: Arc<dyn ShardProgressStore>, mut rx: watch::Receiver<ShardProgress>) {
+/// Saves progress whenever it changed, at most once per `interval` (changes that arrive
+/// while saving or waiting are coalesced: the next save takes the newest progress). The
+/// final progress is saved by [`Destination::shutdown`], not here.
+async fn persist(
+    store: Arc<dyn ShardProgressStore>,
+    mut rx: watch::Receiver<ShardProgress>,
+    interval: Duration,
+) {
     while rx.changed().await.is_ok() {
+        let next_save = Instant::now() + interval;
         let progress = rx.borrow_and_update().clone();
         let store = Arc::clone(&store);
         match tokio::task::spawn_blocking(move || store.save(&progress)).await {
@@ -488,6 +513,7 @@ async fn persist(store: Arc<dyn ShardProgressStore>, mut rx: watch::Receiver<Sha
             Ok(Err(error)) => tracing::error!(%error, "saving shard progress failed"),
             Err(error) => tracing::error!(%error, "saving shard progress failed"),
         }
+        tokio::time::sleep_until(next_save).await;
     }
 }
 

@@ -52,6 +52,21 @@ fn options(queue: QueueSettings) -> DestinationOptions {
 #[derive(Debug, Default)]
 struct MemoryStore {
     saved: Mutex<Option<ShardProgress>>,
+    saves: std::sync::atomic::AtomicUsize,
+}
+
+impl MemoryStore {
+    fn saves(&self) -> usize {
+        self.saves.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn saved_shards(&self) -> Option<Vec<Option<u64>>> {
+        self.saved
+            .lock()
+            .unwrap()
+            .as_ref()
+            .map(|p| p.shards.clone())
+    }
 }
 
 impl ShardProgressStore for MemoryStore {
@@ -60,6 +75,7 @@ impl ShardProgressStore for MemoryStore {
     }
     fn save(&self, progress: &ShardProgress) -> Result<(), StoreError> {
         *self.saved.lock().unwrap() = Some(progress.clone());
+        self.saves.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
     }
 }
@@ -272,6 +288,35 @@ async fn low_watermark_advances_only_when_every_shard_acknowledged() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(dest.low_watermark(), Some(2));
     assert_eq!(progress.borrow().shards, vec![Some(2), Some(2)]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_is_saved_at_most_once_per_interval_and_catches_up_to_the_newest() {
+    let transport = Arc::new(ScriptedTransport::new());
+    let store = Arc::new(MemoryStore::default());
+    let mut queue = settings(1, 1, 1, 100);
+    queue.progress_save_interval = Duration::from_secs(10);
+    let mut dest = start(options(queue), transport.clone(), store.clone());
+    let progress = dest.progress();
+    // One acknowledgement every 100 ms for 2 s: one save per acknowledgement before.
+    for seq in 1..=20 {
+        dest.enqueue(seq, vec![series(0, seq)]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(progress.borrow().shards, vec![Some(20)]);
+    assert_eq!(
+        store.saves(),
+        1,
+        "the first acknowledgement is saved at once, then none"
+    );
+    assert_ne!(store.saved_shards(), Some(vec![Some(20)]));
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    assert_eq!(store.saves(), 2);
+    assert_eq!(store.saved_shards(), Some(vec![Some(20)]));
+    // Nothing changed since: no further save.
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(store.saves(), 2);
+    assert_eq!(transport.requests().len(), 20);
 }
 
 #[tokio::test(start_paused = true)]
